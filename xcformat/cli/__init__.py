@@ -1,0 +1,46 @@
+"""The ``xcformat`` command line.
+
+Exit codes: 0 success; 1 invalid input or a failed check (the message names file, offset and
+field); 2 a usage or environment error.  Bad input never shows a traceback; ``--debug`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .. import __version__
+from ..errors import XcFormatError
+
+#: Subcommand modules, each with ``add_parser(subparsers)``; the parser's ``run`` default does
+#: the work and returns the exit code.
+COMMANDS = ("info", "validate", "convert")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xcformat",
+        description="Read, validate and convert Xen save images, migration streams and core dumps.")
+    parser.add_argument("--version", action="version", version=f"xcformat {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except XcFormatError as exc:
+        if getattr(args, "debug", False):
+            raise
+        print(f"xcformat: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("xcformat: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1

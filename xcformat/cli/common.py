@@ -1,0 +1,63 @@
+"""Options and plumbing shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterable, Iterator
+
+from .. import formats
+from ..io import IoMode, Source, open_source
+from ..records import GuestType, Record
+
+
+def add_input_options(parser: argparse.ArgumentParser) -> None:
+    """Options of every command that reads an image."""
+    parser.add_argument("--guest", choices=[g.value for g in GuestType],
+                        help="guest type, where the bytes cannot tell (legacy HVM vs pre-3.2 PV)")
+    parser.add_argument("--width", type=int, choices=(32, 64),
+                        help="toolstack word size of a legacy image (input), or of the legacy "
+                             "image to write (output)")
+    add_io_option(parser)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def add_io_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--io", choices=[m.value for m in IoMode], default=IoMode.AUTO.value,
+                        help="how to move the bytes (default: the best the file system allows)")
+
+
+def hints(args: argparse.Namespace) -> formats.Hints:
+    return formats.Hints(guest=GuestType(args.guest) if args.guest else None,
+                         toolstack_bits=args.width)
+
+
+@contextlib.contextmanager
+def open_image(args: argparse.Namespace, path: str) -> Iterator[tuple[Source, formats.Format,
+                                                                     formats.Sniffed]]:
+    """Open ``path`` and recognise its format from the bytes."""
+    with open_source(path, args.io) as source:
+        fmt, sniffed = formats.detect(source)
+        yield source, fmt, sniffed
+
+
+def progress(records: Iterable[Record], source: Source, *, enabled: bool,
+             label: str) -> Iterator[Record]:
+    """Pass ``records`` through, showing a progress bar over the input bytes on a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield from records
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=source.size, unit="B", unit_scale=True, unit_divisor=1024, desc=label,
+              leave=False) as bar:
+        for record in records:
+            bar.update(source.offset - bar.n)
+            yield record
+
+
+def print_json(data: dict) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")

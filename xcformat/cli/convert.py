@@ -1,0 +1,47 @@
+"""``xcformat convert IN OUT --to FORMAT``: rewrite an image in another format (or the same)."""
+
+from __future__ import annotations
+
+import sys
+
+from .. import formats
+from ..errors import UnsupportedError
+from ..io import open_sink
+from .common import add_input_options, hints, open_image, progress
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("convert", help="convert an image to another format")
+    parser.add_argument("input", help="image to read (- for standard input)")
+    parser.add_argument("output", help="file to write (- for standard output); written "
+                                       "atomically, so it appears only when complete")
+    parser.add_argument("--to", required=True, metavar="FORMAT",
+                        help="target format: " + ", ".join(formats.registry()))
+    parser.add_argument("--wrap", help="add a file wrapper to the target (format specific)")
+    parser.add_argument("--align", action="store_true",
+                        help="write the target's page-aligned variant")
+    parser.add_argument("--drop", default="", metavar="KIND,...",
+                        help="record kinds the target cannot carry that may be dropped "
+                             "(each drop is reported)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_input_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    target = formats.get(args.to)
+    if target.writer is None:
+        raise UnsupportedError(f"xcformat cannot write {target.name} images")
+    options = formats.WriteOptions(
+        toolstack_bits=args.width, wrap=args.wrap, align=args.align,
+        drop=frozenset(filter(None, args.drop.split(","))),
+        say=lambda message: print(f"xcformat: {message}", file=sys.stderr))
+    with open_image(args, args.input) as (source, fmt, _):
+        reader = fmt.reader(source, hints(args))
+        with open_sink(args.output, args.io) as sink:
+            records = progress(reader.records(), source, enabled=not args.no_progress,
+                               label=f"{fmt.name} → {target.name}")
+            target.writer(sink, options).write(records)
+    print(f"xcformat: wrote {args.output} ({target.name}) from {args.input} ({fmt.name})",
+          file=sys.stderr)
+    return 0

@@ -1,0 +1,119 @@
+"""The registry of image formats and the sniffer that picks one from the bytes.
+
+Each format is a subpackage of :mod:`xcformat` that exposes ``FORMAT``, a :class:`Format`.  Files
+are recognised from their first bytes, never from their names.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .errors import Finding, FormatError
+from .io import Sink, Source
+from .records import GuestType, Record
+
+#: How many bytes the sniffers see.
+SNIFF_BYTES = 64 << 10
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """A sniffer's verdict: ``certain`` when a magic matched, not when a heuristic did.
+
+    ``facts`` holds what the bytes decided (e.g. ``wrapper``, ``guest``, ``toolstack_bits``);
+    ``undecided`` names what they could not decide and a hint must supply.
+    """
+
+    format: str
+    certain: bool
+    reason: str
+    facts: dict = field(default_factory=dict)
+    undecided: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What the user told us that the bytes may not say (``--guest``, ``--width``)."""
+
+    guest: GuestType | None = None
+    toolstack_bits: int | None = None
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How to write the target (from ``convert``'s options)."""
+
+    toolstack_bits: int | None = None   #: legacy targets: ``--width``
+    wrap: str | None = None             #: ``--wrap``: a file wrapper to add (xl, libxl, ...)
+    align: bool = False                 #: ``--align``: the format's page-aligned variant
+    drop: frozenset[str] = frozenset()  #: record kinds the user allows to be dropped
+    say: Callable[[str], None] = print  #: where to report what was dropped or adjusted
+
+
+class Reader(Protocol):
+    #: Warnings and notes gathered while reading; errors are raised as FormatError.
+    findings: list[Finding]
+
+    def records(self) -> Iterator[Record]: ...
+
+    def summary(self) -> dict:
+        """Format-specific facts for ``info`` (call after :meth:`records` is exhausted)."""
+
+
+class Writer(Protocol):
+    def write(self, records: Iterable[Record]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    description: str
+    sniff: Callable[[bytes], Sniffed | None]
+    reader: Callable[[Source, Hints], Reader]
+    writer: Callable[[Sink, WriteOptions], Writer] | None = None
+
+
+@functools.cache
+def registry() -> dict[str, Format]:
+    """Every format package's ``FORMAT``, by name."""
+    import xcformat
+
+    found = {}
+    for module in pkgutil.iter_modules(xcformat.__path__):
+        if not module.ispkg:
+            continue
+        fmt = getattr(importlib.import_module(f"xcformat.{module.name}"), "FORMAT", None)
+        if isinstance(fmt, Format):
+            found[fmt.name] = fmt
+    return dict(sorted(found.items()))
+
+
+def get(name: str) -> Format:
+    try:
+        return registry()[name]
+    except KeyError:
+        raise FormatError(f"unknown format {name!r} (known: {', '.join(registry())})") from None
+
+
+def sniff(head: bytes) -> list[Sniffed]:
+    """Every format's opinion of ``head``, certain ones first."""
+    verdicts = [v for fmt in registry().values() if (v := fmt.sniff(head)) is not None]
+    return sorted(verdicts, key=lambda v: not v.certain)
+
+
+def detect(source: Source) -> tuple[Format, Sniffed]:
+    """The format of ``source``, from its first bytes."""
+    head = source.peek(SNIFF_BYTES)
+    verdicts = sniff(head)
+    if not verdicts:
+        raise source.error(f"not an image xcformat knows (first bytes: {head[:16].hex(' ')})",
+                           field="magic", offset=0)
+    if len(verdicts) > 1 and verdicts[0].certain == verdicts[1].certain:
+        names = " or ".join(v.format for v in verdicts)
+        raise source.error(f"ambiguous image: could be {names}", field="magic", offset=0)
+    return registry()[verdicts[0].format], verdicts[0]

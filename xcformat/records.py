@@ -1,0 +1,262 @@
+"""Format-neutral records: what every reader yields and every writer consumes.
+
+A conversion is ``writer.write(reader.records())``; no format converts to another directly.
+Records appear in the order their bytes appear in the source, so a writer of the same format can
+reproduce the source exactly, and a writer of another format can regroup them (v2 gathers HVM
+parameters into one record, legacy splits them into chunks and tail fields).
+
+Memory rule: a :class:`PageBatch`'s ``data`` is a view into the reader's buffer, valid only until
+the next record is requested.  Writers consume it at once; anything that keeps pages copies them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+PAGE_SIZE = 4096
+PAGE_SHIFT = 12
+
+
+class GuestType(str, enum.Enum):
+    PV = "pv"
+    HVM = "hvm"
+
+
+class PageType(enum.IntEnum):
+    """The 4-bit page type (``XEN_DOMCTL_PFINFO_*`` >> 28), shared by every save format."""
+
+    NOTAB = 0x0
+    L1TAB = 0x1
+    L2TAB = 0x2
+    L3TAB = 0x3
+    L4TAB = 0x4
+    L1TAB_PINNED = 0x9
+    L2TAB_PINNED = 0xA
+    L3TAB_PINNED = 0xB
+    L4TAB_PINNED = 0xC
+    BROKEN = 0xD
+    XALLOC = 0xE
+    XTAB = 0xF
+
+
+#: Page types that are followed by 4096 bytes of data.
+DATA_TYPES = frozenset({0x0, 0x1, 0x2, 0x3, 0x4, 0x9, 0xA, 0xB, 0xC})
+#: Page types that carry no data; their entries still name a pfn (XTAB's may be junk).
+NO_DATA_TYPES = frozenset({0xD, 0xE, 0xF})
+#: Page-table types (unpinned and pinned): PV only.
+PAGE_TABLE_TYPES = frozenset({0x1, 0x2, 0x3, 0x4, 0x9, 0xA, 0xB, 0xC})
+
+
+class Record:
+    """Base class of every record (for isinstance checks and dispatch tables)."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Wrapper(Record):
+    """A file wrapper around the save stream: xl save-file header or xend record header.
+
+    ``kind`` is ``"xl"`` or ``"xend"``; ``config`` the domain configuration bytes exactly as
+    stored; ``fields`` holds the kind's other header fields (xl: ``mandatory_flags``,
+    ``optional_flags``, ``byteorder``) so the wrapper can be rewritten byte for byte.
+    """
+
+    kind: str
+    config: bytes
+    fields: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageHeader(Record):
+    """What the image says about the guest as a whole.
+
+    ``p2m_size`` is the highest pfn + 1 (not the number of pages sent); None where the source
+    format does not record it.  ``guest_bits`` is 32 or 64 for PV guests, None for HVM.
+    ``toolstack_bits`` is the legacy writer's ``unsigned long`` width where the source has one.
+    ``xen_version`` is ``(major, minor)`` of the saving Xen where the format states it.
+    ``variant`` names the source layout (e.g. ``"legacy-3.1+"``, ``"v2"``, ``"v3"``); writers of the
+    same format use it to reproduce the source, writers of other formats ignore it.
+    """
+
+    guest: GuestType
+    p2m_size: int | None
+    guest_bits: int | None = None
+    toolstack_bits: int | None = None
+    xen_version: tuple[int, int] | None = None
+    variant: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PvExtInfo(Record):
+    """The legacy PV extended-info block (``vcpu``, ``extv``, ``xcnt``), kept for exact rewrites.
+
+    ``blocks`` is the ordered ``(id, payload)`` list as stored.  Other formats have no place for it.
+    """
+
+    blocks: tuple[tuple[bytes, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class P2MFrames(Record):
+    """PV: the pfns of the guest pages that hold the guest's own p2m table, in order."""
+
+    frames: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PageBatch(Record):
+    """A run of pages.
+
+    ``pfns[i]`` and ``types[i]`` describe entry i; ``data`` holds 4096 bytes for each entry whose
+    type is in :data:`DATA_TYPES`, in entry order.  ``data`` is only valid until the next record.
+    """
+
+    pfns: tuple[int, ...]
+    types: bytes
+    data: memoryview
+
+    @property
+    def data_pages(self) -> int:
+        return len(self.data) // PAGE_SIZE
+
+
+@dataclass(frozen=True, slots=True)
+class VcpuInfo(Record):
+    """The set of online vCPUs (legacy chunk -2)."""
+
+    max_vcpu_id: int
+    online: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class VcpuContext(Record):
+    """PV: one vCPU's ``vcpu_guest_context`` in guest layout, pfns canonicalised."""
+
+    vcpu_id: int
+    context: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class VcpuExtended(Record):
+    """PV: one vCPU's extended context (legacy: the 128-byte domctl slot)."""
+
+    vcpu_id: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class VcpuXsave(Record):
+    """PV: one vCPU's xsave state: ``data`` = u64 xcr0, u64 xcr0_accum, XSAVE area.
+
+    ``mask`` is the host ``xfeature_mask`` the legacy stream carries; None where unknown.
+    """
+
+    vcpu_id: int
+    data: bytes
+    mask: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VcpuMsrs(Record):
+    """PV: one vCPU's MSR list (v2 only)."""
+
+    vcpu_id: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SharedInfo(Record):
+    """PV: the guest's 4096-byte shared-info page."""
+
+    page: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class TscInfo(Record):
+    mode: int
+    nsec: int
+    khz: int
+    incarnation: int
+
+
+@dataclass(frozen=True, slots=True)
+class HvmParams(Record):
+    """HVM parameters as ``(index, value)`` pairs in stream order (HVM_PARAM_* numbers)."""
+
+    params: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HvmContext(Record):
+    """HVM: the hypervisor's save-record blob (``XEN_DOMCTL_gethvmcontext``)."""
+
+    blob: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Toolstack(Record):
+    """Toolstack data (legacy chunk -18; libxl physmap).  Opaque here."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorContext(Record):
+    """The device model's (qemu's) saved state.
+
+    ``signature`` is the legacy 21-byte record signature where there was one.
+    """
+
+    data: bytes
+    emulator_id: int = 0
+    index: int = 0
+    signature: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorXenstore(Record):
+    """libxl: the device model's xenstore keys, packed NUL-terminated key/value strings."""
+
+    data: bytes
+    emulator_id: int = 0
+    index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UnmappedPfns(Record):
+    """PV: pfns that were not in the p2m when the save ended (legacy tail)."""
+
+    pfns: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CpuPolicy(Record):
+    """v3 static data: ``kind`` is ``"cpuid"`` or ``"msr"``; ``data`` the record body."""
+
+    kind: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Opaque(Record):
+    """Something only one format knows how to carry (tmem, a verify pass, a v2 marker...).
+
+    ``origin`` names the format, ``kind`` the item; writers of other formats refuse it, or drop
+    it only when asked to and say so.
+    """
+
+    origin: str
+    kind: str
+    data: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint(Record):
+    """The end of one consistent snapshot of a checkpointed (Remus/COLO) stream."""
+
+
+@dataclass(frozen=True, slots=True)
+class End(Record):
+    """The end of the image."""

@@ -1,0 +1,40 @@
+"""How format packages declare their structures so that spec/ and docs/ are generated from them.
+
+Each ``<format>/schema.py`` builds construct structures with a doc string on every field
+(``"name" / Int32ul * "meaning"``) and registers each top-level structure with :func:`document`,
+saying where it comes from.  The reference generator (:mod:`xcformat.specgen`) walks this registry;
+nothing else describes the bytes, so the reference and the code cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import construct
+
+
+@dataclass(frozen=True)
+class Documented:
+    """One structure of the format reference."""
+
+    format: str       #: package name: "legacy", "aligned", "v2", "core", "x86"
+    key: str          #: stable identifier, unique within the format (anchor in the reference)
+    title: str        #: heading in the reference
+    struct: construct.Construct
+    since: str        #: first Xen release (or xcformat version) that wrote it
+    source: str       #: where the layout is defined: "COMMIT:path" in xen-project/xen
+    doc: str = ""     #: what the structure is for, what is surprising about it
+
+
+REGISTRY: dict[tuple[str, str], Documented] = {}
+
+
+def document(format: str, key: str, struct: construct.Construct, *, title: str, since: str,
+             source: str, doc: str = "") -> construct.Construct:
+    """Register ``struct`` for the reference and return it unchanged."""
+    entry = Documented(format, key, title, struct, since, source, doc)
+    previous = REGISTRY.get((format, key))
+    if previous is not None and previous.struct is not struct:
+        raise ValueError(f"structure {format}/{key} documented twice")
+    REGISTRY[(format, key)] = entry
+    return struct
