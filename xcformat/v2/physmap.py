@@ -36,8 +36,11 @@ def physmap_entries(blob: bytes, toolstack_bits: int | None) -> list[tuple[int, 
         phys, start, size, namelen = _ENTRY.unpack_from(blob, offset)
         offset += _ENTRY.size
         name = blob[offset:offset + namelen]
-        if not namelen or len(name) < namelen or not name.endswith(b"\0") or b"\0" in name[:-1]:
-            raise FormatError("physmap name is missing, truncated or not NUL-terminated",
+        if offset + namelen + junk > len(blob):
+            raise FormatError("physmap name runs past the toolstack data (wrong toolstack "
+                              "width?)", field="toolstack.name")
+        if not namelen or not name.endswith(b"\0") or b"\0" in name[:-1]:
+            raise FormatError("physmap name is missing or not NUL-terminated",
                               field="toolstack.name")
         offset += namelen + junk
         entries.append((phys, start, size, name[:-1]))
