@@ -33,8 +33,10 @@ NEEDS_PV_INFO = frozenset({R.X86_PV_P2M_FRAMES, R.SHARED_INFO, R.PAGE_DATA,
 #: Records that may appear once in the whole stream.
 ONCE = frozenset({R.X86_PV_INFO, R.STATIC_DATA_END, R.X86_CPUID_POLICY, R.X86_MSR_POLICY,
                   R.X86_PV_P2M_FRAMES})
-#: Records that may appear once per snapshot (a CHECKPOINT starts the next one).
-ONCE_PER_SNAPSHOT = frozenset({R.SHARED_INFO, R.X86_TSC_INFO, R.HVM_CONTEXT, R.HVM_PARAMS})
+#: Records that may appear once per snapshot (a CHECKPOINT starts the next one).  HVM_PARAMS may
+#: repeat: convert-legacy-stream writes one for the chunks and one for the tail's magic pfns, and
+#: the restorer applies each as it comes.
+ONCE_PER_SNAPSHOT = frozenset({R.SHARED_INFO, R.X86_TSC_INFO, R.HVM_CONTEXT})
 VCPU_STATE = frozenset({R.X86_PV_VCPU_BASIC, R.X86_PV_VCPU_EXTENDED, R.X86_PV_VCPU_XSAVE,
                         R.X86_PV_VCPU_MSRS})
 
