@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..errors import FormatError, UnsupportedError
+from ..errors import EnvironmentProblem, FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
                        GuestType, HvmContext, HvmParams, ImageHeader, Opaque, P2MFrames,
@@ -47,7 +47,7 @@ VCPU_RECORDS = {VcpuContext: R.X86_PV_VCPU_BASIC, VcpuExtended: R.X86_PV_VCPU_EX
 class V2Writer:
     def __init__(self, sink, options: WriteOptions):
         if options.wrap not in (None, *WRAPS):
-            raise UnsupportedError(f"--wrap {options.wrap}: v2 wraps are {', '.join(WRAPS)}")
+            raise EnvironmentProblem(f"--wrap {options.wrap}: v2 wraps are {', '.join(WRAPS)}")
         self.sink = sink
         self.options = options
         self.wrapper: Wrapper | None = None
