@@ -159,13 +159,16 @@ class LibxcStream:
             body = self._body(length, offset, name)
             out = list(handler(rtype, body, offset))
             read_padding(self.src, length, name, self.findings, self.region)
+            if rtype == R.CHECKPOINT and pause_at_checkpoint:
+                # The libxl layer's emulator records still belong to this snapshot: the caller
+                # yields the Checkpoint after them.
+                yield from self._flush(rtype)
+                return "checkpoint"
             yield from self._emit(rtype, out)
             if rtype == R.END:
                 self.rules.finish(offset)
                 yield from self._flush(rtype)
                 return "end"
-            if rtype == R.CHECKPOINT and pause_at_checkpoint:
-                return "checkpoint"
 
     def _body(self, length: int, offset: int, name: str) -> bytes:
         body = b"".join(bytes(piece) for piece in self.src.chunks(length, f"{name} body"))

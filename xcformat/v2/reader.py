@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from ..errors import Finding
 from ..formats import Hints
 from ..layout import Region
-from ..records import EmulatorContext, EmulatorXenstore, End, Record, Wrapper
+from ..records import Checkpoint, EmulatorContext, EmulatorXenstore, End, Record, Wrapper
 from .libxc import LibxcStream, read_padding, read_record_header
 from .prepass import hvm_p2m_size
 from .schema import (LIBXL_HEADER_SIZE, LIBXL_IDENT, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY,
@@ -91,9 +91,8 @@ class V2Reader:
         self.layers.append("xl")
         # STREAMv2 describes this file's layering, not the domain: writers set it themselves.
         fields = {"mandatory_flags": hdr.mandatory_flags & ~XL_FLAG_STREAMV2,
-                  "optional_flags": hdr.optional_flags, "byteorder": hdr.byteorder}
-        if tail:
-            fields["optional_tail"] = tail
+                  "optional_flags": hdr.optional_flags, "byteorder": hdr.byteorder,
+                  "config_framed": hdr.optional_data_len > 0, "optional_tail": tail}
         return Wrapper("xl", config, fields)
 
     def _xl_optional_data(self, length: int, offset: int) -> tuple[bytes, bytes]:
@@ -146,10 +145,13 @@ class V2Reader:
                     raise self.src.error("CHECKPOINT_END without a libxc CHECKPOINT before it",
                                          "libxl record", offset)
                 self._mark(offset, RHDR_SIZE, "wrapper", "libxl CHECKPOINT_END")
+                yield Checkpoint()
                 state = yield from self.libxc.records(pause_at_checkpoint=True)
             elif rtype in EMULATOR_RECORDS:
                 yield self._emulator(rtype, length, offset, state)
             elif rtype == L.END:
+                if state == "checkpoint":
+                    yield Checkpoint()
                 if state != "end":
                     self._finding("error", "libxl END before the libxc stream ended", offset,
                                   "libxl END")

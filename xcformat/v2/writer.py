@@ -25,6 +25,7 @@ from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, Emulat
                        PageBatch, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
                        Wrapper)
+from .. import records as records_module
 from . import pfns
 from .batching import AlignedBatcher, PlainBatcher, legacy_xtab_dropped
 from .libxc import BASIC_SIZE, PT_LEVELS
@@ -70,12 +71,20 @@ class V2Writer:
             CpuPolicy: self._policy, Opaque: self._opaque, Checkpoint: self._checkpoint,
             End: self._end,
         }
+        # Legacy chunk -9 (no further checkpoint): not data, v2 has no such marker.
+        last_checkpoint = getattr(records_module, "LastCheckpoint", None)
+        if last_checkpoint is not None:
+            self.dispatch[last_checkpoint] = _ignore
 
     def write(self, records: Iterable[Record]) -> None:
         for record in records:
             if self.header is None and not isinstance(record, (Wrapper, ImageHeader)):
                 raise FormatError(f"{type(record).__name__} before the image header")
-            self.dispatch[type(record)](record)
+            handler = self.dispatch.get(type(record))
+            if handler is None:
+                raise UnsupportedError(f"the v2 writer does not know {type(record).__name__} "
+                                       "records")
+            handler(record)
 
     # -- low level --------------------------------------------------------------------------
     def _record(self, rtype: int, parts: list) -> None:
@@ -168,7 +177,8 @@ class V2Writer:
         if wrapper is None:
             self.options.say("the xl header carries no domain configuration: give one to "
                              "xl restore")
-        optional = (len(config).to_bytes(4, "little") + config + tail) if config or tail else b""
+        framed = fields.get("config_framed", bool(config or tail))
+        optional = (len(config).to_bytes(4, "little") + config + tail) if framed else b""
         if self.options.align:
             # xl ignores optional data after the config: pad so the libxc stream is 8-aligned.
             optional += bytes(-(XL_HEADER_SIZE + len(optional)) % 8)
