@@ -194,3 +194,14 @@ def test_an_xl_file_without_streamv2_belongs_to_the_legacy_format():
     v2 = b"Xen saved domain, xl format\n \0 \r" + struct.pack("<IIII", 0x01020304, 3, 0, 0)
     assert sniff(v2 + b"LibxlFmt" + struct.pack(">II", 2, 0) + rec(1) + hvm_stream()).facts[
         "wrapper"] == "xl"
+
+
+def test_the_sniffer_names_layers_version_and_guest():
+    from xcformat.v2 import sniff
+    verdict = sniff(hvm_stream(version=2))
+    assert verdict.certain and verdict.facts == {"wrapper": None, "layers": ["libxc"],
+                                                 "version": 2, "guest": "hvm"}
+    libxl = b"LibxlFmt" + struct.pack(">II", 2, 0) + rec(1)
+    assert sniff(libxl + pv_stream()).facts["layers"] == ["libxl", "libxc"]
+    assert sniff(libxl[:8]).undecided == ("guest",)
+    assert sniff(b"\0" * 64) is None and sniff(b"\xff" * 8 + b"XENG" + bytes(40)) is None

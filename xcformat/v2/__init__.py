@@ -12,10 +12,12 @@ from .writer import V2Writer
 
 __all__ = ["FORMAT", "sniff"]
 
+GUESTS = {1: "pv", 2: "hvm"}
+
 
 def sniff(head: bytes) -> Sniffed | None:
-    """A v2 stream, bare or in a libxl layer or an xl file whose STREAMv2 flag is set."""
-    facts: dict = {"wrapper": None}
+    """A v2 stream, bare, in a libxl layer, or in an xl file whose STREAMv2 flag is set."""
+    facts: dict = {"wrapper": None, "layers": []}
     at = 0
     if head.startswith(XL_MAGIC):
         if len(head) < XL_HEADER_SIZE:
@@ -24,21 +26,23 @@ def sniff(head: bytes) -> Sniffed | None:
         if not flags & XL_FLAG_STREAMV2:
             return None   # a legacy stream in an xl file: the legacy format's
         facts["wrapper"] = "xl"
+        facts["layers"].append("xl")
         at = XL_HEADER_SIZE + optional_len
-    if head[at:at + 8] == LIBXL_IDENT:
-        facts["layers"] = "libxl"
+    if head[at:at + len(LIBXL_IDENT)] == LIBXL_IDENT:
+        facts["layers"].append("libxl")
         at += 24   # libxl header and the LIBXC_CONTEXT record
-    elif facts["wrapper"] == "xl":
-        return Sniffed("v2", False, "xl save file with STREAMv2 set", facts)
-    libxc = head[at:at + 40]
+    libxc = head[at:at + 28]
     if len(libxc) >= 16 and libxc[:8] == IHDR_MARKER and \
             struct.unpack_from(">I", libxc, 8)[0] == IHDR_ID:
+        facts["layers"].append("libxc")
         facts["version"] = struct.unpack_from(">I", libxc, 12)[0]
-        if len(libxc) >= 28:
-            facts["guest"] = {1: "pv", 2: "hvm"}.get(struct.unpack_from("<I", libxc, 24)[0])
+        if len(libxc) == 28:
+            facts["guest"] = GUESTS.get(struct.unpack_from("<I", libxc, 24)[0])
         return Sniffed("v2", True, "migration stream marker and \"XENF\"", facts)
-    if facts.get("layers") == "libxl" or facts["wrapper"] == "xl":
-        return Sniffed("v2", True, "libxl stream ident \"LibxlFmt\"", facts)
+    if facts["layers"]:
+        reason = "xl save file with STREAMv2 set" if facts["wrapper"] else \
+            "libxl stream ident \"LibxlFmt\""
+        return Sniffed("v2", True, reason, facts, undecided=("guest",))
     return None
 
 
