@@ -56,7 +56,7 @@ def pv_context(g: int, vcpu: int, cr3_pfn: int = 2, gdt_pfn: int = 3, start_info
 
 def pv(w: int = 64, g: int = 64, *, ext: tuple[str, ...] = ("vcpu", "extv", "xcnt"),
        vcpus: tuple[int, ...] = (0, 1), chunks: bool = True, xtab: int = 0xF0000000,
-       p2m_size: int = 16, checkpoints: int = 1) -> Image:
+       p2m_size: int = 16, checkpoints: int = 1, before: bytes = b"") -> Image:
     """A PV image; ``ext=()`` gives the pre-3.2 layout, ``chunks=False`` the 3.0.x one."""
     img = Image(w)
     top = 4 if g == 64 else 3
@@ -73,6 +73,7 @@ def pv(w: int = 64, g: int = 64, *, ext: tuple[str, ...] = ("vcpu", "extv", "xcn
     for index in range(checkpoints):
         if chunks:
             img.put("chunk-7", struct.pack("<iIQII", -7, 0, 123456789, 2400000, 1))
+        img.put("before", before)
         img.batch("batch", [page(0, 0), page(0, 1), page(8 | top, 2), page(0, 3), page(1, 4),
                             xtab], 5)
         if chunks:
@@ -101,13 +102,14 @@ def hvm_context(cpus: int = 2) -> bytes:
 
 
 def hvm(w: int = 64, *, qemu: bytes | None = b"DeviceModelRecord0002", checkpoints: int = 1,
-        dev2007: bool = False, p2m_size: int = 0x100) -> Image:
+        dev2007: bool = False, p2m_size: int = 0x100, before: bytes = b"") -> Image:
     """An HVM image (3.1+ tail, or the 2007 development tail)."""
     img = Image(w)
     img.put("p2m_size", img.ulong(p2m_size))
     for index in range(checkpoints):
         if not dev2007:
             img.put("chunk-7", struct.pack("<iIQII", -7, 0, 5, 2400000, 1))
+        img.put("before", before)
         entries = [0, 1, 2, 3] if dev2007 else [page(0, 0), page(0, 1), page(0xE, 2),
                                                page(0xD, 3), 0xF0000000]
         img.batch("batch", entries, 4 if dev2007 else 2)
@@ -158,3 +160,14 @@ def _append(out: Image, inner: Image) -> None:
     out.data += inner.data
     for name, offset in inner.at.items():
         out.at.setdefault(name, base + offset)
+
+
+def tmem(pages: int = 1, page_shift: int = 0) -> bytes:
+    """A -5 chunk with one persistent pool holding ``pages`` pages, then a -6 chunk."""
+    out = struct.pack("<iIII", -5, 1, 16, 0xFFFFFFFF) + struct.pack("<IIII", 0, 0, 0, 0xFFFFFFFF)
+    out += struct.pack("<IIIQQ", 0, 1 | page_shift << 4, pages, 1, 2)
+    for index in range(pages):
+        out += struct.pack("<QQQI", 5, 0, 0, index) + bytes([index]) * 4096
+    out += struct.pack("<I", 0xFFFFFFFF)
+    return out + struct.pack("<i", -6) + struct.pack("<IQQQI", 0, 5, 0, 0, 9) + \
+        struct.pack("<I", 0xFFFFFFFF)

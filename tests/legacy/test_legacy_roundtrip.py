@@ -1,5 +1,7 @@
 """Every legacy variant is read and rewritten byte for byte through real files."""
 
+import struct
+
 import pytest
 
 import image
@@ -27,6 +29,11 @@ VARIANTS = {
     "hvm-remus": (lambda: image.hvm(32, checkpoints=2, qemu=b"RemusDeviceModelState"), Hints()),
     "hvm-2007-dev": (lambda: image.hvm(32, dev2007=True, qemu=b"QemuDeviceModelRecord"),
                      Hints(guest=GuestType.HVM)),
+    "pv-tmem": (lambda: image.pv(64, 64, before=image.tmem(pages=2)), Hints()),
+    "pv-verify-mode": (lambda: image.pv(32, 32, before=b"\xff\xff\xff\xff"), Hints()),
+    "hvm-all-value-chunks": (lambda: image.hvm(64, before=b"".join(
+        struct.pack("<iIQ", cid, 0, 1) for cid in (-14, -4, -15, -16, -17, -8, -10, -11))),
+        Hints()),
     "xl-hvm": (lambda: image.xl(image.hvm(64)), Hints()),
     "xl-pv-json": (lambda: image.xl(image.pv(64, 64), b"{}", mandatory=1), Hints()),
     "xend-pv": (lambda: image.xend(image.pv(32, 32)), Hints()),

@@ -21,7 +21,7 @@ from .body import read_body
 from .cursor import NOT_SENT, Cursor, Stream
 from .schema import CHUNKS, MAX_P2M_SIZE, structs
 from .tail import qemu_signature, read_hvm_tail, read_pv_tail, read_qemu
-from .versions import show
+from .versions import SINCE, show
 from .wrappers import READERS as WRAPPER_READERS
 
 #: ext-info larger than this is not ext-info (vcpu 5168 + extv + xcnt is under 5.2 KiB).
@@ -61,6 +61,7 @@ class LegacyReader:
         stream = yield from self._header(cursor, found)
         self.stream = stream
         yield from self._checkpoints(cursor, stream)
+        self._check_type_age(stream)
         yield End()
 
     def summary(self) -> dict:
@@ -270,6 +271,15 @@ class LegacyReader:
         if held is not None:
             yield from held
         return True
+
+    def _check_type_age(self, stream: Stream) -> None:
+        """BROKEN/XALLOC pages in a stream whose other features say it is older (§11)."""
+        below = stream.versions.below
+        for feature, name in (("xalloc", "XALLOC"), ("broken", "BROKEN")):
+            if feature in stream.versions.features and below and below <= SINCE[feature]:
+                self.findings.append(Finding(
+                    "warning", f"{name} pages (Xen {show(SINCE[feature])}+) in a stream that "
+                               f"otherwise predates Xen {show(below)}", None, "batch.entries"))
 
     @staticmethod
     def _variant(stream: Stream) -> str:
