@@ -19,13 +19,15 @@ Describe a guest with :class:`GuestSpec`, then:
 Variants (``GuestSpec.variant``; :data:`VARIANTS` holds what each writes):
 
 ``"4.5"``
-    Xen 4.1–4.5 layout (libxl): ext-info ``vcpu``/``extv`` [``xcnt``], −7 before the batches, −2,
-    HVM params, −18, −9; optional tmem (−5), xl wrapper, ``DeviceModelRecord0002``.
+    Xen 4.1–4.5 layout (libxl): ext-info ``vcpu``/``extv`` [``xcnt``], −7 before the
+    batches, −2, HVM params, −18, −9; optional tmem (−5), xl wrapper,
+    ``DeviceModelRecord0002``.
 ``"remus"``
-    4.0–4.4 xend Remus: body + tail repeated ``checkpoints`` times, no −9/−18; later checkpoints
-    re-send some pages (the last copy wins); ``RemusDeviceModelState``.
+    4.0–4.4 xend Remus: body + tail repeated ``checkpoints`` times, no −9/−18; later
+    checkpoints re-send some pages (the last copy wins); ``RemusDeviceModelState``.
 ``"3.2"``
-    ext-info ``vcpu`` + ``extv``, −2; no −7/−9/−18; XTAB entries keep MFN bits (PV) or pfns (HVM).
+    ext-info ``vcpu`` + ``extv``, −2; no −7/−9/−18; XTAB entries keep MFN bits (PV) or
+    pfns (HVM).
 ``"3.1"``
     −2 and all-vcpu tail; ext-info only for 32-bit PAE guests (a lone ``vcpu`` block).
 ``"3.0.4-pae"``

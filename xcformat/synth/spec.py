@@ -135,7 +135,7 @@ class GuestSpec:
                              f"{' and the special pages' if self.special_pages else ''}"
                              f" (needs {needed:#x})")
         if self.p2m_size > MAX_P2M_SIZE:
-            raise ValueError("p2m_size must be < 2^28 (fact sheet §1)")
+            raise ValueError("p2m_size must be <= 0x0FFFFFFF, 28 pfn bits (fact sheet §1)")
         if self.guest == "pv":
             from .pvguest import pv_layout   # the layout depends on the validated sizes above
             pv_layout(self)

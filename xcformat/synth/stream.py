@@ -73,8 +73,9 @@ Item = bytes | Chunk | Batch
 
 def final_version(spec: GuestSpec, pfn: int) -> int:
     """The version of the last copy of an ordinary page (Remus re-sends; 0 otherwise)."""
-    if not spec.info.checkpointed:
-        return 0
+    structural = spec.guest == "pv" and 0 < pfn < pv_layout(spec).block_end
+    if not spec.info.checkpointed or structural:
+        return 0                     # only ordinary pages are re-sent (see ordinary_pfns)
     best = 0
     for version in range(1, spec.checkpoints + 1):
         if version % DIRTY_STRIDE == pfn % DIRTY_STRIDE:
