@@ -58,9 +58,9 @@ def test_first_batch_and_first_page_offsets_pv(kw, first_batch, first_page, mod)
 
 
 def legacy_bytes_prefix(spec, length):
-    from xcformat.synth.writer import _pieces
+    from xcformat.synth.writer import pieces
     out = bytearray()
-    for piece in _pieces(spec):
+    for piece in pieces(spec):
         out += piece
         if len(out) >= length:
             return bytes(out[:length])

@@ -80,3 +80,17 @@ def test_sample_is_a_few_mib_and_what_the_demo_expects(tmp_path):
 def test_impossible_specs_are_refused(kw, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         GuestSpec(**kw)
+
+
+def test_command_line_writes_the_image_and_reports(tmp_path, capsys):
+    from xcformat.synth.__main__ import main
+    import json
+
+    path = tmp_path / "hvm.img"
+    assert main([str(path), "--guest", "hvm", "--size", "1M", "--width", "32"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    spec = GuestSpec(guest="hvm", toolstack_bits=32, pages=256)
+    assert path.read_bytes() == legacy_bytes(spec)
+    assert report["bytes"] == expected(spec).size and report["MB_per_s"] > 0
+    with pytest.raises(SystemExit):
+        main([str(path), "--variant", "3.0", "--guest", "hvm"])

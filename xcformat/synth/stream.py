@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from . import chunks
 from .hvmguest import hvm_context, magic_pfns, qemu_state
-from .pages import pattern_pages
+from .pages import PageBuilder
 from .pvguest import (MFN_BASE, VGC, extended_context, pv_layout, raw_context,
                       shared_info_page, structure_page, tail_context, vcpu_context,
                       xsave_record, XSAVE_RECORD)
@@ -54,17 +54,23 @@ class Batch:
     def nbytes(self) -> int:
         return 4 + len(self.words) * self.spec.toolstack_bits // 8 + 4096 * len(self.pfns)
 
-    def pages(self) -> bytearray:
-        """The batch's page data, built in bulk; PV structure pages patched in afterwards."""
-        data = pattern_pages(self.spec.seed, self.pfns, self.version)
-        if self.spec.guest == "pv" and self.pfns and self.pfns[0] < pv_layout(self.spec).block_end:
-            lay = pv_layout(self.spec)
-            for index, pfn in enumerate(self.pfns):
-                if pfn >= lay.block_end:
-                    break
-                page = structure_page(self.spec, lay, pfn)
-                if page is not None:
-                    data[index * 4096:(index + 1) * 4096] = page
+    def structure_pages(self) -> Iterator[tuple[int, bytes]]:
+        """(index in the batch's data, page) for PV structure pages, which are not patterns."""
+        if self.spec.guest != "pv" or not self.pfns:
+            return
+        lay = pv_layout(self.spec)
+        for index, pfn in enumerate(self.pfns):
+            if pfn >= lay.block_end:
+                return
+            page = structure_page(self.spec, lay, pfn)
+            if page is not None:
+                yield index, page
+
+    def pages(self, builder: PageBuilder) -> memoryview:
+        """The batch's page data, in ``builder``'s buffer (valid until its next build)."""
+        data = builder.build(self.pfns, self.version)
+        for index, page in self.structure_pages():
+            builder.patch(index, page)
         return data
 
 

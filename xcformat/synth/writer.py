@@ -5,18 +5,22 @@ from __future__ import annotations
 import os
 from typing import BinaryIO
 
+from .pages import PageBuilder
 from .spec import GuestSpec
 from .stream import Batch, Chunk, items
 
-#: Gather this much before each write (a batch is ~4 MiB; small items are joined to it).
-_FLUSH = 8 << 20
+#: Small pieces are gathered up to this size before a write; page data is written as it is.
+_GATHER = 1 << 20
 
 
-def _pieces(spec: GuestSpec):
+def pieces(spec: GuestSpec):
+    """The image as byte pieces in order.  Page data is a view that the next piece reuses:
+    consume (write or copy) each piece before asking for the next."""
+    builder = PageBuilder(spec.seed, spec.batch)
     for item in items(spec):
         if isinstance(item, Batch):
             yield item.header()
-            yield item.pages()
+            yield item.pages(builder)
         elif isinstance(item, Chunk):
             yield item.data
         elif item:
@@ -25,7 +29,10 @@ def _pieces(spec: GuestSpec):
 
 def legacy_bytes(spec: GuestSpec) -> bytes:
     """The whole image in memory (for small images: tests, strategies)."""
-    return b"".join(_pieces(spec))
+    out = bytearray()
+    for piece in pieces(spec):
+        out += piece
+    return bytes(out)
 
 
 def write_legacy(spec: GuestSpec, target: BinaryIO | str | os.PathLike) -> int:
@@ -34,23 +41,28 @@ def write_legacy(spec: GuestSpec, target: BinaryIO | str | os.PathLike) -> int:
     Memory stays at about one batch whatever the image size.
     """
     if isinstance(target, (str, os.PathLike)):
-        with open(target, "wb") as out:
+        with open(target, "wb", buffering=0) as out:
             return write_legacy(spec, out)
     written = 0
-    pending: list = []
-    size = 0
-    for piece in _pieces(spec):
-        pending.append(piece)
-        size += len(piece)
-        if size >= _FLUSH:
-            written += _flush(target, pending)
-            pending, size = [], 0
-    return written + _flush(target, pending)
+    small = bytearray()
+    for piece in pieces(spec):
+        if len(piece) < _GATHER:
+            small += piece
+            if len(small) < _GATHER:
+                continue
+            piece, small = small, bytearray()
+        elif small:
+            written += _write_all(target, small)
+            small = bytearray()
+        written += _write_all(target, piece)
+    return written + _write_all(target, small)
 
 
-def _flush(target: BinaryIO, pending: list) -> int:
-    if len(pending) == 1:
-        return target.write(pending[0]) or 0
-    data = b"".join(pending)
-    target.write(data)
+def _write_all(target: BinaryIO, data) -> int:
+    view = memoryview(data)
+    while view:
+        done = target.write(view)
+        if done is None:               # a non-blocking raw stream that took nothing
+            raise BlockingIOError("write_legacy needs a blocking file object")
+        view = view[done:]
     return len(data)
