@@ -94,3 +94,11 @@ def test_command_line_writes_the_image_and_reports(tmp_path, capsys):
     assert report["bytes"] == expected(spec).size and report["MB_per_s"] > 0
     with pytest.raises(SystemExit):
         main([str(path), "--variant", "3.0", "--guest", "hvm"])
+
+
+def test_command_line_sample_is_the_sample(tmp_path, capsys):
+    from xcformat.synth.__main__ import main
+
+    path = tmp_path / "sample.xl"
+    assert main([str(path), "--sample"]) == 0
+    assert path.read_bytes() == legacy_bytes(SAMPLE)

@@ -13,6 +13,7 @@ import sys
 import time
 
 from .expected import expected
+from .sample import SAMPLE
 from .spec import GuestSpec
 from .variants import VARIANTS
 from .writer import write_legacy
@@ -50,10 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--checkpoints", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sample", action="store_true",
+                        help="write the demo's sample image (ignores the guest options)")
     args = parser.parse_args(argv)
     pages = args.size // 4096 if args.size else args.pages
     try:
-        spec = GuestSpec(guest=args.guest, toolstack_bits=args.width, guest_bits=args.guest_width,
+        spec = SAMPLE if args.sample else GuestSpec(guest=args.guest, toolstack_bits=args.width, guest_bits=args.guest_width,
                          variant=args.variant, pages=pages, p2m_size=args.p2m_size,
                          vcpus=args.vcpus, xsave=args.xsave, wrapper=args.wrapper,
                          special_pages=args.special_pages, tmem=args.tmem, batch=args.batch,
@@ -70,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     report = {"path": args.out, "bytes": written, "seconds": round(seconds, 3),
               "MB_per_s": round(written / seconds / 1e6, 1), "variant": spec.variant,
               "guest": spec.guest, "toolstack_bits": spec.toolstack_bits,
-              "guest_bits": spec.guest_bits, "p2m_size": spec.p2m_size, "pages": e.pages,
-              "min_xen_version": e.min_xen_version}
+              "guest_bits": spec.guest_bits, "wrapper": spec.wrapper, "p2m_size": spec.p2m_size,
+              "pages": e.pages, "vcpus": len(e.vcpus), "min_xen_version": e.min_xen_version}
     print(json.dumps(report), file=sys.stderr if args.out == "-" else sys.stdout)
     return 0 if written == e.size else 1
 
