@@ -100,8 +100,7 @@ class Source:
         bigger = mmap.mmap(-1, self._round(size))
         view = memoryview(bigger)
         view[:self._end - keep] = self._view[keep:self._end]
-        self._view.release()
-        self._buf.close()
+        # The old window goes with the last view a caller still holds of it.
         self._buf, self._view = bigger, view
 
     def _release_consumed(self) -> None:
@@ -201,7 +200,6 @@ class Source:
 
     def close(self) -> None:
         self._view.release()
-        self._buf.close()
         if self.mode is IoMode.FADVISE:
             os.posix_fadvise(self._fd, 0, 0, os.POSIX_FADV_DONTNEED)
         if self._close:
