@@ -2,7 +2,7 @@
 test's tmp_path), on tmpfs and on ramfs, through small windows and chunks so that every
 refill, bounce and padded tail is exercised."""
 
-import mmap
+
 import os
 
 import pytest
@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from xcformat.errors import EnvironmentProblem, TruncatedError
 from xcformat.io import IoMode, open_sink, open_source
+from xcformat.io.buffers import aligned_buffer
 
 MODES = [m.value for m in IoMode]
 SMALL = dict(chunk=64 << 10)
@@ -18,9 +19,9 @@ DATA = os.urandom((1 << 20) + 12345)
 
 
 def aligned_copy(data: bytes) -> memoryview:
-    buf = mmap.mmap(-1, len(data))
-    buf[:] = data
-    return memoryview(buf)
+    view = memoryview(aligned_buffer(len(data)))[:len(data)]
+    view[:] = data
+    return view
 
 
 def write_pieces(path, mode, pieces, **kw):

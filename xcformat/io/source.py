@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 from ..errors import EnvironmentProblem, FormatError, TruncatedError, UnsupportedError
 from . import native
+from .buffers import aligned_buffer
 from .modes import IoMode, Plan, settle
 from .notices import notice
 
@@ -47,7 +48,7 @@ class Source:
         self._unit = max(self.block, mmap.PAGESIZE)
         self._flags = native.RWF_DONTCACHE if self.mode is IoMode.UNCACHED else 0
         self._dropped = 0    # fadvise: the page cache before this offset has been released
-        self._buf = mmap.mmap(-1, self._round(max(window, 2 * self._unit)))
+        self._buf = aligned_buffer(self._round(max(window, 2 * self._unit)))
         self._view = memoryview(self._buf)
         self._start = 0      # first unread byte in the window
         self._end = 0        # end of valid bytes in the window
@@ -97,7 +98,7 @@ class Source:
         return self._end - self._start
 
     def _grow(self, size: int, keep: int) -> None:
-        bigger = mmap.mmap(-1, self._round(size))
+        bigger = aligned_buffer(self._round(size))
         view = memoryview(bigger)
         view[:self._end - keep] = self._view[keep:self._end]
         # The old window goes with the last view a caller still holds of it.
@@ -185,7 +186,7 @@ class Source:
         """Up to ``n`` bytes at ``offset``; with direct I/O through an aligned bounce buffer."""
         start = offset - offset % self.block
         length = self._round(offset + n - start) if self.block > 1 else n
-        buf = mmap.mmap(-1, max(length, 1))
+        buf = aligned_buffer(length)
         try:
             with memoryview(buf) as view:
                 try:

@@ -13,6 +13,8 @@ import queue
 import threading
 from collections.abc import Callable
 
+from .buffers import aligned_buffer
+
 #: Writes ``view`` at file offset ``offset`` completely (raises OSError on failure).
 Put = Callable[[memoryview, int], None]
 
@@ -22,7 +24,7 @@ class WriteBehind:
         self._put = put
         self._free: queue.Queue[mmap.mmap] = queue.Queue()
         for _ in range(depth):
-            self._free.put(mmap.mmap(-1, size))
+            self._free.put(aligned_buffer(size))
         # Work items: a chunk to write, an Event to set once everything before it is written,
         # or None to stop.
         self._work: queue.Queue[tuple[mmap.mmap, int, int] | threading.Event | None] = \

@@ -1,0 +1,104 @@
+"""Run one command from a cold cache and measure it: wall time, peak RSS of the process
+(``wait4``), how far ``Cached:`` less ``Shmem:`` in /proc/meminfo rose above its start while it ran
+(sampled every 50 ms; the whole machine's page cache, so other work on it shows up too), and how much of
+the input and output files the page cache holds afterwards (``mincore``, exact)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+from ..io.residency import cached_bytes
+
+SAMPLE_SECONDS = 0.05
+
+
+@dataclass
+class Measurement:
+    seconds: float
+    peak_rss: int          # bytes
+    cache_growth: int      # bytes
+    returncode: int
+    stderr: str
+    files_cached: int = 0  # bytes of the input and output files in the page cache afterwards
+
+
+def cached() -> int:
+    """File pages in the page cache now: ``Cached:`` less ``Shmem:`` (tmpfs files and shared
+    anonymous memory count as Cached but are no file's cache), in bytes."""
+    values = {}
+    with open("/proc/meminfo", encoding="ascii") as meminfo:
+        for line in meminfo:
+            key, _, rest = line.partition(":")
+            values[key] = int(rest.split()[0]) * 1024
+    return values["Cached"] - values.get("Shmem", 0)
+
+
+def drop_caches(files: list[str]) -> str | None:
+    """Write back and drop the page cache; None on success, else why it could not (then at
+    least ``files`` are evicted, which needs no privilege)."""
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w", encoding="ascii") as knob:
+            knob.write("3\n")
+    except OSError as exc:
+        for path in files:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+        return (f"page cache not dropped ({exc.strerror}; needs root): only the input file "
+                "was evicted before each run")
+    return None
+
+
+#: Loaded after dropping the caches so that the growth counts the image files, not the
+#: interpreter's and tools' own files being read back in.
+WARM_UP = [[sys.executable, "-c", "import xcformat.cli, xcformat.bench.iocopy, "
+            "xcformat.formats as f; f.registry()"], ["dd", "--version"], ["cp", "--version"]]
+
+
+def warm_up() -> None:
+    for argv in WARM_UP:
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+class _CacheWatch(threading.Thread):
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.start_value = cached()
+        self.peak = self.start_value
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(SAMPLE_SECONDS):
+            self.peak = max(self.peak, cached())
+
+    def finish(self) -> int:
+        self._done.set()
+        self.join()
+        self.peak = max(self.peak, cached())
+        return self.peak - self.start_value
+
+
+def run(argv: list[str], env: dict[str, str] | None = None, files: tuple[str, ...] = ()
+        ) -> Measurement:
+    """Run ``argv``; ``files`` are the input and output whose page-cache residue is counted."""
+    watch = _CacheWatch()
+    watch.start()
+    began = time.perf_counter()
+    child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - began
+    child.returncode = os.waitstatus_to_exitcode(status)
+    growth = watch.finish()
+    residue = sum(cached_bytes(path) for path in files if os.path.exists(path))
+    return Measurement(seconds, usage.ru_maxrss * 1024, growth, child.returncode,
+                       stderr.decode(errors="replace").strip(), residue)
