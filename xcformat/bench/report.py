@@ -50,7 +50,7 @@ class Row:
                 f"{self.residue / MIB:.0f}", f"{self.rss / MIB:.0f}", "ok"]
 
 
-HEADERS = ["command", "--io", "wall s", "MB/s", "page cache +MiB", "IN+OUT cached MiB",
+HEADERS = ["command", "--io", "wall s", "MB/s", "page cache +MiB", "IN+OUT cached peak MiB",
            "peak RSS MiB", "result"]
 
 
@@ -99,8 +99,10 @@ def rst(machine: dict[str, str], size: int, notes: list[str], rows: list[Row],
              "(file pages only; sampled every "
              "50 ms, machine-wide, after the interpreter and tools were loaded again); "
              "*peak RSS* is the process's own high-water mark "
-             "(``wait4``); *IN+OUT cached* is how much of the input and output files the page "
-             "cache still holds when the command ends (``mincore``); MB/s is input bytes (10⁶) per wall-clock second. ``cp``'s time does "
+             "(``wait4``); *IN+OUT cached peak* is the most of the input and output files the "
+             "page cache held at once (``mincore`` every 50 ms, also on an output still "
+             "unnamed in ``/proc/PID/fd``): unlike the machine-wide figure, other work on the "
+             "machine does not show in it; MB/s is input bytes (10⁶) per wall-clock second. ``cp``'s time does "
              "not include writing back the page cache it fills; the xcformat rows include "
              "their fsync.", "",
              f"Input: {size / (1 << 30):g} GiB.", ""]

@@ -45,12 +45,14 @@ def _address(view: memoryview) -> int:
 
 class _FadviseWrite:
     """Buffered writes with write-behind: writeback of each chunk starts at once; the chunk
-    written ``lag`` chunks earlier is waited for and dropped from the page cache."""
+    written ``lag`` chunks earlier is waited for and dropped from the page cache (and advised
+    once more a chunk later, for pages that sat in another CPU's LRU batch the first time)."""
 
     def __init__(self, fd: int, lag: int = 2):
         self._fd = fd
         self._lag = lag
         self._started: list[tuple[int, int]] = []
+        self._dropped: tuple[int, int] | None = None
 
     def __call__(self, view: memoryview, offset: int) -> None:
         _pwrite_all(self._fd, view, offset)
@@ -64,7 +66,9 @@ class _FadviseWrite:
                     | native.SYNC_FILE_RANGE_WAIT_AFTER)
             if native.libc.sync_file_range(self._fd, start, length, wait) != 0:
                 raise native.errno_error("sync_file_range")
-            os.posix_fadvise(self._fd, start, length, os.POSIX_FADV_DONTNEED)
+            for range_ in filter(None, (self._dropped, (start, length))):
+                os.posix_fadvise(self._fd, *range_, os.POSIX_FADV_DONTNEED)
+            self._dropped = (start, length)
 
 
 def _chunk_writer(fd: int, mode: IoMode) -> Callable[[memoryview, int], None]:

@@ -48,6 +48,7 @@ class Source:
         self._unit = max(self.block, mmap.PAGESIZE)
         self._flags = native.RWF_DONTCACHE if self.mode is IoMode.UNCACHED else 0
         self._dropped = 0    # fadvise: the page cache before this offset has been released
+        self._retry_from = 0  # ... and is advised once more from here
         self._buf = aligned_buffer(self._round(max(window, 2 * self._unit)))
         self._view = memoryview(self._buf)
         self._start = 0      # first unread byte in the window
@@ -105,15 +106,19 @@ class Source:
         self._buf, self._view = bigger, view
 
     def _release_consumed(self) -> None:
-        """fadvise: let the kernel drop what has been read (up to the window's start)."""
+        """fadvise: let the kernel drop what has been read (up to the window's start).
+
+        Each range is advised twice, now and at the next refill: pages still in another CPU's
+        LRU batch are skipped by the first DONTNEED (it drains only the local CPU's).
+        """
         if self.mode is not IoMode.FADVISE:
             return
         upto = self._pos - self._start
         upto -= upto % mmap.PAGESIZE
         if upto > self._dropped:
-            os.posix_fadvise(self._fd, self._dropped, upto - self._dropped,
+            os.posix_fadvise(self._fd, self._retry_from, upto - self._retry_from,
                              os.POSIX_FADV_DONTNEED)
-            self._dropped = upto
+            self._retry_from, self._dropped = self._dropped, upto
 
     def _read_into(self, target: memoryview) -> int:
         """Read into ``target`` (the window after its valid bytes); 0 at the end of the input."""
