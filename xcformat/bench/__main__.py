@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only the commands whose label contains this text")
     parser.add_argument("--note", action="append", default=[],
                         help="a note for the report (e.g. 'machine busy with other jobs')")
+    parser.add_argument("--no-drop", action="store_true",
+                        help="keep the page cache between runs (smoke tests only: the "
+                             "numbers are then not from a cold cache)")
     parser.add_argument("--write-docs", action="store_true",
                         help="also write the results to docs/benchmarks.rst")
     args = parser.parse_args(argv)
@@ -53,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.runs):
                 if os.path.exists(out):
                     os.unlink(out)
-                problem = measure.drop_caches([inp])
+                problem = ("page cache kept between runs (--no-drop)" if args.no_drop
+                           else measure.drop_caches([inp]))
                 if problem and problem not in notes:
                     notes.append(problem)
                 measure.warm_up()
