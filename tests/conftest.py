@@ -53,3 +53,22 @@ def said():
     old = notices.set_handler(heard.append)
     yield heard
     notices.set_handler(old)
+
+
+@pytest.fixture
+def loop_device(tmp_path):
+    """A loop block device over an 8 MiB file of known bytes; yields (device, bytes)."""
+    if os.geteuid() != 0:
+        pytest.skip("loop devices need root")
+    backing = tmp_path / "backing"
+    data = os.urandom(8 << 20)
+    backing.write_bytes(data)
+    made = subprocess.run(["losetup", "-f", "--show", str(backing)], capture_output=True,
+                          text=True)
+    if made.returncode != 0:
+        pytest.skip("no loop device here")
+    device = made.stdout.strip()
+    try:
+        yield device, data
+    finally:
+        subprocess.run(["losetup", "-d", device], check=False)

@@ -3,7 +3,7 @@
 import fcntl
 import os
 
-from xcformat.io import IoMode, probe
+from xcformat.io import IoMode, open_source, probe
 from xcformat.io.modes import settle
 
 
@@ -94,3 +94,18 @@ def test_a_pipe_is_read_buffered_and_an_explicit_mode_says_so(said):
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_a_block_device_reports_its_sector_size_and_reads_direct(loop_device):
+    device, data = loop_device
+    fd = os.open(device, os.O_RDONLY)
+    try:
+        assert probe.block_device_sector(fd) == 512
+        assert probe.dio_alignment(fd).block >= 512
+    finally:
+        os.close(fd)
+    with open_source(device, "auto") as src:
+        assert src.mode is IoMode.DIRECT and src.size == len(data)
+        assert bytes(src.read(1000, "a")) == data[:1000]
+        assert bytes(src.read(len(data) - 1000, "b")) == data[1000:]
+        assert src.pread(513, 100, "c") == data[513:613]

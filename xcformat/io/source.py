@@ -43,6 +43,9 @@ class Source:
         st = os.fstat(fd)
         self.seekable = stat.S_ISREG(st.st_mode) or stat.S_ISBLK(st.st_mode)
         self.size: int | None = st.st_size if stat.S_ISREG(st.st_mode) else None
+        if stat.S_ISBLK(st.st_mode):
+            self.size = os.lseek(fd, 0, os.SEEK_END)  # a block device's size is its end
+            os.lseek(fd, 0, os.SEEK_SET)
         #: Direct-I/O block: window and reads are multiples of it (1 when any size will do).
         self.block = plan.block
         self._unit = max(self.block, mmap.PAGESIZE)
