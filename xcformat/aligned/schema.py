@@ -162,9 +162,13 @@ class _Optional(c.Adapter):
         return {"present": obj is not None, "value": obj}
 
 
+#: A strict boolean byte: 0 or 1, nothing else.
+Bool = c.Mapping(c.Int8ul, {False: 0, True: 1})
+
+
 def _optional(subcon, what):
     return _Optional(c.Struct(
-        "present" / c.Flag * "1 when the value follows, 0 for none",
+        "present" / Bool * "1 when the value follows, 0 for none",
         "value" / c.If(c.this.present, subcon) * what))
 
 
@@ -210,7 +214,8 @@ Version = _optional(_Tuple(c.Int32ul[2]), "(major, minor) of the saving Xen")
 Fields = _Dict(c.PrefixedArray(c.Int32ul, c.Struct(
     "key" / Text * "field name",
     "tag" / c.Int8ul * "value type: 0 none, 1 i64, 2 bytes, 3 text, 4 bool",
-    "value" / c.Switch(c.this.tag, {0: c.Pass, 1: c.Int64sl, 2: Blob, 3: Text, 4: c.Flag})
+    "value" / c.Switch(c.this.tag, {0: c.Pass, 1: c.Int64sl, 2: Blob, 3: Text, 4: Bool},
+                       default=c.Error)
     * "the value")))
 
 
