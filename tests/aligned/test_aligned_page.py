@@ -54,3 +54,16 @@ def test_page_command_writes_the_page_and_fails_for_a_pfn_without_data(tmp_path,
     assert "found by index at offset" in capsys.readouterr().err
     assert main(["page", str(tmp_path / "img"), "--pfn", "4"]) == 1
     assert "no data for pfn 0x4" in capsys.readouterr().err
+
+
+def test_index_runs_and_single_entries_give_the_same_leaves():
+    from xcformat.aligned.index import IndexBuilder
+
+    run, single = IndexBuilder(), IndexBuilder()
+    pfns = tuple(range(1000, 1100))              # crosses the leaf boundary at 1024
+    run.add(pfns, bytes(100), 50)
+    for n, pfn in enumerate(reversed(pfns)):     # with an XTAB filler: entry by entry
+        single.add((pfn, 7), b"\x00\x0f", 50 + 99 - n)
+    assert run.keys() == single.keys() == [0, 1]
+    assert all(run.leaf_bytes(k) == single.leaf_bytes(k) for k in run.keys())
+    assert run.pages() == 100

@@ -19,6 +19,11 @@ from .codec import parse_struct
 
 _EMPTY_LEAF = bytes(4 * s.LEAF_PFNS)
 _XTAB = PageType.XTAB
+_DATA_BYTES = bytes(sorted(DATA_TYPES))
+
+
+def _all_data(types: bytes) -> bool:
+    return not types.translate(None, _DATA_BYTES)
 
 
 class IndexBuilder:
@@ -28,19 +33,34 @@ class IndexBuilder:
         self._leaves: dict[int, array] = {}
 
     def add(self, pfns: tuple[int, ...], types: bytes, first_block: int) -> None:
+        if _all_data(types) and pfns == tuple(range(pfns[0], pfns[0] + len(pfns))):
+            self._add_run(pfns[0], len(pfns), first_block)
+            return
         block = first_block
-        leaves = self._leaves
         for pfn, kind in zip(pfns, types):
             if kind == _XTAB:
                 continue
-            leaf = leaves.get(pfn >> 10)
-            if leaf is None:
-                leaf = leaves[pfn >> 10] = array("I", _EMPTY_LEAF)
+            leaf = self._leaf(pfn >> 10)
             if kind in DATA_TYPES:
                 leaf[pfn & 1023] = block
                 block += 1
             else:
                 leaf[pfn & 1023] = 0
+
+    def _leaf(self, key: int) -> array:
+        leaf = self._leaves.get(key)
+        if leaf is None:
+            leaf = self._leaves[key] = array("I", _EMPTY_LEAF)
+        return leaf
+
+    def _add_run(self, pfn: int, count: int, block: int) -> None:
+        """The common case, a run of consecutive pfns all with data: slices, not entries."""
+        end = pfn + count
+        while pfn < end:
+            key, slot = pfn >> 10, pfn & 1023
+            take = min(end - pfn, s.LEAF_PFNS - slot)
+            self._leaf(key)[slot:slot + take] = array("I", range(block, block + take))
+            pfn, block = pfn + take, block + take
 
     def pages(self) -> int:
         return sum(len(leaf) - leaf.count(0) for leaf in self._leaves.values())
