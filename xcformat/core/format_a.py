@@ -50,8 +50,8 @@ class FormatAReader:
         if self.on_region:
             self.on_region(Region(0, 24, "header", "xc_core_header (format A)"))
         if header.xch_magic not in s.MAGICS:
-            raise findings.fatal(27, f"xch_magic {header.xch_magic:#x} is not an xc_core magic",
-                                 0, "xch_magic")
+            raise findings.fatal(1, "not a core dump: neither ELF nor an xc_core magic "
+                                    f"(first word {header.xch_magic:#x})", 0, "xch_magic")
         if header.xch_ctxt_offset != 24:
             raise findings.fatal(59, f"xch_ctxt_offset {header.xch_ctxt_offset}, expected 24",
                                  12, "xch_ctxt_offset")
