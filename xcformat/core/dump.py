@@ -75,7 +75,13 @@ class CoreDump:
         return None if index is None else self.page_at(index)
 
     def page_by_gmfn(self, gmfn: int) -> bytes | None:
-        """PV: the page that machine frame ``gmfn`` backed, or None."""
+        """PV: the page that machine frame ``gmfn`` backed, or None.
+
+        A binary search where the dump says gmfn = pfn; otherwise a scan of the table (the gmfn
+        column has no order), never of the pages.
+        """
+        if self.notes.gmfn_is_pfn:
+            return self.page(gmfn)
         index = self.table.find_gmfn(gmfn)
         return None if index is None else self.page_at(index)
 

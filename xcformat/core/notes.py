@@ -40,6 +40,11 @@ class DumpNotes:
     def toolstack_bits(self) -> int:
         return 32 if self.xen_version_size == 1276 else 64
 
+    @property
+    def gmfn_is_pfn(self) -> bool:
+        """True for PV dumps xcformat made from save images (no machine frames known)."""
+        return bytes(self.xen_version.changeset).startswith(s.GMFN_IS_PFN)
+
     def by_type(self, kind: int) -> Note | None:
         return next((n for n in self.notes if n.type == kind), None)
 

@@ -80,6 +80,8 @@ class CoreReader:
             n = min(BATCH, table.count - start)
             pfns, gmfns = table.chunk(start, n)
             checker.see(start, pfns, gmfns)
+            if dump.notes.gmfn_is_pfn:
+                gmfns = None   # not machine frames: the dump was made from a save image
             at = source.offset
             data = source.read(n * PAGE_SIZE, s.SECTION_PAGES)
             if self.on_region:
@@ -119,6 +121,8 @@ class CoreReader:
             "nr_pages": xen.nr_pages,
             "page_size": xen.page_size,
             "table": dump.table.name,
+            "gmfns": None if not dump.table.p2m else
+                     "pfn (made from a save image)" if xen.gmfn_is_pfn else "machine frames",
             "format_version": f"{xen.format_version >> 32}.{xen.format_version & 0xFFFFFFFF}",
             "xen_version": f"{xen.xen_version.major_version}.{xen.xen_version.minor_version}"
                            f"{xen.text('extra_version')}",

@@ -39,6 +39,10 @@ NOTE_NAMES = {NOTE_NONE: "DUMPCORE_NONE", NOTE_HEADER: "DUMPCORE_HEADER",
 #: The one format version ever written: major 0 (high 32 bits), minor 1 (low 32 bits), §4.5.5.
 FORMAT_VERSION = (0 << 32) | 1
 
+#: xcformat's mark in the XEN_VERSION note's changeset of a PV dump made from a save image,
+#: whose .xen_p2m maps every pfn to gmfn = pfn (see :mod:`xcformat.core.writer`).
+GMFN_IS_PFN = b"xcformat: gmfn = pfn (from a save image)"
+
 #: An all-ones table entry: a padding slot whose page is zero (§4.9).
 INVALID = 0xFFFF_FFFF_FFFF_FFFF
 

@@ -12,7 +12,7 @@ What a save image cannot tell a dump, and what is written instead:
 * gmfns (PV): a save image has pfns only, and its page tables and cr3 are canonicalised to
   pfns.  ``.xen_p2m`` therefore maps each pfn to gmfn = pfn, which keeps machine-address lookups
   through the table consistent with those canonical page tables.  The XEN_VERSION note's
-  ``changeset`` says so (:data:`GMFN_IS_PFN`); the reader reports it and looks gmfns up by
+  ``changeset`` says so (:data:`~xcformat.core.schema.GMFN_IS_PFN`); the reader reports it and looks gmfns up by
   binary search.  Dumps read from dumps keep their real gmfns.
 * HVM vCPU state lives in the HVM context blob, which has no ``vcpu_guest_context``; an HVM dump
   from a save image gets one zeroed context (a dump needs at least one) and the writer says so.
@@ -38,8 +38,6 @@ from .plan import XEN_VERSION_SIZE, DumpPlan, shstrtab
 
 #: Pages per write in the page phase (4 MiB, whole pages at page-aligned offsets).
 CHUNK_PAGES = 1024
-#: Written into the XEN_VERSION note's changeset when gmfns are the pfns (see module doc).
-GMFN_IS_PFN = b"xcformat: gmfn = pfn (from a save image)"
 _IGNORED_QUIETLY = ("VcpuInfo", "Checkpoint", "P2MFrames", "UnmappedPfns", "Wrapper")
 
 
@@ -158,7 +156,7 @@ class CoreWriter:
             xch_magic=s.MAGIC_PV if plan.pv else s.MAGIC_HVM, xch_nr_vcpus=plan.nr_vcpus,
             xch_nr_pages=plan.nr_pages, xch_page_size=PAGE_SIZE))
         major, minor = self.header.xen_version or (0, 0)
-        changeset = GMFN_IS_PFN if plan.pv and pages.gmfns is None else b""
+        changeset = s.GMFN_IS_PFN if plan.pv and pages.gmfns is None else b""
         fields = dict(major_version=major, minor_version=minor, extra_version=bytes(16),
                       compiler=bytes(64), compile_by=bytes(16), compile_domain=bytes(32),
                       compile_date=bytes(32), capabilities=bytes(1024),
