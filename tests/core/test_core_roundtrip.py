@@ -145,3 +145,22 @@ def test_readelf_lists_the_sections_and_dumps_the_notes(dump):
     # and must not complain either.
     quiet = subprocess.run(["readelf", "-n", str(path)], capture_output=True, text=True)
     assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_regions_tile_the_file_and_every_page_region_is_aligned(dump):
+    path, _, _ = dump
+    regions = []
+    with open_source(str(path)) as source:
+        r = reader(source)
+        r.on_region = regions.append
+        for _ in r.records():
+            pass
+    regions.sort(key=lambda x: x.offset)
+    at = 0
+    for region in regions:
+        assert region.offset == at, (region, at)
+        at += region.length
+    assert at == path.stat().st_size
+    pages = [x for x in regions if x.kind == "page-data"]
+    assert pages and all(x.offset % 4096 == 0 and x.length % 4096 == 0 for x in pages)
+    assert {x.kind for x in regions} >= {"header", "section", "page-data", "index"}

@@ -240,10 +240,16 @@ def _check_gaps(dump: CoreDump) -> None:
 
 
 def regions(dump: CoreDump, on_region) -> None:
-    """Report the sections other than pages and table, and the pre-pages padding."""
-    for section in (dump.prstatus, dump.shared_info):
+    """Report contexts, shared info, the padding before the pages, the name table and any
+    trailing bytes (headers, notes, pages and table are reported as they are read)."""
+    for section in (dump.prstatus, dump.shared_info, dump.elf.get(s.SECTION_SHSTRTAB)):
         if section is not None:
             on_region(Region(section.offset, section.size, "section", section.name))
-    shstrtab = dump.elf.get(s.SECTION_SHSTRTAB)
-    if shstrtab is not None:
-        on_region(Region(shstrtab.offset, shstrtab.size, "section", s.SECTION_SHSTRTAB))
+    before = [sec.end for sec in dump.elf.sections[1:] if sec.end <= dump.pages.offset]
+    start = max(before, default=dump.pages.offset)
+    if start < dump.pages.offset:
+        on_region(Region(start, dump.pages.offset - start, "padding",
+                         "zero padding to the page boundary"))
+    end = max(sec.end for sec in dump.elf.sections[1:])
+    if end < dump.elf.file_size:
+        on_region(Region(end, dump.elf.file_size - end, "trailer", "bytes after the last section"))
