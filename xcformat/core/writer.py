@@ -89,8 +89,10 @@ class CoreWriter:
                               field="pages")
         plan = DumpPlan(len(contexts), pages.count, pv, self.shared_info is not None,
                         aligned=self.options.align)
-        head = self._head(plan, contexts, pages)
-        self.sink.write(head)
+        # Page-aligned memory, a whole number of pages: one aligned write, no bounce copy.
+        with mmap.mmap(-1, plan.pages_offset) as head:
+            self._head(head, plan, contexts, pages)
+            self.sink.write(head)
         self._pages(plan, pages, scratch)
         if not plan.aligned:
             self._tail(plan, pages)
@@ -113,9 +115,10 @@ class CoreWriter:
         # §4.2: EM_386 for 32-bit PV guests (Xen commit 3967bb3aff), EM_X86_64 otherwise.
         return s.EM_386 if pv and self.header.guest_bits == 32 else s.EM_X86_64
 
-    def _head(self, plan: DumpPlan, contexts: list[bytes], pages: PageCollector) -> bytearray:
+    def _head(self, head: mmap.mmap, plan: DumpPlan, contexts: list[bytes],
+              pages: PageCollector) -> None:
+        """Fill ``head`` (zeroed, ``plan.pages_offset`` bytes) with everything before the pages."""
         pv = plan.pv
-        head = bytearray(plan.pages_offset)
         sections = plan.sections()
         head[0:64] = s.elf64_header.build(dict(
             ident=dict(ei_class=s.ELFCLASS64, ei_data=s.ELFDATA2LSB, ei_version=s.EV_CURRENT,
@@ -145,7 +148,6 @@ class CoreWriter:
                 head[at:at + len(entries)] = entries
                 at += len(entries)
             head[plan.strtab_offset:plan.strtab_offset + len(strtab)] = strtab
-        return head
 
     def _notes(self, plan: DumpPlan, pages: PageCollector) -> bytes:
         def note(kind: int, desc: bytes) -> bytes:
