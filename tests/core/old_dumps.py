@@ -10,6 +10,10 @@ import struct
 from coredump_builders import page
 
 
+#: A context with nothing but VGCF_online set (flags at offset 512 in both layouts).
+ONLINE = bytes(512) + bytes([1 << 5])
+
+
 def _note(kind, desc):
     return struct.pack("<III", 4, len(desc), kind) + b"Xen\x00" + desc
 
@@ -24,7 +28,8 @@ def xen_version(tools_bits, shifted=False, pagesize=4096):
     return head + struct.pack("<QQ", 0xFFFF800000000000, pagesize)       # 1280 bytes
 
 
-def build(pfns, *, elf_class=64, machine=62, pv=True, tools_bits=64, stride=5168, ctx=b"",
+def build(pfns, *, elf_class=64, machine=62, pv=True, tools_bits=64, stride=5168,
+          ctx=ONLINE,
           nr_vcpus=1, table_first=False, shifted=False):
     """A dump holding ``page(pfn)`` for each pfn, in the given layout variant."""
     word = "Q" if elf_class == 64 else "I"
@@ -41,7 +46,7 @@ def build(pfns, *, elf_class=64, machine=62, pv=True, tools_bits=64, stride=5168
     prstatus = b"".join(ctx.ljust(stride, b"\0") for _ in range(nr_vcpus))
     shared = bytes(4096)
     entries = sorted(pfns)
-    table = b"".join(struct.pack("<QQ", p, 0x80000 + p) if pv else struct.pack("<Q", p)
+    table = b"".join(struct.pack("<QQ", p, p) if pv else struct.pack("<Q", p)
                      for p in entries)
     pages = b"".join(page(p) for p in entries)
     at = ehsize + shentsize * (len(names) + 1)

@@ -8,11 +8,14 @@ import struct
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from coredump_builders import (CR3, RIP, guest_records, page, pages_of, read_all, write_dump)
 from elftools.elf.elffile import ELFFile
 
 from xcformat.core import reader
 from xcformat.core import schema as s
+from xcformat.core.contexts import registers
 from xcformat.core.plan import DumpPlan
 from xcformat.io import open_source
 from xcformat.records import GuestType, ImageHeader, SharedInfo, VcpuContext
@@ -61,13 +64,19 @@ def test_contexts_keep_the_guest_layout_and_shared_info_survives(dump):
     shared = [r for r in records if isinstance(r, SharedInfo)]
     assert shared and shared[0].page == bytes(range(256)) * 16
     if variant == "hvm":
-        assert len(contexts) == 1 and not any(contexts[0].context)
+        # From the HVM context blob's CPU records, filled as Xen fills an HVM vCPU's context.
+        regs = [registers(c.context, 64) for c in contexts]
+        assert [r["rip"] for r in regs] == [0xFFFFFFFF81000000, 0xFFFFFFFF81000001]
+        assert [r["rsp"] for r in regs] == [0x7000, 0x7001]
+        assert regs[1]["cr3"] == 2 << 12 and regs[1]["cs"] == 0x10
+        assert regs[1]["flags"] == 0x21   # VGCF_i387_valid | VGCF_online
+        assert (regs[1]["gs_base_kernel"], regs[1]["gs_base_user"]) == (0xAAAA, 0xBBBB)
         return
     bits = VARIANTS[variant]["bits"]
     assert [len(c.context) for c in contexts] == [2800 if bits == 32 else 5168] * 2
     word = "<Q" if bits == 64 else "<I"
     assert struct.unpack_from(word, contexts[1].context, RIP[bits])[0] & 0xFF == 1
-    assert struct.unpack_from(word, contexts[1].context, CR3[bits])[0] == 0x1001 << 12
+    assert struct.unpack_from(word, contexts[1].context, CR3[bits])[0] == 2 << 12
 
 
 def test_random_access_by_pfn_and_gmfn_without_reading_the_pages(dump):
@@ -83,12 +92,18 @@ def test_random_access_by_pfn_and_gmfn_without_reading_the_pages(dump):
             assert d.page_by_gmfn(0x104) == page(0x104)
             assert d.page_by_gmfn(41) is None
         assert d.p2m_size() == 0x12346
+        regs = d.registers(1)
+        if variant == "pv32":
+            assert (regs["eip"], regs["cr3"]) == (0xC0100001, 2 << 12)
+        else:
+            assert regs["rip"] & 0xFF == 1 and regs["cr3"] == 2 << 12
+        assert regs["flags"] & (1 << 5)
 
 
 def test_default_layout_is_libxc_offsets_and_aligned_variant_ends_on_a_page(dump):
     path, variant, align = dump
     size = path.stat().st_size
-    plan = DumpPlan(1 if variant == "hvm" else 2, len(PFNS), variant != "hvm", True,
+    plan = DumpPlan(2, len(PFNS), variant != "hvm", True,
                     aligned=align)
     assert size == plan.file_size
     with open(path, "rb") as f:
@@ -164,3 +179,20 @@ def test_regions_tile_the_file_and_every_page_region_is_aligned(dump):
     pages = [x for x in regions if x.kind == "page-data"]
     assert pages and all(x.offset % 4096 == 0 and x.length % 4096 == 0 for x in pages)
     assert {x.kind for x in regions} >= {"header", "section", "page-data", "index"}
+
+
+@settings(max_examples=25, deadline=None)
+@given(pfns=st.lists(st.integers(0, 1 << 16), min_size=1, max_size=60, unique=True),
+       resend=st.lists(st.integers(0, 59), max_size=5), align=st.booleans(),
+       hvm=st.booleans(), batch=st.integers(1, 9))
+def test_any_stream_order_with_resends_gives_a_sorted_dump_of_last_copies(
+        tmp_path_factory, pfns, resend, align, hvm, batch):
+    path = tmp_path_factory.mktemp("prop") / "d.core"
+    again = [pfns[i % len(pfns)] for i in resend]
+    guest = GuestType.HVM if hvm else GuestType.PV
+    write_dump(path, guest_records(pfns, guest=guest, resend=again, batch=batch), align=align)
+    r, records = read_all(path)
+    got = pages_of(records)
+    assert list(got) == sorted(pfns)
+    assert all(got[pfn] == page(pfn) for pfn in pfns)
+    assert not [f for f in r.findings if f.level == "error"]

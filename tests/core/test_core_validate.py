@@ -22,10 +22,12 @@ ONES = 0xFFFF_FFFF_FFFF_FFFF
 def good(tmp_path_factory):
     base = tmp_path_factory.mktemp("good")
     made = {}
-    for guest, pfns in ((GuestType.PV, PFNS), (GuestType.HVM, PFNS + [0xA5])):
-        path = base / f"{guest.value}.core"
-        write_dump(path, guest_records(pfns, guest=guest))
-        made[guest] = path.read_bytes()
+    for name, guest, bits, pfns in (("pv", GuestType.PV, 64, PFNS),
+                                    ("pv32", GuestType.PV, 32, PFNS),
+                                    ("hvm", GuestType.HVM, 64, PFNS + [0xA5])):
+        path = base / f"{name}.core"
+        write_dump(path, guest_records(pfns, guest=guest, bits=bits))
+        made[name] = path.read_bytes()
     return made
 
 
@@ -49,10 +51,10 @@ def _number(message: str) -> int | None:
 
 
 def test_the_good_dumps_have_no_findings_but_the_hvm_hole_info(good, tmp_path):
-    for guest, data in good.items():
+    for name, data in good.items():
         path = tmp_path / "d"
         path.write_bytes(data)
-        expected = {("info", 53)} if guest is GuestType.HVM else set()
+        expected = {("info", 53)} if name == "hvm" else set()
         assert verdicts(path) == expected
 
 
@@ -201,7 +203,19 @@ CASES = [
     ("gmfn-beyond-52-bits", "pv", lambda d: d.set_entry(1, 1, 1 << 41), 52, "warning"),
     ("vga-hole", "hvm", lambda d: None, 53, "info"),
     ("all-invalid", "pv", _all_invalid, 54, "warning"),
+    ("cr3-low-bits", "pv", lambda d: _slot_word(d, 0, 5008, 0x2001), 55, "warning"),
+    ("none-online", "pv", lambda d: (_slot_word(d, 0, 512, 0), _slot_word(d, 1, 512, 0)), 56,
+     "warning"),
+    ("em386-slot-tail", "pv32", lambda d: _slot_word(d, 1, 3000, 0xDEAD), 57, "warning"),
+    ("cr3-not-dumped", "pv", lambda d: _slot_word(d, 1, 5008, 0x999 << 12), 58, "warning"),
+    ("cr3-not-dumped-32", "pv32", lambda d: _slot_word(d, 0, 2728, 0x999 << 12, "<I"), 58,
+     "warning"),
 ]
+
+
+def _slot_word(d, slot, offset, value, fmt="<Q"):
+    """Overwrite a word at ``offset`` of .xen_prstatus slot ``slot`` (stride 5168)."""
+    struct.pack_into(fmt, d.data, d.section(".xen_prstatus")[0] + slot * 5168 + offset, value)
 
 
 def _swap_headers(d, a, b):
@@ -214,7 +228,7 @@ def _swap_headers(d, a, b):
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_checklist_item_is_reported(good, tmp_path, case):
     _, guest, mutate, check, level = case
-    d = Dump(good[GuestType(guest)])
+    d = Dump(good[guest])
     mutate(d)
     path = tmp_path / "bad.core"
     path.write_bytes(d.data)
@@ -222,6 +236,6 @@ def test_checklist_item_is_reported(good, tmp_path, case):
     assert (level, check) in found, found
 
 
-def test_every_elf_checklist_item_has_a_case():
+def test_every_elf_and_context_checklist_item_has_a_case():
     covered = {c[3] for c in CASES}
-    assert set(range(1, 55)) - covered == set()
+    assert set(range(1, 59)) - covered == set()

@@ -11,6 +11,7 @@ from ..layout import Region
 from ..records import GuestType
 from . import elf, notes
 from . import schema as s
+from .contexts import context_bits, registers
 from .elf import ElfContainer, Section
 from .findings import Findings
 from .notes import DumpNotes
@@ -64,6 +65,10 @@ class CoreDump:
             raise IndexError(f"no vCPU slot {index} (the dump has {self.nr_vcpus})")
         return self.source.pread(self.prstatus.offset + index * self.prstatus.entsize,
                                  self.context_size, f".xen_prstatus[{index}]")
+
+    def registers(self, index: int) -> dict[str, int]:
+        """Slot ``index``'s registers by name (rip/rsp or eip/esp, cr0..cr7, selectors...)."""
+        return registers(self.context(index), context_bits(self.elf.machine))
 
     def page_at(self, index: int) -> bytes:
         return self.source.pread(self.pages.offset + index * self.notes.page_size,

@@ -16,6 +16,7 @@ from ..io import Source
 from ..layout import Region
 from ..records import PAGE_SIZE, End, ImageHeader, PageBatch, Record, SharedInfo, VcpuContext
 from . import schema as s
+from .contexts import ContextChecks
 from .dump import CoreDump, open_dump, regions
 from .findings import Findings
 from .table import TableChecker
@@ -71,7 +72,11 @@ class CoreReader:
 
     def _pages(self, dump: CoreDump) -> Iterator[PageBatch]:
         source, table = self.source, dump.table
-        checker = TableChecker(table, hvm=not table.p2m, findings=self._findings)
+        contexts = ContextChecks(dump)
+        contexts.run()
+        checker = TableChecker(table, hvm=not table.p2m, findings=self._findings,
+                               roots=frozenset(contexts.roots) if table.p2m else frozenset(),
+                               roots_are_pfns=dump.notes.gmfn_is_pfn)
         source.skip(dump.pages.offset - source.offset, "head")
         if self.on_region and table.count:
             self.on_region(Region(table.offset, table.count * table.entry_size, "index",
@@ -89,6 +94,8 @@ class CoreReader:
                                       f".xen_pages[{start}..{start + n - 1}]"))
             yield from self._runs(start, pfns, gmfns, data, at)
         checker.finish()
+        if table.p2m:
+            contexts.missing_roots(checker.found_roots)
 
     def _runs(self, start, pfns, gmfns, data, at) -> Iterator[PageBatch]:
         """The valid runs of one chunk as PageBatches; padding slots are checked, not yielded."""
@@ -128,4 +135,16 @@ class CoreReader:
                            f"{xen.text('extra_version')}",
             "capabilities": xen.text("capabilities"),
             "sections": [sec.name for sec in dump.elf.sections[1:]],
+            "registers": {index: _key_registers(dump.registers(index))
+                          for index in range(min(dump.nr_vcpus, SUMMARY_VCPUS))},
         }
+
+
+#: How many vCPUs ``info`` shows registers for.
+SUMMARY_VCPUS = 8
+
+
+def _key_registers(regs: dict[str, int]) -> dict[str, str]:
+    """The registers a first look at a dump wants, in hex."""
+    names = ("rip", "rsp", "eip", "esp", "cr3", "flags")
+    return {name: f"{regs[name]:#x}" for name in names if name in regs}

@@ -250,42 +250,15 @@ prstatus_section = _doc(
         "tools) before.")
 
 
-def _shared_info(word, evtchn_words, wc_hi_before_arch):
-    fields = [
-        "vcpu_info" / Bytes(32 * 64) * "32 vcpu_info slots of 64 bytes",
-        "evtchn_pending" / Bytes(evtchn_words * word.sizeof()) * "pending event-channel bits",
-        "evtchn_mask" / Bytes(evtchn_words * word.sizeof()) * "masked event-channel bits",
-        "wc_version" / Int32ul * "wall-clock version (odd while updating)",
-        "wc_sec" / Int32ul * "wall-clock seconds",
-        "wc_nsec" / Int32ul * "wall-clock nanoseconds",
-    ]
-    if wc_hi_before_arch:
-        fields.append("wc_sec_hi" / Int32ul * "wall-clock seconds, high 32 bits")
-    fields += [
-        "max_pfn" / word * "arch.max_pfn: the guest's p2m size",
-        "pfn_to_mfn_frame_list_list" / word * "arch: mfn of the p2m frame-list list",
-        "nmi_reason" / word * "arch.nmi_reason",
-        "p2m_cr3" / word * "arch.p2m_cr3: linear p2m list root (since 2015)",
-        "p2m_vaddr" / word * "arch.p2m_vaddr",
-        "p2m_generation" / word * "arch.p2m_generation",
-    ]
-    if not wc_hi_before_arch:
-        fields.append("wc_sec_hi" / Int32ul * "wall-clock seconds, high 32 bits (inside arch)")
-    return Struct(*fields)
+shared_info_section = _doc(
+    "xen-shared-info", Struct(
+        "page" / Bytes(4096) * "the guest's shared_info frame, mapped read-only: x86_32 "
+                               "layout for 32-bit PV guests, x86_64 otherwise (x86 structure "
+                               "reference, shared_info_32/64)",
+    ), title=".xen_shared_info", since="Xen 3.0.5", source=_ELF_SOURCE,
+    doc="One page. Always present for PV (a failure to map it aborts the dump); optional for "
+        "HVM since 49a55b0fb3.")
 
-
-shared_info64 = _doc(
-    "shared-info-64", _shared_info(Int64ul, 64, True),
-    title=".xen_shared_info (x86_64 layout, first 3136 bytes)", since="Xen 3.0",
-    source="c447b7308b:xen/include/public/xen.h",
-    doc="One page, the guest's shared_info frame; always present for PV, optional for HVM. "
-        "The rest of the page is unused.")
-
-shared_info32 = _doc(
-    "shared-info-32", _shared_info(Int32ul, 32, False),
-    title=".xen_shared_info (x86_32 layout, first 2344 bytes)", since="Xen 3.0",
-    source="c447b7308b:xen/include/public/arch-x86/xen-x86_32.h",
-    doc="The compat layout of 32-bit PV guests.")
 
 # -- format A (§3) -------------------------------------------------------------------------------
 format_a_header = _doc(

@@ -102,7 +102,11 @@ class Table:
 class TableChecker:
     """Feed it the table's chunks in order; it records what §8 says about the contents."""
 
-    def __init__(self, table: Table, hvm: bool, findings: Findings) -> None:
+    def __init__(self, table: Table, hvm: bool, findings: Findings,
+                 roots: frozenset[int] = frozenset(), roots_are_pfns: bool = False) -> None:
+        self.roots = roots                  #: page-table roots (cr3 frames) to look for, #58
+        self.roots_are_pfns = roots_are_pfns
+        self.found_roots: set[int] = set()
         self.table = table
         self.hvm = hvm
         self.findings = findings
@@ -120,6 +124,9 @@ class TableChecker:
 
     def see(self, start: int, pfns, gmfns) -> None:
         name = self.table.name
+        if self.roots:
+            column = pfns if gmfns is None or self.roots_are_pfns else gmfns
+            self.found_roots |= self.roots.intersection(column)
         for i, pfn in enumerate(pfns):
             index = start + i
             gmfn = gmfns[i] if gmfns is not None else None

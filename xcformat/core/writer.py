@@ -14,8 +14,10 @@ What a save image cannot tell a dump, and what is written instead:
   through the table consistent with those canonical page tables.  The XEN_VERSION note's
   ``changeset`` says so (:data:`~xcformat.core.schema.GMFN_IS_PFN`); the reader reports it and looks gmfns up by
   binary search.  Dumps read from dumps keep their real gmfns.
-* HVM vCPU state lives in the HVM context blob, which has no ``vcpu_guest_context``; an HVM dump
-  from a save image gets one zeroed context (a dump needs at least one) and the writer says so.
+* HVM vCPU state lives in the HVM context blob: each CPU record becomes an x86_64
+  ``vcpu_guest_context`` the way Xen fills one for an HVM vCPU (:mod:`.hvm_cpu`).  An image
+  with neither contexts nor CPU records gets one zeroed context (a dump needs at least one) and
+  the writer says so.
 * Device-model state, HVM parameters, TSC info and the like have no place in a dump; the writer
   names what it left out.
 """
@@ -30,10 +32,11 @@ from ..errors import FormatError
 from ..formats import WriteOptions
 from ..io import Sink
 from ..io.scratch import Scratch
-from ..records import (PAGE_SIZE, End, GuestType, ImageHeader, PageBatch, Record, SharedInfo,
-                       VcpuContext)
+from ..records import (PAGE_SIZE, End, GuestType, HvmContext, ImageHeader, PageBatch, Record,
+                       SharedInfo, VcpuContext)
 from . import schema as s
 from .collect import PageCollector
+from .hvm_cpu import contexts_from_blob
 from .plan import XEN_VERSION_SIZE, DumpPlan, shstrtab
 
 #: Pages per write in the page phase (4 MiB, whole pages at page-aligned offsets).
@@ -48,6 +51,7 @@ class CoreWriter:
         self.header: ImageHeader | None = None
         self.contexts: dict[int, bytes] = {}
         self.shared_info: bytes | None = None
+        self.hvm_context: bytes | None = None
         self.dropped: set[str] = set()
 
     def write(self, records: Iterable[Record]) -> None:
@@ -65,6 +69,8 @@ class CoreWriter:
                     self.contexts[record.vcpu_id] = record.context
                 elif isinstance(record, SharedInfo):
                     self.shared_info = bytes(record.page)
+                elif isinstance(record, HvmContext):
+                    self.hvm_context = bytes(record.blob)
                 elif isinstance(record, End):
                     break
                 elif type(record).__name__ not in _IGNORED_QUIETLY:
@@ -100,14 +106,16 @@ class CoreWriter:
     def _contexts(self, pv: bool) -> list[bytes]:
         bits = self.header.guest_bits or 64
         size = s.CTX_X86_32 if pv and bits == 32 else s.CTX_X86_64
-        contexts = [self.contexts[i] for i in sorted(self.contexts)]
+        by_id = self.contexts
+        if not by_id and not pv and self.hvm_context is not None:
+            by_id = contexts_from_blob(self.hvm_context)
+        contexts = [by_id[i] for i in sorted(by_id)]
         for i, ctx in enumerate(contexts):
             if len(ctx) < size:
                 raise FormatError(f"vCPU context {i} is {len(ctx)} bytes, the guest layout "
                                   f"needs {size}", field="VcpuContext")
         if not contexts:
-            self.options.say("no vCPU contexts in the image (HVM CPU state is in the HVM "
-                             "context blob): writing one zeroed context")
+            self.options.say("no vCPU state in the image: writing one zeroed context")
             contexts = [bytes(size)]
         return [ctx[:size].ljust(s.CTX_X86_64, b"\x00") for ctx in contexts]
 
