@@ -7,7 +7,7 @@ from v2_helpers import read, write
 
 from xcformat.errors import UnsupportedError
 from xcformat.records import (EmulatorContext, EmulatorXenstore, GuestType, HvmParams,
-                              ImageHeader, Opaque, PageBatch, UnmappedPfns, VcpuContext, Wrapper)
+                              ImageHeader, LastCheckpoint, Opaque, PageBatch, UnmappedPfns, VcpuContext, Wrapper)
 
 
 def with_inserted(records, index, *extra):
@@ -16,7 +16,7 @@ def with_inserted(records, index, *extra):
 
 @pytest.mark.parametrize("record,kind", [
     (Opaque("legacy", "tmem", b"x"), "tmem"),
-    (Opaque("legacy", "verify"), "verify"),
+    (Opaque("legacy", "verify-mode"), "verify-mode"),
     (Opaque("legacy", "compressed-data", b"x"), "compressed-data"),
     (UnmappedPfns((5, 6)), "unmapped-pfns"),
 ])
@@ -31,7 +31,7 @@ def test_what_v2_cannot_carry_is_refused_or_dropped_when_named(tmp_path, record,
 
 
 def test_empty_unmapped_list_and_stateless_markers_need_no_drop(tmp_path):
-    source = with_inserted(pv_guest(), 5, UnmappedPfns(()), Opaque("legacy", "last-checkpoint"))
+    source = with_inserted(pv_guest(), 5, UnmappedPfns(()), LastCheckpoint())
     write(tmp_path / "a", source)
     assert write.said == []
 

@@ -18,7 +18,8 @@ from ..records import (PAGE_SIZE, PAGE_TABLE_TYPES, Checkpoint, CpuPolicy, Guest
                        HvmParams, ImageHeader, Opaque, P2MFrames, PageBatch, Record, SharedInfo,
                        Toolstack, TscInfo, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs,
                        VcpuXsave)
-from . import hvmctx, pfns
+from ..x86.hvm_context import TYPE_CPU as HVM_CPU_RECORD, check_hvm_context, iter_hvm_records
+from . import pfns
 from .rules import StreamRules
 from .schema import (DHDR_SIZE, IHDR_SIZE, OPTIONAL_BIT, REC_LENGTH_MAX, RHDR_SIZE, DomainType,
                      RecType, domain_header, hvm_params_header, image_header, msr_entry, padding,
@@ -297,13 +298,23 @@ class LibxcStream:
                           "X86_TSC_INFO")
         return [TscInfo(tsc.mode, tsc.nsec, tsc.khz, tsc.incarnation)]
 
-    def _hvm_context(self, rtype, body: bytes, offset: int):
+    def _hvm_context(self, rtype: int, body: bytes, offset: int):
         if not body:
             raise self.src.error("empty HVM context", "HVM_CONTEXT", offset + 4)
-        vcpus, problem = hvmctx.vcpus_in(body)
-        if problem:
-            self._finding("error", f"HVM context {problem}", offset + RHDR_SIZE, "HVM_CONTEXT")
-        out = [VcpuInfo(max(vcpus), vcpus)] if vcpus else []
+        base = offset + RHDR_SIZE
+        try:
+            check_hvm_context(body, base=base, file=self.src.name)
+        except FormatError as exc:
+            self._finding("error", exc.message, exc.offset, "HVM_CONTEXT")
+        vcpus = set()
+        try:
+            for _, typecode, instance, _ in iter_hvm_records(body, base=base):
+                if typecode == HVM_CPU_RECORD:
+                    vcpus.add(instance)
+        except FormatError:
+            pass   # reported above
+        # Legacy targets need the online set (chunk -2) before the context.
+        out = [VcpuInfo(max(vcpus), frozenset(vcpus))] if vcpus else []
         return out + [HvmContext(body)]
 
     def _hvm_params(self, rtype, body: bytes, offset: int):

@@ -21,11 +21,11 @@ from collections.abc import Iterable
 from ..errors import EnvironmentProblem, FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
-                       GuestType, HvmContext, HvmParams, ImageHeader, Opaque, P2MFrames,
+                       GuestType, HvmContext, HvmParams, ImageHeader, LastCheckpoint, Opaque,
+                       P2MFrames,
                        PageBatch, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
                        Wrapper)
-from .. import records as records_module
 from . import pfns
 from .batching import AlignedBatcher, PlainBatcher, legacy_xtab_dropped
 from .libxc import BASIC_SIZE, PT_LEVELS
@@ -39,8 +39,6 @@ R = RecType
 WRAPS = ("libxc", "libxl", "xl")
 #: What the domain header says when the source stated no Xen version: written by a converter.
 CONVERTER_VERSION = (0, 1)
-#: Legacy markers that carry no guest state (legacy chunk -9: this is not a Remus stream).
-STATELESS_MARKERS = frozenset({"last-checkpoint"})
 VCPU_RECORDS = {VcpuContext: R.X86_PV_VCPU_BASIC, VcpuExtended: R.X86_PV_VCPU_EXTENDED,
                 VcpuXsave: R.X86_PV_VCPU_XSAVE, VcpuMsrs: R.X86_PV_VCPU_MSRS}
 
@@ -69,12 +67,8 @@ class V2Writer:
             Toolstack: self._toolstack, EmulatorContext: self._emulator,
             EmulatorXenstore: self._emulator, UnmappedPfns: self._unmapped,
             CpuPolicy: self._policy, Opaque: self._opaque, Checkpoint: self._checkpoint,
-            End: self._end,
+            End: self._end, LastCheckpoint: _ignore,
         }
-        # Legacy chunk -9 (no further checkpoint): not data, v2 has no such marker.
-        last_checkpoint = getattr(records_module, "LastCheckpoint", None)
-        if last_checkpoint is not None:
-            self.dispatch[last_checkpoint] = _ignore
 
     def write(self, records: Iterable[Record]) -> None:
         for record in records:
@@ -350,8 +344,6 @@ class V2Writer:
             self._libxc_record(R.VERIFY, [])
         elif record.origin == "v2" and record.kind.startswith("record-"):
             self._libxc_record(int(record.kind[len("record-"):], 16), [record.data])
-        elif record.kind in STATELESS_MARKERS:
-            return
         else:
             self._drop(record.kind, f"{record.origin} {record.kind}")
 
@@ -375,5 +367,5 @@ _STATIC = frozenset({R.X86_PV_INFO, R.X86_CPUID_POLICY, R.X86_MSR_POLICY})
 
 
 def _ignore(record: Record) -> None:
-    """Facts v2 states elsewhere: the legacy ext-info block (X86_PV_INFO) and the online vCPU
-    set (the vCPU records themselves)."""
+    """Facts v2 states elsewhere or not at all: the legacy ext-info block (X86_PV_INFO), the
+    online vCPU set (the vCPU records themselves), legacy chunk -9 (no checkpoint follows)."""
