@@ -68,3 +68,41 @@ def test_every_variant_converts_with_its_pages(tmp_path, spec, align):
         assert all(offset % 4096 == 0 for offset in page_offsets(data, start))
     if spec.wrapper == "xend":
         assert any("config" in message for message in said)
+
+
+def back_to_legacy_and_v2(spec, path, **options):
+    """legacy -> v2 -> legacy (the legacy writer) -> v2; the final v2 records."""
+    convert(spec, path, **options)
+    legacy = path.with_suffix(".back")
+    with open_source(str(path)) as source, open_sink(str(legacy)) as sink:
+        records = get("v2").reader(source, Hints()).records()
+        # the legacy writer has no place for physmap xenstore keys or CPU policies
+        get("legacy").writer(sink, WriteOptions(
+            toolstack_bits=spec.toolstack_bits, drop=frozenset({"EmulatorXenstore"}),
+            say=lambda message: None)).write(records)
+    again = path.with_suffix(".again")
+    hints = Hints(guest=GuestType(spec.guest), toolstack_bits=spec.toolstack_bits)
+    with open_source(str(legacy)) as source, open_sink(str(again)) as sink:
+        records = get("legacy").reader(source, hints).records()
+        get("v2").writer(sink, WriteOptions(
+            wrap="libxl" if spec.guest == "hvm" else None, drop=DROPS,
+            say=lambda message: None)).write(records)
+    return read(again)
+
+
+@pytest.mark.parametrize("spec", [p for p in SPECS if p.values[0].wrapper is None and
+                                  p.values[0].variant != "2007-hvm"])
+def test_v2_goes_to_legacy_and_back_with_the_same_pages(tmp_path, spec):
+    records, findings = back_to_legacy_and_v2(spec, tmp_path / "v2")
+    assert [f for f in findings if f.level == "error"] == []
+    assert pages_by_pfn(records) == synth.expected(spec).contents()
+
+
+@pytest.mark.parametrize("guest", ["pv", "hvm"])
+def test_aligned_v2_of_a_guest_larger_than_a_record_goes_to_legacy_and_back(tmp_path, guest):
+    # A guest smaller than one record must repeat pfns inside it to fill it; the legacy format
+    # forbids that, so this uses a guest that spans two records.
+    spec = synth.GuestSpec(guest=guest, variant="4.5", pages=1100)
+    records, findings = back_to_legacy_and_v2(spec, tmp_path / "v2", align=True)
+    assert [f for f in findings if f.level == "error"] == []
+    assert pages_by_pfn(records) == synth.expected(spec).contents()
