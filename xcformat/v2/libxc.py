@@ -20,7 +20,7 @@ from ..records import (PAGE_SIZE, PAGE_TABLE_TYPES, Checkpoint, CpuPolicy, Guest
                        VcpuXsave)
 from ..x86.hvm_context import TYPE_CPU as HVM_CPU_RECORD, check_hvm_context, iter_hvm_records
 from . import pfns
-from .rules import StreamRules
+from .rules import STATIC, StreamRules
 from .schema import (DHDR_SIZE, IHDR_SIZE, OPTIONAL_BIT, REC_LENGTH_MAX, RHDR_SIZE, DomainType,
                      RecType, domain_header, hvm_params_header, image_header, msr_entry, padding,
                      page_data_header, record_header, tsc_info, vcpu_header, x86_pv_info,
@@ -35,8 +35,7 @@ BASIC_SIZE = {8: 5168, 4: 2800}
 PT_LEVELS = {8: 4, 4: 3}
 EXTENDED_MAX = 128
 #: Records that may come before the image facts are complete (they only add to them).
-STATIC_RECORDS = frozenset({R.X86_PV_INFO, R.X86_CPUID_POLICY, R.X86_MSR_POLICY,
-                            R.STATIC_DATA_END})
+STATIC_RECORDS = STATIC | {R.STATIC_DATA_END}
 VCPU_RECORDS = {R.X86_PV_VCPU_BASIC: VcpuContext, R.X86_PV_VCPU_EXTENDED: VcpuExtended,
                 R.X86_PV_VCPU_XSAVE: VcpuXsave, R.X86_PV_VCPU_MSRS: VcpuMsrs}
 #: Larger PAGE_DATA records are handed out in pieces of this many entries.

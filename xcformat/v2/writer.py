@@ -30,6 +30,7 @@ from . import pfns
 from .batching import AlignedBatcher, PlainBatcher, legacy_xtab_dropped
 from .libxc import BASIC_SIZE, PT_LEVELS
 from .physmap import physmap_entries, xenstore_keys
+from .rules import STATIC
 from .schema import (LIBXL_OPT_LEGACY, LIBXL_VERSION, XL_BYTEORDER, XL_FLAG_STREAMV2,
                      XL_HEADER_SIZE, DomainType,
                      LibxlRecType, RecType, domain_header, image_header, libxl_header, padding,
@@ -92,14 +93,18 @@ class V2Writer:
             self.sink.write(bytes(padding(length)))
 
     def _libxc_record(self, rtype: int, parts: list) -> None:
-        """A libxc record after what must precede it: held pages, the end of a checkpoint."""
+        """A libxc record after what must precede it: held pages first."""
         self.batcher.flush()
+        self._before_libxc(rtype)
+        self._record(rtype, parts)
+
+    def _before_libxc(self, rtype: int) -> None:
+        """End a libxl checkpoint section; end the static data before guest state (v3)."""
         if self.in_checkpoint:
             self._record(LibxlRecType.CHECKPOINT_END, [])
             self.in_checkpoint = False
-        if rtype != R.STATIC_DATA_END and rtype not in _STATIC:
+        if rtype not in STATIC:
             self._close_static()
-        self._record(rtype, parts)
 
     def _close_static(self) -> None:
         if self.static_open:
@@ -217,15 +222,8 @@ class V2Writer:
             pfn_list, types = legacy_xtab_dropped(batch)
             if not pfn_list:
                 return
-        if self.in_checkpoint or self.static_open:
-            self._libxc_record_prelude()
+        self._before_libxc(R.PAGE_DATA)
         self.batcher.add(pfn_list, types, batch.data)
-
-    def _libxc_record_prelude(self) -> None:
-        if self.in_checkpoint:
-            self._record(LibxlRecType.CHECKPOINT_END, [])
-            self.in_checkpoint = False
-        self._close_static()
 
     def _vcpu(self, record) -> None:
         self._need(True, "a vCPU context record")
@@ -361,9 +359,6 @@ class V2Writer:
         if self.wrap != "libxc":
             self._flush_emulator()
             self._record(LibxlRecType.END, [])
-
-
-_STATIC = frozenset({R.X86_PV_INFO, R.X86_CPUID_POLICY, R.X86_MSR_POLICY})
 
 
 def _ignore(record: Record) -> None:
