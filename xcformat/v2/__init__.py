@@ -1,4 +1,20 @@
-"""Migration stream v2/v3 (Xen 4.6+): the libxc stream, the libxl layer and the xl save file."""
+"""Migration stream v2/v3 (Xen 4.6+): the libxc stream, the libxl layer and the xl save file.
+
+What the reader's records say beyond the stream's own records (for writers of other formats):
+
+* ``ImageHeader`` comes after the static records: ``guest_bits`` from X86_PV_INFO, ``p2m_size``
+  from X86_PV_P2M_FRAMES (PV) or, for HVM, which does not state it, from a pre-pass over record
+  headers and pfn arrays on seekable files (:mod:`.prepass`; None on pipes).  ``variant`` is
+  ``"v2"``/``"v3"``, with ``"+libxl"`` when a libxl layer carried the stream; ``xen_version`` is
+  the domain header's (``(0, 1)``: written by a converter).
+* ``VcpuInfo`` (the online set) comes before each run of PV vCPU records and before an HVM
+  context (from its CPU save records), as a legacy writer needs it for chunk -2.
+* STATIC_DATA_END is not a record: the writer puts it where v3 needs it.  CHECKPOINT is a
+  ``Checkpoint`` after the snapshot's libxl emulator records.  Unknown optional records are
+  ``Opaque("v2", "record-0x...")``; VERIFY is ``Opaque("v2", "verify")``.
+* An xl ``Wrapper``'s ``mandatory_flags`` lack STREAMv2 (it describes the file's layering, and the
+  v2 writer sets it again).
+"""
 
 from __future__ import annotations
 
