@@ -18,7 +18,7 @@ synth = pytest.importorskip("xcformat.synth")
 pytest.importorskip("xcformat.legacy")
 
 #: What v2 cannot carry that these guests hold; the conversions below allow dropping it.
-DROPS = frozenset({"config", "unmapped-pfns", "tmem", "verify-mode"})
+DROPS = frozenset({"config", "unmapped-pfns", "tmem", "verify"})
 
 
 def _specs():
@@ -106,3 +106,25 @@ def test_aligned_v2_of_a_guest_larger_than_a_record_goes_to_legacy_and_back(tmp_
     records, findings = back_to_legacy_and_v2(spec, tmp_path / "v2", align=True)
     assert [f for f in findings if f.level == "error"] == []
     assert pages_by_pfn(records) == synth.expected(spec).contents()
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from xcformat.testing import guest_specs  # noqa: E402
+
+V2_VARIANTS = st.sampled_from(sorted(set(synth.VARIANTS) - {"2007-hvm"}))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(spec=guest_specs(max_pages=1200, variant=V2_VARIANTS),
+       align=st.booleans())
+def test_any_legacy_guest_becomes_a_valid_v2_stream_with_its_pages(tmp_path, spec, align):
+    data, _ = convert(spec, tmp_path / "out", align=align)
+    records, findings = read(tmp_path / "out")
+    assert [f for f in findings if f.level == "error"] == []
+    assert pages_by_pfn(records) == synth.expected(spec).contents()
+    if align:
+        start = data.index(b"\xff" * 8 + b"XENF")
+        assert all(offset % 4096 == 0 for offset in page_offsets(data, start))

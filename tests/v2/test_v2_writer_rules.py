@@ -16,7 +16,8 @@ def with_inserted(records, index, *extra):
 
 @pytest.mark.parametrize("record,kind", [
     (Opaque("legacy", "tmem", b"x"), "tmem"),
-    (Opaque("legacy", "verify-mode"), "verify-mode"),
+    (Opaque("legacy", "verify-mode"), "verify"),
+    (Opaque("legacy", "tmem-extra", b"x"), "tmem"),
     (Opaque("legacy", "compressed-data", b"x"), "compressed-data"),
     (UnmappedPfns((5, 6)), "unmapped-pfns"),
 ])

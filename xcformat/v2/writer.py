@@ -40,6 +40,8 @@ R = RecType
 WRAPS = ("libxc", "libxl", "xl")
 #: What the domain header says when the source stated no Xen version: written by a converter.
 CONVERTER_VERSION = (0, 1)
+#: ``--drop`` names for legacy items that belong together (tmem's two chunks; a verify pass).
+DROP_KIND = {"tmem-extra": "tmem", "verify-mode": "verify"}
 VCPU_RECORDS = {VcpuContext: R.X86_PV_VCPU_BASIC, VcpuExtended: R.X86_PV_VCPU_EXTENDED,
                 VcpuXsave: R.X86_PV_VCPU_XSAVE, VcpuMsrs: R.X86_PV_VCPU_MSRS}
 
@@ -343,7 +345,7 @@ class V2Writer:
         elif record.origin == "v2" and record.kind.startswith("record-"):
             self._libxc_record(int(record.kind[len("record-"):], 16), [record.data])
         else:
-            self._drop(record.kind, f"{record.origin} {record.kind}")
+            self._drop(DROP_KIND.get(record.kind, record.kind), f"{record.origin} {record.kind}")
 
     def _checkpoint(self, record: Checkpoint) -> None:
         self._flush_params()
