@@ -120,13 +120,12 @@ def test_xen_converter_and_ours_agree_on_every_variant_it_accepts(tmp_path, xen)
     assert accepted
 
 
-def to_legacy(source: Path, out: Path) -> None:
+def to_legacy(source: Path, out: Path, drop=frozenset({"EmulatorXenstore"})) -> None:
     from xcformat.formats import Hints, WriteOptions, get
     from xcformat.io import open_sink, open_source
     with open_source(str(source)) as src, open_sink(str(out)) as sink:
         get("legacy").writer(sink, WriteOptions(
-            toolstack_bits=64, drop=frozenset({"EmulatorXenstore"}),
-            say=lambda message: None)).write(get("v2").reader(src, Hints()).records())
+            toolstack_bits=64, drop=drop, say=lambda message: None)).write(get("v2").reader(src, Hints()).records())
 
 
 def test_xen_converted_streams_go_back_to_legacy_that_xens_converter_accepts(tmp_path, xen):
@@ -143,3 +142,19 @@ def test_xen_converted_streams_go_back_to_legacy_that_xens_converter_accepts(tmp
     assert done.returncode == 0, done.stderr
     assert pages_by_pfn(read(tmp_path / "hvm")[0]) == \
         pages_by_pfn(read(FIXTURES / "xen-converted-hvm.libxl")[0])
+
+
+def test_a_stream_in_xen_saver_order_goes_to_legacy_that_xens_converter_accepts(tmp_path, xen):
+    """Xen's own saver order: policies, SHARED_INFO before the vCPU records."""
+    pytest.importorskip("xcformat.legacy")
+    from v2_raw import SDE, SHINFO, p2m, page_data, pv_info, pv_stream, rec, tsc, vcpu
+    (tmp_path / "in").write_bytes(pv_stream(middle=[
+        pv_info(), rec(0x11, bytes(24)), rec(0x12, bytes(16)), SDE, p2m(),
+        page_data([0, 1, 2, 3]), tsc(), SHINFO, vcpu(), vcpu(0x05, size=128)]))
+    to_legacy(tmp_path / "in", tmp_path / "legacy", drop=frozenset({"CpuPolicy"}))
+    done = xen("convert-legacy-stream", "-i", tmp_path / "legacy", "-o", tmp_path / "out",
+               "-w", "64", "-g", "pv")
+    assert done.returncode == 0, done.stderr
+    records, findings = read(tmp_path / "out")
+    assert [f for f in findings if f.level == "error"] == []
+    assert pages_by_pfn(records) == pages_by_pfn(read(tmp_path / "in")[0])
