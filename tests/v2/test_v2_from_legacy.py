@@ -68,6 +68,26 @@ def test_every_variant_converts_with_its_pages(tmp_path, spec, align):
         assert all(offset % 4096 == 0 for offset in page_offsets(data, start))
     if spec.wrapper == "xend":
         assert any("config" in message for message in said)
+    if spec.guest == "hvm":
+        assert hvm_params_of(records) == expected_params(synth.expected(spec))
+
+
+#: Legacy value chunk -> HVM_PARAM_* number (legacy-save-stream.md §2.7); the tail's magic pfns
+#: are ioreq (5), bufioreq (6), store (1).
+CHUNK_PARAM = {-3: 12, -4: 15, -8: 17, -10: 19, -11: 9, -14: 34, -15: 27, -16: 28, -17: 29,
+               -19: 32, -20: 33}
+
+
+def expected_params(exp) -> dict[int, int]:
+    params = {CHUNK_PARAM[chunk]: value for chunk, value in exp.hvm_params}
+    if exp.magic_pfns:
+        params.update(zip((5, 6, 1), exp.magic_pfns))
+    return params
+
+
+def hvm_params_of(records) -> dict[int, int]:
+    from xcformat.records import HvmParams
+    return {k: v for r in records if isinstance(r, HvmParams) for k, v in r.params}
 
 
 def back_to_legacy_and_v2(spec, path, **options):
