@@ -145,7 +145,7 @@ def svg(fields: list[Field], title: str) -> str:
             parts.append(_text(LEFT_PX + WIDTH * BYTE_PX / 2, y + ROW_PX / 2 + 4, row.text))
         else:
             parts.append(_text(LEFT_PX + WIDTH * BYTE_PX / 2, y + ROW_PX / 2 + 4,
-                               f"⋮ {row.text} ⋮", "#666"))
+                               f"… {row.text} …", "#666"))
         y += ROW_PX
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + 4}" '
             f'viewBox="0 0 {width} {y + 4}" role="img" aria-label={quoteattr(title)} '
