@@ -52,7 +52,7 @@ def test_fixed_fields_get_absolute_offsets_sizes_types_and_their_docs():
     assert (str(rows["magic"].offset), rows["magic"].size, rows["magic"].type) == \
         ("0x0", 8, 'bytes = "XCBATCH\\0"')
     assert (str(rows["count"].offset), rows["count"].size, rows["count"].type) == ("0x8", 4, "u32 LE")
-    assert rows["count"].meaning == "number of `entries`"
+    assert rows["count"].meaning == "number of `entries`."
     assert str(rows["reserved"].offset) == "0xe"
 
 
@@ -70,11 +70,11 @@ def test_fields_after_a_variable_field_are_placed_relative_to_its_end():
 def test_nested_array_elements_switch_cases_enums_and_bits_are_expanded():
     rows = rows_by_path(BATCH)
     assert str(rows["entries[i].type"].offset) == "entries[i] + 0x8"
-    assert rows["entries[i].type"].meaning == "page type Values: NOTAB = 0, XTAB = 15."
+    assert rows["entries[i].type"].meaning == "page type. Values: NOTAB = 0, XTAB = 15."
     assert rows["entries[i].flags.dirty"].type == "flag (bit 0)"
     assert rows["entries[i].flags.rest"].type == "unsigned (bits 1–7)"
     assert rows["entries[i].(padding)"].size == 3
-    assert rows["body ⟨kind = 1⟩.a"].meaning == "first"
+    assert rows["body ⟨kind = 1⟩.a"].meaning == "first."
     assert rows["body ⟨kind = 2⟩"].type == "s32 LE"
     assert rows["entries[i].pfn"].depth == 1 and rows["entries"].depth == 0
 
@@ -98,7 +98,7 @@ def test_markdown_page_has_provenance_field_table_and_ruler(registry):
             "?p=xen.git;a=blob;f=tools/libxc/xc_toy.c;hb=0123456789abcdef0123456789abcdef01234567)"
             in text)
     assert "- **Source:** this project" in text
-    assert "| 0x8 | 4 | `count` | u32 LE | number of `entries` |" in text
+    assert "| 0x8 | 4 | `count` | u32 LE | number of `entries`. |" in text
     assert "selects the body \\| layout" in text            # table cells stay cells
     assert "~ entries: 16 × count bytes ~" in text
 

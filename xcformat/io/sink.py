@@ -1,7 +1,7 @@
 """Writing an image so that nothing incomplete ever stands at the output path.
 
-The bytes go to a hidden temporary file beside the output; :meth:`Sink.commit` fsyncs it and
-renames it into place.  Leaving the ``with`` block by an exception removes the temporary file.
+The bytes go to a hidden temporary file beside the output; leaving the ``with`` block of
+:func:`open_sink` normally fsyncs it and renames it into place.  Leaving the ``with`` block by an exception removes the temporary file.
 """
 
 from __future__ import annotations

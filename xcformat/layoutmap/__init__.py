@@ -266,4 +266,4 @@ def region_json(region: Region) -> dict:
     return entry
 
 
-__all__ = ["BLOCK", "KINDS", "LayoutMap", "Run", "region_json"]
+__all__ = ["BLOCK", "KINDS", "LayoutMap", "PartStats", "Run", "Summary", "region_json", "signature"]

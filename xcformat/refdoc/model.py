@@ -193,6 +193,8 @@ class Walker:
 
     @staticmethod
     def meaning_of(docs: str, con: c.Construct) -> str:
+        if docs and not docs.endswith((".", "!", "?", ":")):
+            docs += "."
         inner = con
         while isinstance(inner, c.Subconstruct) and not isinstance(inner, (c.Enum, c.FlagsEnum)):
             inner = inner.subcon
