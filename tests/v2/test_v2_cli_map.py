@@ -11,10 +11,11 @@ from xcformat.records import Checkpoint, EmulatorContext, End, PageBatch
 
 
 def test_regions_tile_the_whole_file_and_mark_page_data(tmp_path):
-    data = write(tmp_path / "a", hvm_guest(wrapper=xl_wrapper()), align=True)
+    data = write(tmp_path / "a", hvm_guest(wrapper=xl_wrapper(), qemu=b"QEVM" + bytes(101)),
+                 align=True)
     regions = []
     read(tmp_path / "a", regions)
-    regions.sort(key=lambda r: r.offset)
+    assert regions == sorted(regions, key=lambda r: r.offset)   # reported in file order
     at = 0
     for region in regions:
         assert region.offset == at, region

@@ -173,8 +173,8 @@ class V2Reader:
                                  "is 8", "record header.length", offset + 4)
         emulator_id, index = struct.unpack("<II", self.src.read(8, f"{name} header"))
         data = b"".join(bytes(p) for p in self.src.chunks(length - 8, f"{name} data"))
-        read_padding(self.src, length, name, self.findings, self.on_region)
         self._mark(offset, RHDR_SIZE + length, "chunk", f"libxl {name}")
+        read_padding(self.src, length, name, self.findings, self.on_region)
         field = f"libxl {name}"
         if state not in ("end", "checkpoint"):
             self._finding("error", f"{name} before the libxc stream", offset, field)
