@@ -263,3 +263,17 @@ def test_layer_errors_are_located(tmp_path, name, data, message):
     with pytest.raises(FormatError) as err:
         read(path)
     assert message in err.value.message and err.value.offset is not None
+
+
+def test_a_contradicting_guest_hint_is_ignored_with_a_warning(tmp_path):
+    from xcformat.formats import Hints
+    from xcformat.io import open_source
+    from xcformat.records import GuestType, ImageHeader
+    from xcformat.v2 import FORMAT
+    path = tmp_path / "s"
+    path.write_bytes(pv_stream())
+    with open_source(str(path)) as source:
+        reader = FORMAT.reader(source, Hints(guest=GuestType.HVM))
+        header = next(iter(reader.records()))
+    assert isinstance(header, ImageHeader) and header.guest is GuestType.PV
+    assert any("--guest hvm ignored" in f.message for f in reader.findings)

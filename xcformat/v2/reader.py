@@ -50,6 +50,11 @@ class V2Reader:
         stream = LibxcStream(self.src, self.findings, self.on_region,
                              lambda start: hvm_p2m_size(self.src, start), variant_suffix=suffix)
         stream.read_headers()
+        said = self.hints.guest
+        if said is not None and said.value != ("pv" if stream.pv else "hvm"):
+            self._finding("warning", f"--guest {said.value} ignored: the domain header says "
+                                     f"{'PV' if stream.pv else 'HVM'}", stream.records_start - 16,
+                          "domain header.type")
         self.libxc = stream
         self.layers.append("libxc")
         return stream
