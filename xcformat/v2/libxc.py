@@ -3,7 +3,8 @@
 One class, :class:`LibxcStream`: the image and domain headers, then records through a dispatch
 table.  What makes a record unreadable is a :class:`FormatError`; what a strict reader objects to
 but can read past is a :class:`Finding` (see :mod:`.rules` for the stream-level rules).  Page data
-is read in bulk as memoryviews; nothing holds more than one record.
+is read in bulk as memoryviews; nothing is held but the current record, the few static records
+before the image header, and one run of PV vCPU records (O(vCPUs), to state the online set first).
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ class LibxcStream:
                                      "record header.length", offset + 4)
             self.rules.see(rtype, offset)
             if rtype == R.PAGE_DATA:
-                yield from self._flush(rtype)
+                yield from self._flush()
                 yield from self._page_data(length, offset)
                 continue
             handler = self.handlers.get(rtype) or self._unknown(rtype, offset)
@@ -162,12 +163,12 @@ class LibxcStream:
             if rtype == R.CHECKPOINT and pause_at_checkpoint:
                 # The libxl layer's emulator records still belong to this snapshot: the caller
                 # yields the Checkpoint after them.
-                yield from self._flush(rtype)
+                yield from self._flush()
                 return "checkpoint"
             yield from self._emit(rtype, out)
             if rtype == R.END:
                 self.rules.finish(offset)
-                yield from self._flush(rtype)
+                yield from self._flush()
                 return "end"
 
     def _body(self, length: int, offset: int, name: str) -> bytes:
@@ -184,7 +185,7 @@ class LibxcStream:
             yield from self._header()
             self.vcpu_run.extend(out)
             return
-        yield from self._flush(rtype)
+        yield from self._flush()
         yield from out
 
     def _header(self) -> Iterable[Record]:
@@ -194,7 +195,7 @@ class LibxcStream:
             yield from self.pending
             self.pending.clear()
 
-    def _flush(self, rtype: int) -> Iterable[Record]:
+    def _flush(self) -> Iterable[Record]:
         yield from self._header()
         if self.vcpu_run:
             # Legacy targets need the online set before the contexts (chunk -2).
