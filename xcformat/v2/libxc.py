@@ -76,7 +76,7 @@ class LibxcStream:
             R.SHARED_INFO: lambda rtype, body, off: [SharedInfo(body)],
             R.X86_TSC_INFO: self._tsc_info, R.HVM_CONTEXT: self._hvm_context,
             R.HVM_PARAMS: self._hvm_params, R.TOOLSTACK: self._toolstack,
-            R.VERIFY: self._verify, R.CHECKPOINT: lambda rtype, body, off: [Checkpoint()],
+            R.VERIFY: self._verify, R.CHECKPOINT: self._checkpoint,
             R.CHECKPOINT_DIRTY_PFN_LIST: self._dirty_pfn_list,
             R.X86_CPUID_POLICY: self._policy, R.X86_MSR_POLICY: self._policy,
         }
@@ -345,6 +345,12 @@ class LibxcStream:
         self._finding("info", "VERIFY: the pages that follow are a second copy to compare",
                       offset, "VERIFY")
         return [Opaque("v2", "verify")]
+
+    def _checkpoint(self, rtype, body: bytes, offset: int):
+        self._finding("warning", "CHECKPOINT: only Remus/COLO receivers take checkpointed "
+                                 "streams; a plain restore (xl restore) refuses them", offset,
+                      "CHECKPOINT")
+        return [Checkpoint()]
 
     def _dirty_pfn_list(self, rtype, body: bytes, offset: int):
         raise self.src.error("CHECKPOINT_DIRTY_PFN_LIST belongs to the COLO back channel, "

@@ -42,6 +42,12 @@ WRAPS = ("libxc", "libxl", "xl")
 CONVERTER_VERSION = (0, 1)
 #: ``--drop`` names for legacy items that belong together (tmem's two chunks; a verify pass).
 DROP_KIND = {"tmem-extra": "tmem", "verify-mode": "verify"}
+#: State records that only one guest type has, and how errors name them.
+STATE_GUEST = {VcpuContext: GuestType.PV, VcpuExtended: GuestType.PV, VcpuXsave: GuestType.PV,
+               VcpuMsrs: GuestType.PV, SharedInfo: GuestType.PV, HvmContext: GuestType.HVM}
+STATE_NAMES = {VcpuContext: "a vCPU context record", VcpuExtended: "a vCPU extended context",
+               VcpuXsave: "a vCPU xsave record", VcpuMsrs: "a vCPU MSR list",
+               SharedInfo: "a shared-info page", HvmContext: "an HVM context"}
 VCPU_RECORDS = {VcpuContext: R.X86_PV_VCPU_BASIC, VcpuExtended: R.X86_PV_VCPU_EXTENDED,
                 VcpuXsave: R.X86_PV_VCPU_XSAVE, VcpuMsrs: R.X86_PV_VCPU_MSRS}
 
@@ -57,20 +63,26 @@ class V2Writer:
         self.wrap = "libxc"
         self.version = 3
         self.static_open = True
-        self.in_checkpoint = False
         self.params: dict[int, int] = {}
+        self.state: list[Record] = []       # the current snapshot's state, written at the end
         self.emulator: list[tuple[int, int, int, bytes]] = []
+        self.snapshots = 1
         self.batcher = None
         self.dispatch = {
             Wrapper: self._wrapper, ImageHeader: self._image_header, PvExtInfo: _ignore,
             P2MFrames: self._p2m_frames, PageBatch: self._pages, VcpuInfo: _ignore,
-            VcpuContext: self._vcpu, VcpuExtended: self._vcpu, VcpuXsave: self._vcpu,
-            VcpuMsrs: self._vcpu, SharedInfo: self._shared_info, TscInfo: self._tsc,
-            HvmParams: self._hvm_params, HvmContext: self._hvm_context,
+            VcpuContext: self._hold, VcpuExtended: self._hold, VcpuXsave: self._hold,
+            VcpuMsrs: self._hold, SharedInfo: self._hold, TscInfo: self._hold,
+            HvmParams: self._hvm_params, HvmContext: self._hold,
             Toolstack: self._toolstack, EmulatorContext: self._emulator,
             EmulatorXenstore: self._emulator, UnmappedPfns: self._unmapped,
             CpuPolicy: self._policy, Opaque: self._opaque, Checkpoint: self._checkpoint,
             End: self._end, LastCheckpoint: _ignore,
+        }
+        self.state_writers = {
+            VcpuContext: self._vcpu, VcpuExtended: self._vcpu, VcpuXsave: self._vcpu,
+            VcpuMsrs: self._vcpu, SharedInfo: self._shared_info, TscInfo: self._tsc,
+            HvmContext: self._hvm_context,
         }
 
     def write(self, records: Iterable[Record]) -> None:
@@ -101,10 +113,7 @@ class V2Writer:
         self._record(rtype, parts)
 
     def _before_libxc(self, rtype: int) -> None:
-        """End a libxl checkpoint section; end the static data before guest state (v3)."""
-        if self.in_checkpoint:
-            self._record(LibxlRecType.CHECKPOINT_END, [])
-            self.in_checkpoint = False
+        """End the static data before guest state (v3)."""
         if rtype not in STATIC:
             self._close_static()
 
@@ -228,7 +237,6 @@ class V2Writer:
         self.batcher.add(pfn_list, types, batch.data)
 
     def _vcpu(self, record) -> None:
-        self._need(True, "a vCPU context record")
         rtype = VCPU_RECORDS[type(record)]
         blob = record.context if isinstance(record, VcpuContext) else record.data
         if rtype == R.X86_PV_VCPU_BASIC and len(blob) != BASIC_SIZE[self._guest_bytes()]:
@@ -239,7 +247,6 @@ class V2Writer:
         self._libxc_record(rtype, [record.vcpu_id.to_bytes(4, "little") + bytes(4), blob])
 
     def _shared_info(self, record: SharedInfo) -> None:
-        self._need(True, "a shared-info page")
         if len(record.page) != PAGE_SIZE:
             raise FormatError(f"shared-info page of {len(record.page)} bytes")
         self._libxc_record(R.SHARED_INFO, [record.page])
@@ -248,6 +255,13 @@ class V2Writer:
         self._libxc_record(R.X86_TSC_INFO, [tsc_info.build({
             "mode": record.mode, "khz": record.khz, "nsec": record.nsec,
             "incarnation": record.incarnation, "reserved": 0})])
+
+    def _hold(self, record: Record) -> None:
+        """vCPU, shared-info, TSC and HVM context state: kept until the snapshot is complete."""
+        guest = STATE_GUEST.get(type(record))
+        if guest is not None:
+            self._need(guest == GuestType.PV, STATE_NAMES[type(record)])
+        self.state.append(record)
 
     def _hvm_params(self, record: HvmParams) -> None:
         self._need(False, "HVM parameters")
@@ -262,10 +276,8 @@ class V2Writer:
             self.params = {}
 
     def _hvm_context(self, record: HvmContext) -> None:
-        self._need(False, "an HVM context")
         if not record.blob:
             raise FormatError("empty HVM context")
-        self.batcher.flush()
         self._flush_params()
         self._libxc_record(R.HVM_CONTEXT, [record.blob])
 
@@ -280,8 +292,8 @@ class V2Writer:
             self._drop("toolstack", "the toolstack physmap (it becomes EMULATOR_XENSTORE_DATA, "
                                     "which needs --wrap libxl or xl)")
         else:
-            self._add_emulator(LibxlRecType.EMULATOR_XENSTORE_DATA, 0, 0,
-                               xenstore_keys(entries))
+            self.emulator.append((LibxlRecType.EMULATOR_XENSTORE_DATA, 0, 0,
+                                  xenstore_keys(entries)))
 
     def _physmap(self, blob: bytes) -> list:
         widths = (self.header.toolstack_bits,) if self.header.toolstack_bits else (64, 32)
@@ -305,14 +317,7 @@ class V2Writer:
             self._drop("emulator", f"{what} (a bare libxc stream has no place for it; use "
                                    "--wrap libxl or xl)")
             return
-        self._add_emulator(rtype, record.emulator_id, record.index, record.data)
-
-    def _add_emulator(self, rtype: int, emulator_id: int, index: int, data: bytes) -> None:
-        item = (rtype, emulator_id, index, data)
-        if self.in_checkpoint:
-            self._write_emulator(item)
-        else:
-            self.emulator.append(item)
+        self.emulator.append((rtype, record.emulator_id, record.index, record.data))
 
     def _write_emulator(self, item) -> None:
         rtype, emulator_id, index, data = item
@@ -348,14 +353,21 @@ class V2Writer:
             self._drop(DROP_KIND.get(record.kind, record.kind), f"{record.origin} {record.kind}")
 
     def _checkpoint(self, record: Checkpoint) -> None:
-        self._flush_params()
-        self._libxc_record(R.CHECKPOINT, [])
-        if self.wrap != "libxc":
-            self._flush_emulator()
-            self.in_checkpoint = True
+        """Flatten: a plain restore refuses CHECKPOINT records (xg_sr_restore.c
+        handle_checkpoint), and restoring a checkpointed legacy file loads every checkpoint's
+        pages and the last one's state; so keep all pages and only the latest state."""
+        self.snapshots += 1
+        self.state.clear()
+        self.params.clear()
+        self.emulator.clear()
 
     def _end(self, record: End) -> None:
         self.batcher.flush()
+        if self.snapshots > 1:
+            self.options.say(f"flattened {self.snapshots} checkpoints into one snapshot: the "
+                             "pages of all, the state of the last (what restoring it loads)")
+        for held in self.state:
+            self.state_writers[type(held)](held)
         self._flush_params()
         self._libxc_record(R.END, [])
         if self.wrap != "libxc":
