@@ -5,6 +5,8 @@ The processes run ``tests/toypeer.py`` (the CLI with the toy formats); every wai
 
 from __future__ import annotations
 
+import functools
+import os
 import signal
 import subprocess
 import sys
@@ -38,14 +40,30 @@ def finish(proc: subprocess.Popen) -> tuple[int, str]:
     return proc.returncode, err
 
 
-def wait_for_partial(directory: Path, at_least: int) -> None:
-    """Until the receiver's hidden partial output holds ``at_least`` bytes (it is mid-stream)."""
+def wait_for_output(receiver: subprocess.Popen, directory: Path, at_least: int) -> None:
+    """Until the receiver's unpublished output holds ``at_least`` bytes (it is mid-stream).
+
+    The output is found among the receiver's open files (a hidden or an O_TMPFILE file in
+    ``directory``), whatever way the I/O layer writes it.
+    """
     deadline = time.monotonic() + DEADLINE
+    fds = Path(f"/proc/{receiver.pid}/fd")
     while time.monotonic() < deadline:
-        if any(p.stat().st_size >= at_least for p in directory.glob(".*.partial")):
-            return
+        for fd in fds.iterdir():
+            try:
+                if os.readlink(fd).startswith(str(directory)) and fd.stat().st_size >= at_least:
+                    return
+            except OSError:
+                pass                  # closed meanwhile
         time.sleep(0.02)
     raise AssertionError("the receiver never got going")
+
+
+@functools.cache
+def big_image() -> bytes:
+    """A toy image bigger than what the I/O layer gathers before writing (8 MiB), fed in
+    halves."""
+    return toyformats.image("legacy", 12288)
 
 
 def test_a_sender_and_a_receiver_negotiate_aligned(tmp_path):
@@ -87,13 +105,13 @@ def test_an_old_receiver_gets_the_legacy_bytes_from_the_command(tmp_path):
 
 
 def test_a_sender_killed_mid_stream_leaves_no_file(tmp_path):
-    image = toyformats.image("legacy", 3000)        # 12 MiB, fed in two halves
+    image = big_image()
     out = tmp_path / "got"
     receiver, address = start_receiver(out)
     sender = start("send", "-", address, stdin=subprocess.PIPE)
     sender.stdin.write(image[:len(image) // 2])
     sender.stdin.flush()
-    wait_for_partial(tmp_path, 1 << 20)
+    wait_for_output(receiver, tmp_path, 1 << 20)
     sender.send_signal(signal.SIGKILL)
     sender.wait(DEADLINE)
     code, err = finish(receiver)
@@ -102,13 +120,13 @@ def test_a_sender_killed_mid_stream_leaves_no_file(tmp_path):
 
 
 def test_a_receiver_killed_mid_stream_fails_the_sender_with_a_clear_message(tmp_path):
-    image = toyformats.image("legacy", 3000)
+    image = big_image()
     out = tmp_path / "got"
     receiver, address = start_receiver(out)
     sender = start("send", "-", address, stdin=subprocess.PIPE)
     sender.stdin.write(image[:len(image) // 2])
     sender.stdin.flush()
-    wait_for_partial(tmp_path, 1 << 20)
+    wait_for_output(receiver, tmp_path, 1 << 20)
     receiver.send_signal(signal.SIGKILL)
     receiver.wait(DEADLINE)
     try:

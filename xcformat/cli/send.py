@@ -34,6 +34,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--to", default="legacy", choices=list(OPTIONS), metavar="OPTION",
                         help="what to send a peer that does not negotiate (an old reader, or a "
                              "pipe); default legacy")
+    parser.add_argument("--wrap", help="file wrapper for the chosen format's writer (e.g. libxl "
+                                       "for v2, which carries an HVM guest's device model); "
+                                       "pair it with an --offer of formats that take it")
     parser.add_argument("--drop", default="", metavar="KIND,...",
                         help="record kinds the chosen format cannot carry that may be dropped")
     add_input_options(parser)

@@ -7,6 +7,7 @@ they are named on the command line (``--offer``, ``--accept``, ``--to``) by :att
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from .. import formats
@@ -24,8 +25,7 @@ class Option:
 
     def write_options(self, base: formats.WriteOptions) -> formats.WriteOptions:
         """``base`` with this option's variant switched on or off."""
-        return formats.WriteOptions(toolstack_bits=base.toolstack_bits, wrap=base.wrap,
-                                    align=self.align, drop=base.drop, say=base.say)
+        return dataclasses.replace(base, align=self.align)
 
 
 OPTIONS: dict[str, Option] = {o.name: o for o in (
