@@ -47,6 +47,15 @@ def send_file(path: str, address: str, settings: SendSettings = SendSettings()):
             sock.close()
 
 
+def transfer(path, out, receive: ReceiveSettings = ReceiveSettings(),
+             send: SendSettings = SendSettings()):
+    """Send ``path`` to a receiver thread storing ``out``: (what was sent, what was received)."""
+    srv, address = server()
+    receiving = run_receiver(srv, str(out), receive)
+    sent = send_file(str(path), address, send)
+    return sent, receiving.result(DEADLINE)
+
+
 def old_receiver(srv: socket.socket) -> Future:
     """A reader that never speaks (like ``nc -l > file``): everything it got, at EOF."""
     def job():

@@ -8,7 +8,7 @@ import time
 import pytest
 import toyformats
 from netpeers import (DEADLINE, old_receiver, run_receiver, scripted_receiver, scripted_sender,
-                      send_file, server)
+                      send_file, server, transfer)
 
 from xcformat import formats
 from xcformat.errors import FormatError, NegotiationError, PeerError, TruncatedError
@@ -49,11 +49,8 @@ def accepting(*names: str) -> ReceiveSettings:
 # -- two xcformat ends ------------------------------------------------------------------------
 def test_two_xcformat_ends_negotiate_aligned_and_it_converts_back_to_the_original(
         tmp_path, legacy_file):
-    srv, address = server()
     out = tmp_path / "got"
-    receiving = run_receiver(srv, str(out))
-    sent = send_file(str(legacy_file), address)
-    got = receiving.result(DEADLINE)
+    sent, got = transfer(legacy_file, out)
     assert (sent.option.name, sent.negotiated, got.format) == ("aligned", True, "aligned")
     assert out.read_bytes()[:8] == toyformats.MAGICS["aligned"]
     assert sent.bytes == got.bytes == out.stat().st_size
@@ -72,11 +69,8 @@ def test_two_xcformat_ends_negotiate_aligned_and_it_converts_back_to_the_origina
 ])
 def test_the_sender_takes_the_best_the_receiver_accepts(tmp_path, legacy_file, accepted,
                                                           expected):
-    srv, address = server()
     out = tmp_path / "got"
-    receiving = run_receiver(srv, str(out), accepting(*accepted))
-    sent = send_file(str(legacy_file), address)
-    receiving.result(DEADLINE)
+    sent, _ = transfer(legacy_file, out, accepting(*accepted))
     assert sent.option.name == expected[0]
     header = out.read_bytes()[:9]
     assert header[:8] == toyformats.MAGICS[OPTIONS[expected[0]].format]

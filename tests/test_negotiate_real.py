@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from netpeers import DEADLINE, old_receiver, run_receiver, send_file, server
+from netpeers import DEADLINE, old_receiver, run_receiver, send_file, server, transfer
 
 from xcformat import formats
 from xcformat.io import open_sink, open_source
@@ -87,22 +87,18 @@ def all_aligned(regions, pages: int) -> bool:
 def test_v2_between_xcformat_ends_goes_as_aligned_and_comes_back_byte_for_byte(tmp_path,
                                                                                v2_file):
     need("aligned")
-    srv, address = server()
     out = tmp_path / "got"
-    receiving = run_receiver(srv, str(out))
-    sent = send_file(str(v2_file), address)
-    assert receiving.result(DEADLINE).format == "aligned" and sent.option.name == "aligned"
+    sent, received = transfer(v2_file, out)
+    assert (received.format, sent.option.name) == ("aligned", "aligned")
     assert all_aligned(page_regions(out), 600)
     assert convert(out, tmp_path / "back", "v2") == v2_file.read_bytes()
 
 
 def test_a_receiver_taking_only_v2_gets_v2_with_every_page_aligned(tmp_path, v2_file):
-    srv, address = server()
     out = tmp_path / "got"
-    receiving = run_receiver(srv, str(out), ReceiveSettings(
+    sent, received = transfer(v2_file, out, ReceiveSettings(
         accept=(OPTIONS["v2-align"], OPTIONS["v2"]), timeout=5))
-    sent = send_file(str(v2_file), address)
-    assert receiving.result(DEADLINE).format == "v2" and sent.option.name == "v2-align"
+    assert (received.format, sent.option.name) == ("v2", "v2-align")
     assert all_aligned(page_regions(out), 600)
 
 
@@ -117,11 +113,9 @@ def test_an_old_v2_reader_gets_the_v2_file_unchanged_with_to_v2(v2_file):
 def test_legacy_between_xcformat_ends_goes_as_aligned_and_converts_back_exactly(tmp_path,
                                                                                 legacy_file):
     need("aligned")
-    srv, address = server()
     out = tmp_path / "got"
-    receiving = run_receiver(srv, str(out))
-    sent = send_file(str(legacy_file), address)
-    assert (receiving.result(DEADLINE).format, sent.option.name) == ("aligned", "aligned")
+    sent, received = transfer(legacy_file, out)
+    assert (received.format, sent.option.name) == ("aligned", "aligned")
     assert convert(out, tmp_path / "back", "legacy") == legacy_file.read_bytes()
 
 
