@@ -157,7 +157,7 @@ def test_a_receiver_that_hangs_up_mid_stream_makes_the_sender_fail(tmp_path):
 
 
 @pytest.mark.parametrize("hold, message", [(0, "hung up inside result"),
-                                            (3, "silent|not complete")])
+                                            (1.2, "silent|not complete")])
 def test_a_receiver_that_never_confirms_fails_the_sender(legacy_file, hold, message):
     srv, address = server()
     fake = scripted_receiver(srv, greeting_bytes(("legacy", False, 0, 0)), hold=hold)
@@ -214,3 +214,17 @@ def test_a_sender_that_says_nothing_times_out(tmp_path):
             receiving.result(DEADLINE)
         assert time.monotonic() - started < 5
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sender_whose_own_file_is_bad_resets_so_the_receiver_stores_nothing(tmp_path):
+    path = tmp_path / "cut"
+    path.write_bytes(toyformats.image("legacy", 10)[:-3])   # the trailer is cut short
+    srv, address = server()
+    out = tmp_path / "got"
+    receiving = run_receiver(srv, str(out))
+    with pytest.raises(TruncatedError, match="trailer"):
+        send_file(str(path), address)
+    # Everything but the trailer went out; the reset, not an end of stream, tells the receiver.
+    with pytest.raises(PeerError, match="reset"):
+        receiving.result(DEADLINE)
+    assert not out.exists()
