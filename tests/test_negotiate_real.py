@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import subprocess
 import sys
@@ -150,3 +151,16 @@ def test_convert_to_auto_for_a_target(tmp_path, legacy_file, target, expected):
     assert f"writing {OPTIONS[expected].name}" in done.stderr or expected in done.stderr
     with open_source(str(out)) as source:
         assert formats.detect(source)[0].name == expected
+
+
+def test_the_xen_verifier_accepts_the_aligned_v2_a_receiver_got(tmp_path, v2_file):
+    tools = os.environ.get("XCFORMAT_XEN_TOOLS")
+    if not tools:
+        pytest.skip("XCFORMAT_XEN_TOOLS does not name Xen's tools/python")
+    out = tmp_path / "got"
+    sent, _ = transfer(v2_file, out, ReceiveSettings(accept=(OPTIONS["v2-align"],), timeout=5))
+    assert sent.option.name == "v2-align"
+    done = subprocess.run([sys.executable, os.path.join(tools, "scripts", "verify-stream-v2"),
+                           "-i", str(out)], env={**os.environ, "PYTHONPATH": tools},
+                          capture_output=True, text=True, timeout=DEADLINE)
+    assert done.returncode == 0, done.stdout + done.stderr
