@@ -19,6 +19,11 @@ DEADLINE = 20
 _pool = ThreadPoolExecutor(max_workers=4)
 
 
+def receive_settings(**changes) -> ReceiveSettings:
+    """Receiver settings for tests: short timeouts, a short hold before greeting."""
+    return ReceiveSettings(**{"timeout": 5, "hold": 0.1, **changes})
+
+
 def server() -> tuple[socket.socket, str]:
     srv = listen("127.0.0.1:0")
     return srv, "127.0.0.1:%d" % srv.getsockname()[1]
@@ -28,12 +33,12 @@ def in_thread(fn, *args) -> Future:
     return _pool.submit(fn, *args)
 
 
-def run_receiver(srv: socket.socket, out: str, settings: ReceiveSettings = ReceiveSettings()
+def run_receiver(srv: socket.socket, out: str, settings: ReceiveSettings | None = None
                  ) -> Future:
     def job():
         sock, peer = accept(srv, 10)
         with sock:
-            return receive_from_socket(sock, peer, out, settings)
+            return receive_from_socket(sock, peer, out, settings or receive_settings())
     return in_thread(job)
 
 
@@ -47,7 +52,7 @@ def send_file(path: str, address: str, settings: SendSettings = SendSettings()):
             sock.close()
 
 
-def transfer(path, out, receive: ReceiveSettings = ReceiveSettings(),
+def transfer(path, out, receive: ReceiveSettings | None = None,
              send: SendSettings = SendSettings()):
     """Send ``path`` to a receiver thread storing ``out``: (what was sent, what was received)."""
     srv, address = server()

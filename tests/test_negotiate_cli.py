@@ -27,7 +27,7 @@ def start(*args, **kwargs) -> subprocess.Popen:
 
 
 def start_receiver(out: Path, *args) -> tuple[subprocess.Popen, str]:
-    proc = start("receive", "--listen", "127.0.0.1:0", str(out), *args)
+    proc = start("receive", "--listen", "127.0.0.1:0", str(out), "--hold", "0.1", *args)
     line = _pool.submit(proc.stderr.readline).result(DEADLINE).decode()
     assert line.startswith("xcformat: listening on "), line
     return proc, line.split()[-1]

@@ -3,12 +3,13 @@ ones (so every choice can be exercised whatever formats exist)."""
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
 import toyformats
-from netpeers import (DEADLINE, old_receiver, run_receiver, scripted_receiver, scripted_sender,
-                      send_file, server, transfer)
+from netpeers import (DEADLINE, old_receiver, receive_settings, run_receiver, scripted_receiver,
+                      scripted_sender, send_file, server, transfer)
 
 from xcformat import formats
 from xcformat.errors import FormatError, NegotiationError, PeerError, TruncatedError
@@ -43,7 +44,7 @@ def greeting_bytes(*accepts: tuple[str, bool, int, int]) -> bytes:
 
 
 def accepting(*names: str) -> ReceiveSettings:
-    return ReceiveSettings(accept=tuple(OPTIONS[n] for n in names), timeout=5)
+    return receive_settings(accept=tuple(OPTIONS[n] for n in names))
 
 
 # -- two xcformat ends ------------------------------------------------------------------------
@@ -105,14 +106,30 @@ def test_a_peer_that_never_speaks_gets_the_plain_legacy_stream_after_the_wait(
     assert reading.result(DEADLINE) == original   # not one handshake byte before it
 
 
-def test_an_old_sender_that_just_streams_is_sniffed_and_stored(tmp_path):
-    original = toyformats.image("legacy", 20)
-    srv, address = server()
+@pytest.mark.parametrize("pages", [20, 2000])
+def test_an_old_sender_that_just_streams_is_sniffed_stored_and_never_greeted(tmp_path, pages):
+    original = toyformats.image("legacy", pages)    # 2000 pages: more than one send's worth
+    srv, _ = server()
     out = tmp_path / "got"
     receiving = run_receiver(srv, str(out))
-    import socket
     with socket.create_connection(("127.0.0.1", srv.getsockname()[1]), 5) as sock:
-        sock.sendall(original)      # never reads the greeting, closes with it unread
+        sock.sendall(original)
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(DEADLINE)
+        assert sock.recv(100) == b""     # the receiver closed without a word to us
+    got = receiving.result(DEADLINE)
+    assert (got.format, got.negotiated) == ("legacy", False)
+    assert out.read_bytes() == original
+
+
+def test_an_old_sender_that_starts_late_is_greeted_and_still_stored(tmp_path):
+    original = toyformats.image("legacy", 20)
+    srv, _ = server()
+    out = tmp_path / "got"
+    receiving = run_receiver(srv, str(out))
+    with socket.create_connection(("127.0.0.1", srv.getsockname()[1]), 5) as sock:
+        time.sleep(0.3)                  # past the receiver's hold: it greets
+        sock.sendall(original)          # never reads the greeting, closes with it unread
     got = receiving.result(DEADLINE)
     assert (got.format, got.negotiated) == ("legacy", False)
     assert out.read_bytes() == original
@@ -170,7 +187,7 @@ def test_a_receiver_that_never_confirms_fails_the_sender(legacy_file, hold, mess
 
 
 # -- lying and broken senders -----------------------------------------------------------------
-def receive_from(tmp_path, data: bytes, settings: ReceiveSettings = ReceiveSettings(timeout=5)):
+def receive_from(tmp_path, data: bytes, settings: ReceiveSettings | None = None):
     srv, address = server()
     out = tmp_path / "got"
     receiving = run_receiver(srv, str(out), settings)
@@ -204,10 +221,9 @@ def test_a_lying_or_truncated_sender_is_refused_and_leaves_no_file(tmp_path, dat
 
 
 def test_a_sender_that_says_nothing_times_out(tmp_path):
-    import socket
     srv, address = server()
     out = tmp_path / "got"
-    receiving = run_receiver(srv, str(out), ReceiveSettings(timeout=0.5))
+    receiving = run_receiver(srv, str(out), receive_settings(timeout=0.5))
     with socket.create_connection(("127.0.0.1", srv.getsockname()[1]), 5):
         started = time.monotonic()
         with pytest.raises(PeerError, match="silent"):

@@ -9,12 +9,12 @@ import subprocess
 import sys
 
 import pytest
-from netpeers import DEADLINE, old_receiver, run_receiver, send_file, server, transfer
+from netpeers import (DEADLINE, old_receiver, receive_settings, run_receiver, send_file,
+                      server, transfer)
 
 from xcformat import formats
 from xcformat.io import open_sink, open_source
 from xcformat.negotiate.options import OPTIONS
-from xcformat.negotiate.receiver import ReceiveSettings
 from xcformat.negotiate.sender import SendSettings
 from xcformat.records import (PAGE_SIZE, End, GuestType, ImageHeader, P2MFrames, PageBatch,
                               SharedInfo, TscInfo, VcpuContext, VcpuInfo)
@@ -97,8 +97,8 @@ def test_v2_between_xcformat_ends_goes_as_aligned_and_comes_back_byte_for_byte(t
 
 def test_a_receiver_taking_only_v2_gets_v2_with_every_page_aligned(tmp_path, v2_file):
     out = tmp_path / "got"
-    sent, received = transfer(v2_file, out, ReceiveSettings(
-        accept=(OPTIONS["v2-align"], OPTIONS["v2"]), timeout=5))
+    sent, received = transfer(v2_file, out, receive_settings(
+        accept=(OPTIONS["v2-align"], OPTIONS["v2"])))
     assert (received.format, sent.option.name) == ("v2", "v2-align")
     assert all_aligned(page_regions(out), 600)
 
@@ -158,7 +158,7 @@ def test_the_xen_verifier_accepts_the_aligned_v2_a_receiver_got(tmp_path, v2_fil
     if not tools:
         pytest.skip("XCFORMAT_XEN_TOOLS does not name Xen's tools/python")
     out = tmp_path / "got"
-    sent, _ = transfer(v2_file, out, ReceiveSettings(accept=(OPTIONS["v2-align"],), timeout=5))
+    sent, _ = transfer(v2_file, out, receive_settings(accept=(OPTIONS["v2-align"],)))
     assert sent.option.name == "v2-align"
     done = subprocess.run([sys.executable, os.path.join(tools, "scripts", "verify-stream-v2"),
                            "-i", str(out)], env={**os.environ, "PYTHONPATH": tools},

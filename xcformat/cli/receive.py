@@ -24,6 +24,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--timeout", type=seconds, default=60.0, metavar="S",
                         help="the longest wait for the sender to connect, and the longest "
                              "silence tolerated from it (default 60)")
+    parser.add_argument("--hold", type=seconds, default=0.5, metavar="S",
+                        help="how long to listen before greeting: a sender that sends first is "
+                             "an old one and is not greeted (default 0.5; keep it well below "
+                             "the sender's --wait)")
     parser.add_argument("--accept", default=",".join(OPTIONS), metavar="OPTION,...",
                         help=f"what we accept (default all: {','.join(OPTIONS)})")
     add_input_options(parser)
@@ -32,7 +36,8 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     settings = ReceiveSettings(accept=parse_list(args.accept, "--accept"),
-                               timeout=args.timeout, hints=hints(args), io=args.io)
+                               timeout=args.timeout, hold=args.hold, hints=hints(args),
+                               io=args.io)
     if args.listen == "-":
         got = receive_from_pipe(sys.stdin.fileno(), "<stdin>", args.output, settings)
     else:

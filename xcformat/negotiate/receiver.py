@@ -8,6 +8,7 @@ sender, or a pipe) is recognised by its first bytes, as a file would be.
 
 from __future__ import annotations
 
+import select
 import socket
 import time
 from dataclasses import dataclass
@@ -24,6 +25,10 @@ from .options import OPTIONS, Option, by_format, readable
 class ReceiveSettings:
     accept: tuple[Option, ...] = tuple(OPTIONS.values())
     timeout: float = 30.0     #: the longest silence tolerated from the sender
+    #: How long we listen before greeting: a sender that sends within it is an old one and is
+    #: never greeted (an unread greeting makes its kernel reset the connection when it closes,
+    #: dropping whatever it had not yet transmitted).
+    hold: float = 0.5
     hints: formats.Hints = formats.Hints()
     io: IoMode | str = IoMode.AUTO
 
@@ -70,6 +75,13 @@ def _teed(source: PeerSource, out: str, settings: ReceiveSettings,
         source.close()
 
 
+def _speaks_first(sock: socket.socket, hold: float) -> bool:
+    """Whether the sender sends (or hangs up) within ``hold`` seconds of connecting: only an
+    old sender does, an xcformat sender waits for our greeting."""
+    readable, _, _ = select.select([sock], [], [], hold)
+    return bool(readable)
+
+
 def _peer_source(sock: socket.socket, name: str, timeout: float, *,
                  negotiated: bool) -> PeerSource:
     sock.settimeout(timeout)
@@ -85,7 +97,8 @@ def receive_from_pipe(fd: int, name: str, out: str, settings: ReceiveSettings) -
 
 def receive_from_socket(sock: socket.socket, name: str, out: str,
                         settings: ReceiveSettings) -> Received:
-    messages.send_greeting(sock, accept_entries(settings), name, settings.timeout)
+    if not _speaks_first(sock, settings.hold):
+        messages.send_greeting(sock, accept_entries(settings), name, settings.timeout)
     head = messages.peek_head(sock, name, settings.timeout)
     if not messages.is_choice(head):
         source = _peer_source(sock, name, settings.timeout, negotiated=False)
