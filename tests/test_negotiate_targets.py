@@ -10,7 +10,7 @@ import toyformats
 
 from xcformat import formats
 from xcformat.errors import EnvironmentProblem, UnsupportedError
-from xcformat.negotiate import targets
+from xcformat.negotiate import options, targets
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "compatibility.rst"
 
@@ -21,9 +21,10 @@ def test_docs_compatibility_page_is_generated_from_the_table():
 
 
 def with_writers(monkeypatch, *names):
-    """A registry in which exactly ``names`` can be written."""
+    """A registry in which exactly ``names`` can be written, each in both variants."""
     monkeypatch.setattr(formats, "registry",
                         lambda: {n: toyformats.REGISTRY[n] for n in names})
+    monkeypatch.setattr(options, "ALIGNING_WRITERS", frozenset(names))
 
 
 @pytest.mark.parametrize("target, width, expected", [
@@ -50,6 +51,14 @@ def test_for_falls_back_when_a_writer_is_missing_and_says_why(monkeypatch):
     option, passed = targets.choose(targets.get("xcformat"), 64)
     assert option.name == "v2-align"
     assert passed == ["aligned: this xcformat has no writer for it"]
+
+
+def test_an_aligned_variant_the_writer_lacks_is_passed_over_with_the_reason(monkeypatch):
+    with_writers(monkeypatch, "v2", "legacy")
+    monkeypatch.setattr(options, "ALIGNING_WRITERS", frozenset({"v2"}))
+    option, passed = targets.choose(targets.get("xen-4.5"), 64)
+    assert option.name == "legacy"
+    assert passed == ["legacy-align: this xcformat's legacy writer has no aligned variant yet"]
 
 
 def test_for_refuses_when_nothing_fits(monkeypatch):

@@ -49,9 +49,24 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
 NEGOTIATED = ("aligned", "v2-align", "v2", "legacy")
 
 
-def writable(option: Option) -> bool:
+#: Formats whose writer implements ``WriteOptions.align``; a writer that does not takes the flag
+#: for nothing at all, so an aligned option counts as writable only where this says so.  v2 sizes
+#: its batches (migration-v2 fact sheet §2); the legacy writer has no XTAB-filler variant yet.
+ALIGNING_WRITERS = frozenset({"v2"})
+
+
+def unwritable(option: Option) -> str | None:
+    """Why this build cannot write ``option`` (None when it can)."""
     fmt = formats.registry().get(option.format)
-    return fmt is not None and fmt.writer is not None
+    if fmt is None or fmt.writer is None:
+        return "this xcformat has no writer for it"
+    if option.align and option.format not in ALIGNING_WRITERS:
+        return f"this xcformat's {option.format} writer has no aligned variant yet"
+    return None
+
+
+def writable(option: Option) -> bool:
+    return unwritable(option) is None
 
 
 def readable(option: Option) -> bool:

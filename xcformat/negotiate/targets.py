@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 
 from ..errors import EnvironmentProblem, UnsupportedError
-from .options import NEGOTIATED, OPTIONS, Option, writable
+from .options import ALIGNING_WRITERS, NEGOTIATED, OPTIONS, Option, unwritable
 
 BOTH_WIDTHS = frozenset({32, 64})
 
@@ -66,9 +66,8 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("verify-stream-v2", "the Xen project's v2 stream verifier",
            (Pick("v2-align", why="accepted (migration-v2 fact sheet §2, item 4)"),
             Pick("v2"))),
-    Target("xcformat", "xcformat itself, any version",
-           tuple(Pick(name, why="the negotiation order between two xcformat ends")
-                 for name in NEGOTIATED)),
+    Target("xcformat", "xcformat itself, any version (the order two xcformat ends negotiate)",
+           tuple(Pick(name) for name in NEGOTIATED)),
 )}
 
 
@@ -89,8 +88,8 @@ def choose(target: Target, width: int | None) -> tuple[Option, list[str]]:
     passed: list[str] = []
     for pick in target.picks:
         option = OPTIONS[pick.option]
-        if not writable(option):
-            passed.append(f"{option.name}: this xcformat has no writer for it")
+        if reason := unwritable(option):
+            passed.append(f"{option.name}: {reason}")
         elif not pick.widths >= ({width} if width else BOTH_WIDTHS):
             passed.append(f"{option.name}: {pick.why}"
                           + ("" if width else " (toolstack width unknown; --width decides)"))
@@ -128,7 +127,11 @@ def rst_table() -> str:
             + (f": {p.why}" if p.why else "") for p in target.picks)
         lines += [f"   * - ``{target.name}``", f"     - {target.reader}", f"     - {choices}"]
     lines += ["", "The choices:", ""]
-    lines += [f"``{o.name}``\n   {o.summary}." for o in OPTIONS.values()]
+    lines += [f"``{o.name}``\n   {o.summary}."
+              + ("" if not o.align or o.format in ALIGNING_WRITERS
+                 else f"  Not written by this xcformat yet (its {o.format} writer has no "
+                      f"aligned variant): ``--for`` passes over it.")
+              for o in OPTIONS.values()]
     return "\n".join(lines) + "\n"
 
 
