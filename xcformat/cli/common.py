@@ -75,6 +75,6 @@ def write_options(args: argparse.Namespace) -> formats.WriteOptions:
     """The writer options of ``convert`` and ``send`` (those they have)."""
     return formats.WriteOptions(
         toolstack_bits=args.width, wrap=getattr(args, "wrap", None),
-        align=getattr(args, "align", False),
+        align=getattr(args, "align", False), index=not getattr(args, "no_index", False),
         drop=frozenset(filter(None, args.drop.split(","))),
         say=lambda message: print(f"xcformat: {message}", file=sys.stderr))

@@ -26,6 +26,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--wrap", help="add a file wrapper to the target (format specific)")
     parser.add_argument("--align", action="store_true",
                         help="write the target's page-aligned variant")
+    parser.add_argument("--no-index", action="store_true",
+                        help="aligned: leave out the pfn -> page index")
     parser.add_argument("--drop", default="", metavar="KIND,...",
                         help="record kinds the target cannot carry that may be dropped "
                              "(each drop is reported)")
