@@ -44,10 +44,10 @@ def run_receiver(srv: socket.socket, out: str, settings: ReceiveSettings | None 
 
 def send_file(path: str, address: str, settings: SendSettings = SendSettings()):
     with open_source(path) as source:
-        fmt, _ = formats.detect(source)
+        _, sniffed = formats.detect(source)
         sock = connect(address, 5)
         try:
-            return send_to_socket(source, fmt, sock, address, settings)
+            return send_to_socket(source, sniffed, sock, address, settings)
         finally:
             sock.close()
 

@@ -244,3 +244,15 @@ def test_a_sender_whose_own_file_is_bad_resets_so_the_receiver_stores_nothing(tm
     with pytest.raises(PeerError, match="reset"):
         receiving.result(DEADLINE)
     assert not out.exists()
+
+
+def test_the_sender_never_chooses_a_version_the_receiver_does_not_read(legacy_file):
+    srv, address = server()
+    # A receiver that reads v2 version 2 only (as Xen 4.6-4.13 do): a legacy image would be
+    # written as v2 version 3, so legacy is the only common choice.
+    fake = scripted_receiver(srv, greeting_bytes(("v2", False, 2, 2), ("legacy", False, 0, 0)),
+                             read=len(schema.CHOICE_MAGIC) + 20)
+    with pytest.raises(PeerError):
+        send_file(str(legacy_file), address, SendSettings(timeout=2))
+    choice = schema.CHOICE.parse(fake.result(DEADLINE))
+    assert (choice.format, choice.version) == ("legacy", 0)

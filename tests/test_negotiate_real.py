@@ -143,8 +143,8 @@ def test_an_old_legacy_sender_is_sniffed_and_stored_unchanged(tmp_path, legacy_f
     assert out.read_bytes() == legacy_file.read_bytes()
 
 
-@pytest.mark.parametrize("target, expected", [("xcformat", "aligned"), ("xen-4.6+", "v2"),
-                                              ("xen-4.0", "legacy")])
+@pytest.mark.parametrize("target, expected", [("xcformat", "aligned"), ("xen-4.14+", "v2"),
+                                              ("xen-4.6+", "legacy"), ("xen-4.0", "legacy")])
 def test_convert_to_auto_for_a_target(tmp_path, target, expected):
     need("aligned", "v2")
     # A 3.2 image: no -9 chunk, which the v2 writer cannot take yet (LastCheckpoint).

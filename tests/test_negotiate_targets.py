@@ -34,7 +34,8 @@ def with_writers(monkeypatch, *names):
     ("xen-4.0", 64, "legacy"),
     ("xen-4.1", 64, "legacy-align"),
     ("xen-4.5", None, "legacy-align"),
-    ("xen-4.6+", 64, "v2-align"),
+    ("xen-4.6+", 64, "legacy"),       # a legacy image would become v2 version 3
+    ("xen-4.14+", 64, "v2-align"),
     ("verify-stream-v2", None, "v2-align"),
     ("convert-legacy-stream", 64, "legacy-align"),
     ("xcformat", 64, "aligned"),
@@ -64,7 +65,16 @@ def test_an_aligned_variant_the_writer_lacks_is_passed_over_with_the_reason(monk
 def test_for_refuses_when_nothing_fits(monkeypatch):
     with_writers(monkeypatch, "legacy")
     with pytest.raises(UnsupportedError, match="v2-align: this xcformat has no writer"):
-        targets.choose(targets.get("xen-4.6+"), 64)
+        targets.choose(targets.get("xen-4.14+"), 64)
+
+
+@pytest.mark.parametrize("version, expected", [(2, "v2-align"), (3, "legacy")])
+def test_for_xen_4_6_takes_v2_only_when_it_stays_version_2(monkeypatch, version, expected):
+    with_writers(monkeypatch, "aligned", "v2", "legacy")
+    source = formats.Sniffed("v2", True, "test", {"version": version})
+    option, passed = targets.choose(targets.get("xen-4.6+"), None, source)
+    assert option.name == expected
+    assert all("version 2 only" in reason for reason in passed)
 
 
 def test_unknown_target_is_a_usage_error():

@@ -47,15 +47,15 @@ def run(args) -> int:
     settings = SendSettings(offer=parse_list(args.offer, "--offer"), fallback=OPTIONS[args.to],
                             wait=args.wait, timeout=args.timeout, hints=hints(args),
                             write=write_options(args))
-    with open_image(args, args.input) as (source, fmt, _):
+    with open_image(args, args.input) as (source, fmt, sniffed):
         if args.dest == "-":
             if sys.stdout.isatty():
                 raise EnvironmentProblem("refusing to write an image to a terminal")
-            sent = send_to_pipe(source, fmt, sys.stdout.fileno(), "<stdout>", settings)
+            sent = send_to_pipe(source, sniffed, sys.stdout.fileno(), "<stdout>", settings)
         else:
             sock = connect(args.dest, args.timeout)
             try:
-                sent = send_to_socket(source, fmt, sock, args.dest, settings)
+                sent = send_to_socket(source, sniffed, sock, args.dest, settings)
             finally:
                 sock.close()
     how = (f"negotiated with {sent.peer_software}; stored by the receiver" if sent.negotiated

@@ -8,6 +8,7 @@ they are named on the command line (``--offer``, ``--accept``, ``--to``) by :att
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from dataclasses import dataclass
 
 from .. import formats
@@ -20,7 +21,6 @@ class Option:
     format: str        #: registry name of the format
     align: bool        #: the format's page-aligned variant (``WriteOptions.align``)
     versions: tuple[int, int]  #: versions of the format this build reads (lowest, highest)
-    writes: int        #: the version this build's writer produces
     summary: str
 
     def write_options(self, base: formats.WriteOptions) -> formats.WriteOptions:
@@ -29,19 +29,17 @@ class Option:
 
 
 OPTIONS: dict[str, Option] = {o.name: o for o in (
-    Option("aligned", "aligned", False, (1, 1), 1,
+    Option("aligned", "aligned", False, (1, 1),
            "xcformat's aligned format v1: every page 4 KiB-aligned, converts back to legacy "
            "byte for byte"),
-    # v2: Xen 4.6-4.13 restore only version 2, 4.14+ both 2 and 3 (xc_sr_restore.c,
-    # RELEASE-4.6.0 checks IHDR_VERSION == 2); the version written is the v2 writer's.
-    Option("v2-align", "v2", True, (2, 3), 3,
+    Option("v2-align", "v2", True, (2, 3),
            "migration stream v2 with batches sized so every page is 4 KiB-aligned "
            "(migration-v2 fact sheet §2)"),
-    Option("v2", "v2", False, (2, 3), 3, "migration stream v2 as Xen 4.6+ writes it"),
-    Option("legacy-align", "legacy", True, (0, 0), 0,
+    Option("v2", "v2", False, (2, 3), "migration stream v2 as Xen 4.6+ writes it"),
+    Option("legacy-align", "legacy", True, (0, 0),
            "legacy stream with XTAB-filled batches that put pages on 4 KiB boundaries "
            "(legacy fact sheet §10); W=8 adds a -9 chunk before each batch"),
-    Option("legacy", "legacy", False, (0, 0), 0, "the legacy stream of Xen 3.0-4.5"),
+    Option("legacy", "legacy", False, (0, 0), "the legacy stream of Xen 3.0-4.5"),
 )}
 
 #: What a sender tries, best first, when both ends are xcformat (issue 6).  legacy-align is
@@ -67,6 +65,28 @@ def unwritable(option: Option) -> str | None:
 
 def writable(option: Option) -> bool:
     return unwritable(option) is None
+
+
+def written_version(option: Option, source: formats.Sniffed | None) -> int:
+    """The version of ``option``'s format that this build writes from ``source``.
+
+    The v2 writer keeps version 2 for a version-2 v2 source and writes 3 otherwise (its module
+    docstring); that matters, because Xen 4.6-4.13 restore version 2 only (RELEASE-4.6.0
+    tools/libxc/xc_sr_restore.c requires IHDR_VERSION 2; 4.14 takes 2 and 3).
+    """
+    if option.format == "v2" and source is not None and source.format == "v2":
+        return 2 if source.facts.get("version") == 2 else 3
+    return option.versions[1]
+
+
+def understood_features(option: Option) -> int:
+    """The must-understand feature bits of ``option``'s format this build reads: what its
+    package declares in ``CAPABILITIES["incompat_features"]`` (aligned does), else none."""
+    try:
+        package = importlib.import_module(f"xcformat.{option.format}")
+    except ImportError:
+        return 0
+    return getattr(package, "CAPABILITIES", {}).get("incompat_features", 0)
 
 
 def readable(option: Option) -> bool:

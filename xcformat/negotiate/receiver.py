@@ -18,7 +18,7 @@ from ..errors import EnvironmentProblem, NegotiationError, PeerError, XcFormatEr
 from ..io import IoMode, open_sink
 from ..io.peer import PeerSource
 from . import messages
-from .options import OPTIONS, Option, by_format, readable
+from .options import OPTIONS, Option, by_format, readable, understood_features
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Received:
 
 
 def accept_entries(settings: ReceiveSettings) -> tuple[messages.Accept, ...]:
-    return tuple(messages.Accept(o.format, o.align, *o.versions, features=0)
+    return tuple(messages.Accept(o.format, o.align, *o.versions, understood_features(o))
                  for o in settings.accept if readable(o))
 
 

@@ -17,7 +17,7 @@ from ..errors import NegotiationError, PeerError
 from ..io import Sink, Source
 from ..io.peer import PeerSink
 from . import messages
-from .options import NEGOTIATED, OPTIONS, Option, writable
+from .options import NEGOTIATED, OPTIONS, Option, writable, written_version
 from .schema import PROTOCOL
 
 
@@ -39,44 +39,47 @@ class Sent:
     peer_software: str | None = None
 
 
-def pick(offer: Iterable[Option], accepts: Iterable[messages.Accept]) -> Option | None:
-    """The first option of ``offer`` (the sender's order) that the receiver accepts."""
+def pick(offer: Iterable[Option], accepts: Iterable[messages.Accept],
+         sniffed: formats.Sniffed | None) -> Option | None:
+    """The first option of ``offer`` (the sender's order) that the receiver accepts, for an
+    image ``sniffed`` as it was."""
     accepts = tuple(accepts)
     for option in offer:
         if not writable(option):
             continue
+        version = written_version(option, sniffed)
         for entry in accepts:
-            # Revision-1 writers use no feature bits, so any entry's feature mask admits them.
+            # Revision-1 writers set no must-understand feature bit, so any mask admits them.
             if (entry.format, entry.align) == (option.format, option.align) \
-                    and entry.min_version <= option.writes <= entry.max_version:
+                    and entry.min_version <= version <= entry.max_version:
                 return option
     return None
 
 
-def stream(source: Source, fmt: formats.Format, option: Option, sink: Sink,
+def stream(source: Source, sniffed: formats.Sniffed, option: Option, sink: Sink,
            settings: SendSettings) -> None:
-    """Convert ``source`` (in ``fmt``) to ``option`` into ``sink``, one record at a time."""
+    """Convert ``source`` (as ``sniffed``) to ``option`` into ``sink``, one record at a time."""
     target = formats.registry().get(option.format)
     if target is None or target.writer is None:
         raise NegotiationError(f"this xcformat cannot write {option.name}")
-    writer = target.writer(sink, option.write_options(settings.write))
-    writer.write(fmt.reader(source, settings.hints).records())
+    reader = formats.get(sniffed.format).reader(source, settings.hints)
+    target.writer(sink, option.write_options(settings.write)).write(reader.records())
 
 
-def send_to_pipe(source: Source, fmt: formats.Format, fd: int, name: str,
+def send_to_pipe(source: Source, sniffed: formats.Sniffed, fd: int, name: str,
                  settings: SendSettings) -> Sent:
     sink = PeerSink(fd, name)
-    stream(source, fmt, settings.fallback, sink, settings)
+    stream(source, sniffed, settings.fallback, sink, settings)
     return Sent(settings.fallback, sink.offset, negotiated=False)
 
 
-def send_to_socket(source: Source, fmt: formats.Format, sock: socket.socket, name: str,
+def send_to_socket(source: Source, sniffed: formats.Sniffed, sock: socket.socket, name: str,
                    settings: SendSettings) -> Sent:
     greeting = messages.await_greeting(sock, name, settings.wait, settings.timeout)
     if greeting is None:
         option = settings.fallback
     else:
-        option = pick(settings.offer, greeting.accepts)
+        option = pick(settings.offer, greeting.accepts, sniffed)
         if option is None:
             messages.send_choice(sock, messages.Choice(PROTOCOL, "", False, 0, 0), name,
                                  settings.timeout)
@@ -86,12 +89,13 @@ def send_to_socket(source: Source, fmt: formats.Format, sock: socket.socket, nam
                                    f"{offered}; we offer "
                                    f"{', '.join(o.name for o in settings.offer)}")
         messages.send_choice(sock, messages.Choice(
-            min(PROTOCOL, greeting.protocol), option.format, option.align, option.writes, 0),
+            min(PROTOCOL, greeting.protocol), option.format, option.align,
+            written_version(option, sniffed), 0),
             name, settings.timeout)
     sock.settimeout(settings.timeout)
     sink = PeerSink(sock.fileno(), name, sock=sock)
     try:
-        stream(source, fmt, option, sink, settings)
+        stream(source, sniffed, option, sink, settings)
         sock.shutdown(socket.SHUT_WR)
     except PeerError as exc:
         refusal = _refusal(sock, name) if greeting is not None else None
