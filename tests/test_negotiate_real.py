@@ -3,18 +3,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import struct
 import subprocess
 import sys
 
 import pytest
-from netpeers import (DEADLINE, old_receiver, receive_settings, run_receiver, send_file,
-                      server, transfer)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from netpeers import (DEADLINE, in_thread, old_receiver, receive_settings, run_receiver,
+                      send_file, server, transfer)
 
 from xcformat import formats
+from xcformat.errors import XcFormatError
 from xcformat.io import open_sink, open_source
 from xcformat.negotiate.options import OPTIONS
+from xcformat.negotiate.receiver import receive_from_socket
 from xcformat.negotiate.sender import SendSettings
 from xcformat.records import (PAGE_SIZE, End, GuestType, ImageHeader, P2MFrames, PageBatch,
                               SharedInfo, TscInfo, VcpuContext, VcpuInfo)
@@ -171,3 +177,33 @@ def test_the_xen_verifier_accepts_the_aligned_v2_a_receiver_got(tmp_path, v2_fil
                            "-i", str(out)], env={**os.environ, "PYTHONPATH": tools},
                           capture_output=True, text=True, timeout=DEADLINE)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.data_too_large])
+@given(data=st.data())
+def test_whatever_an_old_sender_streams_is_stored_exactly_or_refused_cleanly(tmp_path_factory,
+                                                                            data):
+    need("legacy")
+    testing = pytest.importorskip("xcformat.testing")
+    image = data.draw(testing.legacy_images(variant="4.5", max_pages=12).flatmap(
+        lambda image: st.one_of(st.just(image), testing.mutations(image))))
+    out = tmp_path_factory.mktemp("recv") / "got"
+    ours, theirs = socket.socketpair()
+
+    def old_sender():
+        with contextlib.suppress(OSError):   # a refusing receiver stops reading and closes
+            theirs.sendall(image)
+            theirs.shutdown(socket.SHUT_WR)
+
+    feeding = in_thread(old_sender)
+    try:
+        got = receive_from_socket(ours, "pair", str(out), receive_settings(timeout=2))
+    except XcFormatError:
+        assert not out.exists()
+    else:
+        assert out.read_bytes() == image and got.format == "legacy"
+    finally:
+        ours.close()
+    feeding.result(DEADLINE)
+    theirs.close()
