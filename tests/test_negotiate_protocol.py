@@ -4,6 +4,7 @@ ones (so every choice can be exercised whatever formats exist)."""
 from __future__ import annotations
 
 import socket
+import struct
 import time
 
 import pytest
@@ -256,3 +257,18 @@ def test_the_sender_never_chooses_a_version_the_receiver_does_not_read(legacy_fi
         send_file(str(legacy_file), address, SendSettings(timeout=2))
     choice = schema.CHOICE.parse(fake.result(DEADLINE))
     assert (choice.format, choice.version) == ("legacy", 0)
+
+
+def test_a_sender_that_resets_after_its_complete_image_still_gets_it_stored(tmp_path):
+    srv, address = server()
+    out = tmp_path / "got"
+    receiving = run_receiver(srv, str(out))
+    image = toyformats.image("aligned", 5)
+    with socket.create_connection(("127.0.0.1", srv.getsockname()[1]), 5) as sock:
+        messages.await_greeting(sock, address, 5, 5)
+        sock.sendall(choice_bytes("aligned") + image)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_WR)
+        time.sleep(0.2)
+    got = receiving.result(DEADLINE)     # the image ended cleanly (FIN) before the reset
+    assert out.read_bytes() == image and got.negotiated

@@ -39,6 +39,8 @@ class Received:
     bytes: int
     negotiated: bool
     option: Option | None = None
+    #: False when the sender was gone before it heard that we stored the image (OUT stands).
+    confirmed: bool = True
 
 
 def accept_entries(settings: ReceiveSettings) -> tuple[messages.Accept, ...]:
@@ -124,8 +126,12 @@ def receive_from_socket(sock: socket.socket, name: str, out: str,
         _refuse(sock, name, messages.Result(status, source.received, str(exc)),
                 settings.timeout)
         raise
-    messages.send_result(sock, messages.Result(messages.STORED, source.received,
-                                               f"stored as {out}"), name, settings.timeout)
+    try:
+        messages.send_result(sock, messages.Result(messages.STORED, source.received,
+                                                   f"stored as {out}"), name, settings.timeout)
+    except PeerError:
+        return Received(fmt.name, source.received, negotiated=True, option=option,
+                        confirmed=False)
     return Received(fmt.name, source.received, negotiated=True, option=option)
 
 

@@ -76,22 +76,8 @@ def send_to_pipe(source: Source, sniffed: formats.Sniffed, fd: int, name: str,
 def send_to_socket(source: Source, sniffed: formats.Sniffed, sock: socket.socket, name: str,
                    settings: SendSettings) -> Sent:
     greeting = messages.await_greeting(sock, name, settings.wait, settings.timeout)
-    if greeting is None:
-        option = settings.fallback
-    else:
-        option = pick(settings.offer, greeting.accepts, sniffed)
-        if option is None:
-            messages.send_choice(sock, messages.Choice(PROTOCOL, "", False, 0, 0), name,
-                                 settings.timeout)
-            offered = ", ".join(f"{a.format}{'-align' if a.align else ''}"
-                                for a in greeting.accepts) or "nothing"
-            raise NegotiationError(f"{name}: nothing in common: the receiver accepts "
-                                   f"{offered}; we offer "
-                                   f"{', '.join(o.name for o in settings.offer)}")
-        messages.send_choice(sock, messages.Choice(
-            min(PROTOCOL, greeting.protocol), option.format, option.align,
-            written_version(option, sniffed), 0),
-            name, settings.timeout)
+    option = settings.fallback if greeting is None else _agree(sock, name, greeting, sniffed,
+                                                               settings)
     sock.settimeout(settings.timeout)
     sink = PeerSink(sock.fileno(), name, sock=sock)
     try:
@@ -114,6 +100,23 @@ def send_to_socket(source: Source, sniffed: formats.Sniffed, sock: socket.socket
         raise PeerError(f"{name}: the receiver stored {result.received} bytes of the "
                         f"{sink.offset} sent")
     return Sent(option, sink.offset, negotiated=True, peer_software=greeting.software)
+
+
+def _agree(sock: socket.socket, name: str, greeting: messages.Greeting,
+           sniffed: formats.Sniffed, settings: SendSettings) -> Option:
+    """Pick from the greeting and tell the receiver (an empty choice when nothing fits)."""
+    option = pick(settings.offer, greeting.accepts, sniffed)
+    if option is None:
+        messages.send_choice(sock, messages.Choice(PROTOCOL, "", False, 0, 0), name,
+                             settings.timeout)
+        offered = ", ".join(f"{a.format}{'-align' if a.align else ''}"
+                            for a in greeting.accepts) or "nothing"
+        raise NegotiationError(f"{name}: nothing in common: the receiver accepts {offered}; "
+                               f"we offer {', '.join(o.name for o in settings.offer)}")
+    messages.send_choice(sock, messages.Choice(
+        min(PROTOCOL, greeting.protocol), option.format, option.align,
+        written_version(option, sniffed), 0), name, settings.timeout)
+    return option
 
 
 def _refusal(sock: socket.socket, name: str) -> PeerError | None:
