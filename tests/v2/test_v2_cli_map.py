@@ -31,9 +31,9 @@ def test_convert_validate_and_info_from_the_command_line(tmp_path, capsys):
     write(tmp_path / "in", pv_guest(pages=600))
     out = tmp_path / "out"
     assert main(["convert", str(tmp_path / "in"), str(out), "--to", "v2", "--align",
-                 "--wrap", "libxl", "--no-progress"]) == 0
+                 "--wrap", "libxl", "--format-version", "2", "--no-progress"]) == 0
     data = out.read_bytes()
-    assert data.startswith(b"LibxlFmt")
+    assert data.startswith(b"LibxlFmt") and data[36:40] == b"\0\0\0\2"
     assert all(o % 4096 == 0 for o in page_offsets(data, 24))
     assert main(["validate", str(out)]) == 0
     capsys.readouterr()
@@ -50,6 +50,8 @@ def test_validate_exits_1_and_names_offset_and_record(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "offset 0x" in out and "INVALID" in out
     assert main(["convert", str(bad), str(tmp_path / "o"), "--to", "v2", "--wrap", "nope"]) == 2
+    assert main(["convert", str(bad), str(tmp_path / "o"), "--to", "v2",
+                 "--format-version", "4"]) == 2
 
 
 def test_checkpointed_streams_are_read_and_flattened_when_written(tmp_path):

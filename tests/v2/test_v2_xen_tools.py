@@ -59,7 +59,7 @@ def test_verify_stream_v2_accepts_what_we_write(tmp_path, xen, case):
 
 @pytest.mark.parametrize("name", ["xen-converted-pv.v2", "xen-converted-hvm.libxl"])
 @pytest.mark.parametrize("options", [{"align": True}, {"wrap": "xl", "align": True},
-                                     {"wrap": "libxl"}])
+                                     {"wrap": "libxl"}, {"version": 2, "align": True}])
 def test_verify_stream_v2_accepts_our_rewrites_of_xen_converted_streams(tmp_path, xen, name,
                                                                         options):
     records, _ = read(FIXTURES / name)

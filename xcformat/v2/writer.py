@@ -3,8 +3,9 @@ libxl layer and an xl save-file header, optionally with every page 4096-aligned 
 
 Layering (``WriteOptions.wrap``): ``"libxc"`` a bare libxc stream; ``"libxl"`` a libxl stream
 around it; ``"xl"`` an xl save-file header around that; None keeps what the input had (an xl
-wrapper stays xl, a libxl layer stays libxl, anything else is bare).  The version is 2 only when
-the input is a version-2 stream, else 3.
+wrapper stays xl, a libxl layer stays libxl, anything else is bare).  The version is
+``WriteOptions.version`` when given (2 for Xen 4.6-4.13 hosts, which restore nothing else),
+else 2 for a version-2 input stream and 3 for anything else (what Xen 4.14+ writes).
 
 From legacy input this does what ``convert-legacy-stream`` refuses or gets wrong: PV streams
 without extended info (the guest width comes from the records), no -2 chunk (vCPUs come from the
@@ -38,6 +39,7 @@ from .schema import (LIBXL_OPT_LEGACY, LIBXL_VERSION, XL_BYTEORDER, XL_FLAG_STRE
 
 R = RecType
 WRAPS = ("libxc", "libxl", "xl")
+VERSIONS = (2, 3)
 #: What the domain header says when the source stated no Xen version: written by a converter.
 CONVERTER_VERSION = (0, 1)
 #: ``--drop`` names for legacy items that belong together (tmem's two chunks; a verify pass).
@@ -56,6 +58,9 @@ class V2Writer:
     def __init__(self, sink, options: WriteOptions):
         if options.wrap not in (None, *WRAPS):
             raise EnvironmentProblem(f"--wrap {options.wrap}: v2 wraps are {', '.join(WRAPS)}")
+        if options.version not in (None, *VERSIONS):
+            raise EnvironmentProblem(f"--format-version {options.version}: v2 streams are "
+                                     f"version {' or '.join(map(str, VERSIONS))}")
         self.sink = sink
         self.options = options
         self.wrapper: Wrapper | None = None
@@ -145,7 +150,8 @@ class V2Writer:
         if self.header is not None:
             raise FormatError("second image header")
         self.header = header
-        self.version = 2 if header.variant.startswith("v2") else 3
+        # Xen 4.6-4.13 restore version 2 only; 4.14+ take both (migration-v2.md §1.8).
+        self.version = self.options.version or (2 if header.variant.startswith("v2") else 3)
         self.wrap = self._choose_wrap(header)
         if self.options.align:
             self.batcher = AlignedBatcher(self._record, lambda: self.sink.offset)
@@ -337,7 +343,9 @@ class V2Writer:
 
     def _policy(self, record: CpuPolicy) -> None:
         if self.version < 3:
-            raise UnsupportedError("CPU policy records exist only in v3 streams")
+            self._drop("cpu-policy", f"the {record.kind} policy (a v3 record; version 2 streams "
+                                     "have none)")
+            return
         if not self.static_open:
             raise FormatError("a CPU policy after the guest's memory: v3 sends static data "
                               "first")
