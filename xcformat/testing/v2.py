@@ -2,8 +2,8 @@
 
 Unlike :func:`~xcformat.testing.legacy_images` these bytes come from this project's own writer
 (legacy reader, then v2 writer), so they suit fuzzing other v2 readers, and this one's error
-paths, rather than checking the writer itself.  Every stream they give passes ``verify-stream-v2``
-(libxl checkpointed streams aside, which that verifier cannot follow).
+paths, rather than checking the writer itself.  The streams pass Xen's ``verify-stream-v2``
+(checked in development for every synthetic variant; Remus checkpoints arrive flattened).
 """
 
 from __future__ import annotations
