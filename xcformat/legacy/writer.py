@@ -163,6 +163,8 @@ class LegacyWriter:
         for index, value in record.params:
             if index in MAGIC_PFN_PARAMS:
                 self.tail.magic_pfns[index] = value
+            elif not value and not self.from_legacy:
+                continue        # legacy savers write a value chunk only when it is non-zero
             elif index in CHUNK_OF_PARAM:
                 self._chunk(CHUNK_OF_PARAM[index], struct.pack("<IQ", 0, value))
             else:
@@ -173,7 +175,11 @@ class LegacyWriter:
                                     record.incarnation))
 
     def _toolstack(self, record: Toolstack) -> None:
-        self._chunk(-18, struct.pack("<I", len(record.data)) + record.data)
+        data = record.data
+        source_bits = self.header.toolstack_bits if self.header else None
+        if source_bits and source_bits != self.structs.toolstack_bits:
+            data = repad_libxl_physmap(data, source_bits, self.structs.toolstack_bits)
+        self._chunk(-18, struct.pack("<I", len(data)) + data)
 
     def _opaque(self, record: Opaque) -> None:
         if record.origin == "legacy" and record.kind in OPAQUE_CHUNKS:
@@ -243,7 +249,8 @@ class LegacyWriter:
             self._put(context.context)
             if b"extv" in self.ext_ids:
                 ext = parts.get("VcpuExtended")
-                self._put(ext.data if ext else bytes(EXT_VCPU_CONTEXT_SIZE))
+                self._put(ext.data if ext else
+                          struct.pack("<I", vcpu) + bytes(EXT_VCPU_CONTEXT_SIZE - 4))
             xsave = parts.get("VcpuXsave")
             if b"xcnt" in self.ext_ids:
                 if xsave is None:
@@ -281,3 +288,22 @@ class LegacyWriter:
 
     def _xend(self) -> bool:
         return self.options.wrap == "xend"
+
+
+def repad_libxl_physmap(data: bytes, from_bits: int, to_bits: int) -> bytes:
+    """A libxl v1 physmap record re-laid for another libxl width: a 64-bit libxl writes 4 bytes
+    of struct padding after every entry (fact sheet §3.3).  Anything else is left as it is."""
+    if len(data) < 8 or struct.unpack_from("<I", data)[0] != 1:
+        return data
+    count = struct.unpack_from("<I", data, 4)[0]
+    old_pad, new_pad = (4 if from_bits == 64 else 0), (4 if to_bits == 64 else 0)
+    out, pos = bytearray(data[:8]), 8
+    for _ in range(count):
+        if pos + 28 > len(data):
+            return data
+        end = pos + 28 + struct.unpack_from("<I", data, pos + 24)[0]
+        if end + old_pad > len(data):
+            return data
+        out += data[pos:end] + bytes(new_pad)
+        pos = end + old_pad
+    return bytes(out + data[pos:])
