@@ -2,43 +2,35 @@
 
 import pytest
 
-import image
-from xcformat.formats import Hints
-from xcformat.io import open_source
+from helpers import hints_for, read_all
 from xcformat.layout import KINDS
-from xcformat.legacy import LegacyReader
-from xcformat.records import GuestType
+from xcformat.synth import GuestSpec, expected, legacy_bytes
 
 CASES = {
-    "xl-pv": (lambda: image.xl(image.pv(64, 32)), Hints()),
-    "pv-no-ext-info": (lambda: image.pv(32, 32, ext=(), chunks=False),
-                       Hints(guest=GuestType.PV)),
-    "xend-hvm-remus": (lambda: image.xend(image.hvm(32, checkpoints=2,
-                                                    qemu=b"RemusDeviceModelState")), Hints()),
-    "hvm-2007": (lambda: image.hvm(64, dev2007=True, qemu=b"QemuDeviceModelRecord"),
-                 Hints(guest=GuestType.HVM)),
-    "pv-tmem": (lambda: image.pv(64, 64, before=image.tmem()), Hints()),
+    "xl-pv-64-32-xsave": GuestSpec(guest_bits=32, wrapper="xl", xsave=True, pages=16),
+    "pv-no-ext-info": GuestSpec(variant="3.0", toolstack_bits=32, pages=16),
+    "xend-hvm-remus": GuestSpec(variant="remus", guest="hvm", wrapper="xend", pages=16,
+                                checkpoints=2),
+    "hvm-2007-xend": GuestSpec(variant="2007-hvm", guest="hvm", wrapper="xend", pages=16),
+    "pv-tmem": GuestSpec(tmem=True, pages=16),
 }
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_regions_tile_the_file_in_order(tmp_path, name):
-    build, hints = CASES[name]
-    img = build()
+    spec = CASES[name]
+    data = legacy_bytes(spec)
     path = tmp_path / "img"
-    path.write_bytes(bytes(img))
+    path.write_bytes(data)
     regions = []
-    with open_source(str(path)) as source:
-        reader = LegacyReader(source, hints)
-        reader.on_region = regions.append
-        for _ in reader.records():
-            pass
+    read_all(path, hints_for(spec), regions.append)
     position = 0
     for region in regions:
         assert region.offset == position, region
         assert region.length > 0 and region.kind in KINDS
         position += region.length
-    assert position == len(img.data)
-    data_regions = [r for r in regions if r.kind == "page-data"]
-    assert data_regions and all(r.length % 4096 == 0 for r in data_regions)
-    assert data_regions[0].offset == img.at["batch.pages"]
+    assert position == len(data)
+    pages = [r for r in regions if r.kind == "page-data"]
+    assert sum(r.length for r in pages) == 4096 * expected(spec).page_records
+    assert pages[0].offset == expected(spec).first_batch_offset + [
+        r for r in regions if r.kind == "batch-header"][0].length

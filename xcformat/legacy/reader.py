@@ -23,6 +23,7 @@ from .schema import CHUNKS, MAX_P2M_SIZE, structs
 from .tail import qemu_signature, read_hvm_tail, read_pv_tail, read_qemu
 from .versions import SINCE, show
 from .wrappers import READERS as WRAPPER_READERS
+from .wrappers import XL_FLAG_JSON
 
 #: ext-info larger than this is not ext-info (vcpu 5168 + extv + xcnt is under 5.2 KiB).
 MAX_EXT_INFO = 64 << 10
@@ -51,15 +52,20 @@ class LegacyReader:
         found = sniff.layout(self.source.peek(SNIFF_BYTES), self.hints)
         if found is None or found.toolstack_bits is None:
             raise self.source.error("not a legacy Xen save image", "p2m_size", 0)
+        wrapper = None
         if found.wrapper:
             self.wrapper = found.wrapper
-            yield WRAPPER_READERS[found.wrapper](cursor)
+            wrapper = WRAPPER_READERS[found.wrapper](cursor)
+            yield wrapper
         if found.guest is None:
             raise EnvironmentProblem(
                 f"{self.source.name}: the bytes cannot tell an HVM stream from a pre-3.2 PV "
                 "stream without extended info; say --guest pv or --guest hvm")
         stream = yield from self._header(cursor, found)
         self.stream = stream
+        if wrapper is not None and wrapper.kind == "xl":
+            json_config = wrapper.fields["mandatory_flags"] & XL_FLAG_JSON
+            stream.versions.saw("xl-json" if json_config else "wrapper-xl")
         yield from self._checkpoints(cursor, stream)
         self._check_type_age(stream)
         yield End()
@@ -76,7 +82,7 @@ class LegacyReader:
             "checkpoints": stream.checkpoints,
             "ext_info": [block.decode() for block in stream.ext_ids],
         }
-        if stream.hvm_vcpus is not None and not stream.hvm_2007:
+        if stream.hvm_vcpus is not None:
             summary["vcpus"] = stream.hvm_vcpus
         return summary
 
