@@ -425,3 +425,4 @@ def test_partial_last_checkpoint_falls_back_to_the_previous_one(tmp_path):
     assert any(f.field == "checkpoint" and "incomplete" in f.message for f in findings)
     rewrite(path, tmp_path / "out.img")
     assert (tmp_path / "out.img").read_bytes() == whole
+    assert read_all(tmp_path / "out.img")[1] == summary     # the dropped part left no trace

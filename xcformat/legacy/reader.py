@@ -201,22 +201,21 @@ class LegacyReader:
                 raise cursor.error(f"p2m frame-list entry {index} is pfn {pfn:#x} >= p2m_size "
                                    f"{stream.p2m_size:#x}", "p2m_frame_list",
                                    start + word * index)
-        self._frames = (start, tuple(frames))
+        stream.frames, stream.frames_offset = tuple(frames), start
         cursor.region(start, "p2m-frames", f"p2m frame list ({count} entries)")
-        return P2MFrames(tuple(frames))
+        return P2MFrames(stream.frames)
 
     def _check_frame_types(self, cursor: Cursor, stream: Stream) -> None:
         """Every frame-list page must have been sent as NOTAB (checked once the body is read)."""
         if stream.type_map is None:
             return
-        start, frames = self._frames
-        for index, pfn in enumerate(frames):
+        for index, pfn in enumerate(stream.frames):
             if stream.type_map[pfn] != 0:
                 sent = stream.type_map[pfn]
                 how = "never sent" if sent == NOT_SENT else f"sent with type {sent:#x}"
                 raise cursor.error(f"p2m frame-list entry {index} (pfn {pfn:#x}) was {how}, "
                                    "not as an ordinary page", "p2m_frame_list",
-                                   start + stream.structs.word * index)
+                                   stream.frames_offset + stream.structs.word * index)
 
     # -- checkpoints ------------------------------------------------------------------------
     def _checkpoint(self, cursor: Cursor, stream: Stream) -> Iterator[Record]:
@@ -241,17 +240,18 @@ class LegacyReader:
             if stream.saw_last_checkpoint:
                 raise cursor.error("bytes after the end of a stream that declared its last "
                                    "checkpoint (chunk -9)", "trailer")
-            start = cursor.offset
-            held = yield from self._held_checkpoint(cursor, stream, start)
-            if held is None:
+            complete = yield from self._held_checkpoint(cursor, stream, cursor.offset)
+            if not complete:
                 return
             stream.checkpoints += 1
             stream.versions.saw("checkpoints")
 
     def _held_checkpoint(self, cursor: Cursor, stream: Stream, start: int):
-        """Yield a later checkpoint once it is complete; None if it is cut short."""
-        held: list[Record] = [Checkpoint()]
+        """Yield a later checkpoint once it is complete; False (yielding nothing) if it is cut
+        short.  Beyond MAX_HELD_CHECKPOINT bytes the records stream through unchecked."""
+        held: list[Record] | None = [Checkpoint()]
         size = 0
+        counted = stream.chunks.copy(), set(stream.versions.features)
         try:
             for record in self._checkpoint(cursor, stream):
                 if held is None:
@@ -268,14 +268,14 @@ class LegacyReader:
         except TruncatedError as exc:
             if held is None:
                 raise
+            stream.chunks, stream.versions.features = counted
             self.findings.append(Finding(
                 "warning", f"checkpoint {stream.checkpoints + 1} starting at offset {start:#x} "
                            f"is incomplete ({exc.message} at {exc.offset:#x}); the image ends "
                            f"with checkpoint {stream.checkpoints}, as Remus would restore it",
                 start, "checkpoint"))
-            return None
-        if held is not None:
-            yield from held
+            return False
+        yield from held or ()
         return True
 
     def _check_type_age(self, stream: Stream) -> None:
