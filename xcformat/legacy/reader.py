@@ -44,19 +44,21 @@ class LegacyReader:
         self.findings: list[Finding] = []
         self.on_region: RegionSink | None = None
         self.stream: Stream | None = None
-        self.wrapper: str | None = None
 
     # -- public -----------------------------------------------------------------------------
     def records(self) -> Iterator[Record]:
         cursor = Cursor(self.source, self.findings, self.on_region)
         found = sniff.layout(self.source.peek(SNIFF_BYTES), self.hints)
-        if found is None or found.toolstack_bits is None:
+        if found is None:
             raise self.source.error("not a legacy Xen save image", "p2m_size", 0)
         wrapper = None
         if found.wrapper:
-            self.wrapper = found.wrapper
             wrapper = WRAPPER_READERS[found.wrapper](cursor)
             yield wrapper
+            found = sniff.stream_layout(self.source.peek(SNIFF_BYTES), self.hints)
+            if found is None:
+                raise cursor.error(f"no legacy stream after the {wrapper.kind} header "
+                                   "(p2m_size out of range)", "p2m_size")
         if found.guest is None:
             raise EnvironmentProblem(
                 f"{self.source.name}: the bytes cannot tell an HVM stream from a pre-3.2 PV "

@@ -7,6 +7,7 @@ vs a pre-3.2 PV stream without extended info) is listed in ``undecided`` for a h
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from dataclasses import dataclass
 
@@ -91,16 +92,30 @@ def _shape(head: bytes, at: int, w: int) -> tuple[GuestType | None, int | None, 
 
 
 def layout(head: bytes, hints: Hints = Hints()) -> Layout | None:
-    """The legacy layout of an image starting with ``head``; None if it is not legacy."""
+    """The legacy layout of an image starting with ``head``; None if it is not legacy.
+
+    A wrapper magic is enough to claim the file; what follows it is judged by
+    :func:`stream_layout` once the wrapper has been read (it may lie beyond ``head``).
+    """
     found = _wrapper(head)
     if found is None:
         return None
     wrapper, at = found
-    w = _toolstack_bits(head, at) if len(head) >= at + 8 else None
-    if w is None and not (wrapper and len(head) < at + 8):
+    stream = stream_layout(head[at:], hints)
+    if stream is not None:
+        return dataclasses.replace(stream, wrapper=wrapper or None, stream_offset=at)
+    if not wrapper:
         return None
-    w = hints.toolstack_bits or w
-    guest, guest_bits, reason = _shape(head, at, w) if w else (None, None, "")
+    return Layout(wrapper, at, hints.toolstack_bits, hints.guest, None,
+                  () if hints.guest else ("guest",), "stream not within the sniffed bytes")
+
+
+def stream_layout(head: bytes, hints: Hints = Hints()) -> Layout | None:
+    """The layout of a bare legacy stream starting with ``head`` (no wrapper)."""
+    w = hints.toolstack_bits or _toolstack_bits(head, 0)
+    if w is None:
+        return None
+    guest, guest_bits, reason = _shape(head, 0, w)
     undecided = ()
     if hints.guest is not None:
         guest = hints.guest
@@ -108,7 +123,7 @@ def layout(head: bytes, hints: Hints = Hints()) -> Layout | None:
         undecided = ("guest",)
     if guest is GuestType.HVM:
         guest_bits = None
-    return Layout(wrapper or None, at, w, guest, guest_bits, undecided, reason)
+    return Layout(None, 0, w, guest, guest_bits, undecided, reason)
 
 
 def sniff(head: bytes) -> Sniffed | None:
