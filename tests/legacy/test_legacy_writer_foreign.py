@@ -15,7 +15,7 @@ from xcformat.errors import UnsupportedError
 from xcformat.formats import Hints, WriteOptions
 from xcformat.io import open_sink
 from xcformat.legacy import LegacyWriter
-from xcformat.records import (End, GuestType, HvmContext, HvmParams, ImageHeader, LastCheckpoint,
+from xcformat.records import (EmulatorXenstore, End, GuestType, HvmContext, HvmParams, ImageHeader, LastCheckpoint,
                               PageBatch, PvExtInfo, TscInfo, Toolstack, VcpuContext,
                               VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave)
 from xcformat.synth import GuestSpec, legacy_bytes
@@ -91,8 +91,16 @@ def test_xsave_without_xcnt_is_refused(tmp_path):
 
 
 def test_hvm_param_without_a_legacy_chunk_is_refused(tmp_path):
-    records = [ImageHeader(GuestType.HVM, 0x100, variant="v2"), HvmParams(((44, 1),)), End()]
+    records = [ImageHeader(GuestType.HVM, 0x100, variant="v2"), HvmParams(((44, 1),)),
+               HvmContext(b"ctx"), End()]
     with pytest.raises(UnsupportedError, match="HvmParam44"):
+        write(tmp_path / "out", records)
+
+
+def test_an_hvm_image_without_its_hvm_context_is_refused(tmp_path):
+    records = [r for r in foreign(tmp_path, GuestSpec(guest="hvm", pages=16))
+               if not isinstance(r, HvmContext)]
+    with pytest.raises(UnsupportedError, match="HVM context"):
         write(tmp_path / "out", records)
 
 
@@ -109,3 +117,28 @@ def test_rewidening_keeps_everything_and_repads_the_libxl_physmap(tmp_path):
             assert before == after
     assert (tmp_path / "w32").read_bytes() == legacy_bytes(GuestSpec(guest="hvm", pages=16,
                                                                      toolstack_bits=32))
+
+
+@pytest.mark.parametrize("width", [32, 64])
+def test_libxl_physmap_xenstore_keys_become_the_toolstack_chunk(tmp_path, width):
+    (tmp_path / "in").write_bytes(legacy_bytes(GuestSpec(guest="hvm", pages=16,
+                                                         toolstack_bits=width)))
+    records, _, _ = read_all(tmp_path / "in")
+    original = next(r for r in records if isinstance(r, Toolstack))
+    keys = (b"physmap/f0000000/start_addr\0f0000000\0physmap/f0000000/size\0800000\0"
+            b"physmap/f0000000/name\0vga.vram\0")
+    regrouped = [r if not isinstance(r, Toolstack) else EmulatorXenstore(keys) for r in records]
+    write(tmp_path / "out", regrouped)
+    assert (tmp_path / "out").read_bytes() == (tmp_path / "in").read_bytes()
+    back, _, _ = read_all(tmp_path / "out")
+    assert next(r for r in back if isinstance(r, Toolstack)) == original
+
+
+def test_xenstore_keys_legacy_cannot_hold_are_refused_or_dropped(tmp_path):
+    records = [ImageHeader(GuestType.HVM, 0x100, variant="v2"),
+               EmulatorXenstore(b"device-model/0/state\0running\0"),
+               HvmContext(legacy_bytes(GuestSpec(guest="hvm", pages=16))[:8]), End()]
+    with pytest.raises(UnsupportedError, match="device-model/0/state"):
+        write(tmp_path / "out", records)
+    said = write(tmp_path / "out", records, drop=frozenset({"EmulatorXenstore"}))
+    assert "dropped EmulatorXenstore" in said[0]

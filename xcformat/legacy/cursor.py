@@ -1,4 +1,4 @@
-"""What every part of the legacy reader shares: the source, findings, regions, the stream's facts."""
+"""What the parts of the legacy reader share: the source, findings, regions, stream facts."""
 
 from __future__ import annotations
 

@@ -364,7 +364,7 @@ QEMU_RECORDS = {
         "length" / Int32ul * "bytes of qemu state",
         "data" / Bytes(this.length) * "qemu state"),
         title="qemu record: libxl DeviceModelRecord0002", since="4.1",
-        source=f"2526ff6cc98fc971041442e63bfe43bdc8bed9d2:tools/libxc/xg_save_restore.h",
+        source="2526ff6cc98fc971041442e63bfe43bdc8bed9d2:tools/libxc/xg_save_restore.h",
         doc="Written by libxl after the HVM tail (4.1 to 4.5)."),
     QEMU_REMUS: document("legacy", "qemu_remus", Struct(
         "signature" / Const(QEMU_REMUS) * "21 bytes, no NUL",

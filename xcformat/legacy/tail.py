@@ -1,4 +1,4 @@
-"""The tails after the body's 0: PV (§2.8), HVM 3.1+ (§2.9), HVM 2007 (§4.2), qemu records (§3.4)."""
+"""The tails after the body's 0: PV (§2.8), HVM 3.1+ (§2.9), HVM 2007 (§4.2), qemu (§3.4)."""
 
 from __future__ import annotations
 
