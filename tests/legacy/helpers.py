@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from xcformat.formats import Hints, WriteOptions
 from xcformat.io import open_sink, open_source
 from xcformat.legacy import LegacyReader, LegacyWriter
-from xcformat.records import GuestType, PageBatch
+from xcformat.records import DATA_TYPES, GuestType, PageBatch
 from xcformat.synth import GuestSpec, legacy_bytes
 
 
@@ -36,6 +36,21 @@ def _keep(record):
     if isinstance(record, PageBatch):
         return PageBatch(record.pfns, record.types, memoryview(bytes(record.data)))
     return record
+
+
+def final_pages(records) -> dict[int, bytes]:
+    """pfn -> the last data sent for it, over every batch of ``records``."""
+    final = {}
+    for batch in records:
+        if not isinstance(batch, PageBatch):
+            continue
+        pages = bytes(batch.data)
+        index = 0
+        for pfn, kind in zip(batch.pfns, batch.types):
+            if kind in DATA_TYPES:
+                final[pfn] = pages[index * 4096:(index + 1) * 4096]
+                index += 1
+    return final
 
 
 def hints_for(spec: GuestSpec) -> Hints:

@@ -11,7 +11,7 @@ import struct
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from helpers import hints_for, read_all, rewrite
+from helpers import final_pages, hints_for, read_all, rewrite
 from xcformat.records import EmulatorContext, PageBatch, PvExtInfo, VcpuContext
 from xcformat.synth import GuestSpec, expected, legacy_bytes
 from xcformat.testing import spec_images
@@ -59,16 +59,7 @@ def check_against_synth(tmp_path, spec: GuestSpec, data: bytes) -> None:
     batches = [r for r in records if isinstance(r, PageBatch)]
     assert sum(b.data_pages for b in batches) == want.page_records
     assert len(batches) == want.batches
-    final = {}
-    for batch in batches:
-        pages = bytes(batch.data)
-        index = 0
-        for pfn, kind in zip(batch.pfns, batch.types):
-            if kind in (0xD, 0xE, 0xF):
-                continue
-            final[pfn] = pages[index * 4096:(index + 1) * 4096]
-            index += 1
-    assert final == want.contents()
+    assert final_pages(records) == want.contents()
     assert summary["min_xen_version"] == want.min_xen_version
     assert summary["checkpoints"] == want.checkpoints
     counts = {}
