@@ -79,6 +79,7 @@ class LegacyReader:
         summary = {
             "variant": self._variant(stream),
             "min_xen_version": show(stream.versions.lower()),
+            "predates_xen": show(stream.versions.below) if stream.versions.below else None,
             "chunks": {f"{cid} {CHUNKS[cid].name}": n for cid, n in sorted(
                 stream.chunks.items(), reverse=True)},
             "checkpoints": stream.checkpoints,
@@ -291,9 +292,11 @@ class LegacyReader:
 
     @staticmethod
     def _variant(stream: Stream) -> str:
+        """The layout family: pv (3.2+ ext-info), pv-lone-vcpu-block (3.0.3-3.1 PAE guests),
+        pv-no-ext-info (3.0-3.1), hvm (3.1-4.5), hvm-2007 (the unreleased 2007 tail)."""
         if not stream.pv:
             return "hvm-2007" if stream.hvm_2007 else "hvm"
         if not stream.ext_ids:
             return "pv-no-ext-info"
-        return "pv" if stream.extv else "pv-3.0"
+        return "pv" if stream.extv else "pv-lone-vcpu-block"
 
