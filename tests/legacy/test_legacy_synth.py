@@ -6,6 +6,7 @@ Every variant, width, wrapper and qemu record: what the reader finds must equal 
 
 from __future__ import annotations
 
+import os
 import struct
 
 import pytest
@@ -87,8 +88,12 @@ def test_synth_variant_reads_as_expected_and_rewrites_byte_identically(tmp_path,
     check_against_synth(tmp_path, spec, legacy_bytes(spec))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
+#: A longer run: XCFORMAT_SYNTH_EXAMPLES=600 pytest tests/legacy/test_legacy_synth.py
+EXAMPLES = int(os.environ.get("XCFORMAT_SYNTH_EXAMPLES", "60"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(case=spec_images(max_pages=24, max_vcpus=3))
 def test_any_synthetic_image_reads_as_expected_and_rewrites_byte_identically(tmp_path, case):
     spec, data = case
