@@ -15,9 +15,9 @@ from xcformat.errors import UnsupportedError
 from xcformat.formats import Hints, WriteOptions
 from xcformat.io import open_sink
 from xcformat.legacy import LegacyWriter
-from xcformat.records import (EmulatorXenstore, End, GuestType, HvmContext, HvmParams, ImageHeader, LastCheckpoint,
-                              PageBatch, PvExtInfo, TscInfo, Toolstack, VcpuContext,
-                              VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave)
+from xcformat.records import (EmulatorXenstore, End, GuestType, HvmContext, HvmParams,
+                              ImageHeader, LastCheckpoint, PageBatch, PvExtInfo, Toolstack,
+                              TscInfo, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave)
 from xcformat.synth import GuestSpec, legacy_bytes
 
 LEGACY_ONLY = (PvExtInfo, VcpuInfo, LastCheckpoint, Toolstack)
