@@ -4,6 +4,7 @@ import struct
 
 import pytest
 
+from xcformat.errors import EnvironmentProblem
 from xcformat.formats import Hints
 from xcformat.legacy.sniff import layout, sniff
 from xcformat.records import GuestType
@@ -69,3 +70,10 @@ def test_other_formats_are_not_claimed(head):
 
 def test_width_hint_overrides_the_bytes():
     assert layout(image(), Hints(toolstack_bits=32)).toolstack_bits == 32
+
+
+def test_a_guest_hint_contradicting_the_bytes_is_refused():
+    with pytest.raises(EnvironmentProblem, match="the bytes say PV"):
+        layout(image(), Hints(guest=GuestType.HVM))
+    with pytest.raises(EnvironmentProblem, match="the bytes say HVM"):
+        layout(image(guest="hvm"), Hints(guest=GuestType.PV))

@@ -11,6 +11,7 @@ import dataclasses
 import struct
 from dataclasses import dataclass
 
+from ..errors import EnvironmentProblem
 from ..formats import Hints, Sniffed
 from ..records import GuestType
 from ..x86 import guest_bits_of_context
@@ -20,6 +21,10 @@ from .schema import CHUNKS, MAX_BATCH, MAX_P2M_SIZE, XEND_MAGIC, XL_BYTEORDER, X
 V2_MAGIC = b"\xff" * 8 + b"XENF"
 LIBXL_V2_MAGIC = b"LibxlFmt"
 _XL_HEADER = struct.Struct("<32sIIII")
+
+
+class GuestConflict(EnvironmentProblem):
+    """``--guest`` says one thing, the bytes another."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,9 @@ def stream_layout(head: bytes, hints: Hints = Hints()) -> Layout | None:
         return None
     guest, guest_bits, reason = _shape(head, 0, w)
     undecided = ()
+    if hints.guest is not None and guest is not None and hints.guest is not guest:
+        raise GuestConflict(f"the bytes say {guest.value.upper()} ({reason}), not "
+                            f"{hints.guest.value.upper()}: leave out --guest")
     if hints.guest is not None:
         guest = hints.guest
     elif guest is None:
