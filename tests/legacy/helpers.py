@@ -3,6 +3,7 @@ of a synthetic image (for tests that break one field)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import struct
 import tempfile
@@ -34,7 +35,7 @@ def rewrite(path, out, hints: Hints = Hints(), options: WriteOptions = WriteOpti
 
 def _keep(record):
     if isinstance(record, PageBatch):
-        return PageBatch(record.pfns, record.types, memoryview(bytes(record.data)))
+        return dataclasses.replace(record, data=memoryview(bytes(record.data)))
     return record
 
 

@@ -7,6 +7,7 @@ checkpoint can be dropped (§11), up to :data:`MAX_HELD_CHECKPOINT` bytes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from ..errors import EnvironmentProblem, Finding, TruncatedError
@@ -261,8 +262,7 @@ class LegacyReader:
                     yield record
                     continue
                 if isinstance(record, PageBatch):
-                    record = PageBatch(record.pfns, record.types,
-                                       memoryview(bytes(record.data)))
+                    record = dataclasses.replace(record, data=memoryview(bytes(record.data)))
                     size += len(record.data)
                 held.append(record)
                 if size > MAX_HELD_CHECKPOINT:
