@@ -19,7 +19,8 @@ What a save image cannot tell a dump, and what is written instead:
   with neither contexts nor CPU records gets one zeroed context (a dump needs at least one) and
   the writer says so.
 * Device-model state, HVM parameters, TSC info and the like have no place in a dump; the writer
-  names what it left out.
+  names what it left out.  :class:`~xcformat.records.Opaque` records are refused unless the
+  user allows dropping them (``--drop KIND``), as every writer does.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ import array
 import mmap
 from collections.abc import Iterable
 
-from ..errors import FormatError
+from ..errors import FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..io import Sink
 from ..io.scratch import Scratch
-from ..records import (PAGE_SIZE, End, GuestType, HvmContext, ImageHeader, PageBatch, Record,
-                       SharedInfo, VcpuContext)
+from ..records import (PAGE_SIZE, End, GuestType, HvmContext, ImageHeader, Opaque, PageBatch,
+                       Record, SharedInfo, VcpuContext)
 from . import schema as s
 from .collect import PageCollector
 from .hvm_cpu import contexts_from_blob
@@ -73,6 +74,8 @@ class CoreWriter:
                     self.hvm_context = bytes(record.blob)
                 elif isinstance(record, End):
                     break
+                elif isinstance(record, Opaque):
+                    self._refuse(record)
                 elif type(record).__name__ not in _IGNORED_QUIETLY:
                     self.dropped.add(type(record).__name__)
             else:
@@ -80,6 +83,14 @@ class CoreWriter:
             if collector is None:
                 raise FormatError("no image header in the records", field="records")
             self._emit(collector, scratch)
+
+    def _refuse(self, record: Opaque) -> None:
+        """Opaque records leave only with the user's leave (``--drop KIND``), as elsewhere."""
+        if record.kind in self.options.drop or "Opaque" in self.options.drop:
+            self.dropped.add(record.kind)
+            return
+        raise UnsupportedError(f"a core dump cannot carry {record.origin} {record.kind} "
+                               f"(allow dropping it with --drop {record.kind})")
 
     # -- the dump -----------------------------------------------------------------------------
     def _emit(self, pages: PageCollector, scratch: Scratch) -> None:
@@ -107,8 +118,15 @@ class CoreWriter:
         bits = self.header.guest_bits or 64
         size = s.CTX_X86_32 if pv and bits == 32 else s.CTX_X86_64
         by_id = self.contexts
-        if not by_id and not pv and self.hvm_context is not None:
-            by_id = contexts_from_blob(self.hvm_context)
+        if not pv:
+            # An HVM dump holds x86_64 contexts (EM_X86_64); the CPU records are the real state.
+            # The 2007 HVM layout also sent toolstack-native contexts: used only as a fallback.
+            from_blob = contexts_from_blob(self.hvm_context) if self.hvm_context else {}
+            usable = {i: c for i, c in by_id.items() if len(c) == size}
+            if not from_blob and len(usable) < len(by_id):
+                self.options.say("HVM vCPU contexts in the 32-bit toolstack layout (the 2007 "
+                                 "HVM stream) cannot go into an EM_X86_64 dump: left out")
+            by_id = from_blob or usable
         contexts = [by_id[i] for i in sorted(by_id)]
         for i, ctx in enumerate(contexts):
             if len(ctx) < size:
