@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from ..errors import FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..io import Sink
+from ..io.buffers import aligned_buffer
 from ..io.scratch import Scratch
 from ..records import (PAGE_SIZE, End, GuestType, HvmContext, ImageHeader, Opaque, PageBatch,
                        Record, SharedInfo, VcpuContext)
@@ -107,7 +108,7 @@ class CoreWriter:
         plan = DumpPlan(len(contexts), pages.count, pv, self.shared_info is not None,
                         aligned=self.options.align)
         # Page-aligned memory, a whole number of pages: one aligned write, no bounce copy.
-        with mmap.mmap(-1, plan.pages_offset) as head:
+        with aligned_buffer(plan.pages_offset) as head:
             self._head(head, plan, contexts, pages)
             self.sink.write(head)
         self._pages(plan, pages, scratch)
@@ -202,7 +203,7 @@ class CoreWriter:
 
     def _pages(self, plan: DumpPlan, pages: PageCollector, scratch: Scratch) -> None:
         """Copy pages from the scratch file in pfn order, CHUNK_PAGES per aligned write."""
-        buffer = mmap.mmap(-1, CHUNK_PAGES * PAGE_SIZE)
+        buffer = aligned_buffer(CHUNK_PAGES * PAGE_SIZE)
         view = memoryview(buffer)
         filled = 0
         try:
