@@ -89,3 +89,14 @@ def test_libkdumpfile_reads_a_converted_save_image_page_for_page(tmp_path, guest
         assert seen["pages"][str(pfn)] == hashlib.sha256(want.content(pfn)).hexdigest()
     assert seen["pages"][str(max(pfns) + 1)] is None
     assert seen["cpus"] == 2
+
+
+@pytest.mark.parametrize("guest", ["pv", "hvm"])
+def test_through_the_aligned_format_the_dump_is_the_same(tmp_path, guest):
+    spec = _spec(guest, "4.5", 64)
+    direct = _convert(tmp_path, spec)
+    aligned, via = tmp_path / "guest.aligned", tmp_path / "via.core"
+    assert main(["convert", str(tmp_path / "guest.img"), str(aligned), "--to", "aligned",
+                 "--no-progress"]) == 0
+    assert main(["convert", str(aligned), str(via), "--to", "core", "--no-progress"]) == 0
+    assert via.read_bytes() == direct.read_bytes()

@@ -49,7 +49,7 @@ def mutated(draw):
     return bytes(data)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_mutated_dumps_raise_only_xcformat_errors(data):
     with tempfile.NamedTemporaryFile() as f:

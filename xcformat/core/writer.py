@@ -43,7 +43,8 @@ from .plan import XEN_VERSION_SIZE, DumpPlan, shstrtab
 
 #: Pages per write in the page phase (4 MiB, whole pages at page-aligned offsets).
 CHUNK_PAGES = 1024
-_IGNORED_QUIETLY = ("VcpuInfo", "Checkpoint", "P2MFrames", "UnmappedPfns", "Wrapper")
+_IGNORED_QUIETLY = ("VcpuInfo", "Checkpoint", "LastCheckpoint", "P2MFrames", "UnmappedPfns",
+                    "Wrapper")
 
 
 class CoreWriter:
