@@ -88,9 +88,10 @@ def test_libkdumpfile_reads_every_page_and_the_registers(tmp_path, guest, align)
 
 
 @pytest.mark.skipif(shutil.which("crash") is None, reason="crash is not installed")
+@pytest.mark.parametrize("align", [False, True], ids=["libxc", "aligned"])
 @pytest.mark.parametrize("guest", [GuestType.PV, GuestType.HVM], ids=["pv", "hvm"])
-def test_crash_recognises_an_elf_xen_dump_and_parses_its_headers(tmp_path, guest):
-    path = _write(tmp_path, guest, False)
+def test_crash_recognises_an_elf_xen_dump_and_parses_its_headers(tmp_path, guest, align):
+    path = _write(tmp_path, guest, align)
     # crash stops with "namelist argument required" (exit 1) after the header parse: judge by
     # the output, not the exit status (§7.1).
     out = subprocess.run(["crash", "-d", "1", str(path)], stdin=subprocess.DEVNULL,

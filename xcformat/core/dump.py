@@ -227,8 +227,8 @@ def _shared_info(container: ElfContainer, dump_notes: DumpNotes, findings: Findi
 def _check_gaps(dump: CoreDump) -> None:
     """#14: the pre-pages padding must be zero; other gaps between sections are suspicious."""
     container = dump.elf
-    header_end = container.header.e_shoff + len(container.sections) * (
-        64 if container.bits == 64 else 40)
+    header_end = container.header.e_shoff + len(container.sections) * \
+        elf.structs(container.bits)[1].sizeof()
     spans = sorted((sec.offset, sec.end, sec.name) for sec in container.sections[1:] if sec.size)
     spans.insert(0, (0, header_end, "headers"))
     for (_, end, name), (start, _, following) in zip(spans, spans[1:]):
