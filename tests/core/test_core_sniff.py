@@ -35,3 +35,19 @@ def test_an_elf_executable_and_random_bytes_are_not_dumps():
     assert sniff(exe + bytes(56)) is None
     assert sniff(bytes(range(256))) is None
     assert sniff(b"\x7fELF") is None
+
+
+def test_big_endian_dumps_reach_the_reader_and_are_rejected_by_check_number(tmp_path, capsys):
+    from xcformat.cli import main
+
+    swapped = struct.pack(">6I", 0xF00FEBED, 1, 1, 24, 24 + 5168, 8192) + bytes(8192)
+    path = tmp_path / "be-a.core"
+    path.write_bytes(swapped)
+    assert main(["validate", str(path)]) == 1
+    assert "#64" in capsys.readouterr().out
+    elf = bytearray(build([0]))
+    elf[5] = 2
+    elf[16:18] = b"\x00\x04"
+    path.write_bytes(elf)
+    assert main(["validate", str(path)]) == 1
+    assert "#3" in capsys.readouterr().out
