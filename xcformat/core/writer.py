@@ -56,35 +56,45 @@ class CoreWriter:
         self.shared_info: bytes | None = None
         self.hvm_context: bytes | None = None
         self.dropped: set[str] = set()
+        self._pages_in: PageCollector | None = None
 
     def write(self, records: Iterable[Record]) -> None:
+        handlers = {ImageHeader: self._on_header, PageBatch: self._on_pages,
+                    VcpuContext: self._on_context, SharedInfo: self._on_shared_info,
+                    HvmContext: self._on_hvm_context, Opaque: self._refuse}
         with Scratch(near=self.sink.name) as scratch:
-            collector = None
+            self._scratch = scratch
             for record in records:
-                if isinstance(record, ImageHeader):
-                    self.header = record
-                    collector = PageCollector(scratch, record.p2m_size)
-                elif isinstance(record, PageBatch):
-                    if collector is None:
-                        raise FormatError("page data before the image header", field="records")
-                    collector.add(record)
-                elif isinstance(record, VcpuContext):
-                    self.contexts[record.vcpu_id] = record.context
-                elif isinstance(record, SharedInfo):
-                    self.shared_info = bytes(record.page)
-                elif isinstance(record, HvmContext):
-                    self.hvm_context = bytes(record.blob)
-                elif isinstance(record, End):
+                if type(record) is End:
                     break
-                elif isinstance(record, Opaque):
-                    self._refuse(record)
+                handler = handlers.get(type(record))
+                if handler is not None:
+                    handler(record)
                 elif type(record).__name__ not in _IGNORED_QUIETLY:
                     self.dropped.add(type(record).__name__)
             else:
                 raise FormatError("the records ended without End", field="records")
-            if collector is None:
+            if self._pages_in is None:
                 raise FormatError("no image header in the records", field="records")
-            self._emit(collector, scratch)
+            self._emit(self._pages_in, scratch)
+
+    def _on_header(self, record: ImageHeader) -> None:
+        self.header = record
+        self._pages_in = PageCollector(self._scratch, record.p2m_size)
+
+    def _on_pages(self, record: PageBatch) -> None:
+        if self._pages_in is None:
+            raise FormatError("page data before the image header", field="records")
+        self._pages_in.add(record)
+
+    def _on_context(self, record: VcpuContext) -> None:
+        self.contexts[record.vcpu_id] = record.context
+
+    def _on_shared_info(self, record: SharedInfo) -> None:
+        self.shared_info = bytes(record.page)
+
+    def _on_hvm_context(self, record: HvmContext) -> None:
+        self.hvm_context = bytes(record.blob)
 
     def _refuse(self, record: Opaque) -> None:
         """Opaque records leave only with the user's leave (``--drop KIND``), as elsewhere."""
