@@ -7,8 +7,8 @@ import os
 
 import pytest
 from coredump_builders import guest_records, page, pages_of, read_all, write_dump
-from test_io_cache import modes_here
 
+from xcformat.io import probe
 from xcformat.io.residency import cached_bytes
 from xcformat.io.scratch import Scratch
 
@@ -18,15 +18,18 @@ LEFT_AT_MOST = 3 << 20
 
 @pytest.fixture
 def disk_dir(tmp_path):
-    probe = tmp_path / "probe"
-    probe.write_bytes(os.urandom(1 << 20))
-    fd = os.open(probe, os.O_RDONLY)
-    os.fsync(fd)
-    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    os.close(fd)
-    if cached_bytes(str(probe)) > 0:
+    sample = tmp_path / "probe"
+    sample.write_bytes(os.urandom(1 << 20))
+    fd = os.open(sample, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        direct = probe.dio_alignment(fd)
+    finally:
+        os.close(fd)
+    if cached_bytes(str(sample)) > 0:
         pytest.skip("this file system keeps files in memory")
-    if "direct" not in modes_here(probe):
+    if not direct:
         pytest.skip("O_DIRECT is refused here")
     return tmp_path
 

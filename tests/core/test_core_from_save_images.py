@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from coredump_builders import pages_of, read_all
-from test_core_independent_readers import KDUMP_PYTHON, kdumpfile_view
+from kdumpfile_runner import kdumpfile_view, needs_kdumpfile
 
 from xcformat.cli import main
 from xcformat.records import GuestType, VcpuContext
@@ -80,7 +80,7 @@ def test_an_opaque_record_is_refused_unless_dropped(tmp_path, capsys):
     assert not (tmp_path / "out.core").exists()
 
 
-@pytest.mark.skipif(KDUMP_PYTHON is None, reason="python3-libkdumpfile is not installed")
+@needs_kdumpfile
 @pytest.mark.parametrize("guest", ["pv", "hvm"])
 def test_libkdumpfile_reads_a_converted_save_image_page_for_page(tmp_path, guest):
     spec = _spec(guest, "4.5", 64)

@@ -8,8 +8,7 @@ import tempfile
 from coredump_builders import guest_records, write_dump
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from old_dumps import build
-from test_core_variants import format_a
+from old_dumps import build, format_a
 
 from xcformat.core import reader
 from xcformat.errors import XcFormatError

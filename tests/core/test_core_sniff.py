@@ -3,8 +3,7 @@
 import struct
 
 from coredump_builders import guest_records, write_dump
-from old_dumps import build
-from test_core_variants import format_a
+from old_dumps import build, format_a
 
 from xcformat.core import sniff
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import struct
 
 import pytest
-from coredump_builders import context, page, pages_of, read_all
-from old_dumps import build
+from coredump_builders import context, page, pages_of, read_all, verdicts
+from old_dumps import build, format_a
 
 from xcformat.core import reader
 from xcformat.io import open_source
@@ -72,19 +72,6 @@ def test_pre_2009_32bit_tools_stride_2800_is_read_at_its_stride(tmp_path):
 
 
 # -- format A ------------------------------------------------------------------------------
-def format_a(pfn_pages, *, magic=0xF00FEBED, ctx_size=5168, entry=8, vcpus=2, trailer=b"",
-             ctxt_offset=24):
-    index_offset = 24 + vcpus * ctx_size
-    pages_offset = -(-(index_offset + len(pfn_pages) * entry) // 4096) * 4096
-    out = struct.pack("<6I", magic, vcpus, len(pfn_pages), ctxt_offset, index_offset,
-                      pages_offset)
-    out += bytes(vcpus * ctx_size)
-    out += b"".join(struct.pack("<Q" if entry == 8 else "<I", 0x9000 + i)
-                    for i in range(len(pfn_pages)))
-    out += bytes(pages_offset - len(out))
-    return out + b"".join(page(p) for p in pfn_pages) + trailer
-
-
 @pytest.mark.parametrize("ctx_size,entry", [(5168, 8), (2800, 8), (2800, 4)])
 def test_format_a_pages_come_back_positionally_with_their_mfns(tmp_path, ctx_size, entry):
     data = format_a([5, 6, 9], ctx_size=ctx_size, entry=entry, vcpus=2)
@@ -120,8 +107,6 @@ FORMAT_A_CASES = [
 
 @pytest.mark.parametrize("case", FORMAT_A_CASES, ids=[c[0] for c in FORMAT_A_CASES])
 def test_format_a_checklist(tmp_path, case):
-    from test_core_validate import verdicts
-
     _, kwargs, edit, check, level = case
     data = format_a([1, 2], **kwargs)
     if edit:
