@@ -114,3 +114,21 @@ def test_format_a_checklist(tmp_path, case):
     path = tmp_path / "a.core"
     path.write_bytes(data)
     assert (level, check) in verdicts(path)
+
+
+def test_format_a_regions_come_in_file_order_and_tile_the_file(tmp_path):
+    path = tmp_path / "a.core"
+    path.write_bytes(format_a([4, 5, 6], vcpus=2))
+    regions = []
+    with open_source(str(path)) as source:
+        r = reader(source)
+        r.on_region = regions.append
+        for _ in r.records():
+            pass
+    at = 0
+    for region in regions:
+        assert region.offset == at
+        at += region.length
+    assert at == path.stat().st_size
+    assert [x.kind for x in regions] == ["header", "section", "section", "index", "padding",
+                                         "page-data"]

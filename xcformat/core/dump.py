@@ -96,9 +96,9 @@ class CoreDump:
         return 0 if last is None else self.table.pfn_at(last) + 1
 
 
-def open_dump(source: Source, findings: Findings, on_region=None) -> CoreDump:
-    container = elf.parse(source, findings, on_region)
-    dump_notes = notes.parse(source, container, findings, on_region)
+def open_dump(source: Source, findings: Findings) -> CoreDump:
+    container = elf.parse(source, findings)
+    dump_notes = notes.parse(source, container, findings)
     machine = container.machine
     prstatus = _prstatus(container, dump_notes, findings)
     pages = _pages(container, dump_notes, findings)
@@ -244,17 +244,28 @@ def _check_gaps(dump: CoreDump) -> None:
                                    f"{following}", end, "gap")
 
 
-def regions(dump: CoreDump, on_region) -> None:
-    """Report contexts, shared info, the padding before the pages, the name table and any
-    trailing bytes (headers, notes, pages and table are reported as they are read)."""
-    for section in (dump.prstatus, dump.shared_info, dump.elf.get(s.SECTION_SHSTRTAB)):
-        if section is not None:
-            on_region(Region(section.offset, section.size, "section", section.name))
-    before = [sec.end for sec in dump.elf.sections[1:] if sec.end <= dump.pages.offset]
+def regions(dump: CoreDump) -> list[Region]:
+    """Everything but the page data, in file order: headers, sections, the table, the padding
+    before the pages and any trailing bytes (the reader interleaves the page data)."""
+    container = dump.elf
+    bits = container.bits
+    ehdr, shdr = elf.structs(bits)
+    found = [Region(0, ehdr.sizeof(), "header", f"ELF header (ELFCLASS{bits})"),
+             Region(container.header.e_shoff, len(container.sections) * shdr.sizeof(), "header",
+                    f"{len(container.sections)} section headers")]
+    table = table_section(container)
+    for section in container.sections[1:]:
+        if section is dump.pages or not section.size:
+            continue
+        kind = "index" if section is table else "section"
+        found.append(Region(section.offset, section.size, kind, section.name))
+    before = [r.offset + r.length for r in found if r.offset + r.length <= dump.pages.offset]
     start = max(before, default=dump.pages.offset)
     if start < dump.pages.offset:
-        on_region(Region(start, dump.pages.offset - start, "padding",
-                         "zero padding to the page boundary"))
-    end = max(sec.end for sec in dump.elf.sections[1:])
-    if end < dump.elf.file_size:
-        on_region(Region(end, dump.elf.file_size - end, "trailer", "bytes after the last section"))
+        found.append(Region(start, dump.pages.offset - start, "padding",
+                            "zero padding to the page boundary"))
+    end = max([r.offset + r.length for r in found] + [dump.pages.end])
+    if end < container.file_size:
+        found.append(Region(end, container.file_size - end, "trailer",
+                            "bytes after the last section"))
+    return sorted(found, key=lambda r: r.offset)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..io import Source
-from ..layout import Region
 from . import schema as s
 from .findings import Findings
 
@@ -60,7 +59,7 @@ def structs(bits: int):
                                                                     s.section32_header)
 
 
-def parse(source: Source, findings: Findings, on_region=None) -> ElfContainer:
+def parse(source: Source, findings: Findings) -> ElfContainer:
     size = source.size
     if size is None:
         raise source.error("a core dump must be read from a regular file (its page table "
@@ -80,10 +79,8 @@ def parse(source: Source, findings: Findings, on_region=None) -> ElfContainer:
     bits = 64 if cls == s.ELFCLASS64 else 32
     ehdr_struct, shdr_struct = structs(bits)
     ehdr = ehdr_struct.parse(source.pread(0, ehdr_struct.sizeof(), "elf header"))
-    if on_region:
-        on_region(Region(0, ehdr_struct.sizeof(), "header", f"ELF header (ELFCLASS{bits})"))
     _check_header(ehdr, bits, findings, ehdr_struct.sizeof(), shdr_struct.sizeof())
-    sections = _section_headers(source, ehdr, shdr_struct, findings, on_region)
+    sections = _section_headers(source, ehdr, shdr_struct, findings)
     names = _names(source, ehdr, sections, findings)
     named = tuple(Section(i, names[i], *fields) for i, (_, fields) in enumerate(sections))
     by_name: dict[str, Section] = {}
@@ -119,7 +116,7 @@ def _check_header(ehdr, bits: int, findings: Findings, ehsize: int, shentsize: i
                          "libxc writes none", None, "e_phnum")
 
 
-def _section_headers(source: Source, ehdr, shdr_struct, findings: Findings, on_region):
+def _section_headers(source: Source, ehdr, shdr_struct, findings: Findings):
     size = source.size
     if ehdr.e_shoff == 0:
         raise findings.fatal(7, "e_shoff is 0: no section headers", None, "e_shoff")
@@ -135,8 +132,6 @@ def _section_headers(source: Source, ehdr, shdr_struct, findings: Findings, on_r
                                 f"runs past the end of the file ({size} bytes)",
                              ehdr.e_shoff, "e_shoff")
     raw = source.pread(ehdr.e_shoff, table, "section headers")
-    if on_region:
-        on_region(Region(ehdr.e_shoff, table, "header", f"{ehdr.e_shnum} section headers"))
     entries = []
     step = shdr_struct.sizeof()
     for i in range(ehdr.e_shnum):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..io import Source
-from ..layout import Region
 from . import schema as s
 from .elf import ElfContainer
 from .findings import Findings
@@ -78,7 +77,7 @@ def walk(raw: bytes, base: int, findings: Findings) -> list[Note]:
     return notes
 
 
-def parse(source: Source, elf: ElfContainer, findings: Findings, on_region=None) -> DumpNotes:
+def parse(source: Source, elf: ElfContainer, findings: Findings) -> DumpNotes:
     section = elf.get(s.SECTION_NOTES)
     if section is None:
         raise findings.fatal(18, "no .note.Xen section: not a Xen dump-core", None, ".note.Xen")
@@ -88,8 +87,6 @@ def parse(source: Source, elf: ElfContainer, findings: Findings, on_region=None)
                              "big or runs past the end of the file", section.header_offset,
                              ".note.Xen.sh_size")
     raw = source.pread(section.offset, section.size, ".note.Xen")
-    if on_region:
-        on_region(Region(section.offset, section.size, "section", ".note.Xen"))
     notes = walk(raw, section.offset, findings)
     required = {}
     for note in notes:

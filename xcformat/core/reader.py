@@ -42,7 +42,7 @@ class CoreReader:
     def open(self) -> CoreDump:
         """Parse and check everything but the pages and table contents (idempotent)."""
         if self._dump is None:
-            self._dump = open_dump(self.source, self._findings, self.on_region)
+            self._dump = open_dump(self.source, self._findings)
         return self._dump
 
     def header(self) -> ImageHeader:
@@ -60,8 +60,6 @@ class CoreReader:
             raise UnsupportedError(f"{self.source.name}: page size {dump.notes.page_size} "
                                    "(ia64?): records carry 4096-byte pages only")
         yield self.header()
-        if self.on_region:
-            regions(dump, self.on_region)
         for index in range(dump.nr_vcpus):
             yield VcpuContext(index, dump.context(index))
         if dump.shared_info is not None:
@@ -78,9 +76,11 @@ class CoreReader:
                                roots=frozenset(contexts.roots) if table.p2m else frozenset(),
                                roots_are_pfns=dump.notes.gmfn_is_pfn)
         source.skip(dump.pages.offset - source.offset, "head")
-        if self.on_region and table.count:
-            self.on_region(Region(table.offset, table.count * table.entry_size, "index",
-                                  table.name))
+        # Regions in file order: those before the pages, the pages batch by batch, the rest.
+        static = regions(dump) if self.on_region else []
+        for region in static:
+            if region.offset < dump.pages.offset:
+                self.on_region(region)
         for start in range(0, table.count, BATCH):
             n = min(BATCH, table.count - start)
             pfns, gmfns = table.chunk(start, n)
@@ -94,6 +94,9 @@ class CoreReader:
                                       f".xen_pages[{start}..{start + n - 1}]"))
             yield from self._runs(start, pfns, gmfns, data, at)
         checker.finish()
+        for region in static:
+            if region.offset >= dump.pages.offset:
+                self.on_region(region)
         if table.p2m:
             contexts.missing_roots(checker.found_roots)
 
