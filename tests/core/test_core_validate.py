@@ -85,6 +85,8 @@ CASES = [
     ("e-shoff-0", "pv", lambda d: d.set("e_shoff", 0), 7, "error"),
     ("e-shnum-0", "pv", lambda d: d.set("e_shnum", 0), 7, "error"),
     ("shdrs-past-eof", "pv", lambda d: d.set("e_shoff", len(d.data) - 100), 7, "error"),
+    ("offset-overflow", "pv", lambda d: (d.sset(".xen_shared_info", "offset", ONES - 8)), 7,
+     "error"),
     ("shstrndx-escape", "pv", lambda d: d.set("e_shstrndx", 0xFFFF), 8, "error"),
     ("shstrndx-range", "pv", lambda d: d.set("e_shstrndx", 9), 8, "error"),
     ("shstrtab-not-strtab", "pv", lambda d: d.sset(1, "type", 1), 8, "error"),

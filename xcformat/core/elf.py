@@ -191,7 +191,11 @@ def _check_sections(elf: ElfContainer, findings: Findings) -> None:
     spans = []
     for section in elf.sections[1:]:
         where = section.header_offset
-        if section.offset + section.size > elf.file_size:
+        if section.offset + section.size >= 1 << elf.bits:
+            findings.error(7, f"{section.name}: offset {section.offset:#x} + size "
+                              f"{section.size:#x} overflows {elf.bits} bits", where,
+                           f"{section.name}.sh_offset")
+        elif section.offset + section.size > elf.file_size:
             findings.error(11, f"{section.name} ({section.size} bytes at {section.offset:#x}) "
                                f"runs past the end of the file ({elf.file_size} bytes): a "
                                "truncated dump", where, f"{section.name}.sh_size")
