@@ -16,8 +16,12 @@ from . import schema as s
 VGCF_ONLINE = 1 << 5
 
 
-def context_bits(machine: int) -> int:
-    return 32 if machine == s.EM_386 else 64
+#: Context width by x86 ``e_machine``; ia64 and ARM contexts are kept as raw bytes.
+X86_BITS = {s.EM_386: 32, s.EM_X86_64: 64}
+
+
+def context_bits(machine: int) -> int | None:
+    return X86_BITS.get(machine)
 
 
 def registers(context: bytes, bits: int) -> dict[str, int]:
@@ -53,13 +57,17 @@ class ContextChecks:
     def __init__(self, dump) -> None:
         self.dump = dump
         self.bits = context_bits(dump.elf.machine)
-        layout = vcpu_guest_context(self.bits)
-        self._flags_at = field_offset(layout, "flags")
-        self._cr3_at = field_offset(layout, "ctrlreg.3")
-        self._word = "<Q" if self.bits == 64 else "<I"
         self.roots: dict[int, int] = {}   # cr3 frame -> first vCPU slot using it
+        if self.bits is not None:
+            layout = vcpu_guest_context(self.bits)
+            self._flags_at = field_offset(layout, "flags")
+            self._cr3_at = field_offset(layout, "ctrlreg.3")
+            self._word = "<Q" if self.bits == 64 else "<I"
 
     def run(self) -> None:
+        """Check every slot (x86 dumps only: other architectures' contexts are not decoded)."""
+        if self.bits is None:
+            return
         dump, findings = self.dump, self.dump.findings
         pv = dump.table.p2m
         section = dump.prstatus

@@ -66,9 +66,11 @@ class CoreDump:
         return self.source.pread(self.prstatus.offset + index * self.prstatus.entsize,
                                  self.context_size, f".xen_prstatus[{index}]")
 
-    def registers(self, index: int) -> dict[str, int]:
-        """Slot ``index``'s registers by name (rip/rsp or eip/esp, cr0..cr7, selectors...)."""
-        return registers(self.context(index), context_bits(self.elf.machine))
+    def registers(self, index: int) -> dict[str, int] | None:
+        """Slot ``index``'s registers by name (rip/rsp or eip/esp, cr0..cr7, selectors...);
+        None for architectures other than x86, whose contexts are kept as raw bytes."""
+        bits = context_bits(self.elf.machine)
+        return None if bits is None else registers(self.context(index), bits)
 
     def page_at(self, index: int) -> bytes:
         return self.source.pread(self.pages.offset + index * self.notes.page_size,

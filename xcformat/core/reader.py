@@ -138,8 +138,9 @@ class CoreReader:
                            f"{xen.text('extra_version')}",
             "capabilities": xen.text("capabilities"),
             "sections": [sec.name for sec in dump.elf.sections[1:]],
-            "registers": {index: _key_registers(dump.registers(index))
-                          for index in range(min(dump.nr_vcpus, SUMMARY_VCPUS))},
+            "registers": {index: _key_registers(regs)
+                          for index in range(min(dump.nr_vcpus, SUMMARY_VCPUS))
+                          if (regs := dump.registers(index)) is not None},
         }
 
 
