@@ -34,6 +34,8 @@ class CoreReader:
         self._findings = Findings(source)
         self.on_region = None
         self._dump: CoreDump | None = None
+        self._dirty_padding = 0      # check #49: how many, and the first (entry, offset)
+        self._first_dirty: tuple[int, int] | None = None
 
     @property
     def findings(self):
@@ -94,6 +96,10 @@ class CoreReader:
                                       f".xen_pages[{start}..{start + n - 1}]"))
             yield from self._runs(start, pfns, gmfns, data, at)
         checker.finish()
+        if self._dirty_padding:
+            entry, offset = self._first_dirty
+            self._findings.warn(49, f"the pages behind {self._dirty_padding} padding entries are "
+                                    f"not all zero (the first: entry {entry})", offset, "page")
         for region in static:
             if region.offset >= dump.pages.offset:
                 self.on_region(region)
@@ -108,8 +114,8 @@ class CoreReader:
             if pfns[run] == s.INVALID:
                 page = data[run * PAGE_SIZE:(run + 1) * PAGE_SIZE]
                 if page.tobytes().count(0) != PAGE_SIZE:
-                    self._findings.warn(49, f"the page behind padding entry {start + run} is "
-                                            "not all zero", at + run * PAGE_SIZE, "page")
+                    self._dirty_padding += 1
+                    self._first_dirty = self._first_dirty or (start + run, at + run * PAGE_SIZE)
                 run += 1
                 continue
             end = run
