@@ -139,6 +139,10 @@ def test_pyelftools_sees_the_sections_and_four_xen_notes(dump):
         assert [(n["n_name"], n["n_type"], n["n_descsz"]) for n in notes] == [
             ("Xen", 0x2000000, 0), ("Xen", 0x2000001, 32), ("Xen", 0x2000002, 1280),
             ("Xen", 0x2000003, 8)]
+        desc = notes[2]["n_descdata"]
+        assert desc[176:190] == b"xen-3.0-x86_64"                    # capabilities
+        pagesize_at = 1268 if variant == "pv32" else 1272              # §4.5.4 tail variants
+        assert struct.unpack_from("<Q", desc, pagesize_at)[0] == 4096
         entsize = 16 if variant != "hvm" else 8
         raw = elf.get_section_by_name(table).data()
         pfns = [struct.unpack_from("<Q", raw, i)[0] for i in range(0, len(raw), entsize)]

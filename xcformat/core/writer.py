@@ -43,6 +43,9 @@ from .plan import XEN_VERSION_SIZE, DumpPlan, shstrtab
 
 #: Pages per write in the page phase (4 MiB, whole pages at page-aligned offsets).
 CHUNK_PAGES = 1024
+#: XENVER_capabilities of a 64-bit Xen host, written into the XEN_VERSION note: a save image does
+#: not record the host's, and illumos mdb reads the guest's width from it with e_machine (§7.4).
+CAPABILITIES = b"xen-3.0-x86_64 xen-3.0-x86_32p hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64"
 _IGNORED_QUIETLY = ("VcpuInfo", "Checkpoint", "LastCheckpoint", "P2MFrames", "UnmappedPfns",
                     "Wrapper")
 
@@ -199,7 +202,7 @@ class CoreWriter:
         changeset = s.GMFN_IS_PFN if plan.pv and pages.gmfns is None else b""
         fields = dict(major_version=major, minor_version=minor, extra_version=bytes(16),
                       compiler=bytes(64), compile_by=bytes(16), compile_domain=bytes(32),
-                      compile_date=bytes(32), capabilities=bytes(1024),
+                      compile_date=bytes(32), capabilities=CAPABILITIES.ljust(1024, b"\x00"),
                       changeset=changeset.ljust(64, b"\x00"), virt_start=0, pagesize=PAGE_SIZE)
         if self._machine(plan.pv) == s.EM_386:
             # §4.5.4: 64-bit tools fill the tail at a 32-bit PV guest's width.
