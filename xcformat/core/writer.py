@@ -13,7 +13,8 @@ What a save image cannot tell a dump, and what is written instead:
   pfns.  ``.xen_p2m`` therefore maps each pfn to gmfn = pfn, which keeps machine-address lookups
   through the table consistent with those canonical page tables.  The XEN_VERSION note's
   ``changeset`` says so (:data:`~xcformat.core.schema.GMFN_IS_PFN`); the reader reports it and looks gmfns up by
-  binary search.  Dumps read from dumps keep their real gmfns.
+  binary search.  Dumps read from dumps keep their real gmfns.  (Not a note of its own: readers
+  warn about unknown note types, illumos mdb among them, and crash's note walk assumes Xen's.)
 * HVM vCPU state lives in the HVM context blob: each CPU record becomes an x86_64
   ``vcpu_guest_context`` the way Xen fills one for an HVM vCPU (:mod:`.hvm_cpu`).  An image
   with neither contexts nor CPU records gets one zeroed context (a dump needs at least one) and
