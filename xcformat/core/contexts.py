@@ -1,7 +1,7 @@
 """The vCPU contexts of ``.xen_prstatus``: registers by name, and the context sanity checks
 (#55-#58 of §8, all warnings).
 
-The layouts are the shared x86 ``vcpu_guest_context`` schemas (:mod:`xcformat.x86`): x86_64 for
+The layouts are the shared x86 ``vcpu_guest_context`` schemas (``xcformat.x86``): x86_64 for
 EM_X86_64 dumps (every HVM guest from 64-bit tools included), x86_32 for EM_386 (§4.6).
 """
 
@@ -21,6 +21,7 @@ X86_BITS = {s.EM_386: 32, s.EM_X86_64: 64}
 
 
 def context_bits(machine: int) -> int | None:
+    """32 or 64 for the x86 ``e_machine`` values, None for other architectures."""
     return X86_BITS.get(machine)
 
 
@@ -51,7 +52,7 @@ def cr3_frame(cr3: int, bits: int, pv: bool) -> int:
 
 
 class ContextChecks:
-    """Reads each slot's flags and cr3; :meth:`frames` are the page-table roots the table scan
+    """Reads each slot's flags and cr3; ``roots`` are the page-table roots the table scan
     must find (#58)."""
 
     def __init__(self, dump) -> None:

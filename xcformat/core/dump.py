@@ -26,6 +26,8 @@ _MAX_GAP_CHECK = 1 << 20
 
 @dataclass
 class CoreDump:
+    """An opened ELF dump: its container, notes and checked sections, with random access."""
+
     source: Source
     elf: ElfContainer
     notes: DumpNotes
@@ -56,6 +58,7 @@ class CoreDump:
 
     @property
     def nr_vcpus(self) -> int:
+        """Contexts in ``.xen_prstatus`` (its size over its stride)."""
         return self.prstatus.size // self.prstatus.entsize
 
     # -- random access ----------------------------------------------------------------------
@@ -73,6 +76,7 @@ class CoreDump:
         return None if bits is None else registers(self.context(index), bits)
 
     def page_at(self, index: int) -> bytes:
+        """Page ``index`` of ``.xen_pages`` (table entry ``index``'s page)."""
         return self.source.pread(self.pages.offset + index * self.notes.page_size,
                                  self.notes.page_size, f".xen_pages[{index}]")
 
@@ -99,6 +103,7 @@ class CoreDump:
 
 
 def open_dump(source: Source, findings: Findings) -> CoreDump:
+    """Parse and check ``source`` as an ELF dump, everything but the table contents."""
     container = elf.parse(source, findings)
     dump_notes = notes.parse(source, container, findings)
     machine = container.machine
@@ -121,6 +126,7 @@ def open_dump(source: Source, findings: Findings) -> CoreDump:
 
 
 def table_section(container: ElfContainer) -> Section | None:
+    """``.xen_p2m`` or ``.xen_pfn``, whichever the dump has."""
     return container.get(s.SECTION_P2M) or container.get(s.SECTION_PFN)
 
 

@@ -19,6 +19,8 @@ _EXPECTED_TYPES = {s.SECTION_NOTES: s.SHT_NOTE, s.SECTION_SHSTRTAB: s.SHT_STRTAB
 
 @dataclass(frozen=True)
 class Section:
+    """One section header, with its name resolved."""
+
     index: int
     name: str
     type: int
@@ -34,11 +36,14 @@ class Section:
 
     @property
     def end(self) -> int:
+        """File offset just past the contents."""
         return self.offset + self.size
 
 
 @dataclass(frozen=True)
 class ElfContainer:
+    """The ELF layer of a dump: class, header, sections (found by name)."""
+
     bits: int                  #: ELF class: 64, or 32 for the 2007 variant
     header: object             #: the parsed ELF header (construct container)
     sections: tuple[Section, ...]
@@ -47,9 +52,11 @@ class ElfContainer:
 
     @property
     def machine(self) -> int:
+        """``e_machine``: which context layout ``.xen_prstatus`` holds."""
         return self.header.e_machine
 
     def get(self, name: str) -> Section | None:
+        """The section called ``name``, or None."""
         return self.by_name.get(name)
 
 
@@ -60,6 +67,7 @@ def structs(bits: int):
 
 
 def parse(source: Source, findings: Findings) -> ElfContainer:
+    """Read and check the ELF header, section headers and names of ``source``."""
     size = source.size
     if size is None:
         raise source.error("a core dump must be read from a regular file (its page table "

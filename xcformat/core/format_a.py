@@ -30,6 +30,8 @@ def _round_page(n: int) -> int:
 
 
 class FormatAReader:
+    """Reader of pre-ELF dumps (format A)."""
+
     def __init__(self, source: Source, hints: Hints | None = None) -> None:
         self.source = source
         self._findings = Findings(source)
@@ -38,6 +40,7 @@ class FormatAReader:
 
     @property
     def findings(self):
+        """Warnings found while reading (errors are raised)."""
         return self._findings.items
 
     def _parse(self):
@@ -81,6 +84,7 @@ class FormatAReader:
         self.header, self.context_size, self.widths = header, size, widths
 
     def records(self) -> Iterator[Record]:
+        """ImageHeader, a VcpuContext per context, PageBatches in file order, End."""
         self._parse()
         header, source = self.header, self.source
         guest = GuestType.HVM if header.xch_magic == s.MAGIC_HVM else GuestType.PV
@@ -131,6 +135,7 @@ class FormatAReader:
         return mfns
 
     def summary(self) -> dict:
+        """The header's facts for ``info``."""
         header = self.header
         return {"variant": "format-a", "magic": f"{header.xch_magic:#x}",
                 "nr_vcpus": header.xch_nr_vcpus, "nr_pages": header.xch_nr_pages,

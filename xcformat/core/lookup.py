@@ -11,6 +11,7 @@ from .findings import Findings
 
 
 def lookup(source: Source, pfn: int) -> PageFound | None:
+    """The page of ``pfn`` (None data if the dump lacks it); None for format A or a pipe."""
     if not source.seekable or source.peek(4) != s.ELF_MAGIC:
         return None
     dump = open_dump(source, Findings(source))

@@ -39,6 +39,7 @@ class CoreReader:
 
     @property
     def findings(self):
+        """Warnings and errors found so far (fatal ones are raised instead)."""
         return self._findings.items
 
     def open(self) -> CoreDump:
@@ -48,6 +49,7 @@ class CoreReader:
         return self._dump
 
     def header(self) -> ImageHeader:
+        """The ImageHeader the dump stands for."""
         dump = self.open()
         xen = dump.notes.xen_version
         return ImageHeader(
@@ -57,6 +59,7 @@ class CoreReader:
             variant=f"elf{dump.elf.bits}")
 
     def records(self) -> Iterator[Record]:
+        """ImageHeader, VcpuContexts, SharedInfo, PageBatches in table order, End."""
         dump = self.open()
         if dump.notes.page_size != PAGE_SIZE:
             raise UnsupportedError(f"{self.source.name}: page size {dump.notes.page_size} "
@@ -127,6 +130,7 @@ class CoreReader:
             run = end
 
     def summary(self) -> dict:
+        """The dump's own facts for ``info``: notes, sections, key registers."""
         dump = self.open()
         xen = dump.notes
         return {

@@ -12,6 +12,7 @@ from .elf import structs
 
 
 def sniff(head: bytes) -> Sniffed | None:
+    """A verdict on ``head`` (the first bytes of a file): ELF dump-core, format A, or None."""
     if head[:4] == s.ELF_MAGIC:
         return _sniff_elf(head)
     if len(head) >= 24:

@@ -12,13 +12,14 @@ What a save image cannot tell a dump, and what is written instead:
 * gmfns (PV): a save image has pfns only, and its page tables and cr3 are canonicalised to
   pfns.  ``.xen_p2m`` therefore maps each pfn to gmfn = pfn, which keeps machine-address lookups
   through the table consistent with those canonical page tables.  The XEN_VERSION note's
-  ``changeset`` says so (:data:`~xcformat.core.schema.GMFN_IS_PFN`); the reader reports it and looks gmfns up by
-  binary search.  Dumps read from dumps keep their real gmfns.  (Not a note of its own: readers
-  warn about unknown note types, illumos mdb among them, and crash's note walk assumes Xen's.)
+  ``changeset`` says so (:data:`~xcformat.core.schema.GMFN_IS_PFN`); the reader reports it and
+  looks gmfns up by binary search.  Dumps read from dumps keep their real gmfns.  (Not a note of
+  its own: readers warn about unknown note types, illumos mdb among them, and crash's note walk
+  assumes Xen's.)
 * HVM vCPU state lives in the HVM context blob: each CPU record becomes an x86_64
-  ``vcpu_guest_context`` the way Xen fills one for an HVM vCPU (:mod:`.hvm_cpu`).  An image
-  with neither contexts nor CPU records gets one zeroed context (a dump needs at least one) and
-  the writer says so.
+  ``vcpu_guest_context`` the way Xen fills one for an HVM vCPU
+  (:mod:`xcformat.core.hvm_cpu`).  An image with neither contexts nor CPU records gets one zeroed
+  context (a dump needs at least one) and the writer says so.
 * Device-model state, HVM parameters, TSC info and the like have no place in a dump; the writer
   names what it left out.  :class:`~xcformat.records.Opaque` records are refused unless the
   user allows dropping them (``--drop KIND``), as every writer does.
@@ -52,6 +53,8 @@ _IGNORED_QUIETLY = ("VcpuInfo", "Checkpoint", "LastCheckpoint", "P2MFrames", "Un
 
 
 class CoreWriter:
+    """Writer of ELF dump-cores from any image's records."""
+
     def __init__(self, sink: Sink, options: WriteOptions | None = None) -> None:
         self.sink = sink
         self.options = options or WriteOptions()
@@ -63,6 +66,7 @@ class CoreWriter:
         self._pages_in: PageCollector | None = None
 
     def write(self, records: Iterable[Record]) -> None:
+        """Consume ``records`` up to End, then write the dump."""
         handlers = {ImageHeader: self._on_header, PageBatch: self._on_pages,
                     VcpuContext: self._on_context, SharedInfo: self._on_shared_info,
                     HvmContext: self._on_hvm_context, Opaque: self._refuse}

@@ -17,6 +17,8 @@ from .sink import _FadviseWrite
 
 
 class Scratch:
+    """An unlinked temporary file beside the output, appended to and read back."""
+
     def __init__(self, near: str | None = None) -> None:
         directory = os.path.dirname(os.path.abspath(near)) if near else None
         try:
@@ -32,6 +34,7 @@ class Scratch:
         self.size = 0
 
     def fileno(self) -> int:
+        """The file descriptor (for residency checks)."""
         return self._fd
 
     def append(self, data) -> int:
@@ -60,6 +63,7 @@ class Scratch:
         os.posix_fadvise(self._fd, start, length, os.POSIX_FADV_DONTNEED)
 
     def close(self) -> None:
+        """Close (and so delete) the file."""
         self._file.close()
 
     def __enter__(self) -> Scratch:
