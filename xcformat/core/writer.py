@@ -12,7 +12,7 @@ What a save image cannot tell a dump, and what is written instead:
 * gmfns (PV): a save image has pfns only, and its page tables and cr3 are canonicalised to
   pfns.  ``.xen_p2m`` therefore maps each pfn to gmfn = pfn, which keeps machine-address lookups
   through the table consistent with those canonical page tables.  The XEN_VERSION note's
-  ``changeset`` says so (:data:`~xcformat.core.schema.GMFN_IS_PFN`); the reader reports it and
+  ``changeset`` says so (``schema.GMFN_IS_PFN``); the reader reports it and
   looks gmfns up by binary search.  Dumps read from dumps keep their real gmfns.  (Not a note of
   its own: readers warn about unknown note types, illumos mdb among them, and crash's note walk
   assumes Xen's.)
