@@ -13,7 +13,7 @@ import sys
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from netpeers import (DEADLINE, in_thread, old_receiver, receive_settings, run_receiver,
+from tests.negotiate.netpeers import (DEADLINE, in_thread, old_receiver, receive_settings, run_receiver,
                       send_file, server, transfer)
 
 from xcformat import formats

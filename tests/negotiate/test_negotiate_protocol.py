@@ -8,8 +8,8 @@ import struct
 import time
 
 import pytest
-import toyformats
-from netpeers import (DEADLINE, old_receiver, receive_settings, run_receiver, scripted_receiver,
+from tests.negotiate import toyformats
+from tests.negotiate.netpeers import (DEADLINE, old_receiver, receive_settings, run_receiver, scripted_receiver,
                       scripted_sender, send_file, server, transfer)
 
 from xcformat import formats
