@@ -55,7 +55,7 @@ def test_two_xcformat_ends_negotiate_aligned_and_it_converts_back_to_the_origina
     sent, got = transfer(legacy_file, out)
     assert (sent.option.name, sent.negotiated, got.format) == ("aligned", True, "aligned")
     assert out.read_bytes()[:8] == toyformats.MAGICS["aligned"]
-    assert sent.bytes == got.bytes == out.stat().st_size
+    assert sent.size == got.size == out.stat().st_size
     back = toyformats.REGISTRY["legacy"]
     from xcformat.io import open_sink, open_source
     with open_source(str(out)) as src, open_sink(str(tmp_path / "back")) as sink:

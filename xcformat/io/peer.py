@@ -83,7 +83,7 @@ class PeerSource(Source):
     """The stream a peer sends, read through the ordinary :class:`Source` window.
 
     ``sock`` is a connected socket (its timeout bounds each wait) or None to read the fd (a
-    pipe).  Every byte taken from the peer is also written to :attr:`tee` when it is set.
+    pipe).  Every byte taken from the peer is also written to ``tee`` when it is set.
 
     ``reset_is_eof``: take a connection reset for the end of the stream.  An old sender that
     closes without reading what we sent it resets the connection after its last byte; the
