@@ -151,10 +151,8 @@ def test_an_old_legacy_sender_is_sniffed_and_stored_unchanged(tmp_path, legacy_f
 
 @pytest.mark.parametrize("target, expected", [("xcformat", "aligned"), ("xen-4.14+", "v2"),
                                               ("xen-4.6+", "legacy"), ("xen-4.0", "legacy")])
-def test_convert_to_auto_for_a_target(tmp_path, target, expected):
+def test_convert_to_auto_for_a_target(tmp_path, legacy_file, target, expected):
     need("aligned", "v2")
-    # A 3.2 image: no -9 chunk, which the v2 writer cannot take yet (LastCheckpoint).
-    legacy_file = make_legacy(tmp_path, variant="3.2", toolstack_bits=32)
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-m", "xcformat", "convert", str(legacy_file),
                            str(out), "--to", "auto", "--for", target, "--no-progress"],
