@@ -272,3 +272,18 @@ def test_a_sender_that_resets_after_its_complete_image_still_gets_it_stored(tmp_
         time.sleep(0.2)
     got = receiving.result(DEADLINE)     # the image ended cleanly (FIN) before the reset
     assert out.read_bytes() == image and got.negotiated
+
+
+def test_a_sender_that_stalls_mid_image_times_out_and_leaves_no_file(tmp_path):
+    srv, address = server()
+    out = tmp_path / "got"
+    receiving = run_receiver(srv, str(out), receive_settings(timeout=0.5))
+    half = toyformats.image("aligned", 40)[:80_000]
+    answer = scripted_sender(address, choice_bytes("aligned") + half, shutdown=False)
+    started = time.monotonic()
+    with pytest.raises(PeerError, match="silent"):
+        receiving.result(DEADLINE)
+    assert time.monotonic() - started < 5
+    _, result = answer.result(DEADLINE)
+    assert result.status == messages.REFUSED and "silent" in result.message
+    assert list(tmp_path.iterdir()) == []
