@@ -48,7 +48,7 @@ def pv_records(pages: int = 600):
         pfns = tuple(range(lo, min(pages, lo + 100)))
         data = b"".join(struct.pack("<Q", p) * (PAGE_SIZE // 8) for p in pfns)
         records.append(PageBatch(pfns, bytes(len(pfns)), memoryview(data)))
-    return records + [VcpuInfo(0, frozenset({0})), VcpuContext(0, b"\x01" * 5168),
+    return records + [VcpuInfo(0, frozenset({0})), VcpuContext(0, bytes(5168)),
                       SharedInfo(b"\x5a" * PAGE_SIZE), End()]
 
 
@@ -205,3 +205,22 @@ def test_whatever_an_old_sender_streams_is_stored_exactly_or_refused_cleanly(tmp
         ours.close()
     feeding.result(DEADLINE)
     theirs.close()
+
+
+def test_an_old_legacy_reader_gets_a_v2_file_as_a_legacy_stream_with_the_same_pages(tmp_path):
+    need("v2")
+    v2_file = tmp_path / "in.v2"       # from a consistent guest: the legacy reader checks cr3
+    convert(make_legacy(tmp_path, variant="3.2", toolstack_bits=32), v2_file, "v2")
+    srv, address = server()
+    reading = old_receiver(srv)
+    sent = send_file(str(v2_file), address, SendSettings(wait=0.3))
+    got = tmp_path / "got.legacy"
+    got.write_bytes(reading.result(DEADLINE))
+    assert (sent.option.name, sent.negotiated) == ("legacy", False)
+
+    def pages(path):
+        with open_source(str(path)) as source:
+            fmt, _ = formats.detect(source)
+            return fmt.name, b"".join(bytes(r.data) for r in fmt.reader(
+                source, formats.Hints()).records() if isinstance(r, PageBatch))
+    assert pages(got) == ("legacy", pages(v2_file)[1])
