@@ -287,3 +287,11 @@ def test_a_sender_that_stalls_mid_image_times_out_and_leaves_no_file(tmp_path):
     _, result = answer.result(DEADLINE)
     assert result.status == messages.REFUSED and "silent" in result.message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sender_whose_wait_is_shorter_than_the_hold_falls_back_and_still_arrives(
+        tmp_path, legacy_file):
+    out = tmp_path / "got"
+    sent, got = transfer(legacy_file, out, receive_settings(hold=1.0), SendSettings(wait=0.2))
+    assert (sent.negotiated, got.negotiated, sent.option.name) == (False, False, "legacy")
+    assert out.read_bytes() == legacy_file.read_bytes()
