@@ -22,7 +22,12 @@ SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
 
 
 def load_registry() -> dict:
-    """Import every module that declares structures, then return the schema registry."""
+    """Import every module that declares structures, then return the schema registry.
+
+    A schema module whose structures are built on demand (one per word size, say) defines
+    ``register_all()``, which builds every variant so that each is documented; it is called here.
+    Registration order is the order of the reference, so generate in a fresh interpreter.
+    """
     import xcformat
     from . import formats
 
@@ -32,7 +37,8 @@ def load_registry() -> dict:
             continue
         package = importlib.import_module(f"xcformat.{module.name}")
         if any(m.name == "schema" for m in pkgutil.iter_modules(package.__path__)):
-            importlib.import_module(f"xcformat.{module.name}.schema")
+            schema_module = importlib.import_module(f"xcformat.{module.name}.schema")
+            getattr(schema_module, "register_all", lambda: None)()
     return schema.REGISTRY
 
 

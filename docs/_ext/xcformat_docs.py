@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import tempfile
 from pathlib import Path
@@ -59,7 +60,7 @@ class Generated(SphinxDirective):
         return container.children
 
     def not_yet(self, missing: list[str], what: str) -> list[nodes.Node]:
-        needs = "; ".join(features.describe(m) for m in missing)
+        needs = features.describe_all(missing)
         return self.parse([".. note::", "", f"   {what} needs {needs}, which this build of "
                            "xcformat does not have yet."])
 
@@ -96,8 +97,10 @@ class Api(Generated):
             if missing:
                 out += self.not_yet(missing, f"The API reference of ``{module}``")
                 continue
-            out += self.parse([f".. automodule:: {module}", "   :members:", "   :undoc-members:",
-                               ""])
+            options = ["   :members:", "   :undoc-members:"]
+            if hasattr(importlib.import_module(module), "__all__"):
+                options.append("   :imported-members:")  # a package's public names, per __all__
+            out += self.parse([f".. automodule:: {module}", *options, ""])
         return out
 
 
@@ -113,7 +116,7 @@ class Requires(Generated):
             return self.parse([".. note::", "", "   The examples on this page are run by the "
                                "test suite (``tests/test_docs_examples.py``), so their output is "
                                "what this version of xcformat prints."])
-        needs = "; ".join(features.describe(m) for m in missing)
+        needs = features.describe_all(missing)
         return self.parse([".. warning::", "", f"   This page describes work in progress: it "
                            f"needs {needs}, which this build does not have yet. The test suite "
                            "runs its examples and records them as expected failures until then."])
@@ -199,23 +202,51 @@ def _columns(width: int):
 
 # -- cross-references ---------------------------------------------------------------------------
 def resolve_short_names(app, env, node, contnode):
-    """Resolve an unqualified Python reference (``TruncatedError``) when exactly one documented
-    object of this project has that name, as a reader of the docstring would."""
+    """Resolve a Python reference the way a reader of the docstring would.
+
+    ``TruncatedError`` or ``.sniff`` in a docstring of ``xcformat.legacy`` means the one object of
+    this project with that name, looked up from the docstring's module outwards; if that object
+    exists but is not documented (a submodule, a constant), the name is shown as code, unlinked.
+    Anything else stays unresolved, and nitpicky mode reports it.
+    """
     if node.get("refdomain") != "py":
         return None
     target = node["reftarget"].lstrip(".~")
-    domain = env.get_domain("py")
-    matches = [name for name in domain.objects
-               if name.startswith("xcformat.") and (name == target or name.endswith("." + target))]
-    if len(matches) != 1:
-        return None
-    return domain.resolve_xref(env, node["refdoc"], app.builder, "obj", matches[0], node, contnode)
+    context = node.get("py:module") or ""
+    scopes = [".".join(context.split(".")[:n]) for n in range(context.count(".") + 1, 0, -1)]
+    candidates = [f"{scope}.{target}" for scope in scopes if scope] + [target]
+    domain = env.domains["py"] if hasattr(env, "domains") else env.get_domain("py")
+    for name in candidates:
+        if name in domain.objects:
+            return domain.resolve_xref(env, node["refdoc"], app.builder, "obj", name, node,
+                                       contnode)
+    unique = [name for name, entry in domain.objects.items() if name.startswith("xcformat.")
+              and name.endswith("." + target) and not entry.aliased]
+    if len(unique) == 1:
+        return domain.resolve_xref(env, node["refdoc"], app.builder, "obj", unique[0], node,
+                                   contnode)
+    if any(_exists(name) for name in candidates if name.startswith("xcformat")):
+        return contnode
+    return None
+
+
+def _exists(dotted: str) -> bool:
+    """Whether ``dotted`` names a module of this project or an attribute of one."""
+    module, _, attribute = dotted.rpartition(".")
+    try:
+        importlib.import_module(dotted)
+        return True
+    except ImportError:
+        pass
+    try:
+        return hasattr(importlib.import_module(module), attribute) if module else False
+    except ImportError:
+        return False
 
 
 def follow_imported(app, modname, attribute):
     """Source links for module-level data (a frozenset, an int) belong to the module that defines
     it, not to the module of its type (``builtins``), which has no source page."""
-    import importlib
     import inspect
 
     obj = importlib.import_module(modname)

@@ -13,7 +13,7 @@ LETTERS = {"wrapper": "W", "header": "H", "ext-info": "E", "p2m-frames": "F",
 
 def human(n: int) -> str:
     for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if n >= 10 << shift or (n >= 1 << shift and n % (1 << shift) == 0):
+        if n >= 1 << shift and (n >= 10 << 10 or n % (1 << shift) == 0):
             value = n / (1 << shift)
             return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
     return f"{n} B"

@@ -407,6 +407,14 @@ XEND_HEADER = document("legacy", "xend_header", Struct(
     doc="xend (3.0 to 4.4) save files and migration; HVM guests end with a "
         "QemuDeviceModelRecord.")
 
+def register_all() -> None:
+    """Build the structures of every width combination, so the reference documents each one
+    (they are otherwise built on first use; see :func:`xcformat.specgen.load_registry`)."""
+    for toolstack_bits in (32, 64):
+        for guest_bits in (32, 64):
+            structs(toolstack_bits, guest_bits)
+
+
 # -- whole-layout overviews (for the reference) -----------------------------------------------
 
 LAYOUT_OVERVIEW = document("legacy", "layout", Struct(

@@ -33,8 +33,10 @@ def _structure(structure: Structure, fmt: str, titles) -> list[str]:
         out += [" ".join(entry.doc.split()), ""]
     out += [f"- **Introduced:** {entry.since}",
             f"- **Source:** [{text}]({url})" if url else f"- **Source:** {text}",
-            f"- **Size:** {structure.size_text}", "",
-            "| Offset | Size | Field | Type | Meaning |", "|---|---|---|---|---|"]
+            f"- **Size:** {structure.size_text}", ""]
+    if not structure.fields:
+        return out + ["It has no fields: its presence is the information."]
+    out += ["| Offset | Size | Field | Type | Meaning |", "|---|---|---|---|---|"]
     for field in structure.fields:
         out.append(f"| {_cell(str(field.offset))} | {_cell(field.size_text)} | "
                    f"`{_cell(field.path)}` | {_cell(_links(field.type, fmt, titles))} | "

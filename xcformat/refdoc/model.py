@@ -58,7 +58,8 @@ def expression(value) -> str:
         return str(value)
     if callable(value) and not isinstance(value, c.expr.ExprMixin):
         return "computed"
-    text = re.sub(r"this\['(\w+)'\]", r"\1", str(value))
+    text = re.sub(r"this\['_params'\]\['(\w+)'\]", r"\1", str(value))  # a parse-time argument
+    text = re.sub(r"this\['(\w+)'\]", r"\1", text)
     text = re.sub(r"this\['_'\]\['(\w+)'\]", r"parent.\1", text)
     return text[1:-1] if text.startswith("(") and text.endswith(")") else text
 
