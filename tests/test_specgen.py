@@ -160,3 +160,11 @@ def test_the_committed_spec_matches_the_schemas():
     result = subprocess.run([sys.executable, "-m", "xcformat.specgen", "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr + "\nrun `python -m xcformat.specgen`, commit spec/"
+
+
+def test_each_long_field_keeps_its_first_and_last_row_when_they_follow_each_other():
+    rows = diagram.rows(Walker({}).fields(c.Struct("a" / c.Bytes(24), "b" / c.Bytes(32))))
+    assert [(r.kind, r.offset or r.text) for r in rows] == [
+        ("bytes", "0x0000"), ("elided", "8 more bytes of a"), ("bytes", "0x0010"),
+        ("bytes", "0x0018"), ("elided", "16 more bytes of b"), ("bytes", "0x0030")]
+    assert [p.label for r in rows for p in r.pieces] == ["a", "…a", "b", "…b"]
