@@ -15,7 +15,7 @@ author = "the xcformat developers"
 copyright = "2026, the xcformat developers"
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode",
               "xcformat_docs"]
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_generated"]
 html_theme = "alabaster"
 html_static_path = ["_static"]
 html_css_files = ["xcformat.css"]
@@ -32,3 +32,20 @@ nitpick_ignore_regex = [
     # Fragments of a generic type that autodoc splits at its commas ("tuple[str"): not links.
     ("py:class", r"'?[\w.]+\[.*"),
 ]
+
+
+def _generate_aligned_overhead(app) -> None:
+    """Compute the overhead table of the aligned rationale page with the project's own code."""
+    from pathlib import Path
+
+    from xcformat.aligned.overhead import rst_table
+
+    target = Path(app.srcdir) / "_generated" / "aligned_overhead.inc"
+    target.parent.mkdir(exist_ok=True)
+    text = rst_table()
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
+def setup(app):
+    app.connect("builder-inited", _generate_aligned_overhead)
