@@ -170,3 +170,17 @@ def test_gaps_overlaps_and_trailing_bytes_are_reported():
     unaccounted = layout.summary_json()["unaccounted"]
     assert unaccounted == {"gaps": [{"offset": 10, "length": 10}], "gap_bytes": 10,
                            "overlaps": 1, "trailing_bytes": 65}
+
+
+def test_regions_reported_out_of_file_order_are_put_back_in_order():
+    seen = []
+    layout = LayoutMap(listener=seen.append)
+    # as an ELF reader reports them: headers, then sections found through the headers
+    for offset, length, kind in ((0, 64, "header"), (64, 448, "header"), (8192, 100, "section"),
+                                 (512, 3584, "section"), (4096, 4096, "page-data")):
+        layout.add(Region(offset, length, kind, kind))
+    layout.finish(8292)
+    assert [r.offset for r in seen] == [0, 64, 512, 4096, 8192]
+    assert [r.offset for what, r in layout.entries()] == [0, 64, 512, 4096, 8192]
+    assert layout.summary_json()["unaccounted"]["overlaps"] == 0
+    assert layout.summary_json()["unaccounted"]["gap_bytes"] == 0

@@ -57,3 +57,30 @@ def test_first_page_of_a_legacy_image_lands_where_the_fact_sheet_says(tmp_path, 
     assert first_header["offset"] == expected(spec).first_batch_offset
     assert first_pages["offset"] == first_header["offset"] + 4 + 8 * 16
     assert data["summary"]["page_data"]["aligned"] == 0
+
+
+CONVERSIONS = [("aligned", []), ("v2", []), ("v2", ["--align"]), ("core", [])]
+
+
+@pytest.mark.parametrize("target,options", CONVERSIONS,
+                         ids=[t + "".join(o) for t, o in CONVERSIONS])
+def test_converted_images_are_mapped_completely(target, options, tmp_path, capsys):
+    # Xen 3.2 layout: a PV guest with several vCPUs' worth of tail, in batches of 64 pages
+    spec = GuestSpec(guest="pv", variant="3.2", toolstack_bits=64, pages=300, batch=64,
+                     vcpus=2, seed=3)
+    source, out = tmp_path / "image", tmp_path / f"image.{target}"
+    write_legacy(spec, source)
+    assert main(["convert", str(source), str(out), "--to", target, *options,
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["map", str(out), "--json", "--all"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    regions = data["regions"]
+    assert data["format"] == target
+    for before, after in zip(regions, regions[1:]):
+        assert before["offset"] + before["length"] == after["offset"], (before, after)
+    assert regions[-1]["offset"] + regions[-1]["length"] == out.stat().st_size
+    page_data = data["summary"]["page_data"]
+    assert page_data["pages"] >= 300
+    if target == "aligned" or options == ["--align"]:
+        assert page_data["misaligned"] == 0

@@ -183,7 +183,8 @@ def sample_map(target: str, *, guest: str, pages: int, variant: str, align: bool
             for _ in reader.records():
                 pass
             layout.finish(source.size)
-        title = f"{guest} guest, {pages} pages, as {target}{' (aligned)' if align else ''}"
+        title = (f"{guest} guest, {pages} pages, saved by Xen {variant}, as {target}"
+                 + (" --align" if align else ""))
         return text.render(layout, title), svg.render(layout, title)
 
 
@@ -214,6 +215,8 @@ def resolve_short_names(app, env, node, contnode):
     target = node["reftarget"].lstrip(".~")
     context = node.get("py:module") or ""
     scopes = [".".join(context.split(".")[:n]) for n in range(context.count(".") + 1, 0, -1)]
+    if node.get("py:class"):
+        scopes.insert(0, f"{context}.{node['py:class']}")
     candidates = [f"{scope}.{target}" for scope in scopes if scope] + [target]
     domain = env.domains["py"] if hasattr(env, "domains") else env.get_domain("py")
     for name in candidates:
@@ -227,6 +230,8 @@ def resolve_short_names(app, env, node, contnode):
                                    contnode)
     if any(_exists(name) for name in candidates if name.startswith("xcformat")):
         return contnode
+    if node.get("reftype") == "attr" and node.get("py:class"):
+        return contnode  # an instance attribute, set in __init__: nothing to link to
     return None
 
 

@@ -28,18 +28,12 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def collect(args, layout: LayoutMap, on_region=None) -> tuple[str, int | None, FormatError | None]:
+def collect(args, layout: LayoutMap) -> tuple[str, int | None, FormatError | None]:
     """Read the whole image with region reporting on; a format error ends the map early (the
     regions before it are kept) and is returned rather than raised."""
     with open_image(args, args.file) as (source, fmt, _):
         reader = fmt.reader(source, hints(args))
-
-        def report(region):
-            layout.add(region)
-            if on_region is not None:
-                on_region(region)
-
-        reader.on_region = report
+        reader.on_region = layout.add
         try:
             for _ in reader.records():
                 pass
@@ -49,19 +43,17 @@ def collect(args, layout: LayoutMap, on_region=None) -> tuple[str, int | None, F
 
 
 def run(args) -> int:
-    layout = LayoutMap(at=args.at)
     streaming = args.json and args.all
+    first = [True]
+
+    def stream(region):
+        sys.stdout.write(("\n  " if first[0] else ",\n  ") + json.dumps(region_json(region)))
+        first[0] = False
+
+    layout = LayoutMap(at=args.at, listener=stream if streaming else None)
     if streaming:
         sys.stdout.write('{"regions": [')
-        first = [True]
-
-        def stream(region):
-            sys.stdout.write(("\n  " if first[0] else ",\n  ") + json.dumps(region_json(region)))
-            first[0] = False
-
-        fmt_name, size, error = collect(args, layout, stream)
-    else:
-        fmt_name, size, error = collect(args, layout)
+    fmt_name, size, error = collect(args, layout)
     layout.finish(size)
     title = f"{args.file} ({fmt_name})"
     if args.svg:

@@ -10,9 +10,10 @@ entries, while a short image is shown region by region.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..layout import KINDS, Region
@@ -129,8 +130,10 @@ class LayoutMap:
     HEAD_BLOCKS = 8          #: blocks the head picture covers
     CELL = 64                #: bytes per character of the head picture
     MAX_GAPS = 10
+    REORDER = 64             #: regions held back to restore file order
 
-    def __init__(self, max_entries: int = 500, at: int | None = None):
+    def __init__(self, max_entries: int = 500, at: int | None = None,
+                 listener: Callable[[Region], None] | None = None):
         self.runs: list[Run] = []
         self.max_entries = max_entries
         self.not_itemised = Counter()       # regions, bytes of runs beyond max_entries
@@ -141,9 +144,23 @@ class LayoutMap:
         self.head = [""] * (self.HEAD_BLOCKS * BLOCK // self.CELL)
         self._unit: list[Region] = []
         self._run: Run | None = None
+        self._pending: list[tuple[int, int, Region]] = []
+        self._sequence = 0
+        self._listener = listener           # sees every region, in file order
 
     # -- input ---------------------------------------------------------------------------------
     def add(self, region: Region) -> None:
+        """Take the next region.  Readers report in file order, except where a format makes them
+        read ahead (an ELF reader reads its section headers before the sections): a window of
+        :attr:`REORDER` regions puts those back in order."""
+        heapq.heappush(self._pending, (region.offset, self._sequence, region))
+        self._sequence += 1
+        if len(self._pending) > self.REORDER:
+            self._take(heapq.heappop(self._pending)[2])
+
+    def _take(self, region: Region) -> None:
+        if self._listener is not None:
+            self._listener(region)
         self._account(region)
         if self._unit and not (region.kind in CONTINUATIONS and self._opens_batch()):
             self._close_unit()
@@ -205,6 +222,8 @@ class LayoutMap:
 
     def finish(self, size: int | None) -> LayoutMap:
         """Close the last unit; ``size`` is the file size where known (for the trailing gap)."""
+        while self._pending:
+            self._take(heapq.heappop(self._pending)[2])
         if self._unit:
             self._close_unit()
         self._flush_run()
