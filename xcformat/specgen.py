@@ -24,9 +24,8 @@ SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
 def load_registry() -> dict:
     """Import every module that declares structures, then return the schema registry.
 
-    A schema module whose structures are built on demand (one per word size, say) defines
-    ``register_all()``, which builds every variant so that each is documented; it is called here.
-    Registration order is the order of the reference, so generate in a fresh interpreter.
+    Registration order is the order of the reference; structures built for each word size are
+    registered at import for both sizes, so the reference does not depend on what ran before.
     """
     import xcformat
     from . import formats
@@ -37,8 +36,7 @@ def load_registry() -> dict:
             continue
         package = importlib.import_module(f"xcformat.{module.name}")
         if any(m.name == "schema" for m in pkgutil.iter_modules(package.__path__)):
-            schema_module = importlib.import_module(f"xcformat.{module.name}.schema")
-            getattr(schema_module, "register_all", lambda: None)()
+            importlib.import_module(f"xcformat.{module.name}.schema")
     return schema.REGISTRY
 
 

@@ -407,14 +407,6 @@ XEND_HEADER = document("legacy", "xend_header", Struct(
     doc="xend (3.0 to 4.4) save files and migration; HVM guests end with a "
         "QemuDeviceModelRecord.")
 
-def register_all() -> None:
-    """Build the structures of every width combination, so the reference documents each one
-    (they are otherwise built on first use; see :func:`xcformat.specgen.load_registry`)."""
-    for toolstack_bits in (32, 64):
-        for guest_bits in (32, 64):
-            structs(toolstack_bits, guest_bits)
-
-
 # -- whole-layout overviews (for the reference) -----------------------------------------------
 
 LAYOUT_OVERVIEW = document("legacy", "layout", Struct(
@@ -429,3 +421,8 @@ LAYOUT_OVERVIEW = document("legacy", "layout", Struct(
     title="stream layout (order of the parts)", since="3.0", source=SAVE_450,
     doc="The structures of this format in stream order (§12); each line names the structure "
         "documented separately.")
+
+# Register both toolstack widths now, so the reference does not depend on which a run happened to
+# use.
+for _bits in (32, 64):
+    _word_structs(_bits)
