@@ -2,6 +2,7 @@
 must tile the file exactly, and the page data must add up to the pages the image holds."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +85,21 @@ def test_converted_images_are_mapped_completely(target, options, tmp_path, capsy
     assert page_data["pages"] >= 300
     if target == "aligned" or options == ["--align"]:
         assert page_data["misaligned"] == 0
+
+
+FIXTURES = Path(__file__).resolve().parent / "v2" / "fixtures"
+
+
+@pytest.mark.parametrize("name", ["xen-converted-pv.v2", "xen-converted-hvm.libxl"])
+def test_streams_written_by_xens_own_converter_are_mapped_completely(name, capsys):
+    path = FIXTURES / name
+    assert main(["map", str(path), "--json", "--all"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    regions = data["regions"]
+    assert data["format"] == "v2"
+    for before, after in zip(regions, regions[1:]):
+        assert before["offset"] + before["length"] == after["offset"], (before, after)
+    assert regions[-1]["offset"] + regions[-1]["length"] == path.stat().st_size
+    # Xen's converter writes no padding: page data follows its PAGE_DATA header unaligned
+    assert data["summary"]["page_data"]["regions"] > 0
+    assert data["summary"]["page_data"]["misaligned"] > 0

@@ -148,7 +148,8 @@ def test_check_passes_when_current_and_fails_when_stale_missing_or_orphaned(regi
     assert specgen.main(["--check", "--out", str(out)]) == 1
     assert "gone.md: no format registers it any more" in capsys.readouterr().err
     specgen.main(["--out", str(out)])
-    assert sorted(p.name for p in out.iterdir()) == ["rationale.md", "toy.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "rationale.md", "toy.md"]
+    assert "| [toy](toy.md) | 2 |" in (out / "README.md").read_text()
 
     (out / "toy.md").unlink()
     assert specgen.main(["--check", "--out", str(out)]) == 1

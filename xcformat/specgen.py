@@ -41,9 +41,12 @@ def load_registry() -> dict:
 
 
 def generate(registry: dict) -> dict[str, str]:
-    """``{file name: Markdown}`` for every format in ``registry``."""
-    return {f"{name}.md": markdown.render(page, registry)
-            for name, page in build_pages(registry).items()}
+    """``{file name: Markdown}`` for every format in ``registry``, and the index."""
+    pages = build_pages(registry)
+    wanted = {f"{name}.md": markdown.render(page, registry) for name, page in pages.items()}
+    if pages:
+        wanted["README.md"] = markdown.render_index(pages)
+    return wanted
 
 
 def generated_files(directory: Path) -> set[str]:
