@@ -184,3 +184,14 @@ def test_regions_reported_out_of_file_order_are_put_back_in_order():
     assert [r.offset for what, r in layout.entries()] == [0, 64, 512, 4096, 8192]
     assert layout.summary_json()["unaccounted"]["overlaps"] == 0
     assert layout.summary_json()["unaccounted"]["gap_bytes"] == 0
+
+
+def test_an_unrecognised_file_is_an_error_line_or_json_saying_so(tmp_path, capsys):
+    path = tmp_path / "junk"
+    path.write_bytes(b"NOTANIMAGE" * 20)
+    assert main(["map", str(path)]) == 1
+    out = capsys.readouterr()
+    assert out.out == "" and "not an image xcformat knows" in out.err and "magic" in out.err
+    assert main(["map", str(path), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["format"] is None and data["regions"] == [] and "magic" in data["error"]

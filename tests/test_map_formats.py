@@ -1,13 +1,17 @@
 """``xcformat map`` on real images of every format this build reads: the regions a reader reports
 must tile the file exactly, and the page data must add up to the pages the image holds."""
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from xcformat.cli import main
 from xcformat.synth import VARIANTS, GuestSpec, expected, write_legacy
+from xcformat.testing import legacy_images, mutations
 
 
 def legacy_specs():
@@ -103,3 +107,19 @@ def test_streams_written_by_xens_own_converter_are_mapped_completely(name, capsy
     # Xen's converter writes no padding: page data follows its PAGE_DATA header unaligned
     assert data["summary"]["page_data"]["regions"] > 0
     assert data["summary"]["page_data"]["misaligned"] > 0
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(image=legacy_images(max_pages=8).flatmap(mutations))
+def test_map_of_a_hostile_image_is_json_and_an_exit_status_never_a_crash(image, tmp_path_factory):
+    path = tmp_path_factory.mktemp("hostile") / "image"
+    path.write_bytes(image)
+    with contextlib.redirect_stdout(io.StringIO()) as out, \
+            contextlib.redirect_stderr(io.StringIO()):
+        code = main(["map", str(path), "--json", "--guest", "pv", "--width", "64"])
+    assert code in (0, 1)
+    data = json.loads(out.getvalue())
+    if code == 0 and data["format"] is not None:
+        assert data["error"] is None
+    regions = data["regions"]
+    assert all(r["offset"] + r["length"] <= len(image) for r in regions if r["kind"] != "repeat")

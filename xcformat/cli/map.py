@@ -28,18 +28,21 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def collect(args, layout: LayoutMap) -> tuple[str, int | None, FormatError | None]:
-    """Read the whole image with region reporting on; a format error ends the map early (the
-    regions before it are kept) and is returned rather than raised."""
-    with open_image(args, args.file) as (source, fmt, _):
-        reader = fmt.reader(source, hints(args))
-        reader.on_region = layout.add
-        try:
+def collect(args, layout: LayoutMap) -> tuple[str | None, int | None, FormatError | None]:
+    """Read the whole image with region reporting on.  A format error — the image is not
+    recognised (no format), or breaks its format somewhere (the regions before are kept) — is
+    returned rather than raised."""
+    fmt_name = size = None
+    try:
+        with open_image(args, args.file) as (source, fmt, _):
+            fmt_name, size = fmt.name, source.size
+            reader = fmt.reader(source, hints(args))
+            reader.on_region = layout.add
             for _ in reader.records():
                 pass
-        except FormatError as exc:
-            return fmt.name, source.size, exc
-        return fmt.name, source.size, None
+    except FormatError as exc:
+        return fmt_name, size, exc
+    return fmt_name, size, None
 
 
 def run(args) -> int:
@@ -55,6 +58,8 @@ def run(args) -> int:
         sys.stdout.write('{"regions": [')
     fmt_name, size, error = collect(args, layout)
     layout.finish(size)
+    if fmt_name is None and not args.json:
+        raise error  # not an image of any known format: nothing to draw
     title = f"{args.file} ({fmt_name})"
     if args.svg:
         with open_sink(args.svg, "buffered") as sink:
