@@ -25,6 +25,8 @@ Test
 .. xcformat-cli:: map
 
 .. xcformat-cli:: no-such-command
+
+.. xcformat-cli-all::
 """
 
 REFERENCE = """\
@@ -75,6 +77,11 @@ def test_requirements_and_cli_help_reflect_this_build(site):
     assert "The examples on this page are run by the test suite" in html
     assert "the xcformat no-such-command command, which this build does not have yet" in html
     assert "usage: xcformat map" in html and "--svg OUT" in html
+    from xcformat.cli import COMMANDS
+
+    for name in COMMANDS:        # the all-commands reference has each one
+        assert f"usage: xcformat {name}" in html
+    assert html.count("usage: xcformat map") == 2
 
 
 def test_a_broken_internal_link_is_reported(registry, tmp_path):  # noqa: F811

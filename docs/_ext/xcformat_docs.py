@@ -3,6 +3,7 @@
 * ``reference/formats/<format>.rst`` for every format that registers structures, generated from
   the construct schemas by :mod:`xcformat.refdoc` (field tables and SVG byte layouts);
 * ``.. xcformat-cli:: COMMAND``: the command's ``--help``, from the real argument parser;
+  ``.. xcformat-cli-all::`` the same for every command;
 * ``.. xcformat-api:: MODULE ...``: autodoc for each module this build has;
 * ``.. xcformat-requires:: REQUIREMENT ...``: what a page's examples need, checked against this
   build (the example tests read the same line);
@@ -75,15 +76,31 @@ class CliHelp(Generated):
         missing = features.missing([f"command:{name}"])
         if missing:
             return self.not_yet(missing, f"``xcformat {name}``")
-        from xcformat.cli import build_parser
+        return [_help_block(name)]
 
-        parser = build_parser()
-        sub = next(a for a in parser._subparsers._group_actions  # argparse keeps them there
-                   if a.dest == "command").choices[name]
-        with _columns(88):
-            text = sub.format_help()
-        block = nodes.literal_block(text, text, language="text")
-        return [block]
+
+class CliHelpAll(Generated):
+    """``--help`` of every subcommand this build has, in the order of ``COMMANDS``."""
+
+    def run(self):
+        from xcformat.cli import COMMANDS
+
+        out = []
+        for name in COMMANDS:
+            out += self.parse([f".. rubric:: xcformat {name}", ""])
+            out.append(_help_block(name))
+        return out
+
+
+def _help_block(name: str) -> nodes.literal_block:
+    from xcformat.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._subparsers._group_actions  # argparse keeps them there
+               if a.dest == "command").choices[name]
+    with _columns(88):
+        text = sub.format_help()
+    return nodes.literal_block(text, text, language="text")
 
 
 class Api(Generated):
@@ -279,6 +296,7 @@ def setup(app):
     app.connect("missing-reference", resolve_short_names)
     app.connect("viewcode-follow-imported", follow_imported)
     app.add_directive("xcformat-cli", CliHelp)
+    app.add_directive("xcformat-cli-all", CliHelpAll)
     app.add_directive("xcformat-api", Api)
     app.add_directive("xcformat-requires", Requires)
     app.add_directive("xcformat-map", LayoutMapFigure)
