@@ -296,9 +296,7 @@ class Walker:
             bit += width
 
 
-def structure_size(struct: c.Construct) -> tuple[int | None, str]:
-    """The whole structure's size, or its least size (the fixed part) when it varies."""
+def structure_size(struct: c.Construct) -> str:
+    """The whole structure's size in words: ``"24 bytes"``, or ``"variable"``."""
     size = static_size(struct)
-    if size is not None:
-        return size, f"{size} bytes"
-    return None, "variable"
+    return "variable" if size is None else f"{size} bytes"

@@ -61,5 +61,5 @@ def build_pages(registry: dict[tuple[str, str], Documented],
             pages[entry.format] = FormatPage(entry.format, describe(entry.format), [])
         top = Walker({k: v for k, v in walker.known.items() if k != id(entry.struct)})
         pages[entry.format].structures.append(
-            Structure(entry, top.fields(entry.struct), structure_size(entry.struct)[1]))
+            Structure(entry, top.fields(entry.struct), structure_size(entry.struct)))
     return dict(sorted(pages.items()))
