@@ -113,7 +113,17 @@ def test_svg_marks_aligned_page_data_green_and_misaligned_red(toy_format, tmp_pa
 def test_at_names_the_structure_holding_an_offset(toy_format, tmp_path, capsys):
     offset = page_data_offsets([3, 1], False)[1] + 5
     code, out = run_map(tmp_path, capsys, [3, 1], False, "--at", hex(offset))
-    assert out.out.strip().startswith(f"{offset:#x}: page-data 'batch 1 pages', byte 0x5 of 4096")
+    assert out.out.strip() == (f"{offset:#x}: page-data 'batch 1 pages', byte 0x5 of 4096 from "
+                               f"{offset - 5:#x} (page 0 of the run, byte 0x5 of it)  "
+                               f"[MISALIGNED +{(offset - 5) % PAGE:#x}]")
+
+
+def test_at_stops_reading_once_it_has_the_answer(toy_format, tmp_path, capsys):
+    path = tmp_path / "toy.img"
+    image = toyformat.build([1] * 200, False)
+    path.write_bytes(image[:-20000])          # damaged far beyond the offset asked about
+    assert main(["map", str(path), "--at", "20"]) == 0
+    assert capsys.readouterr().out.startswith("0x14: batch-header 'batch 0 (1 pages)'")
 
 
 def test_a_truncated_image_maps_what_precedes_the_damage_and_exits_1(toy_format, tmp_path,

@@ -8,6 +8,7 @@ import sys
 from ..errors import FormatError
 from ..io import open_sink
 from ..layoutmap import LayoutMap, region_json, svg, text
+from ..records import PAGE_SIZE
 from .common import add_input_options, hints, open_image, print_json
 
 
@@ -39,7 +40,8 @@ def collect(args, layout: LayoutMap) -> tuple[str | None, int | None, FormatErro
             reader = fmt.reader(source, hints(args))
             reader.on_region = layout.add
             for _ in reader.records():
-                pass
+                if layout.found is not None:
+                    break  # --at: the answer is known, the rest of the image need not be read
     except FormatError as exc:
         return fmt_name, size, exc
     return fmt_name, size, None
@@ -85,5 +87,8 @@ def _at(layout: LayoutMap, offset: int) -> str:
     region = layout.found
     if region is None:
         return f"{offset:#x}: no structure there (the regions end at {layout.summary.end:#x})"
-    return (f"{offset:#x}: {region.kind} {region.label!r}, byte {offset - region.offset:#x} of "
-            f"{region.length} from {region.offset:#x}{text.alignment(region)}")
+    inside = offset - region.offset
+    where = f"byte {inside:#x} of {region.length} from {region.offset:#x}"
+    if region.kind == "page-data":
+        where += f" (page {inside // PAGE_SIZE} of the run, byte {inside % PAGE_SIZE:#x} of it)"
+    return f"{offset:#x}: {region.kind} {region.label!r}, {where}{text.alignment(region)}"
