@@ -205,3 +205,33 @@ def test_an_unrecognised_file_is_an_error_line_or_json_saying_so(tmp_path, capsy
     assert main(["map", str(path), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["format"] is None and data["regions"] == [] and "magic" in data["error"]
+
+
+def test_a_repeating_group_of_regions_folds_per_group():
+    layout = LayoutMap()
+    offset = 0
+
+    def add(length, kind, label):
+        nonlocal offset
+        layout.add(Region(offset, length, kind, label))
+        offset += length
+
+    add(8, "tail", "3 unmapped pfns")
+    for vcpu in range(40):
+        add(5168, "tail", f"vCPU {vcpu} context")
+        add(128, "tail", f"vCPU {vcpu} extended context")
+    add(4096, "tail", "shared-info page")
+    layout.finish(offset)
+    folds = [item for what, item in layout.entries() if what == "fold"]
+    # units: [unmapped, vCPU 0 ...], [vCPU 1 ...] ... [vCPU 38 ...], [vCPU 39 ..., shared info]
+    assert len(folds) == 1 and folds[0].count == 38 and folds[0].folded == 34
+    assert [p.label for p in folds[0].parts] == ["vCPU # context", "vCPU # extended context"]
+    assert sum(1 for what, _ in layout.entries() if what == "region") == 3 + 4 * 2 + 3
+
+
+def test_a_unit_never_grows_past_its_bound_whatever_the_labels():
+    layout = LayoutMap()
+    for n in range(1000):
+        layout.add(Region(n, 1, "chunk", f"chunk {chr(65 + n % 26) * (1 + n // 26)}"))
+    layout.finish(1000)
+    assert max(len(unit) for run in layout.runs for unit in run.head + run.tail) <= 64
