@@ -7,6 +7,8 @@ import xml.etree.ElementTree as ET
 import construct as c
 import pytest
 from construct import this
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xcformat import schema, specgen
 from xcformat.refdoc import diagram, markdown, rst
@@ -169,3 +171,50 @@ def test_each_long_field_keeps_its_first_and_last_row_when_they_follow_each_othe
         ("bytes", "0x0000"), ("elided", "8 more bytes of a"), ("bytes", "0x0010"),
         ("bytes", "0x0018"), ("elided", "16 more bytes of b"), ("bytes", "0x0030")]
     assert [p.label for r in rows for p in r.pieces] == ["a", "…a", "b", "…b"]
+
+
+# -- the offsets the reference prints are where construct really reads --------------------------
+FIXED = [c.Int8ul, c.Int16ul, c.Int32ul, c.Int64ul, c.Int32sb, c.Bytes(3), c.Bytes(12),
+         c.Padding(5), c.Array(3, c.Int16ul)]
+
+
+@st.composite
+def fixed_structs(draw, depth=0):
+    """``(struct, probe)``: a random fixed-size Struct, and the same with a Tell before each
+    field, which records where construct actually is when it reads that field."""
+    count = draw(st.integers(1, 6))
+    fields, probes = [], []
+    for n in range(count):
+        if depth < 2 and draw(st.integers(0, 4)) == 0:
+            inner, inner_probe = draw(fixed_structs(depth + 1))
+        else:
+            inner = inner_probe = draw(st.sampled_from(FIXED))
+        fields.append(f"f{n}" / inner)
+        probes += [f"at_f{n}" / c.Tell, f"f{n}" / inner_probe]
+    return c.Struct(*fields), c.Struct(*probes)
+
+
+def _positions(parsed, prefix=""):
+    for key, value in parsed.items():
+        if key.startswith("at_"):
+            yield prefix + key[3:], value
+        elif isinstance(value, dict) and not key.startswith("_"):
+            yield from _positions(value, f"{prefix}{key}.")
+
+
+@settings(max_examples=60, deadline=None)
+@given(fixed_structs())
+def test_printed_offsets_are_where_construct_reads_each_field(pair):
+    struct, probe = pair
+    size = struct.sizeof()
+    rows = {f.path: f for f in Walker({}).fields(struct)}
+    actual = dict(_positions(probe.parse(bytes(size))))
+    assert actual, "every struct has fields"
+    for path, position in actual.items():
+        assert rows[path].offset == Offset(None, position), path
+    top = [f for f in rows.values() if f.depth == 0]
+    assert sum(f.size for f in top) == size
+    drawn = sum(p.width for r in diagram.rows(list(rows.values())) for p in r.pieces)
+    elided = sum(int(r.text.split()[0]) for r in diagram.rows(list(rows.values()))
+                 if r.kind == "elided")
+    assert drawn + elided == size
