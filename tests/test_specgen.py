@@ -218,3 +218,12 @@ def test_printed_offsets_are_where_construct_reads_each_field(pair):
     elided = sum(int(r.text.split()[0]) for r in diagram.rows(list(rows.values()))
                  if r.kind == "elided")
     assert drawn + elided == size
+
+
+def test_rst_cells_that_look_like_list_items_stay_text():
+    from docutils.core import publish_doctree
+
+    lines = rst._table(["a", "b"], [["- minus", "1. one"], ["", "plain"]])
+    tree = publish_doctree("\n".join(lines))
+    assert not list(tree.findall(lambda n: n.tagname in ("bullet_list", "enumerated_list")))
+    assert "- minus" in tree.astext() and "1. one" in tree.astext()
