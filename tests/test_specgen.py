@@ -1,5 +1,6 @@
 """The format reference generator, on small structures declared here, and on the real schemas."""
 
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -227,3 +228,17 @@ def test_rst_cells_that_look_like_list_items_stay_text():
     tree = publish_doctree("\n".join(lines))
     assert not list(tree.findall(lambda n: n.tagname in ("bullet_list", "enumerated_list")))
     assert "- minus" in tree.astext() and "1. one" in tree.astext()
+
+
+def test_every_link_between_spec_pages_reaches_an_anchor():
+    spec = specgen.SPEC_DIR
+    anchors = {p.name: set(re.findall(r'<a id="([^"]+)"></a>', p.read_text()))
+               for p in spec.glob("*.md")}
+    links = [(page.name, target or page.name, anchor)
+             for page in spec.glob("*.md")
+             for target, anchor in re.findall(r"\]\(([\w.-]*?\.md)?(?:#([\w.-]+))?\)",
+                                              page.read_text())]
+    assert links
+    for page, target, anchor in links:
+        assert target in anchors, f"{page}: link to missing {target}"
+        assert not anchor or anchor in anchors[target], f"{page}: {target}#{anchor}"
