@@ -242,3 +242,26 @@ def test_every_link_between_spec_pages_reaches_an_anchor():
     for page, target, anchor in links:
         assert target in anchors, f"{page}: link to missing {target}"
         assert not anchor or anchor in anchors[target], f"{page}: {target}#{anchor}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(FIXED), st.integers(0, 40)), min_size=1, max_size=8))
+def test_offsets_after_variable_fields_count_from_the_end_they_name(layout):
+    """Integers in ``layout`` are variable fields (a u8 length, then that many bytes)."""
+    fields, probes, data = [], [], b""
+    for n, item in enumerate(layout):
+        if isinstance(item, int):
+            member = c.Struct("n" / c.Int8ul, "data" / c.Bytes(this.n))
+            data += bytes([item]) + bytes(item)
+        else:
+            member = item
+            data += bytes(item.sizeof())
+        fields.append(f"f{n}" / member)
+        probes += [f"at_f{n}" / c.Tell, f"f{n}" / member, f"end_f{n}" / c.Tell]
+    rows = {f.path: f for f in Walker({}).fields(c.Struct(*fields))}
+    parsed = c.Struct(*probes).parse(data)
+    ends = {f"end of f{n}": parsed[f"end_f{n}"] for n in range(len(layout))}
+    for n in range(len(layout)):
+        offset = rows[f"f{n}"].offset
+        base = 0 if offset.anchor is None else ends[offset.anchor]
+        assert base + offset.delta == parsed[f"at_f{n}"], (n, offset)
