@@ -46,7 +46,7 @@ def _structure(structure: Structure, fmt: str, titles) -> list[str]:
             f"- **Source:** [{text}]({url})" if url else f"- **Source:** {text}",
             f"- **Size:** {structure.size_text}", ""]
     if not structure.fields:
-        return out + ["It has no fields: its presence is the information."]
+        return out + ["No fields: the structure is empty; its presence is the information."]
     out += ["| Offset | Size | Field | Type | Meaning |", "|---|---|---|---|---|"]
     for field in structure.fields:
         out.append(f"| {_cell(str(field.offset))} | {_cell(field.size_text)} | "

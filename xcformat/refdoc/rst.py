@@ -44,12 +44,11 @@ def _structure(structure: Structure, titles) -> list[str]:
         out += [inline(" ".join(entry.doc.split())), ""]
     out += [f"* **Introduced:** {inline(entry.since)}", f"* **Source:** {source}",
             f"* **Size:** {inline(structure.size_text)}", ""]
-    if structure.fields:
-        out += _table(["Offset", "Size", "Field", "Type", "Meaning"],
-                      [[inline(str(f.offset)), inline(f.size_text), _literal(f.path),
-                        _types(f.type, titles), inline(f.meaning)] for f in structure.fields])
-    else:
-        out += ["It has no fields: its presence is the information.", ""]
+    if not structure.fields:
+        return out + ["No fields: the structure is empty; its presence is the information.", ""]
+    out += _table(["Offset", "Size", "Field", "Type", "Meaning"],
+                  [[inline(str(f.offset)), inline(f.size_text), _literal(f.path),
+                    _types(f.type, titles), inline(f.meaning)] for f in structure.fields])
     svg = diagram.svg(structure.fields, f"Byte layout of {entry.title}")
     out += [".. raw:: html", "", f"   <div class=\"xcformat-layout\">{svg}</div>", ""]
     return out
