@@ -265,3 +265,10 @@ def test_offsets_after_variable_fields_count_from_the_end_they_name(layout):
         offset = rows[f"f{n}"].offset
         base = 0 if offset.anchor is None else ends[offset.anchor]
         assert base + offset.delta == parsed[f"at_f{n}"], (n, offset)
+
+
+def test_format_descriptions_from_docstrings_lose_their_rest_roles():
+    from xcformat.refdoc.page import plain_code
+
+    assert plain_code("the ``send`` command (:mod:`.targets`, :func:`~x.y`)") == \
+        "the `send` command (`targets`, `x.y`)"

@@ -48,7 +48,14 @@ def describe_format(name: str) -> str:
         module = importlib.import_module(f"xcformat.{name}")
     except ImportError:
         return ""
-    return (module.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+    return plain_code((module.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "))
+
+
+def plain_code(text: str) -> str:
+    """reST code markup (``:mod:`x```, double backticks) as single-backtick code spans, which
+    both the Markdown and the reST renderer understand."""
+    text = re.sub(r":[\w:]+:`~?\.?([^`]+)`", r"`\1`", text)
+    return re.sub(r"``([^`]+)``", r"`\1`", text)
 
 
 def build_pages(registry: dict[tuple[str, str], Documented],
