@@ -8,6 +8,7 @@
 * ``.. xcformat-requires:: REQUIREMENT ...``: what a page's examples need, checked against this
   build (the example tests read the same line);
 * ``.. xcformat-map::``: the layout map of a synthetic sample image, text and SVG;
+  ``.. xcformat-map-summary::`` a table comparing several formats' maps of that sample;
 * ``.. xcformat-reference-toc::``: the table of contents of the generated format pages;
 * after an HTML build, every internal link and anchor is checked (a broken one is a warning, and
   the build runs with warnings as errors).
@@ -16,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import tempfile
@@ -167,19 +169,61 @@ class LayoutMapFigure(Generated):
         missing = features.missing(needs)
         if missing:
             return self.not_yet(missing, f"The map of a sample {target} image")
-        text, svg = sample_map(target, guest=self.options.get("guest", "pv"),
-                               pages=self.options.get("pages", 2100),
-                               variant=self.options.get("variant", "4.5"),
-                               align="align" in self.options)
-        return [nodes.literal_block(text, text, language="text"),
-                nodes.raw("", f'<div class="xcformat-map">{svg}</div>', format="html")]
+        from xcformat.layoutmap import svg, text
+
+        layout, title = sample_layout(target, **_sample_options(self.options))
+        drawing = svg.render(layout, title)
+        return [nodes.literal_block("", text.render(layout, title), language="text"),
+                nodes.raw("", f'<div class="xcformat-map">{drawing}</div>', format="html")]
 
 
-def sample_map(target: str, *, guest: str, pages: int, variant: str, align: bool):
+class LayoutMapSummary(Generated):
+    """A table comparing the maps of the same sample in several formats:
+    ``.. xcformat-map-summary:: legacy aligned v2 v2+align`` (same options as ``xcformat-map``)."""
+
+    required_arguments = 1
+    optional_arguments = 10
+    option_spec = LayoutMapFigure.option_spec
+
+    def run(self):
+        from xcformat.layoutmap.text import human
+
+        targets = [(t.split("+")[0], t.endswith("+align")) for t in self.arguments]
+        needs = ["module:xcformat.synth", "format:legacy"]
+        needs += [f"{kind}:{t}" for t, _ in targets for kind in ("format", "writer")
+                  if t != "legacy"]
+        missing = features.missing(dict.fromkeys(needs))
+        if missing:
+            return self.not_yet(missing, "The comparison of sample maps")
+        rows = []
+        for target, align in targets:
+            layout, _ = sample_layout(target, align=align, **_sample_options(self.options))
+            pages = layout.summary.pages
+            page_bytes = layout.summary.bytes_by_kind["page-data"]
+            rows.append(f"   * - ``{target}``{' ``--align``' if align else ''}\n"
+                        f"     - {human(layout.size)}\n     - {pages}\n"
+                        f"     - {layout.summary.pages_aligned} of {pages}\n"
+                        f"     - {human(layout.size - page_bytes)}")
+        head = [".. list-table::", "   :header-rows: 1", "",
+                "   * - format\n     - file size\n     - pages stored\n"
+                "     - pages on a 4 KiB boundary\n     - bytes other than page data"]
+        return self.parse("\n".join(head + rows).split("\n"))
+
+
+def _sample_options(options) -> dict:
+    return {"guest": options.get("guest", "pv"), "pages": options.get("pages", 2100),
+            "variant": options.get("variant", "4.5"), **(
+                {"align": True} if "align" in options else {})}
+
+
+@functools.lru_cache(maxsize=16)
+def sample_layout(target: str, *, guest: str, pages: int, variant: str, align: bool = False):
+    """``(LayoutMap, title)`` of a synthetic guest written as ``target`` (kept for the build:
+    the figure and the summary of one page share the conversions)."""
     from xcformat import formats
     from xcformat.formats import Hints, WriteOptions
     from xcformat.io import open_sink, open_source
-    from xcformat.layoutmap import LayoutMap, svg, text
+    from xcformat.layoutmap import LayoutMap
     from xcformat.synth import GuestSpec, write_legacy
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -202,7 +246,7 @@ def sample_map(target: str, *, guest: str, pages: int, variant: str, align: bool
             layout.finish(source.size)
         title = (f"{guest} guest, {pages} pages, saved by Xen {variant}, as {target}"
                  + (" --align" if align else ""))
-        return text.render(layout, title), svg.render(layout, title)
+        return layout, title
 
 
 @contextlib.contextmanager
@@ -300,5 +344,6 @@ def setup(app):
     app.add_directive("xcformat-api", Api)
     app.add_directive("xcformat-requires", Requires)
     app.add_directive("xcformat-map", LayoutMapFigure)
+    app.add_directive("xcformat-map-summary", LayoutMapSummary)
     app.add_directive("xcformat-reference-toc", ReferenceToc)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
