@@ -117,6 +117,8 @@ def test_map_of_a_hostile_image_is_json_and_an_exit_status_never_a_crash(image, 
     with contextlib.redirect_stdout(io.StringIO()) as out, \
             contextlib.redirect_stderr(io.StringIO()):
         code = main(["map", str(path), "--json", "--guest", "pv", "--width", "64"])
+    if code == 2:   # a usage error: the hints contradict what the (mutated) bytes say
+        return
     assert code in (0, 1)
     data = json.loads(out.getvalue())
     if code == 0 and data["format"] is not None:
