@@ -19,9 +19,9 @@ from __future__ import annotations
 import construct as c
 
 from ..records import (Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, GuestType,
-                       HvmContext, HvmParams, ImageHeader, Opaque, P2MFrames, PvExtInfo, Record,
-                       SharedInfo, Toolstack, TscInfo, UnmappedPfns, VcpuContext, VcpuExtended,
-                       VcpuInfo, VcpuMsrs, VcpuXsave, Wrapper)
+                       HvmContext, HvmParams, ImageHeader, LastCheckpoint, Opaque, P2MFrames,
+                       PvExtInfo, Record, SharedInfo, Toolstack, TscInfo, UnmappedPfns,
+                       VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave, Wrapper)
 from ..schema import document
 
 FORMAT = "aligned"
@@ -303,5 +303,7 @@ _body(0x14, Opaque, "Something only one source format can carry (tmem, a v2 mark
       "kind" / Text * "what it is",
       "data" / Blob * "its bytes")
 _body(0x15, Checkpoint, "End of one consistent snapshot of a checkpointed stream (no fields).")
+_body(0x16, LastCheckpoint, "The saver's statement that no checkpoint follows (legacy -9; no "
+      "fields).")
 
 TYPE_OF_CLASS = {cls: number for number, (cls, _) in RECORD_BODIES.items()}
