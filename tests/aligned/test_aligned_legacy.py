@@ -8,11 +8,12 @@ import struct
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from xcformat.cli import main
 from xcformat.records import DATA_TYPES
 from xcformat.synth import VARIANTS, GuestSpec, expected, legacy_bytes
-from xcformat.testing import spec_images
+from xcformat.testing import mutations, spec_images, truncations
 
 
 def _specs() -> dict[str, GuestSpec]:
@@ -98,3 +99,35 @@ def test_any_generated_legacy_image_survives_the_round_trip(tmp_path, case):
     spec, original = case
     aligned = round_trip(tmp_path, spec, original)
     assert all(offset % 4096 == 0 for _, offset in page_offsets(aligned))
+
+
+_FUZZ_SPEC = GuestSpec(guest="pv", variant="4.5", pages=20, batch=8, vcpus=2, xsave=True,
+                       special_pages=True, wrapper="xl")
+
+
+@pytest.fixture(scope="module")
+def fuzz_image(tmp_path_factory):
+    path = tmp_path_factory.mktemp("fuzz")
+    return round_trip(path, _FUZZ_SPEC, legacy_bytes(_FUZZ_SPEC))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[
+    HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_synth_mutations_of_an_aligned_file_raise_only_xcformat_errors(tmp_path, fuzz_image,
+                                                                        data):
+    from xcformat.aligned import FORMAT
+    from xcformat.errors import XcFormatError
+    from xcformat.formats import Hints
+    from xcformat.io import open_source
+
+    mutant = data.draw(st.one_of(mutations(fuzz_image), truncations(fuzz_image)))
+    (tmp_path / "m").write_bytes(mutant)
+    try:
+        with open_source(str(tmp_path / "m")) as source:
+            for _ in FORMAT.reader(source, Hints()).records():
+                pass
+        with open_source(str(tmp_path / "m")) as source:
+            FORMAT.page_lookup(source, data.draw(st.integers(0, 40)))
+    except XcFormatError:
+        pass
