@@ -36,7 +36,7 @@ class _CountingSink(Sink):
     """A sink that only counts what it is given."""
 
     def __init__(self) -> None:
-        super().__init__(-1, "<counting>")
+        super().__init__(-1, "<counting>", stream=True)
 
     def write(self, data) -> None:
         self.offset += len(data)
