@@ -37,7 +37,7 @@ class AlignedReader:
         self._header = None
         self._index = IndexBuilder()
         self._index_offset = 0
-        self._seen_image_header = False
+        self._image_header: ImageHeader | None = None
         self._batches = 0
         self._pages = 0
         self._records = 0
@@ -89,12 +89,13 @@ class AlignedReader:
             raise src.error("bytes after the END record", "end", src.offset)
 
     def summary(self) -> dict:
-        header = self._header
+        header, image = self._header, self._image_header
         return {
             "aligned_version": header.version if header else None,
             "compat_features": header.compat_features if header else None,
             "indexed": bool(self._index_offset),
             "indexed_pfns": self._index.pages() if self._index_offset else None,
+            "source_variant": image.variant if image else None,
         }
 
     # -- records --------------------------------------------------------------------------
@@ -109,9 +110,9 @@ class AlignedReader:
         self._padding(-head.length % 8, f"{cls.__name__}.padding")
         record = decode_record(number, body, src, offset + 16)
         if isinstance(record, ImageHeader):
-            if self._seen_image_header:
+            if self._image_header is not None:
                 raise src.error("a second IMAGE_HEADER record", "ImageHeader", offset)
-            self._seen_image_header = True
+            self._image_header = record
         name = cls.__name__
         kind = _KINDS.get(cls) or ("tail" if name in _TAIL_CLASSES else "chunk")
         self._region(offset, src.offset - offset, kind, name)
@@ -119,7 +120,7 @@ class AlignedReader:
 
     def _batch(self, head, offset: int) -> PageBatch:
         src = self.source
-        if not self._seen_image_header:
+        if self._image_header is None:
             raise src.error("page batch before the IMAGE_HEADER record", "record.type", offset)
         if head.length < s.BATCH_HEAD.sizeof():
             raise src.error(f"batch record of {head.length} bytes", "batch.length", offset + 8)
