@@ -49,6 +49,10 @@ class AlignedReader:
         src = self.source
         self._header = header = parse_struct(s.FILE_HEADER, src.read(s.BLOCK, "file_header"),
                                              src, 0, "file_header")
+        for name, at in (("reserved", 52), ("reserved2", s.STOP_W32_OFFSET + 4)):
+            if any(header[name]):
+                raise src.error("reserved bytes of the file header must be zero",
+                                f"file_header.{name}", at)
         if header.version != s.VERSION:
             raise UnsupportedError(f"{src.name}: aligned format version {header.version}; "
                                    f"this xcformat reads version {s.VERSION}")

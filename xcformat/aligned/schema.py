@@ -74,16 +74,26 @@ FILE_HEADER = document(FORMAT, "file-header", c.Struct(
         "feature bits a reader may ignore: bit 0 = an INDEX record precedes END"),
     "block_size" / c.Const(BLOCK, c.Int32ul) * (
         "alignment unit of the page data and of the file length: 4096"),
-    "reserved" / c.Const(b"\x00" * (STOP_W32_OFFSET - 52)) * "zero",
+    "reserved" / c.Bytes(STOP_W32_OFFSET - 52) * "zero (a reader refuses anything else)",
     "stop_w32" / c.Const(STOP_W32_SIZE, c.Int32ul) * (
         "0xFFFFFFF0: where a 32-bit legacy PV reader, having skipped its first block, reads a "
         "second block's size; it exceeds what remains of the total and libxc stops"),
-    "reserved2" / c.Const(b"\x00" * (BLOCK - STOP_W32_OFFSET - 4)) * "zero up to 4096",
+    "reserved2" / c.Bytes(BLOCK - STOP_W32_OFFSET - 4) * (
+        "zero up to 4096 (a reader refuses anything else)"),
 ), title="File header", since=SINCE, source=SOURCE, doc=(
     "Block 0 of every aligned file.  Bytes 0..31 are constant and chosen so that every reader "
     "that only knows the legacy stream stops at once, whatever toolstack width or guest type "
     "it assumes (see the aligned rationale page), and so that no v2 reader takes it for a "
     "v2 image.  Nothing here describes the guest: that is in the IMAGE_HEADER record."))
+
+
+def file_header(version: int, compat_features: int, incompat_features: int = 0) -> bytes:
+    """Block 0 with the given version and feature bits."""
+    return FILE_HEADER.build({
+        "version": version, "incompat_features": incompat_features,
+        "compat_features": compat_features, "reserved": bytes(STOP_W32_OFFSET - 52),
+        "reserved2": bytes(BLOCK - STOP_W32_OFFSET - 4)})
+
 
 RECORD_HEADER = document(FORMAT, "record-header", c.Struct(
     "type" / c.Int16ul * "record type (table below); 0 is never used",

@@ -29,9 +29,7 @@ class AlignedWriter:
         self._dispatch = {PageBatch: self._batch, End: self._end}
 
     def write(self, records: Iterable[Record]) -> None:
-        self._out.put(s.FILE_HEADER.build({
-            "version": s.VERSION, "incompat_features": 0,
-            "compat_features": s.COMPAT_INDEX if self._index else 0}))
+        self._out.put(s.file_header(s.VERSION, s.COMPAT_INDEX if self._index else 0))
         ended = False
         for record in records:
             if ended:
