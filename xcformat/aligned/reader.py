@@ -13,19 +13,21 @@ from ..formats import Hints
 from ..io import Source
 from ..io.source import MAX_READ
 from ..layout import Region
-from ..records import (DATA_TYPES, PAGE_SIZE, End, ImageHeader, P2MFrames, PageBatch,
-                       PvExtInfo, Record, Wrapper)
+from ..records import (DATA_TYPES, PAGE_SIZE, EmulatorContext, EmulatorXenstore, End,
+                       HvmContext, ImageHeader, P2MFrames, PageBatch, PvExtInfo, Record,
+                       SharedInfo, UnmappedPfns, VcpuContext, VcpuExtended, VcpuMsrs, VcpuXsave,
+                       Wrapper)
 from . import schema as s
 from .codec import decode_record, parse_struct
 from .index import IndexBuilder, check_against, index_length
 
 _INVALID_TYPES = frozenset({5, 6, 7, 8})
 _TRAILER = s.TRAILER.sizeof()
-#: Region kind of each non-batch record (the rest are "chunk" or "tail").
+#: Region kind of each non-batch record; the others are "chunk".
 _KINDS = {ImageHeader: "header", Wrapper: "wrapper", PvExtInfo: "ext-info",
-          P2MFrames: "p2m-frames"}
-_TAIL_CLASSES = {"VcpuContext", "VcpuExtended", "VcpuXsave", "VcpuMsrs", "SharedInfo",
-                 "HvmContext", "EmulatorContext", "EmulatorXenstore", "UnmappedPfns"}
+          P2MFrames: "p2m-frames", **dict.fromkeys((
+              VcpuContext, VcpuExtended, VcpuXsave, VcpuMsrs, SharedInfo, HvmContext,
+              EmulatorContext, EmulatorXenstore, UnmappedPfns), "tail")}
 _UNPACK = {4: ("I", 28), 8: ("Q", 60)}
 
 
@@ -47,23 +49,7 @@ class AlignedReader:
     # -- the stream -----------------------------------------------------------------------
     def records(self) -> Iterator[Record]:
         src = self.source
-        self._header = header = parse_struct(s.FILE_HEADER, src.read(s.BLOCK, "file_header"),
-                                             src, 0, "file_header")
-        for name, at in (("reserved", 52), ("reserved2", s.STOP_W32_OFFSET + 4)):
-            if any(header[name]):
-                raise src.error("reserved bytes of the file header must be zero",
-                                f"file_header.{name}", at)
-        if header.version != s.VERSION:
-            raise UnsupportedError(f"{src.name}: aligned format version {header.version}; "
-                                   f"this xcformat reads version {s.VERSION}")
-        if header.incompat_features & ~s.KNOWN_INCOMPAT:
-            raise UnsupportedError(f"{src.name}: unknown incompatible feature bits "
-                                   f"{header.incompat_features & ~s.KNOWN_INCOMPAT:#x}")
-        if header.compat_features & ~s.KNOWN_COMPAT:
-            self.findings.append(Finding(
-                "warning", f"unknown compatible feature bits "
-                f"{header.compat_features & ~s.KNOWN_COMPAT:#x} (ignored)", 40,
-                "file_header.compat_features"))
+        self._header = self._file_header()
         self._region(0, s.BLOCK, "header", "aligned v1 file header")
         while True:
             offset = src.offset
@@ -92,6 +78,28 @@ class AlignedReader:
         if not src.at_eof():
             raise src.error("bytes after the END record", "end", src.offset)
 
+    def _file_header(self):
+        """Block 0, checked: constants, zero reserved bytes, a version and features we know."""
+        src = self.source
+        header = parse_struct(s.FILE_HEADER, src.read(s.BLOCK, "file_header"), src, 0,
+                              "file_header")
+        for name, at in (("reserved", 52), ("reserved2", s.STOP_W32_OFFSET + 4)):
+            if any(header[name]):
+                raise src.error("reserved bytes of the file header must be zero",
+                                f"file_header.{name}", at)
+        if header.version != s.VERSION:
+            raise UnsupportedError(f"{src.name}: aligned format version {header.version}; "
+                                   f"this xcformat reads version {s.VERSION}")
+        if header.incompat_features & ~s.KNOWN_INCOMPAT:
+            raise UnsupportedError(f"{src.name}: unknown incompatible feature bits "
+                                   f"{header.incompat_features & ~s.KNOWN_INCOMPAT:#x}")
+        if header.compat_features & ~s.KNOWN_COMPAT:
+            self.findings.append(Finding(
+                "warning", f"unknown compatible feature bits "
+                f"{header.compat_features & ~s.KNOWN_COMPAT:#x} (ignored)", 40,
+                "file_header.compat_features"))
+        return header
+
     def summary(self) -> dict:
         header, image = self._header, self._image_header
         return {
@@ -117,9 +125,7 @@ class AlignedReader:
             if self._image_header is not None:
                 raise src.error("a second IMAGE_HEADER record", "ImageHeader", offset)
             self._image_header = record
-        name = cls.__name__
-        kind = _KINDS.get(cls) or ("tail" if name in _TAIL_CLASSES else "chunk")
-        self._region(offset, src.offset - offset, kind, name)
+        self._region(offset, src.offset - offset, _KINDS.get(cls, "chunk"), cls.__name__)
         return record
 
     def _batch(self, head, offset: int) -> PageBatch:
