@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 
-from ..errors import FormatError, UnsupportedError
+from ..errors import EnvironmentProblem, FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..io import Sink
 from ..records import DATA_TYPES, PAGE_SIZE, End, PageBatch, Record
@@ -21,6 +21,9 @@ _TRAILER = s.TRAILER.sizeof()
 
 class AlignedWriter:
     def __init__(self, sink: Sink, options: WriteOptions):
+        if options.wrap is not None:
+            raise EnvironmentProblem(f"--wrap {options.wrap}: aligned files have no wrappers "
+                                     "(a source's wrapper is kept as a record)")
         self._out = BlockWriter(sink)
         self._index = IndexBuilder() if options.index else None
         self._batches = 0
