@@ -49,10 +49,10 @@ def page_offsets(data: bytes) -> list[tuple[int, int]]:
     while True:
         kind, _, _, length = struct.unpack_from("<HHIQ", data, at)
         if kind == 0x01:
-            count, size, pages, pad = struct.unpack_from("<IB3xII", data, at + 16)
+            count, size, flags, pages, pad = struct.unpack_from("<IBB2xII", data, at + 16)
             code, shift = {4: ("I", 28), 8: ("Q", 60)}[size]
             entries = struct.unpack_from(f"<{count}{code}", data, at + 32)
-            page_at = at + 32 + count * size + pad
+            page_at = at + 32 + count * (size + 8 * (flags & 1)) + pad
             for entry in entries:
                 if entry >> shift in DATA_TYPES:
                     found.append((entry & ((1 << shift) - 1), page_at))
@@ -145,3 +145,13 @@ def test_v2_to_aligned_and_back_is_byte_identical(tmp_path, align, capsys):
         assert main(["convert", str(tmp_path / source), str(tmp_path / target), "--to", fmt,
                      "--no-progress", *options]) == 0
     assert (tmp_path / "c.v2").read_bytes() == (tmp_path / "a.v2").read_bytes()
+
+
+def test_core_dump_to_aligned_and_back_is_byte_identical(tmp_path, capsys):
+    spec = GuestSpec(guest="pv", variant="4.5", pages=60, batch=16)
+    (tmp_path / "in").write_bytes(legacy_bytes(spec))
+    for source, target, fmt in (("in", "a.core", "core"), ("a.core", "b", "aligned"),
+                                ("b", "c.core", "core")):
+        assert main(["convert", str(tmp_path / source), str(tmp_path / target), "--to", fmt,
+                     "--no-progress"]) == 0
+    assert (tmp_path / "c.core").read_bytes() == (tmp_path / "a.core").read_bytes()

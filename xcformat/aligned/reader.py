@@ -138,6 +138,10 @@ class AlignedReader:
                              offset + 16, "batch")
         count, size, data_pages, head_pad = (batch.count, batch.entry_size, batch.data_pages,
                                              batch.head_pad)
+        if batch.flags & ~s.BATCH_GMFNS:
+            raise src.error(f"unknown batch flags {batch.flags:#x}", "batch.flags",
+                            offset + 21)
+        with_gmfns = bool(batch.flags & s.BATCH_GMFNS)
         if not 1 <= count <= s.MAX_BATCH:
             raise src.error(f"batch of {count} entries (1..{s.MAX_BATCH})", "batch.count",
                             offset + 16)
@@ -146,11 +150,14 @@ class AlignedReader:
         if data_pages > count or head_pad >= s.BLOCK:
             raise src.error(f"batch of {count} entries claims {data_pages} pages and "
                             f"{head_pad} bytes of padding", "batch.data_pages", offset + 24)
-        expected = s.BATCH_HEAD.sizeof() + count * size + head_pad + data_pages * PAGE_SIZE
+        expected = (s.BATCH_HEAD.sizeof() + count * (size + 8 * with_gmfns) + head_pad
+                    + data_pages * PAGE_SIZE)
         if head.length != expected:
             raise src.error(f"batch length {head.length}, its fields make {expected}",
                             "batch.length", offset + 8)
         pfns, types = self._entries(count, size)
+        gmfns = (tuple(src.read(8 * count, "batch.gmfns").cast("Q")) if with_gmfns
+                 else None)
         data_types = sum(map(DATA_TYPES.__contains__, types))
         if data_types != data_pages:
             raise src.error(f"{data_types} entries carry data but data_pages is {data_pages}",
@@ -174,7 +181,7 @@ class AlignedReader:
         self._index.add(pfns, types, first_block)
         self._batches += 1
         self._pages += data_pages
-        return PageBatch(pfns, types, data)
+        return PageBatch(pfns, types, data, gmfns)
 
     def _entries(self, count: int, size: int) -> tuple[tuple[int, ...], bytes]:
         src = self.source

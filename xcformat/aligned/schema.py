@@ -44,6 +44,8 @@ COMPAT_INDEX = 1 << 0
 KNOWN_COMPAT = COMPAT_INDEX
 KNOWN_INCOMPAT = 0
 
+#: BATCH_HEAD flags: the batch carries a gmfn per entry.
+BATCH_GMFNS = 1 << 0
 #: Largest page batch aligned v1 carries (MAX_BATCH_SIZE of every Xen save format).
 MAX_BATCH = 1024
 #: A u32 entry holds (type << 28) | pfn, the legacy encoding; wider pfns need u64 entries.
@@ -111,15 +113,18 @@ BATCH_HEAD = document(FORMAT, "batch", c.Struct(
     "entry_size" / c.Int8ul * (
         "4: each entry is u32 (type << 28) | pfn, as a 32-bit legacy stream writes it; "
         "8: u64 (type << 60) | pfn, for pfns of 2^28 and more"),
-    "reserved" / c.Const(b"\x00" * 3) * "zero",
+    "flags" / c.Int8ul * (
+        "bit 0: a u64 machine frame (gmfn) per entry follows the entries, as PV core dumps "
+        "record them; other bits zero"),
+    "reserved" / c.Const(b"\x00" * 2) * "zero",
     "data_pages" / c.Int32ul * (
         "pages stored: the number of entries whose type carries data (0-4, 9-C)"),
     "head_pad" / c.Int32ul * (
         "zero bytes between the last entry and the first page, so the first page starts on "
         "a 4096-byte boundary (0 when data_pages is 0)"),
 ), title="PAGE_BATCH record body", since=SINCE, source=SOURCE, doc=(
-    "Followed by count entries, head_pad zero bytes and data_pages x 4096 bytes of pages in "
-    "entry order.  The record ends on a block boundary, so each batch's page data is written "
+    "Followed by count entries, (flag bit 0) count u64 gmfns, head_pad zero bytes and "
+    "data_pages x 4096 bytes of pages in entry order.  The record ends on a block boundary, so each batch's page data is written "
     "and read as whole aligned blocks, straight from and into the caller's buffer."))
 
 INDEX_HEAD = document(FORMAT, "index", c.Struct(

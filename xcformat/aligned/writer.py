@@ -56,14 +56,16 @@ class AlignedWriter:
             raise FormatError(f"page batch has {len(batch.data)} bytes of data for "
                               f"{data_pages} data-bearing entries")
         entries, size = _entries(batch)
+        entries += _gmfns(batch)
         start = self._out.offset
         heads = _RECORD_HEAD + _BATCH_HEAD + len(entries)
         head_pad = -(start + heads) % s.BLOCK if data_pages else 0
         length = _BATCH_HEAD + len(entries) + head_pad + len(batch.data)
         self._out.put(s.RECORD_HEADER.build({"type": s.TYPE_BATCH, "flags": 0, "reserved": 0,
                                              "length": length}))
-        self._out.put(s.BATCH_HEAD.build({"count": count, "entry_size": size,
-                                          "data_pages": data_pages, "head_pad": head_pad}))
+        self._out.put(s.BATCH_HEAD.build({
+            "count": count, "entry_size": size, "data_pages": data_pages, "head_pad": head_pad,
+            "flags": s.BATCH_GMFNS if batch.gmfns is not None else 0}))
         self._out.put(entries)
         self._out.put(bytes(head_pad + (-length % 8)))
         if data_pages:
@@ -112,6 +114,19 @@ def _entries(batch: PageBatch) -> tuple[bytes, int]:
     if top < s.NARROW_PFN_LIMIT:
         return struct.pack(f"<{len(pfns)}I", *[p | t << 28 for p, t in zip(pfns, types)]), 4
     return struct.pack(f"<{len(pfns)}Q", *[p | t << 60 for p, t in zip(pfns, types)]), 8
+
+
+def _gmfns(batch: PageBatch) -> bytes:
+    """The batch's machine frames as u64s, when its source recorded them."""
+    if batch.gmfns is None:
+        return b""
+    if len(batch.gmfns) != len(batch.pfns):
+        raise FormatError(f"page batch has {len(batch.gmfns)} gmfns for {len(batch.pfns)} "
+                          "entries")
+    try:
+        return struct.pack(f"<{len(batch.gmfns)}Q", *batch.gmfns)
+    except struct.error:
+        raise UnsupportedError("a gmfn does not fit 64 bits") from None
 
 
 def _byte_view(data) -> memoryview:
