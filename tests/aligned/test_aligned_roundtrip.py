@@ -123,3 +123,10 @@ def test_writer_refuses_what_it_cannot_store(tmp_path):
         with pytest.raises(XcFormatError):
             write_aligned(tmp_path / "img", bad)
         assert not (tmp_path / "img").exists()
+
+
+def test_page_data_given_as_a_view_of_wider_items_is_written_as_bytes(tmp_path):
+    words = memoryview(page(3) + page(4)).cast("Q")          # len() counts 1024 items here
+    records = [r.ImageHeader(r.GuestType.HVM, 8), r.PageBatch((3, 4), bytes(2), words), r.End()]
+    data = write_aligned(tmp_path / "img", records)
+    assert data.find(page(3)) % 4096 == 0 and data.find(page(4)) == data.find(page(3)) + 4096

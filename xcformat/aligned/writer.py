@@ -51,16 +51,17 @@ class AlignedWriter:
         if not 1 <= count <= s.MAX_BATCH or len(batch.types) != count:
             raise UnsupportedError(f"aligned v1 stores batches of 1..{s.MAX_BATCH} entries with "
                                    f"one type each (got {count} pfns, {len(batch.types)} types)")
+        data = _byte_view(batch.data)
         data_pages = sum(map(DATA_TYPES.__contains__, batch.types))
-        if len(batch.data) != data_pages * PAGE_SIZE:
-            raise FormatError(f"page batch has {len(batch.data)} bytes of data for "
+        if len(data) != data_pages * PAGE_SIZE:
+            raise FormatError(f"page batch has {len(data)} bytes of data for "
                               f"{data_pages} data-bearing entries")
         entries, size = _entries(batch)
         entries += _gmfns(batch)
         start = self._out.offset
         heads = _RECORD_HEAD + _BATCH_HEAD + len(entries)
         head_pad = -(start + heads) % s.BLOCK if data_pages else 0
-        length = _BATCH_HEAD + len(entries) + head_pad + len(batch.data)
+        length = _BATCH_HEAD + len(entries) + head_pad + len(data)
         self._out.put(s.RECORD_HEADER.build({"type": s.TYPE_BATCH, "flags": 0, "reserved": 0,
                                              "length": length}))
         self._out.put(s.BATCH_HEAD.build({
@@ -72,7 +73,7 @@ class AlignedWriter:
             first_block = self._out.offset // s.BLOCK
             if first_block + data_pages > s.MAX_BLOCKS:
                 raise UnsupportedError("aligned v1 files are limited to 16 TiB")
-            self._out.put_blocks(_byte_view(batch.data))
+            self._out.put_blocks(data)
             if self._index is not None:
                 self._index.add(batch.pfns, batch.types, first_block)
         elif self._index is not None:
