@@ -92,8 +92,8 @@ def test_legacy_to_aligned_and_back_is_byte_identical_with_every_page_aligned(tm
     assert main(["validate", str(tmp_path / "a")]) == 0
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(case=spec_images(max_pages=40, max_vcpus=3))
 def test_any_generated_legacy_image_survives_the_round_trip(tmp_path, case):
     spec, original = case

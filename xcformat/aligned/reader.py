@@ -34,6 +34,7 @@ _UNPACK = {4: ("I", 28), 8: ("Q", 60)}
 class AlignedReader:
     def __init__(self, source: Source, hints: Hints | None = None):
         self.source = source
+        self._hints = hints or Hints()
         self.findings: list[Finding] = []
         self.on_region = None
         self._header = None
@@ -125,6 +126,7 @@ class AlignedReader:
             if self._image_header is not None:
                 raise src.error("a second IMAGE_HEADER record", "ImageHeader", offset)
             self._image_header = record
+            self._check_hints(record, offset)
         self._region(offset, src.offset - offset, _KINDS.get(cls, "chunk"), cls.__name__)
         return record
 
@@ -210,7 +212,7 @@ class AlignedReader:
         if index.pages != self._index.pages():
             raise src.error(f"index counts {index.pages} pages, the batches hold "
                             f"{self._index.pages()} distinct ones", "index.pages", offset + 24)
-        check_against(self._index, index.leaf_count, self._index_pieces(index.leaf_count), src)
+        check_against(self._index, self._index_pieces(index.leaf_count), src)
         self._padding(-head.length % 8, "index.padding")
         self._index_offset = offset
         self._region(offset, src.offset - offset, "index", f"pfn index ({index.leaf_count} "
@@ -244,6 +246,16 @@ class AlignedReader:
         return End()
 
     # -- helpers --------------------------------------------------------------------------
+    def _check_hints(self, header: ImageHeader, offset: int) -> None:
+        """The file states guest type and widths; a --guest/--width that differs is ignored."""
+        hints = self._hints
+        for hint, value, option in ((hints.guest, header.guest, "--guest"),
+                                    (hints.toolstack_bits, header.toolstack_bits, "--width")):
+            if hint is not None and hint != value:
+                shown = getattr(value, "value", value)
+                self.findings.append(Finding(
+                    "warning", f"{option} {getattr(hint, 'value', hint)} ignored: the file "
+                    f"records {shown}", offset, "ImageHeader"))
     def _padding(self, n: int, field: str) -> None:
         src = self.source
         while n:

@@ -124,8 +124,9 @@ BATCH_HEAD = document(FORMAT, "batch", c.Struct(
         "a 4096-byte boundary (0 when data_pages is 0)"),
 ), title="PAGE_BATCH record body", since=SINCE, source=SOURCE, doc=(
     "Followed by count entries, (flag bit 0) count u64 gmfns, head_pad zero bytes and "
-    "data_pages x 4096 bytes of pages in entry order.  The record ends on a block boundary, so each batch's page data is written "
-    "and read as whole aligned blocks, straight from and into the caller's buffer."))
+    "data_pages x 4096 bytes of pages in entry order.  The record ends on a block boundary, "
+    "so each batch's page data is written and read as whole aligned blocks, straight from and "
+    "into the caller's buffer."))
 
 INDEX_HEAD = document(FORMAT, "index", c.Struct(
     "leaf_count" / c.Int32ul * "number of leaves",
