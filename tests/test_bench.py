@@ -27,7 +27,7 @@ def test_bench_runs_every_io_mode_and_writes_the_docs_page(tmp_path, monkeypatch
 
 
 def row(label, io, seconds, cache=0, rss=50 * MIB):
-    return Row(Case(label, io, []), [Measurement(seconds, rss, cache, 0, "")])
+    return Row(Case(label, io, []), [Measurement(seconds, rss, 3 * cache, 0, "", cache)])
 
 
 def test_verdicts_compare_direct_rows_with_dd_and_the_limits():
@@ -35,6 +35,7 @@ def test_verdicts_compare_direct_rows_with_dd_and_the_limits():
                       row("xcformat convert --to aligned", "direct", 2.4, cache=10 * MIB),
                       row("xcformat validate", "direct", 1.0, cache=65 * MIB, rss=101 * MIB)])
     assert lines[0].startswith("xcformat convert --to aligned --io direct: 1.20× dd's time")
-    assert "(target ≤ 1.25×: met)" in lines[0] and "+10 MiB (target ≤ 64: met)" in lines[0]
+    assert "(target ≤ 1.25×: met)" in lines[0]
+    assert "cache ≤ 10 MiB (target ≤ 64: met; machine-wide growth 30 MiB" in lines[0]
     assert "dd" not in lines[1]
-    assert "(target ≤ 64: missed)" in lines[1] and "101 MiB (target ≤ 100: missed)" in lines[1]
+    assert "(target ≤ 64: missed;" in lines[1] and "101 MiB (target ≤ 100: missed)" in lines[1]

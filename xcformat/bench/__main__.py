@@ -29,7 +29,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="runs per command; the table shows the median time and the "
                              "largest cache growth and RSS (default 1)")
     parser.add_argument("--only", default="",
-                        help="run only the commands whose label contains this text")
+                        help="run only the commands whose label contains one of these "
+                             "comma-separated texts")
+    parser.add_argument("--modes", default=",".join(cases.IO_MODES),
+                        help="the --io modes to run (comma-separated; default all)")
     parser.add_argument("--note", action="append", default=[],
                         help="a note for the report (e.g. 'machine busy with other jobs')")
     parser.add_argument("--no-drop", action="store_true",
@@ -48,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         size = os.path.getsize(inp)
         todo, notes = cases.build(inp, out, legacy=legacy,
                                   xen_tools=os.environ.get("XCFORMAT_XEN_TOOLS"))
-        todo = [c for c in todo if args.only in c.label]
+        wanted = args.only.split(",")
+        modes = args.modes.split(",")
+        todo = [c for c in todo if any(text in c.label for text in wanted)
+                and c.io in modes + ["-"]]
         notes += args.note
         rows = []
         for case in todo:
