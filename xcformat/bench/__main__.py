@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default="/var/tmp",
                         help="directory for the input and output files (default /var/tmp)")
     parser.add_argument("--runs", type=int, default=1,
-                        help="runs per command; the table shows the median time and the "
-                             "largest cache growth and RSS (default 1)")
+                        help="rounds of all commands in turn; the table shows each "
+                             "command's median time and largest cache growth and RSS "
+                             "(default 1)")
     parser.add_argument("--only", default="",
                         help="run only the commands whose label contains one of these "
                              "comma-separated texts")
@@ -39,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the page cache between runs (smoke tests only: the "
                              "numbers are then not from a cold cache)")
     parser.add_argument("--write-docs", action="store_true",
-                        help="also write the results to docs/benchmarks.rst")
+                        help="also write the results to docs/bench/SIZE.inc, which "
+                             "docs/benchmarks.rst includes")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="xcformat-bench-") as work:
@@ -56,10 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         todo = [c for c in todo if any(text in c.label for text in wanted)
                 and c.io in modes + ["-"]]
         notes += args.note
-        rows = []
-        for case in todo:
-            runs = []
-            for _ in range(args.runs):
+        rows = [report.Row(case, []) for case in todo]
+        # Rounds of every command in turn, so that load from elsewhere falls on all alike.
+        for round_ in range(args.runs):
+            for row in rows:
                 if os.path.exists(out):
                     os.unlink(out)
                 problem = ("page cache kept between runs (--no-drop)" if args.no_drop
@@ -67,16 +69,18 @@ def main(argv: list[str] | None = None) -> int:
                 if problem and problem not in notes:
                     notes.append(problem)
                 measure.warm_up()
-                runs.append(measure.run(case.argv, case.env, (inp, out)))
-            rows.append(report.Row(case, runs))
-            print(f"bench: {' | '.join(rows[-1].cells(size))}", file=sys.stderr)
+                row.runs.append(measure.run(row.case.argv, row.case.env, (inp, out)))
+                print(f"bench: round {round_ + 1}: {' | '.join(row.cells(size))}",
+                      file=sys.stderr)
         facts = machine.facts(work)
     print(report.markdown(facts, size, notes, rows))
     if args.write_docs:
         command = "tools/bench " + shlex.join(argv if argv is not None else sys.argv[1:])
-        with open(os.path.join("docs", "benchmarks.rst"), "w", encoding="utf-8") as page:
+        target = os.path.join("docs", "bench", f"{report.size_label(size)}.inc")
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w", encoding="utf-8") as page:
             page.write(report.rst(facts, size, notes, rows, command.strip()))
-        print("bench: wrote docs/benchmarks.rst", file=sys.stderr)
+        print(f"bench: wrote {target} (docs/benchmarks.rst includes it)", file=sys.stderr)
     return 0
 
 

@@ -36,7 +36,7 @@ class Source:
     def __init__(self, fd: int, name: str, *, mode: IoMode = IoMode.BUFFERED,
                  close: bool = True, plan: Plan | None = None, window: int = WINDOW):
         self.name = name
-        plan = plan or Plan(IoMode(mode) if mode is not IoMode.AUTO else IoMode.BUFFERED)
+        plan = plan or Plan.assumed(mode)
         self.mode = plan.mode
         self._fd = fd
         self._close = close
@@ -81,9 +81,10 @@ class Source:
         if avail >= need or self._eof:
             return avail
         if need + self._unit > len(self._buf) - self._start:
-            # Move the unread bytes to the front, keeping the window's first byte at a
-            # block-aligned file offset; views handed out earlier are stale by contract.
-            keep = self._start - self._start % self.block
+            # Move the unread bytes to the front, keeping the window's first byte at a page-
+            # (and block-) aligned file offset, so aligned data stays aligned in memory; views
+            # handed out earlier are stale by contract.
+            keep = self._start - self._start % self._unit
             if need + self._unit > len(self._buf) - (self._start - keep):
                 self._grow(need + 2 * self._unit, keep)
             else:
