@@ -60,7 +60,9 @@ class Wrapper(Record):
 
     ``kind`` is ``"xl"`` or ``"xend"``; ``config`` the domain configuration bytes exactly as
     stored; ``fields`` holds the kind's other header fields (xl: ``mandatory_flags``,
-    ``optional_flags``, ``byteorder``) so the wrapper can be rewritten byte for byte.
+    ``optional_flags``, ``byteorder``; and, for exact rewrites, ``config_framed`` (False when
+    the optional data is empty) and ``optional_tail``, optional data after the config) so the
+    wrapper can be rewritten byte for byte.
     """
 
     kind: str
@@ -111,11 +113,14 @@ class PageBatch(Record):
 
     ``pfns[i]`` and ``types[i]`` describe entry i; ``data`` holds 4096 bytes for each entry whose
     type is in :data:`DATA_TYPES`, in entry order.  ``data`` is only valid until the next record.
+    ``gmfns[i]`` is the machine frame that backed entry i, where the source records one (PV core
+    dumps' ``.xen_p2m``); None elsewhere.
     """
 
     pfns: tuple[int, ...]
     types: bytes
     data: memoryview
+    gmfns: tuple[int, ...] | None = None
 
     @property
     def data_pages(self) -> int:
@@ -250,6 +255,14 @@ class Opaque(Record):
     origin: str
     kind: str
     data: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class LastCheckpoint(Record):
+    """The saver's statement that no further checkpoint follows (legacy chunk -9).
+
+    Writers of formats without such a marker ignore it; it is not data.
+    """
 
 
 @dataclass(frozen=True, slots=True)

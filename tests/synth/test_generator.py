@@ -1,0 +1,104 @@
+"""Determinism, streaming, sizes, and the spec's refusals."""
+
+import io
+import re
+
+import pytest
+
+from xcformat.synth import (SAMPLE, GuestSpec, expected, legacy_bytes, page_content, sample,
+                            write_legacy)
+
+
+def test_same_seed_same_bytes_other_seed_other_pages():
+    spec = GuestSpec(guest="hvm", pages=64, seed=7)
+    assert legacy_bytes(spec) == legacy_bytes(GuestSpec(guest="hvm", pages=64, seed=7))
+    other = legacy_bytes(GuestSpec(guest="hvm", pages=64, seed=8))
+    assert len(other) == len(legacy_bytes(spec)) and other != legacy_bytes(spec)
+
+
+def test_page_content_is_stamped_with_pfn_and_version():
+    page = page_content(3, 0x1234, 5)
+    assert len(page) == 4096
+    stamp = (0x1234 | 5 << 32).to_bytes(8, "little")
+    assert page[:8] == page[2048:2056] == page[-8:] == stamp
+    assert page != page_content(3, 0x1234, 6) != page_content(3, 0x1235, 5)
+    assert page_content(3, 0x1234, 5)[8:2048] == page_content(3, 99, 0)[8:2048]
+
+
+@pytest.mark.parametrize("spec", [
+    GuestSpec(pages=3000, xsave=True, vcpus=4, special_pages=True, batch=1000),
+    GuestSpec(variant="remus", guest="hvm", pages=2500, checkpoints=3, tmem=True),
+])
+def test_streaming_writer_equals_legacy_bytes(tmp_path, spec):
+    data = legacy_bytes(spec)
+    path = tmp_path / "image"
+    assert write_legacy(spec, path) == len(data) == expected(spec).size
+    assert path.read_bytes() == data
+    buf = io.BytesIO()
+    write_legacy(spec, buf)
+    assert buf.getvalue() == data
+
+
+def test_sizes_add_up():
+    # PV 64/64 4.5, no xsave: header 8, ext-info 8+4+5176+8, frames 8, -7 24,
+    # one batch 4+8*40 + 40 pages, -2 16, -18 16, -9 4, 0 4,
+    # tail 4 + 5168 + 128 + 4096.
+    spec = GuestSpec(pages=40, p2m_size=40)
+    head = 8 + 8 + 4 + (8 + 5168) + 8 + 8 + 24
+    body = (4 + 8 * 40 + 40 * 4096) + 16 + 16 + 4 + 4
+    tail = 4 + 5168 + 128 + 4096
+    assert len(legacy_bytes(spec)) == expected(spec).size == head + body + tail
+
+
+def test_sample_is_a_few_mib_and_what_the_demo_expects(tmp_path):
+    path = tmp_path / "sample.xl"
+    spec = sample(path)
+    assert spec == SAMPLE
+    e = expected(spec)
+    assert 1 << 20 < path.stat().st_size == e.size < 8 << 20
+    assert (e.guest, e.toolstack_bits, e.guest_bits, e.variant) == ("pv", 64, 64, "4.5")
+    assert "xcnt" in e.ext_info and path.read_bytes()[:4] == b"Xen "
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(variant="4.6"), "unknown variant"),
+    (dict(variant="3.0", guest="hvm"), "no hvm"),
+    (dict(variant="3.1", guest_bits=32), "32-on-64"),
+    (dict(variant="3.2", xsave=True), "no xsave"),
+    (dict(variant="3.0", vcpus=2), "vcpu 0 only"),
+    (dict(guest="hvm", guest_bits=64), "PV guests only"),
+    (dict(pages=5), "needs more than"),
+    (dict(pages=100, p2m_size=50), "leaves no room"),
+    (dict(p2m_size=1 << 28, pages=100), "28 pfn bits"),
+    (dict(guest="hvm", hvm_params={-3: 1}, variant="3.2"), "do not occur"),
+    (dict(hvm_params={-3: 1}), "do not occur"),
+    (dict(qemu="DeviceModelRecord0002"), "does not occur"),
+    (dict(wrapper="xend"), "does not occur"),
+    (dict(batch=1025), "1..1024"),
+    (dict(variant="2007-hvm", guest="hvm", p2m_size=1000), "pages + 0x20"),
+])
+def test_impossible_specs_are_refused(kw, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        GuestSpec(**kw)
+
+
+def test_command_line_writes_the_image_and_reports(tmp_path, capsys):
+    from xcformat.synth.__main__ import main
+    import json
+
+    path = tmp_path / "hvm.img"
+    assert main([str(path), "--guest", "hvm", "--size", "1M", "--width", "32"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    spec = GuestSpec(guest="hvm", toolstack_bits=32, pages=256)
+    assert path.read_bytes() == legacy_bytes(spec)
+    assert report["bytes"] == expected(spec).size and report["MB_per_s"] > 0
+    with pytest.raises(SystemExit):
+        main([str(path), "--variant", "3.0", "--guest", "hvm"])
+
+
+def test_command_line_sample_is_the_sample(tmp_path, capsys):
+    from xcformat.synth.__main__ import main
+
+    path = tmp_path / "sample.xl"
+    assert main([str(path), "--sample"]) == 0
+    assert path.read_bytes() == legacy_bytes(SAMPLE)

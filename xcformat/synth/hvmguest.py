@@ -1,0 +1,55 @@
+"""The HVM guest: magic pfns and the hypervisor's HVM context blob (fact sheet §2.9, §4.2)."""
+
+from __future__ import annotations
+
+import struct
+
+from .spec import GuestSpec, data_end
+
+HVM_FILE_MAGIC = 0x54381286
+HVM_FILE_VERSION = 1
+TYPE_END, TYPE_HEADER, TYPE_CPU = 0, 1, 2
+_CHANGESET = 0x5EED0000
+_CPUID = 0x000306C3
+_GTSC_KHZ = 2_400_000
+
+
+def magic_pfns(spec: GuestSpec) -> tuple[int, int, int]:
+    """ioreq, buffered-ioreq and xenstore pfns: the top three data pfns."""
+    top = data_end(spec) - 1
+    return top - 2, top - 1, top
+
+
+def _record(typecode: int, instance: int, payload: bytes) -> bytes:
+    return struct.pack("<HHI", typecode, instance, len(payload)) + payload
+
+
+def _cpu_payload(spec: GuestSpec, vcpu: int, length: int, checkpoint: int) -> bytes:
+    # hvm_hw_cpu (xen/include/public/arch-x86/hvm/save.h): 4.5 starts with the 512-byte FPU area;
+    # we fill only the control words and a recognisable tag, the rest stays zero.
+    buf = bytearray(length)
+    struct.pack_into("<H22xI", buf, 0, 0x037F, 0x1F80)
+    struct.pack_into("<4sIII", buf, 512, b"vcpu", vcpu, spec.seed & 0xFFFFFFFF, checkpoint)
+    return bytes(buf)
+
+
+def hvm_context(spec: GuestSpec, checkpoint: int = 0) -> bytes:
+    """HEADER, one CPU record per online vcpu (3.1+; the 2007 layout keeps CPU state in vcpu
+    contexts after the blob instead), END."""
+    v = spec.info
+    header = struct.pack("<IIQI", HVM_FILE_MAGIC, HVM_FILE_VERSION, _CHANGESET, _CPUID)
+    # 4.x appends gtsc_khz; older headers are the same 20 bytes padded to 24 by the u64 alignment.
+    header += struct.pack("<I", _GTSC_KHZ if v.hvm_cpu_record >= 1024 else 0)
+    records = [_record(TYPE_HEADER, 0, header)]
+    if v.hvm_tail == "magic":
+        records += [_record(TYPE_CPU, vcpu, _cpu_payload(spec, vcpu, v.hvm_cpu_record, checkpoint))
+                    for vcpu in spec.vcpus]
+    records.append(_record(TYPE_END, 0, b""))
+    return b"".join(records)
+
+
+def qemu_state(spec: GuestSpec, checkpoint: int = 0) -> bytes:
+    """The device model's saved state: "QEVM" then deterministic filler."""
+    unit = struct.pack("<4sII", b"qemu", spec.seed & 0xFFFFFFFF, checkpoint)
+    body = b"QEVM" + struct.pack("<I", 3) + unit * (spec.qemu_bytes // len(unit) + 1)
+    return body[:spec.qemu_bytes]

@@ -1,0 +1,272 @@
+"""The PV guest: where its page tables, p2m frames, start_info and GDTs live, and their contents.
+
+Every pfn a structure names is < p2m_size and is sent as the type a restorer checks for (fact sheet
+§2.4 frame list NOTAB, §7.1 cr3 = top-level table, start_info and GDT frames NOTAB), and
+page-table pages are in canonical form (§8): present PTEs hold pfns, flags are kept.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+from array import array
+from dataclasses import dataclass
+
+from .spec import GuestSpec
+
+PTE_ENTRIES = 512                 # 8-byte PTEs: x86_64 and PAE alike
+PTE_FLAGS = 0x067                 # present, rw, user, accessed, dirty
+PTE_FLAGS_READONLY = 0x025        # present, user, accessed: PV page tables are mapped read-only
+PTE_NX = 1 << 63
+PAE_L3_FLAGS = 0x001              # §8: the saver clears USER|RW|ACCESSED in PAE L3 entries
+MFN_BASE = 0x100000               # raw (uncanonicalised) frames are pfn + this
+INVALID_MFN = {4: 0xFFFFFFFF, 8: 0xFFFFFFFFFFFFFFFF}
+#: vcpu_guest_context size by guest width in bytes (fact sheet §7.1).
+VGC = {4: 2800, 8: 5168}
+GDT_ENTRIES = 16
+
+
+@dataclass(frozen=True)
+class PvLayout:
+    """pfn roles of a PV guest.  Structures sit in one block from pfn 1; the rest is ordinary."""
+
+    guest_bytes: int
+    levels: int
+    start_info: int
+    store: int
+    console: int
+    gdt: dict
+    frames: range
+    top: int
+    l3: int | None
+    l2: range
+    l1: range
+    block_end: int
+
+    def page_type(self, pfn: int) -> int:
+        """The type nibble a 4.5 saver gives ``pfn`` (top table pinned; L2/L1 pinned on odd index,
+        so that every page-table type occurs)."""
+        if pfn == self.top:
+            return 0x8 | self.levels
+        if pfn == self.l3:
+            return 0x3
+        if pfn in self.l2:
+            return 0x2 | ((pfn - self.l2.start) & 1) << 3
+        if pfn in self.l1:
+            return 0x1 | ((pfn - self.l1.start) & 1) << 3
+        return 0x0
+
+    def is_table(self, pfn: int) -> bool:
+        return self.top <= pfn < self.block_end
+
+
+def frame_count(p2m_size: int, guest_bytes: int) -> int:
+    """P2M_FL_ENTRIES: ceil(p2m_size / (4096 / G)) (fact sheet §2.4)."""
+    per_page = 4096 // guest_bytes
+    return -(-p2m_size // per_page)
+
+
+@functools.lru_cache(maxsize=32)
+def pv_layout(spec: GuestSpec) -> PvLayout:
+    g = spec.guest_bits // 8
+    levels = 4 if g == 8 else 3
+    n_l1 = -(-spec.pages // PTE_ENTRIES)
+    n_l2 = -(-n_l1 // PTE_ENTRIES)
+    if levels == 3 and n_l2 > 3:
+        raise ValueError("a 32-bit PAE guest maps at most 3 GiB here (L3 slot 3 is Xen's)")
+    pfn = 1
+    start_info, store, console = pfn, pfn + 1, pfn + 2
+    pfn += 3
+    gdt = {vcpu: pfn + i for i, vcpu in enumerate(spec.vcpus)}
+    pfn += len(gdt)
+    n_frames = frame_count(spec.p2m_size, g)
+    frames = range(pfn, pfn + n_frames)
+    top = frames.stop
+    l3 = top + 1 if levels == 4 else None
+    l2 = range((l3 or top) + 1, (l3 or top) + 1 + n_l2)
+    l1 = range(l2.stop, l2.stop + n_l1)
+    if l1.stop >= spec.pages:
+        raise ValueError(f"a PV guest with these vcpus and p2m_size needs more than {l1.stop} "
+                         f"pages (has {spec.pages})")
+    return PvLayout(g, levels, start_info, store, console, gdt, frames, top, l3, l2, l1, l1.stop)
+
+
+def _pack_words(words) -> bytes:
+    return array("Q", words).tobytes()
+
+
+def _table_entries(targets: range, flags: int) -> list[int]:
+    entries = [(pfn << 12) | flags for pfn in targets]
+    return entries + [0] * (PTE_ENTRIES - len(entries))
+
+
+def table_page(spec: GuestSpec, lay: PvLayout, pfn: int) -> bytes:
+    """The canonical contents of page-table page ``pfn``."""
+    if pfn in lay.l1:
+        first = (pfn - lay.l1.start) * PTE_ENTRIES
+        mapped = range(first, min(first + PTE_ENTRIES, spec.pages))
+        entries = [(p << 12) | (PTE_FLAGS_READONLY if lay.is_table(p) else PTE_FLAGS | PTE_NX)
+                   for p in mapped]
+        return _pack_words(entries + [0] * (PTE_ENTRIES - len(entries)))
+    if pfn in lay.l2:
+        first = lay.l1.start + (pfn - lay.l2.start) * PTE_ENTRIES
+        return _pack_words(_table_entries(range(first, min(first + PTE_ENTRIES, lay.l1.stop)),
+                                          PTE_FLAGS))
+    if pfn == lay.l3:
+        return _pack_words(_table_entries(lay.l2, PTE_FLAGS))
+    if lay.levels == 4:        # L4: slot 0 -> the L3; slots 256-271 (Xen's) stay zero (§8)
+        return _pack_words(_table_entries(range(lay.l3, lay.l3 + 1), PTE_FLAGS))
+    return _pack_words(_table_entries(lay.l2, PAE_L3_FLAGS))   # PAE L3: entries 4-511 zero
+
+
+def mfn(spec: GuestSpec, pfn: int) -> int:
+    return MFN_BASE + (spec.seed & 0xFFFF) * 0x10 + pfn
+
+
+def frame_page(spec: GuestSpec, lay: PvLayout, pfn: int) -> bytes:
+    """A page of the guest's own p2m array (raw mfns; INVALID for pfns without memory)."""
+    per_page = 4096 // lay.guest_bytes
+    first = (pfn - lay.frames.start) * per_page
+    invalid = INVALID_MFN[lay.guest_bytes]
+    words = [mfn(spec, p) if p < spec.pages else invalid for p in range(first, first + per_page)]
+    if lay.guest_bytes == 8:
+        return _pack_words(words)
+    return struct.pack(f"<{per_page}I", *words)
+
+
+def start_info_page(spec: GuestSpec, lay: PvLayout) -> bytes:
+    """start_info with store and console frames canonicalised to pfns, as the saver leaves it."""
+    if lay.guest_bytes == 8:
+        head = struct.pack("<32sQQI4xQI4xQI", b"xen-3.0-x86_64", spec.pages,
+                           mfn(spec, spec.p2m_size), 0, lay.store, 1, lay.console, 2)
+    else:
+        head = struct.pack("<32sIIIIIII", b"xen-3.0-x86_32p", spec.pages,
+                           mfn(spec, spec.p2m_size) & 0xFFFFFFFF, 0, lay.store, 1, lay.console, 2)
+    return head.ljust(4096, b"\0")
+
+
+def structure_page(spec: GuestSpec, lay: PvLayout, pfn: int) -> bytes | None:
+    """The contents of a structural pfn, or None for an ordinary (pattern) page."""
+    if pfn in lay.frames:
+        return frame_page(spec, lay, pfn)
+    if lay.is_table(pfn):
+        return table_page(spec, lay, pfn)
+    if pfn == lay.start_info:
+        return start_info_page(spec, lay)
+    return None
+
+
+# --- vcpu state (fact sheet §7) -------------------------------------------------------------
+
+#: Field offsets in vcpu_guest_context by guest width (fact sheet §7.1).
+_CTX = {
+    8: dict(flags=(512, "Q"), rax=(600, "Q"), rdx=(616, "Q"), rip=(648, "Q"), cs=(656, "H"),
+            rflags=(664, "Q"), rsp=(672, "Q"), ss=(680, "H"), trap=(720, 16),
+            gdt_frames=(4832, "Q"), gdt_ents=(4960, "Q"), kernel_ss=(4968, "Q"),
+            kernel_sp=(4976, "Q"), ctrlreg=(4984, "Q"), callbacks=(5112, "Q"),
+            vm_assist=(5136, "Q")),
+    4: dict(flags=(512, "I"), rax=(540, "I"), rdx=(524, "I"), rip=(548, "I"), cs=(552, "H"),
+            rflags=(556, "I"), rsp=(560, "I"), ss=(564, "H"), trap=(584, 8),
+            gdt_frames=(2640, "I"), gdt_ents=(2704, "I"), kernel_ss=(2708, "I"),
+            kernel_sp=(2712, "I"), ctrlreg=(2716, "I"), callbacks=(2780, "I"),
+            vm_assist=(2796, "I")),
+}
+_KERNEL = {8: (0xFFFFFFFF81000000, 0xE033, 0xE02B), 4: (0xC0100000, 0xE019, 0xE021)}
+VGCF_FLAGS = 0x25          # i387 valid, in kernel, online
+VMASST_PAE_EXTENDED_CR3 = 1 << 3
+
+
+def cr3_of(guest_bytes: int, frame: int) -> int:
+    """cr3 encoding of a frame (§7.1): x86_64 frame << 12; x86_32 the extended-cr3 rotate."""
+    if guest_bytes == 8:
+        return frame << 12
+    return ((frame << 12) | (frame >> 20)) & 0xFFFFFFFF
+
+
+def vcpu_context(spec: GuestSpec, guest_bytes: int, vcpu: int, *, cr3_frame: int,
+                 gdt_frame: int, edx: int, tag: int = 0) -> bytes:
+    """A ``vcpu_guest_context`` for ``vcpu``; the caller passes canonical pfns or raw mfns."""
+    buf = bytearray(VGC[guest_bytes])
+    off = _CTX[guest_bytes]
+    word = off["flags"][1]
+    kernel, cs, ss = _KERNEL[guest_bytes]
+
+    def put(name, value, index=0):
+        at, fmt = off[name]
+        struct.pack_into("<" + fmt, buf, at + index * struct.calcsize(fmt), value)
+
+    struct.pack_into("<H", buf, 0, 0x037F)             # fpu control word
+    struct.pack_into("<I", buf, 24, 0x1F80)            # mxcsr
+    put("flags", VGCF_FLAGS)
+    put("rax", tag)
+    put("rdx", edx)
+    put("rip", kernel + 0x1000 + vcpu * 0x10)
+    put("cs", cs)
+    put("rflags", 0x200)
+    put("rsp", kernel + 0x800000 - vcpu * 0x2000)
+    put("ss", ss)
+    trap_at, trap_size = off["trap"]
+    for vector in range(32):                           # trap_info: vector, flags, cs, address
+        struct.pack_into(f"<BBH{'4x' if guest_bytes == 8 else ''}{word}", buf,
+                         trap_at + vector * trap_size, vector, 0, cs, kernel + 0x2000 + 16 * vector)
+    put("gdt_frames", gdt_frame)
+    put("gdt_ents", GDT_ENTRIES)
+    put("kernel_ss", ss)
+    put("kernel_sp", kernel + 0x800000 - vcpu * 0x2000)
+    for index, value in ((0, 0x8005003B), (3, cr3_of(guest_bytes, cr3_frame)), (4, 0x2660)):
+        put("ctrlreg", value, index)
+    put("callbacks", kernel + 0x3000)
+    put("vm_assist", 0x5 | (VMASST_PAE_EXTENDED_CR3 if guest_bytes == 4 and
+                            spec.variant != "3.0" else 0))
+    return bytes(buf)
+
+
+def tail_context(spec: GuestSpec, lay: PvLayout, vcpu: int, checkpoint: int = 0) -> bytes:
+    """The canonical context the PV tail carries (cr3, gdt_frames and vcpu 0's edx are pfns)."""
+    return vcpu_context(spec, lay.guest_bytes, vcpu, cr3_frame=lay.top, gdt_frame=lay.gdt[vcpu],
+                        edx=lay.start_info if vcpu == 0 else 0, tag=checkpoint)
+
+
+def raw_context(spec: GuestSpec, lay: PvLayout) -> bytes:
+    """vcpu 0's context as the ext-info "vcpu" block carries it: raw mfns (§2.3)."""
+    return vcpu_context(spec, lay.guest_bytes, 0, cr3_frame=mfn(spec, lay.top),
+                        gdt_frame=mfn(spec, lay.gdt[0]), edx=mfn(spec, lay.start_info))
+
+
+def extended_context(spec: GuestSpec, vcpu: int) -> bytes:
+    """The 128-byte extended vcpu context slot (§7.2)."""
+    size = spec.info.ext_context_size
+    head = struct.pack("<IIQQHHBB2x", vcpu, size, 0xFFFFFFFF81001000, 0xFFFFFFFF81002000,
+                       0xE023, 0xE008, 1, 1)
+    if size >= 56:
+        head += struct.pack("<QQQ", 0x1000A09, 0, 0)       # vMCE: mcg_cap (4.2+)
+    return head.ljust(128, b"\0")
+
+
+XSAVE_MASK = 0x7                 # x87 | SSE | AVX
+XSAVE_AREA = 832                 # legacy 512 + header 64 + AVX 256
+XSAVE_RECORD = 16 + 16 + XSAVE_AREA   # the "xcnt" value X: mask, size, then S = 16 + area bytes
+
+
+def xsave_record(spec: GuestSpec, vcpu: int) -> bytes:
+    """u64 xfeature_mask, u64 S, then S bytes: xcr0, xcr0_accum, XSAVE area (§2.8)."""
+    area = bytearray(XSAVE_AREA)
+    struct.pack_into("<H22xI", area, 0, 0x037F, 0x1F80)     # fcw, mxcsr
+    struct.pack_into("<Q", area, 512, XSAVE_MASK)      # XSTATE_BV
+    struct.pack_into("<II", area, 576, vcpu, spec.seed & 0xFFFFFFFF)   # a recognisable AVX word
+    return struct.pack("<QQQQ", XSAVE_MASK, 16 + XSAVE_AREA, XSAVE_MASK, XSAVE_MASK) + area
+
+
+#: shared_info.arch offset by guest width (fact sheet §7.3) and the structure's size.
+_SHINFO_ARCH = {8: (3088, 3368), 4: (2316, 2584)}
+
+
+def shared_info_page(spec: GuestSpec, lay: PvLayout, checkpoint: int = 0) -> bytes:
+    """The shared-info page: arch.max_pfn set, frame_list_list zeroed (§7.3), a tag after the
+    structure so a reader that mixes up tail items is caught."""
+    page = bytearray(4096)
+    arch, end = _SHINFO_ARCH[lay.guest_bytes]
+    fmt = "<Q" if lay.guest_bytes == 8 else "<I"
+    struct.pack_into(fmt, page, arch, spec.p2m_size)
+    struct.pack_into("<4sII", page, end, b"shin", spec.seed & 0xFFFFFFFF, checkpoint)
+    return bytes(page)
