@@ -1,5 +1,5 @@
 """Run one command from a cold cache and measure it: wall time, peak RSS of the process
-(``wait4``), how far ``Cached:`` less ``Shmem:`` in /proc/meminfo rose above its start while it ran
+(``VmHWM`` sampled every 50 ms), how far ``Cached:`` less ``Shmem:`` in /proc/meminfo rose above its start while it ran
 (sampled every 50 ms; the whole machine's page cache, so other work on it shows up too), and the most of
 the input and output files the page cache held at once (``mincore``, this run's files only)."""
 
@@ -88,8 +88,21 @@ def _files_cached(paths: tuple[str, ...], pid: int | None, directory: str | None
     return sum(counted.values())
 
 
+def _high_water_mark(pid: int) -> int:
+    """``VmHWM`` of process ``pid`` in bytes (0 once it has exited).  Unlike ``ru_maxrss`` it
+    starts afresh at exec, so it does not count the benchmark's own memory that the child
+    carried between fork and exec."""
+    with contextlib.suppress(OSError):
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    return 0
+
+
 class _CacheWatch(threading.Thread):
-    """Samples the machine's file page cache and the run's own files' share of it."""
+    """Samples the machine's file page cache, the run's own files' share of it and the
+    command's peak memory."""
 
     def __init__(self, files: tuple[str, ...]):
         super().__init__(daemon=True)
@@ -99,10 +112,13 @@ class _CacheWatch(threading.Thread):
         self.start_value = cached()
         self.peak = self.start_value
         self.files_peak = 0
+        self.rss_peak = 0
         self._done = threading.Event()
 
     def sample(self) -> None:
         self.peak = max(self.peak, cached())
+        if self.pid is not None:
+            self.rss_peak = max(self.rss_peak, _high_water_mark(self.pid))
         self.files_peak = max(self.files_peak,
                               _files_cached(self.files, self.pid, self.directory))
 
@@ -132,6 +148,8 @@ def run(argv: list[str], env: dict[str, str] | None = None, files: tuple[str, ..
     seconds = time.perf_counter() - began
     child.returncode = os.waitstatus_to_exitcode(status)
     watch.finish()
-    return Measurement(seconds, usage.ru_maxrss * 1024, watch.peak - watch.start_value,
+    # ru_maxrss only where no sample caught the command alive (it exited within 50 ms).
+    rss = watch.rss_peak or usage.ru_maxrss * 1024
+    return Measurement(seconds, rss, watch.peak - watch.start_value,
                        child.returncode, stderr.decode(errors="replace").strip(),
                        watch.files_peak)
