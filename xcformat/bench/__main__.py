@@ -68,8 +68,9 @@ def main(argv: list[str] | None = None) -> int:
                            else measure.drop_caches([inp]))
                 if problem and problem not in notes:
                     notes.append(problem)
-                measure.warm_up()
-                row.runs.append(measure.run(row.case.argv, row.case.env, (inp, out)))
+                env = measure.child_env(row.case.env, os.path.join(work, "pycache"))
+                measure.warm_up(env)
+                row.runs.append(measure.run(row.case.argv, env, (inp, out)))
                 print(f"bench: round {round_ + 1}: {' | '.join(row.cells(size))}",
                       file=sys.stderr)
         facts = machine.facts(work)

@@ -64,9 +64,19 @@ WARM_UP = [[sys.executable, "-c", "import xcformat.cli, xcformat.bench.iocopy, "
             "xcformat.formats as f; f.registry()"], ["dd", "--version"], ["cp", "--version"]]
 
 
-def warm_up() -> None:
+def child_env(env: dict[str, str] | None, pycache: str) -> dict[str, str]:
+    """The environment of a measured command: Python may keep its compiled modules (in
+    ``pycache``), as an installed xcformat does, even where the caller's environment says not
+    to write them, so that no row pays for compiling the sources."""
+    env = dict(os.environ if env is None else env, PYTHONPYCACHEPREFIX=pycache)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def warm_up(env: dict[str, str]) -> None:
     for argv in WARM_UP:
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                       env=env)
 
 
 def _files_cached(paths: tuple[str, ...], pid: int | None, directory: str | None) -> int:
@@ -78,7 +88,8 @@ def _files_cached(paths: tuple[str, ...], pid: int | None, directory: str | None
         with contextlib.suppress(OSError):
             for fd in os.listdir(fd_dir):
                 with contextlib.suppress(OSError):
-                    if os.readlink(f"{fd_dir}/{fd}").startswith(directory + "/"):
+                    target = os.readlink(f"{fd_dir}/{fd}")
+                    if os.path.dirname(target) == directory:  # not in subdirectories
                         seen.add(f"{fd_dir}/{fd}")
     counted: dict[tuple[int, int], int] = {}  # one file seen by name and by fd counts once
     for path in seen:

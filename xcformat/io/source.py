@@ -195,18 +195,14 @@ class Source:
         """Up to ``n`` bytes at ``offset``; with direct I/O through an aligned bounce buffer."""
         start = offset - offset % self.block
         length = self._round(offset + n - start) if self.block > 1 else n
-        buf = aligned_buffer(length)
+        view = memoryview(aligned_buffer(length))
         try:
-            with memoryview(buf) as view:
-                try:
-                    got = os.preadv(self._fd, [view[:length]], start, self._flags)
-                except OSError as exc:
-                    raise EnvironmentProblem(f"{self.name}: read failed at offset "
-                                             f"{start:#x}: {exc.strerror}") from None
-                lo = offset - start
-                return bytes(view[lo:max(lo, min(got, lo + n))])
-        finally:
-            buf.close()
+            got = os.preadv(self._fd, [view[:length]], start, self._flags)
+        except OSError as exc:
+            raise EnvironmentProblem(f"{self.name}: read failed at offset {start:#x}: "
+                                     f"{exc.strerror}") from None
+        lo = offset - start
+        return bytes(view[lo:max(lo, min(got, lo + n))])
 
     def close(self) -> None:
         self._view.release()
