@@ -77,10 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     print(report.markdown(facts, size, notes, rows))
     if args.write_docs:
         command = "tools/bench " + shlex.join(argv if argv is not None else sys.argv[1:])
-        target = os.path.join("docs", "bench", f"{report.size_label(size)}.inc")
+        name = report.size_name(args.size).replace(" GiB", "g").replace(" MiB", "m")
+        target = os.path.join("docs", "bench", f"{name}.inc")
         os.makedirs(os.path.dirname(target), exist_ok=True)
         with open(target, "w", encoding="utf-8") as page:
-            page.write(report.rst(facts, size, notes, rows, command.strip()))
+            page.write(report.rst(facts, args.size, size, notes, rows, command.strip()))
         print(f"bench: wrote {target} (docs/benchmarks.rst includes it)", file=sys.stderr)
     return 0
 

@@ -26,6 +26,7 @@ class Measurement:
     returncode: int
     stderr: str
     files_cached: int = 0  # peak bytes of the input and output files in the page cache
+    cpu: float = 0.0       # user + system seconds of the command (its threads included)
 
 
 def cached() -> int:
@@ -163,4 +164,4 @@ def run(argv: list[str], env: dict[str, str] | None = None, files: tuple[str, ..
     rss = watch.rss_peak or usage.ru_maxrss * 1024
     return Measurement(seconds, rss, watch.peak - watch.start_value,
                        child.returncode, stderr.decode(errors="replace").strip(),
-                       watch.files_peak)
+                       watch.files_peak, usage.ru_utime + usage.ru_stime)

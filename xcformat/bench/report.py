@@ -25,6 +25,11 @@ class Row:
         return times[len(times) // 2]
 
     @property
+    def cpu(self) -> float:
+        values = sorted(m.cpu for m in self.runs)
+        return values[len(values) // 2]
+
+    @property
     def cache(self) -> int:
         return max(m.cache_growth for m in self.runs)
 
@@ -44,13 +49,13 @@ class Row:
         if not self.ok:
             failed = next(m for m in self.runs if m.returncode)
             why = failed.stderr.splitlines()[-1] if failed.stderr else f"exit {failed.returncode}"
-            return [self.case.label, self.case.io] + ["-"] * 5 + [f"failed: {why}"]
-        return [self.case.label, self.case.io, f"{self.seconds:.2f}",
+            return [self.case.label, self.case.io] + ["-"] * 6 + [f"failed: {why}"]
+        return [self.case.label, self.case.io, f"{self.seconds:.2f}", f"{self.cpu:.2f}",
                 f"{size / self.seconds / 1e6:.0f}", f"{self.cache / MIB:.0f}",
                 f"{self.residue / MIB:.0f}", f"{self.rss / MIB:.0f}", "ok"]
 
 
-HEADERS = ["command", "--io", "wall s", "MB/s", "page cache +MiB", "IN+OUT cached peak MiB",
+HEADERS = ["command", "--io", "wall s", "CPU s", "MB/s", "page cache +MiB", "IN+OUT cached peak MiB",
            "peak RSS MiB", "result"]
 
 
@@ -81,7 +86,7 @@ def verdicts(rows: list[Row]) -> list[str]:
 
 
 def markdown(machine: dict[str, str], size: int, notes: list[str], rows: list[Row]) -> str:
-    lines = [f"# xcformat benchmark, {size / (1 << 30):g} GiB input", ""]
+    lines = [f"# xcformat benchmark, {size} bytes of input", ""]
     lines += [f"- {key}: {value}" for key, value in machine.items()]
     lines += [f"- note: {note}" for note in notes]
     lines += ["", "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
@@ -90,15 +95,16 @@ def markdown(machine: dict[str, str], size: int, notes: list[str], rows: list[Ro
     return "\n".join(lines) + "\n"
 
 
-def size_label(size: int) -> str:
-    return f"{size / (1 << 30):g}g" if size >= 1 << 30 else f"{size >> 20}m"
+def size_name(size: int) -> str:
+    """``size`` (as asked for with --size) for titles and file names: "1 GiB", "64 MiB"."""
+    return f"{size / (1 << 30):g} GiB" if size >= 1 << 30 else f"{size / (1 << 20):g} MiB"
 
 
-def rst(machine: dict[str, str], size: int, notes: list[str], rows: list[Row],
+def rst(machine: dict[str, str], asked: int, size: int, notes: list[str], rows: list[Row],
         command: str) -> str:
     """One run as a section of docs/benchmarks.rst (included from there)."""
-    title = f"{size / (1 << 30):g} GiB input" if size >= 1 << 30 else f"{size >> 20} MiB input"
-    lines = [title, "-" * len(title), "", f"``{command}``", ""]
+    title = f"{size_name(asked)} input"
+    lines = [title, "-" * len(title), "", f"``{command}`` ({size} bytes of input)", ""]
     lines += [f"* {key}: {value}" for key, value in machine.items()]
     lines += [f"* note: {note}" for note in notes]
     lines += ["", ".. list-table::", "   :header-rows: 1", ""]
