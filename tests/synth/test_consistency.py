@@ -71,6 +71,8 @@ def test_walk_matches_expected(case):
     assert found.p2m_size == e.p2m_size
     assert tuple(found.chunks) == e.chunks
     assert [ident for ident, _ in found.ext_blocks] == list(e.ext_info)
+    assert dict(found.ext_blocks).get("vcpu") == (e.ext_info_vcpu() if spec.guest == "pv"
+                                                  else None)
     assert tuple(found.frames) == e.frames
     assert len(found.tails) == e.checkpoints
     assert found.pages == e.contents()
@@ -83,6 +85,7 @@ def test_walk_matches_expected(case):
         assert tuple(sorted(found.vcpu_map)) == e.vcpus
     if spec.qemu:
         assert [sig for sig, _ in found.qemu] == [spec.qemu] * e.checkpoints
+        assert found.qemu[-1][1] == e.qemu_state()
         assert all(state.startswith(b"QEVM") for _, state in found.qemu)
 
 
@@ -117,6 +120,9 @@ def test_pv_tail_is_consistent(pv_case):
         assert all(pfn < e.p2m_size and pfn not in found.pages for pfn in tail["unmapped"])
         assert sorted(tail["contexts"]) == list(e.vcpus if spec.info.vcpu_info else (0,))
         for vcpu, (ctx, ext, xsave) in tail["contexts"].items():
+            if tail is found.tails[-1]:
+                assert (ctx, ext) == (e.vcpu_context(vcpu), e.extended_context(vcpu))
+                assert xsave is None or xsave[1] == e.xsave(vcpu)[16:]
             cr3 = struct.unpack_from("<" + word, ctx, cr3_at)[0]
             assert cr3 == _canonical_cr3(g, e.cr3_pfn)
             assert found.types[e.cr3_pfn] & 0x7 == levels      # cr3 names a top-level table
@@ -132,6 +138,7 @@ def test_pv_tail_is_consistent(pv_case):
             if xsave is not None:
                 assert xsave[0] != 0 and len(xsave[1]) + 16 == e.xsave_size
         shared = tail["shared_info"]
+        assert tail is not found.tails[-1] or shared == e.shared_info()
         max_pfn_at = 3088 if g == 8 else 2316
         assert struct.unpack_from("<" + word, shared, max_pfn_at)[0] == e.p2m_size
         assert struct.unpack_from("<" + word, shared, max_pfn_at + g)[0] == 0
@@ -159,6 +166,7 @@ def test_hvm_tail_is_consistent(hvm_case):
     spec, e, _, found = hvm_case
     for tail in found.tails:
         records = hvm_records(tail["hvm_context"])
+        assert tail is not found.tails[-1] or tail["hvm_context"] == e.hvm_context()
         assert records[0][0] == 1 and struct.unpack_from("<I", records[0][2])[0] == 0x54381286
         assert records[-1] == (0, 0, b"")
         cpus = [instance for typecode, instance, _ in records if typecode == 2]

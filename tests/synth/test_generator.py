@@ -102,3 +102,36 @@ def test_command_line_sample_is_the_sample(tmp_path, capsys):
     path = tmp_path / "sample.xl"
     assert main([str(path), "--sample"]) == 0
     assert path.read_bytes() == legacy_bytes(SAMPLE)
+
+
+@pytest.mark.parametrize("kw, version", [
+    (dict(), "4.2"),                                          # -18 is the newest thing present
+    (dict(wrapper="xl"), "4.5"),                              # xl header with the JSON flag
+    (dict(special_pages=True), "4.3"),                        # BROKEN
+    (dict(xsave=True), "4.2"),
+    (dict(guest="hvm"), "4.5"),                               # -19/-20 in the default params
+    (dict(guest="hvm", hvm_params={-3: 1}), "4.2"),
+    (dict(variant="remus"), "4.0"),                           # -7
+    (dict(variant="remus", xsave=True), "4.1"),               # "xcnt"
+    (dict(variant="remus", guest="hvm", hvm_params={}), "4.0"),
+    (dict(variant="remus", guest="hvm", hvm_params={}, qemu="DeviceModelRecord0002"), "4.1"),
+    (dict(variant="remus", guest="hvm", special_pages=True), "4.3"),
+    (dict(variant="remus", vcpus=(0, 64)), "4.2"),            # a -2 map with m >= 64
+    (dict(variant="3.2"), "3.2"),                             # "extv"
+    (dict(variant="3.2", guest="hvm"), "3.1"),                # -2 only
+    (dict(variant="3.1", toolstack_bits=32), "3.1"),
+    (dict(variant="3.0.4-pae", toolstack_bits=32), "3.0.3"),  # the lone "vcpu" block
+    (dict(variant="3.0"), "3.0"),
+    (dict(variant="2007-hvm", guest="hvm"), "3.0"),
+])
+def test_min_xen_version_follows_what_is_present(kw, version):
+    assert expected(GuestSpec(**kw)).min_xen_version == version
+
+
+def test_page_types_cover_every_page_table_kind():
+    e = expected(GuestSpec(pages=2000))
+    kinds = {e.page_type(pfn) for pfn in e.data_pfns()}
+    assert kinds == {0x0, 0x1, 0x2, 0x3, 0x9, 0xC}            # 4 L1s: pinned and not
+    assert e.page_type(e.cr3_pfn) == 0xC and e.page_type(e.p2m_size) is None
+    pae = expected(GuestSpec(guest_bits=32, pages=1500))
+    assert pae.page_type(pae.cr3_pfn) == 0xB

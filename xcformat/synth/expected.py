@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .hvmguest import magic_pfns
+from .hvmguest import hvm_context, magic_pfns, qemu_state
 from .pages import page_content
-from .pvguest import XSAVE_RECORD, pv_layout, structure_page
+from .pvguest import (XSAVE_RECORD, extended_context, pv_layout, raw_context, shared_info_page,
+                      structure_page, tail_context, xsave_record)
 from .spec import GuestSpec, hvm_data_pfns
 from .stream import (Batch, Chunk, emitted_params, ext_info, final_version, has_extv, items,
                      special_pfns)
@@ -81,6 +82,40 @@ class Expected:
     def contents(self) -> dict[int, bytes]:
         """pfn → final content for every data pfn (small images only)."""
         return {pfn: self.content(pfn) for pfn in self.data_pfns()}
+
+    # The last checkpoint's tail items (the only ones for a non-Remus image).
+
+    @property
+    def _last(self) -> int:
+        return self.checkpoints - 1
+
+    def vcpu_context(self, vcpu: int) -> bytes:
+        """PV: the canonical ``vcpu_guest_context`` the tail carries for ``vcpu``."""
+        return tail_context(self.spec, pv_layout(self.spec), vcpu, self._last)
+
+    def extended_context(self, vcpu: int) -> bytes | None:
+        """PV: the 128-byte extended context (None before 3.2)."""
+        return extended_context(self.spec, vcpu) if has_extv(self.spec) else None
+
+    def xsave(self, vcpu: int) -> bytes | None:
+        """PV: the whole xsave record (mask, size, xcr0, xcr0_accum, area), None without xcnt."""
+        return xsave_record(self.spec, vcpu) if self.spec.xsave else None
+
+    def shared_info(self) -> bytes:
+        """PV: the 4096-byte shared-info page."""
+        return shared_info_page(self.spec, pv_layout(self.spec), self._last)
+
+    def ext_info_vcpu(self) -> bytes | None:
+        """PV: the raw vcpu 0 context of the ext-info "vcpu" block."""
+        return raw_context(self.spec, pv_layout(self.spec)) if self.ext_info else None
+
+    def hvm_context(self) -> bytes:
+        """HVM: the hypervisor context blob."""
+        return hvm_context(self.spec, self._last)
+
+    def qemu_state(self) -> bytes | None:
+        """HVM: the device model's state after its record signature (and length)."""
+        return qemu_state(self.spec, self._last) if self.qemu else None
 
 
 def min_xen_version(spec: GuestSpec, chunk_ids, ext_ids, specials) -> str:
