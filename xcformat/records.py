@@ -60,7 +60,9 @@ class Wrapper(Record):
 
     ``kind`` is ``"xl"`` or ``"xend"``; ``config`` the domain configuration bytes exactly as
     stored; ``fields`` holds the kind's other header fields (xl: ``mandatory_flags``,
-    ``optional_flags``, ``byteorder``) so the wrapper can be rewritten byte for byte.
+    ``optional_flags``, ``byteorder``; and, for exact rewrites, ``config_framed`` (False when
+    the optional data is empty) and ``optional_tail``, optional data after the config) so the
+    wrapper can be rewritten byte for byte.
     """
 
     kind: str
@@ -250,6 +252,14 @@ class Opaque(Record):
     origin: str
     kind: str
     data: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class LastCheckpoint(Record):
+    """The saver's statement that no further checkpoint follows (legacy chunk -9).
+
+    Writers of formats without such a marker ignore it; it is not data.
+    """
 
 
 @dataclass(frozen=True, slots=True)

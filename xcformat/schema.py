@@ -38,3 +38,26 @@ def document(format: str, key: str, struct: construct.Construct, *, title: str, 
         raise ValueError(f"structure {format}/{key} documented twice")
     REGISTRY[(format, key)] = entry
     return struct
+
+
+def undocumented_fields(struct: construct.Construct, path: str = "") -> list[str]:
+    """Dotted paths of the named fields under ``struct`` that carry no doc (for tests)."""
+    missing = []
+    con = struct
+    while isinstance(con, (construct.Renamed, construct.Array, construct.Prefixed,
+                           construct.Const, construct.Switch)) and not isinstance(
+            con, construct.Struct):
+        if isinstance(con, construct.Switch):
+            for key, case in con.cases.items():
+                missing += undocumented_fields(case, f"{path}[{key}]")
+            return missing
+        con = con.subcon
+    if isinstance(con, construct.Struct):
+        for sub in con.subcons:
+            if sub.name is None:
+                continue
+            here = f"{path}.{sub.name}" if path else sub.name
+            if not getattr(sub, "docs", ""):
+                missing.append(here)
+            missing += undocumented_fields(sub, here)
+    return missing

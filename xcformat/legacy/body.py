@@ -1,0 +1,231 @@
+"""The body of a legacy stream: page batches and chunks, up to the terminating 0 (§2.5, §2.7)."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+from ..records import (DATA_TYPES, PAGE_SIZE, PAGE_TABLE_TYPES, HvmParams, LastCheckpoint,
+                       Opaque, PageBatch, Record, Toolstack, TscInfo, VcpuInfo)
+from .cursor import Cursor, Stream
+from .schema import CHUNKS, LIBXL_TOOLSTACK_V1, MAX_BATCH, MAX_VCPU_ID
+from .tmem import read_tmem, read_tmem_extra
+
+XTAB = 0xF
+INVALID_TYPES = frozenset({0x5, 0x6, 0x7, 0x8})
+#: -18 payloads larger than this are refused (libxc did a plain realloc of the declared size).
+MAX_TOOLSTACK = 1 << 20
+PFN_MASK = (1 << 28) - 1
+TYPE_FEATURES = {0xD: "broken", 0xE: "xalloc"}
+
+
+def read_body(cursor: Cursor, stream: Stream) -> Iterator[Record]:
+    """Records of one checkpoint's body; consumes the terminating 0."""
+    while True:
+        start = cursor.offset
+        item = struct.unpack("<i", cursor.read(4, "body.item"))[0]
+        if item == 0:
+            cursor.region(start, "chunk", "end of body (0)")
+            break
+        if item > 0:
+            yield read_batch(cursor, stream, item, start)
+            continue
+        spec = CHUNKS.get(item)
+        if spec is None:
+            raise cursor.error(f"unknown chunk id {item} (or a batch count >= 2^31): chunks "
+                               "carry no length, so it cannot be skipped", "body.item", start)
+        if spec.hvm_only and stream.pv:
+            raise cursor.error(f"HVM-only chunk {item} {spec.name} in a PV stream",
+                               "body.item", start)
+        stream.chunks[item] += 1
+        stream.versions.saw(f"chunk{item}")
+        yield from CHUNK_READERS[item](cursor, stream, spec, start)
+        cursor.region(start, "chunk", f"chunk {item} {spec.name}")
+    check_body_end(cursor, stream)
+
+
+def read_batch(cursor: Cursor, stream: Stream, count: int, start: int) -> PageBatch:
+    if count > MAX_BATCH:
+        raise cursor.error(f"batch of {count} entries (at most {MAX_BATCH})", "batch.count",
+                           start)
+    word = stream.structs.word
+    entries = cursor.read(count * word, "batch.entries").cast("Q" if word == 8 else "I").tolist()
+    if word == 8 and max(entries) >> 32:
+        index = next(i for i, e in enumerate(entries) if e >> 32)
+        raise cursor.error(f"batch entry {index} has upper 32 bits set ({entries[index]:#x})",
+                           "batch.entries", start + 4 + 8 * index)
+    types = bytes(e >> 28 for e in entries)
+    pfns = tuple(e & PFN_MASK for e in entries)
+    check_batch(cursor, stream, pfns, types, start)
+    pages = sum(1 for t in types if t in DATA_TYPES)
+    cursor.region(start, "batch-header", f"batch ({count} entries)")
+    data_start = cursor.offset
+    data = cursor.read(pages * PAGE_SIZE, "batch.pages")
+    cursor.region(data_start, "page-data", f"{pages} pages")
+    return PageBatch(pfns, types, data)
+
+
+def check_batch(cursor: Cursor, stream: Stream, pfns: tuple[int, ...], types: bytes,
+                start: int) -> None:
+    def at(index: int) -> int:
+        return start + 4 + stream.structs.word * index
+
+    kinds = set(types)
+    for bad in kinds & INVALID_TYPES:
+        index = types.index(bad)
+        raise cursor.error(f"batch entry {index}: invalid page type {bad:#x}", "batch.entries",
+                           at(index))
+    if not stream.pv and kinds & PAGE_TABLE_TYPES:
+        index = next(i for i, t in enumerate(types) if t in PAGE_TABLE_TYPES)
+        raise cursor.error(f"batch entry {index}: page-table type {types[index]:#x} in an HVM "
+                           "stream", "batch.entries", at(index))
+    real = [p for p, t in zip(pfns, types) if t != XTAB]
+    if real and max(real) >= stream.p2m_size:
+        index = next(i for i, (p, t) in enumerate(zip(pfns, types))
+                     if t != XTAB and p >= stream.p2m_size)
+        raise cursor.error(f"batch entry {index}: pfn {pfns[index]:#x} >= p2m_size "
+                           f"{stream.p2m_size:#x}", "batch.entries", at(index))
+    if len(set(real)) != len(real):
+        seen: set[int] = set()
+        index = next(i for i, (p, t) in enumerate(zip(pfns, types))
+                     if t != XTAB and (p in seen or seen.add(p)))
+        raise cursor.error(f"batch entry {index}: pfn {pfns[index]:#x} appears twice in one "
+                           "batch", "batch.entries", at(index))
+    if XTAB in kinds and any(p for p, t in zip(pfns, types) if t == XTAB):
+        stream.versions.lacks("pv-xtab-junk" if stream.pv else "hvm-xtab-junk")
+    for kind, feature in TYPE_FEATURES.items():
+        if kind in kinds:
+            stream.versions.saw(feature)
+    if stream.type_map is not None:
+        type_map = stream.type_map
+        for pfn, kind in zip(pfns, types):
+            if kind != XTAB:
+                type_map[pfn] = kind
+
+
+def check_body_end(cursor: Cursor, stream: Stream) -> None:
+    if stream.extv and not stream.saw_vcpu_info:
+        raise cursor.error("no -2 VCPU_INFO chunk in a stream with extv (3.2+ always writes "
+                           "it)", "body.vcpu_info")
+    if len(stream.ioreq_server_chunks) == 1:
+        raise cursor.error(f"only one of chunks -19/-20 ({stream.ioreq_server_chunks.pop()})",
+                           "body.ioreq_server")
+    if not stream.saw_vcpu_info:
+        stream.versions.lacks("no-chunk-2")
+    if not stream.chunks[-7]:
+        stream.versions.lacks("no-chunk-7")
+
+
+# -- chunk payloads ---------------------------------------------------------------------------
+
+def _verify_mode(cursor, stream, spec, start):
+    yield Opaque("legacy", "verify-mode")
+
+
+def _last_checkpoint(cursor, stream, spec, start):
+    stream.saw_last_checkpoint = True
+    yield LastCheckpoint()
+
+
+def _compression(cursor, stream, spec, start):
+    raise cursor.error(f"chunk {spec.id} {spec.name}: Remus compression needs the receiver's "
+                       "page cache and cannot be read from a file", "body.item", start)
+
+
+def _vcpu_info(cursor, stream, spec, start):
+    max_id = struct.unpack("<i", cursor.read(4, "vcpu_info.max_vcpu_id"))[0]
+    if not 0 <= max_id <= MAX_VCPU_ID:
+        raise cursor.error(f"max_vcpu_id {max_id} out of range 0..{MAX_VCPU_ID}",
+                           "vcpu_info.max_vcpu_id", start + 4)
+    words = cursor.read(8 * (max_id // 64 + 1), "vcpu_info.online").cast("Q").tolist()
+    bitmap = sum(word << (64 * i) for i, word in enumerate(words))
+    if not bitmap & 1:
+        raise cursor.error("vCPU 0 is not marked online", "vcpu_info.online", start + 8)
+    if bitmap >> (max_id + 1):
+        raise cursor.error(f"online bits above max_vcpu_id {max_id}", "vcpu_info.online",
+                           start + 8)
+    online = tuple(i for i in range(max_id + 1) if bitmap >> i & 1)
+    stream.online, stream.saw_vcpu_info = online, True
+    if max_id >= 64:
+        stream.versions.saw("vcpus>64")
+    yield VcpuInfo(max_id, frozenset(online))
+
+
+def _value(cursor, stream, spec, start):
+    pad, value = struct.unpack("<IQ", cursor.read(12, f"chunk{spec.id}"))
+    if pad:
+        raise cursor.error(f"chunk {spec.id} {spec.name}: pad is {pad:#x}, not 0",
+                           f"chunk{spec.id}.pad", start + 4)
+    if spec.id == -10 and value not in (0, 1):
+        raise cursor.error(f"chunk -10 {spec.name}: value {value} (only 0 and 1 exist)",
+                           "chunk-10.value", start + 8)
+    if spec.id in (-19, -20):
+        stream.ioreq_server_chunks.add(spec.id)
+    yield HvmParams(((spec.hvm_param, value),))
+
+
+def _tsc_info(cursor, stream, spec, start):
+    mode, nsec, khz, incarnation = struct.unpack("<IQII", cursor.read(20, "tsc_info"))
+    if mode > 3:
+        raise cursor.error(f"tsc_mode {mode} (0..3 exist)", "tsc_info.tsc_mode", start + 4)
+    yield TscInfo(mode, nsec, khz, incarnation)
+
+
+def _toolstack(cursor, stream, spec, start):
+    length = struct.unpack("<I", cursor.read(4, "toolstack.length"))[0]
+    if length > MAX_TOOLSTACK:
+        raise cursor.error(f"toolstack data of {length} bytes (limit {MAX_TOOLSTACK})",
+                           "toolstack.length", start + 4)
+    data = bytes(cursor.read(length, "toolstack.data"))
+    check_libxl_toolstack(cursor, stream, data, start + 8)
+    yield Toolstack(data)
+
+
+def check_libxl_toolstack(cursor: Cursor, stream: Stream, data: bytes, base: int) -> None:
+    """The libxl physmap record v1 (§3.3), with the 64-bit libxl's 4 bytes after every entry."""
+    if len(data) < LIBXL_TOOLSTACK_V1.sizeof():
+        raise cursor.error(f"libxl toolstack record of {len(data)} bytes (header is 8)",
+                           "toolstack.data", base)
+    header = LIBXL_TOOLSTACK_V1.parse(data)
+    if header.version != 1:
+        raise cursor.error(f"libxl toolstack record version {header.version}, expected 1",
+                           "toolstack.version", base)
+    tail = 4 if stream.structs.toolstack_bits == 64 else 0
+    pos = 8
+    for index in range(header.count):
+        if len(data) - pos < 28:
+            raise cursor.error(f"libxl physmap entry {index} of {header.count} overruns the "
+                               "record", "toolstack.entries", base + pos)
+        namelen = struct.unpack_from("<I", data, pos + 24)[0]
+        name_at = pos + 28
+        if namelen == 0 or name_at + namelen + tail > len(data):
+            raise cursor.error(f"libxl physmap entry {index}: name length {namelen} is 0 or "
+                               "overruns the record", "toolstack.namelen", base + pos + 24)
+        if data[name_at + namelen - 1] != 0:
+            raise cursor.error(f"libxl physmap entry {index}: name is not NUL-terminated",
+                               "toolstack.name", base + name_at)
+        pos = name_at + namelen + tail
+    if pos != len(data):
+        cursor.warn(f"{len(data) - pos} bytes after the libxl physmap entries",
+                    "toolstack.data", base + pos)
+
+
+def _tmem(cursor, stream, spec, start):
+    yield Opaque("legacy", "tmem", read_tmem(cursor))
+
+
+def _tmem_extra(cursor, stream, spec, start):
+    yield Opaque("legacy", "tmem-extra", read_tmem_extra(cursor))
+
+
+def _value_readers() -> dict:
+    return {c.id: _value for c in CHUNKS.values() if c.hvm_param is not None}
+
+
+#: chunk id -> generator of the records its payload becomes.
+CHUNK_READERS = {
+    -1: _verify_mode, -2: _vcpu_info, -5: _tmem, -6: _tmem_extra, -7: _tsc_info,
+    -9: _last_checkpoint, -12: _compression, -13: _compression, -18: _toolstack,
+    **_value_readers(),
+}
+assert set(CHUNK_READERS) == set(CHUNKS)

@@ -1,0 +1,93 @@
+"""What every part of the legacy reader shares: the source, findings, regions, the stream's facts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..errors import Finding, FormatError
+from ..io import Source
+from ..layout import Region, RegionSink
+from ..records import GuestType
+from .schema import LegacyStructs
+from .versions import VersionBounds
+
+#: Above this p2m size the reader does not keep a per-pfn type map (1 byte per pfn) and skips
+#: the checks that need one (cr3, GDT, start_info and frame-list page types), saying so.
+MAX_TYPE_MAP = 1 << 25
+NOT_SENT = 0xFF
+
+
+class Cursor:
+    """The source wrapped with error, finding and region helpers."""
+
+    def __init__(self, source: Source, findings: list[Finding], on_region: RegionSink | None):
+        self.source = source
+        self.findings = findings
+        self.on_region = on_region
+
+    @property
+    def offset(self) -> int:
+        return self.source.offset
+
+    def read(self, n: int, field: str) -> memoryview:
+        return self.source.read(n, field)
+
+    def remaining(self) -> int | None:
+        """Bytes left in the input, where its size is known."""
+        size = self.source.size
+        return None if size is None else size - self.source.offset
+
+    def check_fits(self, n: int, field: str) -> None:
+        """Refuse a declared size larger than what is left of the file (before allocating)."""
+        left = self.remaining()
+        if left is not None and n > left:
+            raise self.source.error(f"{field} declares {n} bytes but only {left} remain", field)
+
+    def error(self, message: str, field: str, offset: int | None = None) -> FormatError:
+        return self.source.error(message, field, offset)
+
+    def warn(self, message: str, field: str, offset: int | None = None) -> None:
+        self.findings.append(Finding("warning", message,
+                                     self.offset if offset is None else offset, field))
+
+    def region(self, start: int, kind: str, label: str) -> None:
+        if self.on_region is not None and self.source.offset > start:
+            self.on_region(Region(start, self.source.offset - start, kind, label))
+
+
+@dataclass
+class Stream:
+    """Facts about the stream established so far, shared by the header, body and tail parsers."""
+
+    guest: GuestType
+    structs: LegacyStructs
+    p2m_size: int
+    ext_ids: tuple[bytes, ...] = ()
+    xsave_record_size: int | None = None     #: the "xcnt" value
+    type_map: bytearray | None = None        #: last type sent per pfn (PV), NOT_SENT if none
+    versions: VersionBounds = field(default_factory=VersionBounds)
+    chunks: Counter = field(default_factory=Counter)
+    online: tuple[int, ...] = (0,)           #: vCPUs of the tail (-2 map; vCPU 0 without it)
+    saw_vcpu_info: bool = False
+    saw_last_checkpoint: bool = False
+    ioreq_server_chunks: set = field(default_factory=set)
+    hvm_vcpus: int | None = None
+    hvm_2007: bool = False
+    checkpoints: int = 0
+
+    @property
+    def pv(self) -> bool:
+        return self.guest is GuestType.PV
+
+    @property
+    def extv(self) -> bool:
+        return b"extv" in self.ext_ids
+
+    def enable_type_map(self, cursor: Cursor) -> None:
+        if self.p2m_size <= MAX_TYPE_MAP:
+            self.type_map = bytearray([NOT_SENT]) * self.p2m_size
+        else:
+            cursor.findings.append(Finding(
+                "info", f"p2m_size {self.p2m_size:#x} is too large for page-type checks of the "
+                        f"tail (limit {MAX_TYPE_MAP:#x})", None, "p2m_size"))

@@ -1,0 +1,124 @@
+"""Recognising a legacy stream and what its first bytes say about it (fact sheet §9).
+
+Legacy streams have no magic: the verdict rests on the xl/xend wrapper magics where present
+(certain), else on the shape of the first words (a heuristic).  What the bytes cannot decide (HVM
+vs a pre-3.2 PV stream without extended info) is listed in ``undecided`` for a hint to settle.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from ..formats import Hints, Sniffed
+from ..records import GuestType
+from ..x86 import guest_bits_of_context
+from .schema import CHUNKS, MAX_BATCH, MAX_P2M_SIZE, XEND_MAGIC, XL_BYTEORDER, XL_FLAG_STREAMV2, \
+    XL_MAGIC
+
+V2_MAGIC = b"\xff" * 8 + b"XENF"
+LIBXL_V2_MAGIC = b"LibxlFmt"
+_XL_HEADER = struct.Struct("<32sIIII")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the bytes (and hints) decide before the reader starts."""
+
+    wrapper: str | None
+    stream_offset: int                 #: where the libxc stream starts
+    toolstack_bits: int | None
+    guest: GuestType | None
+    guest_bits: int | None             #: from the ext-info "vcpu" size; None when absent
+    undecided: tuple[str, ...] = ()
+    reason: str = ""
+
+
+def _wrapper(head: bytes) -> tuple[str | None, int] | None:
+    """(wrapper kind, stream offset); None when the head belongs to another format."""
+    if head.startswith(XL_MAGIC):
+        if len(head) < _XL_HEADER.size:
+            return "xl", _XL_HEADER.size
+        _, order, mandatory, _, optlen = _XL_HEADER.unpack_from(head)
+        if order == XL_BYTEORDER and mandatory & XL_FLAG_STREAMV2:
+            return None      # an xl file around a v2 stream: the v2 format's
+        return "xl", _XL_HEADER.size + optlen
+    if head.startswith(XEND_MAGIC):
+        length = int.from_bytes(head[16:20], "big") if len(head) >= 20 else 0
+        return "xend", 20 + length
+    if head.startswith(V2_MAGIC) or head.startswith(LIBXL_V2_MAGIC):
+        return None
+    return "", 0
+
+
+def _word(head: bytes, offset: int, size: int) -> int | None:
+    return int.from_bytes(head[offset:offset + size], "little") \
+        if len(head) >= offset + size else None
+
+
+def _toolstack_bits(head: bytes, at: int) -> int | None:
+    """W from bytes 4-7 (zero for W=64 since p2m_size < 2^32); None if not a legacy header."""
+    low, high = _word(head, at, 4), _word(head, at + 4, 4)
+    if low is None or high is None or not 0 < low < MAX_P2M_SIZE:
+        return None
+    return 64 if high == 0 else 32
+
+
+def _shape(head: bytes, at: int, w: int) -> tuple[GuestType | None, int | None, str]:
+    """Guest type and width from what follows p2m_size, with the reason."""
+    word = w // 8
+    after = at + word
+    first = _word(head, after, word)
+    if first is None:
+        return None, None, "too short to tell the guest type"
+    if first == (1 << w) - 1:
+        block_id = head[after + word + 4:after + word + 8]
+        size = _word(head, after + word + 8, 4)
+        if block_id == b"vcpu" and size is not None:
+            return GuestType.PV, guest_bits_of_context(size), "extended-info block"
+        if len(block_id) == 4 and block_id.isascii() and block_id.isalpha():
+            return GuestType.PV, None, "extended-info signature"
+        return None, None, "all-ones word after p2m_size but no extended-info block"
+    item = struct.unpack_from("<i", head, after)[0]
+    if item in CHUNKS:
+        # a p2m frame-list pfn is never negative: only HVM streams start their body here
+        return GuestType.HVM, None, f"chunk {item} right after p2m_size"
+    if w == 64 and first >= 1 << 32:
+        return GuestType.HVM, None, "a batch header right after p2m_size"
+    if MAX_BATCH < first < MAX_P2M_SIZE:
+        return GuestType.PV, None, "a p2m frame list (no extended info: before 3.2)"
+    return None, None, "HVM or a pre-3.2 PV stream without extended info"
+
+
+def layout(head: bytes, hints: Hints = Hints()) -> Layout | None:
+    """The legacy layout of an image starting with ``head``; None if it is not legacy."""
+    found = _wrapper(head)
+    if found is None:
+        return None
+    wrapper, at = found
+    w = _toolstack_bits(head, at) if len(head) >= at + 8 else None
+    if w is None and not (wrapper and len(head) < at + 8):
+        return None
+    w = hints.toolstack_bits or w
+    guest, guest_bits, reason = _shape(head, at, w) if w else (None, None, "")
+    undecided = ()
+    if hints.guest is not None:
+        guest = hints.guest
+    elif guest is None:
+        undecided = ("guest",)
+    if guest is GuestType.HVM:
+        guest_bits = None
+    return Layout(wrapper or None, at, w, guest, guest_bits, undecided, reason)
+
+
+def sniff(head: bytes) -> Sniffed | None:
+    found = layout(head)
+    if found is None:
+        return None
+    facts = {"wrapper": found.wrapper, "toolstack_bits": found.toolstack_bits,
+             "guest": found.guest.value if found.guest else None,
+             "guest_bits": found.guest_bits}
+    certain = found.wrapper is not None
+    reason = (f"{found.wrapper} wrapper magic" if certain else "legacy header shape") + \
+        (f"; {found.reason}" if found.reason else "")
+    return Sniffed("legacy", certain, reason, facts, found.undecided)

@@ -1,0 +1,224 @@
+"""The tails after the body's 0: PV (§2.8), HVM 3.1+ (§2.9), HVM 2007 (§4.2), qemu records (§3.4)."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+from ..records import (PAGE_SIZE, EmulatorContext, HvmContext, HvmParams, Opaque, Record,
+                       SharedInfo, UnmappedPfns, VcpuContext, VcpuExtended, VcpuXsave)
+from ..x86 import EXT_VCPU_CONTEXT_SIZE, VGC_SIZE, check_hvm_context, field_offset
+from ..x86.hvm_context import HVM_FILE_MAGIC
+from .cursor import NOT_SENT, Cursor, Stream
+from .schema import MAX_VCPU_ID, QEMU_LIBXL, QEMU_RECORDS, QEMU_REMUS, QEMU_XEND
+
+#: HVM contexts larger than this are refused (§11).
+MAX_HVM_CONTEXT = 16 << 20
+#: Per-vCPU xsave records larger than this are not xsave state.
+MAX_XSAVE = 256 << 10
+#: qemu state is held in memory as one record.
+MAX_QEMU = 64 << 20
+MAX_GDT_ENTS = 8192
+#: HVM_PARAM_* indexes of the tail's magic pfns, in stream order: ioreq, bufioreq, store.
+MAGIC_PFN_PARAMS = (5, 6, 1)
+NOTAB = 0
+QEMU_FEATURES = {QEMU_LIBXL: "qemu-libxl", QEMU_REMUS: "qemu-remus", QEMU_XEND: "qemu-xend"}
+UNPIN = 0x7          # LTABTYPE_MASK >> 28: ignore the pinned bit when checking a table type
+#: Page-table levels a top-level table (cr3) may have, by guest width: 4 on x86_64; 3 (PAE),
+#: or 2 for the non-PAE 32-bit hypervisors of 2007 (§4.1).
+TOP_LEVELS = {64: {4}, 32: {3, 2}}
+
+
+def read_pv_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
+    yield read_unmapped(cursor, stream)
+    for vcpu in stream.online:
+        yield from read_pv_vcpu(cursor, stream, vcpu)
+    start = cursor.offset
+    page = bytes(cursor.read(PAGE_SIZE, "shared_info"))
+    cursor.region(start, "tail", "shared-info page")
+    yield SharedInfo(page)
+
+
+def read_unmapped(cursor: Cursor, stream: Stream) -> UnmappedPfns:
+    start = cursor.offset
+    count = struct.unpack("<I", cursor.read(4, "unmapped_pfns.count"))[0]
+    if count > stream.p2m_size:
+        raise cursor.error(f"{count} unmapped pfns > p2m_size {stream.p2m_size:#x}",
+                           "unmapped_pfns.count", start)
+    word = stream.structs.word
+    cursor.check_fits(count * word, "unmapped_pfns.pfns")
+    pfns: list[int] = []
+    for piece in cursor.source.chunks(count * word, "unmapped_pfns.pfns", step=word << 20):
+        pfns.extend(piece.cast("Q" if word == 8 else "I").tolist())
+    if pfns and max(pfns) >= stream.p2m_size:
+        index = next(i for i, p in enumerate(pfns) if p >= stream.p2m_size)
+        raise cursor.error(f"unmapped pfn {pfns[index]:#x} >= p2m_size {stream.p2m_size:#x}",
+                           "unmapped_pfns.pfns", start + 4 + word * index)
+    cursor.region(start, "tail", f"{count} unmapped pfns")
+    return UnmappedPfns(tuple(pfns))
+
+
+def read_pv_vcpu(cursor: Cursor, stream: Stream, vcpu: int) -> Iterator[Record]:
+    start = cursor.offset
+    context = bytes(cursor.read(stream.structs.vcpu_context_size, f"vcpu{vcpu}.context"))
+    check_pv_context(cursor, stream, vcpu, context, start)
+    cursor.region(start, "tail", f"vCPU {vcpu} context")
+    yield VcpuContext(vcpu, context)
+    if stream.extv:
+        start = cursor.offset
+        ext = bytes(cursor.read(EXT_VCPU_CONTEXT_SIZE, f"vcpu{vcpu}.extended"))
+        if int.from_bytes(ext[:4], "little") != vcpu:
+            cursor.warn(f"extended context of vCPU {vcpu} names vCPU "
+                        f"{int.from_bytes(ext[:4], 'little')} (3.2's restorer rejects this)",
+                        f"vcpu{vcpu}.extended.vcpu", start)
+        cursor.region(start, "tail", f"vCPU {vcpu} extended context")
+        yield VcpuExtended(vcpu, ext)
+    if stream.xsave_record_size is not None:
+        yield read_xsave(cursor, stream, vcpu)
+
+
+def read_xsave(cursor: Cursor, stream: Stream, vcpu: int) -> VcpuXsave:
+    start = cursor.offset
+    mask, size = struct.unpack("<QQ", cursor.read(16, f"vcpu{vcpu}.xsave"))
+    if mask == 0:
+        raise cursor.error(f"vCPU {vcpu}: xsave mask 0 although xcnt is present",
+                           f"vcpu{vcpu}.xsave.xfeature_mask", start)
+    if size > MAX_XSAVE:
+        raise cursor.error(f"vCPU {vcpu}: xsave size {size} (limit {MAX_XSAVE})",
+                           f"vcpu{vcpu}.xsave.size", start + 8)
+    if size + 16 != stream.xsave_record_size:
+        stream.versions.saw("xsave-size-per-vcpu")
+        cursor.warn(f"vCPU {vcpu}: xsave size {size} + 16 differs from xcnt "
+                    f"{stream.xsave_record_size} (libxc and the Xen converter assume equal "
+                    "sizes; 4.4+ may write this)", f"vcpu{vcpu}.xsave.size", start + 8)
+    data = bytes(cursor.read(size, f"vcpu{vcpu}.xsave.data"))
+    cursor.region(start, "tail", f"vCPU {vcpu} xsave")
+    return VcpuXsave(vcpu, data, mask)
+
+
+def check_pv_context(cursor: Cursor, stream: Stream, vcpu: int, context: bytes,
+                     start: int) -> None:
+    """Canonical pfns of the context: start_info (vCPU 0), GDT frames, cr3 (§7.1, §11)."""
+    bits = stream.structs.guest_bits
+    layout = stream.structs.vcpu_context
+    fmt = "<Q" if bits == 64 else "<I"
+
+    def get(path: str) -> int:
+        return struct.unpack_from(fmt, context, field_offset(layout, path))[0]
+
+    gdt_ents = get("gdt_ents")
+    if gdt_ents > MAX_GDT_ENTS:
+        raise cursor.error(f"vCPU {vcpu}: gdt_ents {gdt_ents} > {MAX_GDT_ENTS}",
+                           f"vcpu{vcpu}.context.gdt_ents",
+                           start + field_offset(layout, "gdt_ents"))
+    wanted = [(f"gdt_frames.{j}", get(f"gdt_frames.{j}"), {NOTAB}, False)
+              for j in range(-(-gdt_ents // 512))]
+    if vcpu == 0:
+        wanted.append(("user_regs." + ("rdx" if bits == 64 else "edx"),
+                       get("user_regs." + ("rdx" if bits == 64 else "edx")), {NOTAB}, False))
+    cr3 = get("ctrlreg.3")
+    cr3_pfn = cr3 >> 12 if bits == 64 else ((cr3 >> 12) | (cr3 << 20)) & 0xFFFFFFFF
+    wanted.append(("ctrlreg.3", cr3_pfn, TOP_LEVELS[bits], True))
+    for path, pfn, types, table in wanted:
+        at = start + field_offset(layout, path)
+        if pfn >= stream.p2m_size:
+            raise cursor.error(f"vCPU {vcpu}: {path} names pfn {pfn:#x} >= p2m_size "
+                               f"{stream.p2m_size:#x}", f"vcpu{vcpu}.context.{path}", at)
+        if stream.type_map is None:
+            continue
+        sent = stream.type_map[pfn]
+        kind = sent & UNPIN if table and sent != NOT_SENT else sent
+        if kind not in types:
+            what = "a top-level page table" if table else "an ordinary (NOTAB) page"
+            how = "never sent" if sent == NOT_SENT else f"sent with type {sent:#x}"
+            raise cursor.error(f"vCPU {vcpu}: {path} names pfn {pfn:#x}, {how}, not {what}",
+                               f"vcpu{vcpu}.context.{path}", at)
+
+
+def read_hvm_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
+    # The 2007 tail starts with the context length, so its HEADER magic lies at +12, where the
+    # 3.1+ tail has the upper half of the bufioreq pfn (always 0).
+    head = cursor.source.peek(16)
+    if len(head) == 16 and int.from_bytes(head[12:16], "little") == HVM_FILE_MAGIC:
+        stream.hvm_2007 = True
+        yield from read_hvm_2007_tail(cursor, stream)
+        return
+    stream.versions.saw("hvm-tail-3.1")
+    start = cursor.offset
+    pfns = struct.unpack("<QQQ", cursor.read(24, "hvm_tail.magic_pfns"))
+    for index, pfn in enumerate(pfns):
+        if pfn >= stream.p2m_size:
+            name = ("ioreq_pfn", "bufioreq_pfn", "store_pfn")[index]
+            raise cursor.error(f"{name} {pfn:#x} >= p2m_size {stream.p2m_size:#x}",
+                               f"hvm_tail.{name}", start + 8 * index)
+    cursor.region(start, "tail", "HVM magic pfns")
+    yield HvmParams(tuple(zip(MAGIC_PFN_PARAMS, pfns)))
+    yield read_hvm_context(cursor, stream, "hvm_tail")
+
+
+def read_hvm_context(cursor: Cursor, stream: Stream, where: str) -> HvmContext:
+    start = cursor.offset
+    length = struct.unpack("<I", cursor.read(4, f"{where}.context_length"))[0]
+    if not 0 < length <= MAX_HVM_CONTEXT:
+        raise cursor.error(f"HVM context length {length} (1..{MAX_HVM_CONTEXT})",
+                           f"{where}.context_length", start)
+    blob = bytes(cursor.read(length, f"{where}.context"))
+    stream.hvm_vcpus = check_hvm_context(blob, base=start + 4, file=cursor.source.name).cpus
+    cursor.region(start, "tail", "HVM context")
+    return HvmContext(blob)
+
+
+def read_hvm_2007_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
+    yield read_hvm_context(cursor, stream, "hvm_2007_tail")
+    start = cursor.offset
+    count = struct.unpack("<I", cursor.read(4, "hvm_2007_tail.nr_vcpus"))[0]
+    size = VGC_SIZE[stream.structs.toolstack_bits]
+    if count > MAX_VCPU_ID + 1:
+        raise cursor.error(f"{count} vCPUs", "hvm_2007_tail.nr_vcpus", start)
+    cursor.check_fits(count * (4 + size), "hvm_2007_tail.vcpus")
+    for vcpu in range(count):
+        at = cursor.offset
+        declared = struct.unpack("<I", cursor.read(4, f"hvm_2007_vcpu{vcpu}.size"))[0]
+        if declared != size:
+            raise cursor.error(f"vCPU record size {declared}, expected {size}",
+                               f"hvm_2007_vcpu{vcpu}.size", at)
+        yield VcpuContext(vcpu, bytes(cursor.read(size, f"hvm_2007_vcpu{vcpu}.context")))
+    frame = bytes(cursor.read(4, "hvm_2007_tail.shared_info_frame"))
+    cursor.region(start, "tail", f"{count} vCPU contexts and the shared-info frame")
+    yield Opaque("legacy", "hvm-2007-tail", frame)
+
+
+def read_qemu(cursor: Cursor, stream: Stream) -> EmulatorContext:
+    """One device-model record (the signature has been peeked and is known)."""
+    start = cursor.offset
+    signature = bytes(cursor.read(21, "qemu.signature"))
+    stream.versions.saw(QEMU_FEATURES[signature])
+    if signature == QEMU_XEND:
+        data = read_to_eof(cursor)
+        if not data.startswith(b"QEVM"):
+            raise cursor.error("QemuDeviceModelRecord data does not start with QEVM",
+                               "qemu.data", start + 21)
+    else:
+        length = struct.unpack("<I", cursor.read(4, "qemu.length"))[0]
+        cursor.check_fits(length, "qemu.length")
+        if length > MAX_QEMU:
+            raise cursor.error(f"qemu record of {length} bytes (limit {MAX_QEMU})",
+                               "qemu.length", start + 21)
+        data = bytes(cursor.read(length, "qemu.data"))
+    cursor.region(start, "tail", f"qemu record {signature.decode()}")
+    return EmulatorContext(data, signature=signature)
+
+
+def read_to_eof(cursor: Cursor) -> bytes:
+    data = bytearray()
+    while not cursor.source.at_eof():
+        if len(data) > MAX_QEMU:
+            raise cursor.error(f"qemu state larger than {MAX_QEMU} bytes", "qemu.data")
+        data += cursor.source.read_upto(1 << 20)
+    return bytes(data)
+
+
+def qemu_signature(cursor: Cursor) -> bytes | None:
+    """The known qemu signature at the current offset, if any."""
+    head = cursor.source.peek(21)
+    return head if head in QEMU_RECORDS else None

@@ -1,0 +1,283 @@
+"""Records -> legacy stream bytes.
+
+Records read from a legacy image come back byte for byte: body records are written as they
+arrive, and the tail (which other formats deliver in another order) is gathered and written at
+the next :class:`Checkpoint` or :class:`End`.  Records from other formats are fitted in: HVM
+parameters become value chunks and tail pfns, a PV extended-info block is synthesised, a -2
+chunk is derived from the vCPU contexts, and -9 marks a non-checkpointed stream.
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..errors import FormatError, UnsupportedError
+from ..formats import WriteOptions
+from ..io import Sink
+from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
+                       GuestType, HvmContext, HvmParams, ImageHeader, LastCheckpoint, Opaque,
+                       P2MFrames, PageBatch, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
+                       UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
+                       Wrapper)
+from ..x86 import EXT_VCPU_CONTEXT_SIZE, VGC_SIZE
+from . import wrappers
+from .schema import CHUNK_OF_PARAM, MAX_BATCH, QEMU_LIBXL, QEMU_XEND, structs
+from .tail import MAGIC_PFN_PARAMS
+
+#: Opaque legacy items and the chunk id that carries their bytes.
+OPAQUE_CHUNKS = {"verify-mode": -1, "tmem": -5, "tmem-extra": -6}
+
+
+@dataclass
+class _Tail:
+    """One checkpoint's tail, gathered until it can be written in legacy order."""
+
+    unmapped: tuple[int, ...] = ()
+    vcpus: dict[int, dict[str, Record]] = field(default_factory=dict)
+    shared_info: bytes | None = None
+    magic_pfns: dict[int, int] = field(default_factory=dict)
+    hvm_context: bytes | None = None
+    emulators: list[EmulatorContext] = field(default_factory=list)
+    hvm_2007_frame: bytes | None = None
+
+    def vcpu(self, vcpu_id: int) -> dict[str, Record]:
+        return self.vcpus.setdefault(vcpu_id, {})
+
+
+class LegacyWriter:
+    """Writes one legacy image to ``sink``."""
+
+    def __init__(self, sink: Sink, options: WriteOptions = WriteOptions()):
+        self.sink = sink
+        self.options = options
+        self.header: ImageHeader | None = None
+        self.structs = None
+        self.from_legacy = False
+        self.wrapped = False
+        self.ext_ids: tuple[bytes, ...] = ()
+        self.saw_vcpu_info = False
+        self.saw_last_checkpoint = False
+        self.checkpointed = False
+        self.tail = _Tail()
+        self.handlers = {
+            Wrapper: self._wrapper, ImageHeader: self._image_header, PvExtInfo: self._ext_info,
+            P2MFrames: self._frames, PageBatch: self._batch, VcpuInfo: self._vcpu_info,
+            HvmParams: self._hvm_params, TscInfo: self._tsc, Toolstack: self._toolstack,
+            Opaque: self._opaque, LastCheckpoint: self._last_checkpoint,
+            UnmappedPfns: self._unmapped, VcpuContext: self._vcpu_part,
+            VcpuExtended: self._vcpu_part, VcpuXsave: self._vcpu_part,
+            SharedInfo: self._shared_info, HvmContext: self._hvm_context,
+            EmulatorContext: self._emulator, Checkpoint: self._checkpoint, End: self._end,
+            VcpuMsrs: self._refuse, CpuPolicy: self._refuse, EmulatorXenstore: self._refuse,
+        }
+
+    def write(self, records: Iterable[Record]) -> None:
+        for record in records:
+            handler = self.handlers.get(type(record))
+            if handler is None:
+                self._refuse(record)
+            else:
+                handler(record)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _put(self, *parts: bytes | memoryview) -> None:
+        for part in parts:
+            self.sink.write(part)
+
+    def _chunk(self, chunk_id: int, payload: bytes = b"") -> None:
+        self._put(struct.pack("<i", chunk_id) + payload)
+
+    def _need_header(self, record: Record) -> None:
+        if self.header is None:
+            raise FormatError(f"{type(record).__name__} before the image header",
+                              file=self.sink.name, offset=self.sink.offset, field="records")
+
+    def _refuse(self, record: Record) -> None:
+        kind = record.kind if isinstance(record, Opaque) else type(record).__name__
+        if kind in self.options.drop or type(record).__name__ in self.options.drop:
+            self.options.say(f"dropped {kind}: the legacy format cannot carry it")
+            return
+        raise UnsupportedError(f"the legacy format cannot carry {kind} (allow dropping it "
+                               f"with --drop {kind})")
+
+    @property
+    def word_format(self) -> str:
+        return "Q" if self.structs.toolstack_bits == 64 else "I"
+
+    def _words(self, values) -> bytes:
+        return array(self.word_format, values).tobytes()
+
+    # -- header -----------------------------------------------------------------------------
+    def _wrapper(self, record: Wrapper) -> None:
+        self._put(wrappers.encode(record))
+        self.wrapped = True
+
+    def _image_header(self, record: ImageHeader) -> None:
+        if record.p2m_size is None:
+            raise UnsupportedError("the legacy format needs the guest's p2m size")
+        w = self.options.toolstack_bits or record.toolstack_bits or 64
+        g = record.guest_bits or w if record.guest is GuestType.PV else w
+        self.header, self.structs = record, structs(w, g)
+        self.from_legacy = record.variant.startswith("legacy")
+        if self.options.wrap and not self.wrapped:
+            self._put(wrappers.encode(Wrapper(self.options.wrap, b"", {})))
+        self._put(self._words([record.p2m_size]))
+
+    def _ext_info(self, record: PvExtInfo) -> None:
+        self._need_header(record)
+        payload = b"".join(block_id + struct.pack("<I", len(data)) + data
+                           for block_id, data in record.blocks)
+        self._put(self._words([(1 << self.structs.toolstack_bits) - 1]),
+                  struct.pack("<I", len(payload)), payload)
+        self.ext_ids = tuple(block_id for block_id, _ in record.blocks)
+
+    def _frames(self, record: P2MFrames) -> None:
+        self._need_header(record)
+        if not self.from_legacy and not self.ext_ids:
+            # Restorers since 3.2 expect ext-info; its "vcpu" block is read for its size (the
+            # guest width) and vm_assist only, so a zeroed context is what we can offer.
+            size = self.structs.vcpu_context_size
+            self._ext_info(PvExtInfo(((b"vcpu", bytes(size)), (b"extv", b""))))
+        self._put(self._words(record.frames))
+
+    # -- body -------------------------------------------------------------------------------
+    def _batch(self, record: PageBatch) -> None:
+        self._need_header(record)
+        entries = [(t << 28) | p for p, t in zip(record.pfns, record.types)]
+        if len(entries) > MAX_BATCH:
+            raise UnsupportedError(f"a batch of {len(entries)} pages (legacy batches hold at "
+                                   f"most {MAX_BATCH})")
+        self._put(struct.pack("<i", len(entries)) + self._words(entries), record.data)
+
+    def _vcpu_info(self, record: VcpuInfo) -> None:
+        words = [0] * (record.max_vcpu_id // 64 + 1)
+        for vcpu in record.online:
+            words[vcpu // 64] |= 1 << (vcpu % 64)
+        self._chunk(-2, struct.pack(f"<i{len(words)}Q", record.max_vcpu_id, *words))
+        self.saw_vcpu_info = True
+
+    def _hvm_params(self, record: HvmParams) -> None:
+        for index, value in record.params:
+            if index in MAGIC_PFN_PARAMS:
+                self.tail.magic_pfns[index] = value
+            elif index in CHUNK_OF_PARAM:
+                self._chunk(CHUNK_OF_PARAM[index], struct.pack("<IQ", 0, value))
+            else:
+                self._refuse(Opaque("hvm-param", f"HvmParam{index}"))
+
+    def _tsc(self, record: TscInfo) -> None:
+        self._chunk(-7, struct.pack("<IQII", record.mode, record.nsec, record.khz,
+                                    record.incarnation))
+
+    def _toolstack(self, record: Toolstack) -> None:
+        self._chunk(-18, struct.pack("<I", len(record.data)) + record.data)
+
+    def _opaque(self, record: Opaque) -> None:
+        if record.origin == "legacy" and record.kind in OPAQUE_CHUNKS:
+            self._chunk(OPAQUE_CHUNKS[record.kind], record.data)
+        elif record.origin == "legacy" and record.kind == "hvm-2007-tail":
+            self.tail.hvm_2007_frame = record.data
+        else:
+            self._refuse(record)
+
+    def _last_checkpoint(self, record: LastCheckpoint) -> None:
+        self._chunk(-9)
+        self.saw_last_checkpoint = True
+
+    # -- tail -------------------------------------------------------------------------------
+    def _unmapped(self, record: UnmappedPfns) -> None:
+        self.tail.unmapped = record.pfns
+
+    def _vcpu_part(self, record: VcpuContext | VcpuExtended | VcpuXsave) -> None:
+        self.tail.vcpu(record.vcpu_id)[type(record).__name__] = record
+
+    def _shared_info(self, record: SharedInfo) -> None:
+        self.tail.shared_info = record.page
+
+    def _hvm_context(self, record: HvmContext) -> None:
+        self.tail.hvm_context = record.blob
+
+    def _emulator(self, record: EmulatorContext) -> None:
+        self.tail.emulators.append(record)
+
+    def _checkpoint(self, record: Checkpoint) -> None:
+        self.checkpointed = True
+        self._flush()
+
+    def _end(self, record: End) -> None:
+        self._flush()
+
+    def _flush(self) -> None:
+        """End the body and write the gathered tail."""
+        if self.header is None:
+            raise UnsupportedError("no image header among the records")
+        tail, self.tail = self.tail, _Tail()
+        if not self.from_legacy:
+            self._close_foreign_body(tail)
+        self._put(struct.pack("<i", 0))
+        if self.header.guest is GuestType.PV:
+            self._pv_tail(tail)
+        elif tail.hvm_2007_frame is not None:
+            self._hvm_2007_tail(tail)
+        else:
+            self._hvm_tail(tail)
+
+    def _close_foreign_body(self, tail: _Tail) -> None:
+        """What a legacy restorer expects at the end of a body that another format supplied."""
+        if self.header.guest is GuestType.PV and not self.saw_vcpu_info and tail.vcpus:
+            online = frozenset(tail.vcpus)
+            self._vcpu_info(VcpuInfo(max(online), online))
+        if not self.checkpointed and not self.saw_last_checkpoint:
+            self._last_checkpoint(LastCheckpoint())
+
+    def _pv_tail(self, tail: _Tail) -> None:
+        self._put(struct.pack("<I", len(tail.unmapped)) + self._words(tail.unmapped))
+        size = self.structs.vcpu_context_size
+        for vcpu, parts in tail.vcpus.items():
+            context = parts.get("VcpuContext")
+            if context is None or len(context.context) != size:
+                raise UnsupportedError(f"vCPU {vcpu}: the PV tail needs a {size}-byte context")
+            self._put(context.context)
+            if b"extv" in self.ext_ids:
+                ext = parts.get("VcpuExtended")
+                self._put(ext.data if ext else bytes(EXT_VCPU_CONTEXT_SIZE))
+            xsave = parts.get("VcpuXsave")
+            if b"xcnt" in self.ext_ids:
+                if xsave is None:
+                    raise UnsupportedError(f"vCPU {vcpu}: xcnt promises an xsave record")
+                self._put(struct.pack("<QQ", xsave.mask or 0, len(xsave.data)), xsave.data)
+            elif xsave is not None:
+                self._refuse(xsave)
+        if tail.shared_info is None or len(tail.shared_info) != PAGE_SIZE:
+            raise UnsupportedError("the PV tail needs the 4096-byte shared-info page")
+        self._put(tail.shared_info)
+
+    def _hvm_tail(self, tail: _Tail) -> None:
+        pfns = [tail.magic_pfns.get(index, 0) for index in MAGIC_PFN_PARAMS]
+        context = tail.hvm_context or b""
+        self._put(struct.pack("<QQQI", *pfns, len(context)), context)
+        self._emulators(tail)
+
+    def _hvm_2007_tail(self, tail: _Tail) -> None:
+        context = tail.hvm_context or b""
+        self._put(struct.pack("<I", len(context)), context,
+                  struct.pack("<I", len(tail.vcpus)))
+        size = VGC_SIZE[self.structs.toolstack_bits]
+        for parts in tail.vcpus.values():
+            self._put(struct.pack("<I", size), parts["VcpuContext"].context)
+        self._put(tail.hvm_2007_frame)
+        self._emulators(tail)
+
+    def _emulators(self, tail: _Tail) -> None:
+        for record in tail.emulators:
+            signature = record.signature or (QEMU_XEND if self._xend() else QEMU_LIBXL)
+            if signature == QEMU_XEND:
+                self._put(signature, record.data)
+            else:
+                self._put(signature, struct.pack("<I", len(record.data)), record.data)
+
+    def _xend(self) -> bool:
+        return self.options.wrap == "xend"
