@@ -56,11 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pages = args.size // 4096 if args.size else args.pages
     try:
-        spec = SAMPLE if args.sample else GuestSpec(guest=args.guest, toolstack_bits=args.width, guest_bits=args.guest_width,
-                         variant=args.variant, pages=pages, p2m_size=args.p2m_size,
-                         vcpus=args.vcpus, xsave=args.xsave, wrapper=args.wrapper,
-                         special_pages=args.special_pages, tmem=args.tmem, batch=args.batch,
-                         checkpoints=args.checkpoints, seed=args.seed)
+        spec = SAMPLE if args.sample else GuestSpec(
+            guest=args.guest, toolstack_bits=args.width, guest_bits=args.guest_width,
+            variant=args.variant, pages=pages, p2m_size=args.p2m_size, vcpus=args.vcpus,
+            xsave=args.xsave, wrapper=args.wrapper, special_pages=args.special_pages,
+            tmem=args.tmem, batch=args.batch, checkpoints=args.checkpoints, seed=args.seed)
     except ValueError as error:
         parser.error(str(error))
     start = time.perf_counter()
