@@ -117,6 +117,7 @@ def test_command_line_sample_is_the_sample(tmp_path, capsys):
     (dict(variant="remus", guest="hvm", hvm_params={}, qemu="DeviceModelRecord0002"), "4.1"),
     (dict(variant="remus", guest="hvm", special_pages=True), "4.3"),
     (dict(variant="remus", vcpus=(0, 64)), "4.2"),            # a -2 map with m >= 64
+    (dict(variant="remus", vcpus=2, xsave=True, xsave_per_vcpu=True), "4.4"),
     (dict(variant="3.2"), "3.2"),                             # "extv"
     (dict(variant="3.2", guest="hvm"), "3.1"),                # -2 only
     (dict(variant="3.1", toolstack_bits=32), "3.1"),

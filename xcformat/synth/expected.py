@@ -127,6 +127,8 @@ def min_xen_version(spec: GuestSpec, chunk_ids, ext_ids, specials) -> str:
         floors.append("4.2")
     if specials["broken"]:
         floors.append("4.3")
+    if spec.xsave_per_vcpu and any(vcpu % 2 for vcpu in spec.vcpus):
+        floors.append("4.4")          # an xsave record smaller than "xcnt" says (§2.8)
     if -2 in chunk_ids and max(spec.vcpus) >= 64:
         floors.append("4.2")
     floors.append({QEMU_LIBXL: "4.1", QEMU_REMUS: "4.0"}.get(spec.qemu, "3.0"))

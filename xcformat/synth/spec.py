@@ -26,7 +26,8 @@ class GuestSpec:
     the highest data pfn + 1 plus a few hole pfns.  ``qemu="auto"`` picks the variant's usual
     device-model record for HVM (None for PV); None writes no record.  ``hvm_params`` maps legacy
     chunk ids (-3, -4, -8, ...) to values; None picks the variant's usual set, ``{}`` none.
-    ``checkpoints`` is used by the "remus" variant only.
+    ``checkpoints`` is used by the "remus" variant only.  ``xsave_per_vcpu`` (with ``xsave``)
+    gives odd vcpus a smaller xsave record than "xcnt" says, as Xen 4.4+ may (fact sheet §2.8).
     """
 
     guest: str = "pv"
@@ -37,6 +38,7 @@ class GuestSpec:
     p2m_size: int | None = None
     vcpus: int | tuple[int, ...] = 1
     xsave: bool = False
+    xsave_per_vcpu: bool = False
     wrapper: str | None = None
     qemu: str | None = AUTO
     qemu_bytes: int = 600
@@ -85,6 +87,8 @@ class GuestSpec:
         for flag, allowed in (("xsave", v.xsave), ("tmem", v.tmem)):
             if getattr(self, flag) and not allowed:
                 raise ValueError(f"variant {self.variant} has no {flag}")
+        if self.xsave_per_vcpu and not self.xsave:
+            raise ValueError("xsave_per_vcpu needs xsave")
         if self.xsave and self.guest == "hvm":
             raise ValueError("xsave records are PV tail records (HVM keeps them in its context)")
         params = self._params()

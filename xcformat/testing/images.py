@@ -9,8 +9,8 @@ from xcformat.synth.variants import QEMU_RECORDS
 
 #: Fields a caller may pin or draw through ``guest_specs(**constraints)``.
 _FIELDS = {"guest", "toolstack_bits", "guest_bits", "variant", "pages", "p2m_size", "vcpus",
-           "xsave", "wrapper", "qemu", "hvm_params", "special_pages", "tmem", "batch", "seed",
-           "checkpoints", "qemu_bytes"}
+           "xsave", "xsave_per_vcpu", "wrapper", "qemu", "hvm_params", "special_pages", "tmem",
+           "batch", "seed", "checkpoints", "qemu_bytes"}
 
 
 def _choice(draw, constraints: dict, name: str, default):
@@ -42,6 +42,7 @@ def _guest_specs(draw, constraints: dict, max_pages: int, max_vcpus: int) -> Gue
     floor = count + 12 if guest == "pv" else (1 if variant.hvm_tail == "2007" else 16)
     pages = pick("pages", st.integers(floor, max(floor, max_pages)))
     xsave = pick("xsave", st.booleans() if variant.xsave and guest == "pv" else st.just(False))
+    per_vcpu = pick("xsave_per_vcpu", st.booleans() if xsave else st.just(False))
     tmem = pick("tmem", st.booleans() if variant.tmem else st.just(False))
     special = pick("special_pages", st.just(False) if variant.hvm_tail == "2007"
                    and guest == "hvm" else st.booleans())
@@ -57,7 +58,8 @@ def _guest_specs(draw, constraints: dict, max_pages: int, max_vcpus: int) -> Gue
         extra["p2m_size"] = None if slack == 8 else _data_end(guest, pages) + 4 + slack
     return GuestSpec(
         guest=guest, toolstack_bits=tools, guest_bits=guest_bits, variant=variant.name,
-        pages=pages, vcpus=vcpus, xsave=xsave, wrapper=wrapper, qemu=qemu,
+        pages=pages, vcpus=vcpus, xsave=xsave, xsave_per_vcpu=per_vcpu, wrapper=wrapper,
+        qemu=qemu,
         special_pages=special, tmem=tmem,
         batch=pick("batch", st.one_of(st.integers(1, 16), st.integers(17, 1024))),
         seed=pick("seed", st.integers(0, 2**32 - 1)),
