@@ -5,8 +5,15 @@ import re
 
 import pytest
 
-from xcformat.synth import (SAMPLE, GuestSpec, expected, legacy_bytes, page_content, sample,
-                            write_legacy)
+from xcformat.synth import (
+    SAMPLE,
+    GuestSpec,
+    expected,
+    legacy_bytes,
+    page_content,
+    sample,
+    write_legacy,
+)
 
 
 def test_same_seed_same_bytes_other_seed_other_pages():
@@ -83,8 +90,9 @@ def test_impossible_specs_are_refused(kw, message):
 
 
 def test_command_line_writes_the_image_and_reports(tmp_path, capsys):
-    from xcformat.synth.__main__ import main
     import json
+
+    from xcformat.synth.__main__ import main
 
     path = tmp_path / "hvm.img"
     assert main([str(path), "--guest", "hvm", "--size", "1M", "--width", "32"]) == 0

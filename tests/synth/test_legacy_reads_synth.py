@@ -10,8 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from xcformat.formats import Hints, WriteOptions
 from xcformat.io import open_sink, open_source
 from xcformat.legacy import LegacyReader, LegacyWriter
-from xcformat.records import (GuestType, ImageHeader, PageBatch, VcpuContext, VcpuInfo,
-                              Wrapper)
+from xcformat.records import GuestType, ImageHeader, PageBatch, VcpuContext, VcpuInfo, Wrapper
 from xcformat.synth import expected, write_legacy
 from xcformat.testing import guest_specs
 

@@ -7,11 +7,27 @@ from dataclasses import dataclass
 
 from .hvmguest import hvm_context, magic_pfns, qemu_state
 from .pages import page_content
-from .pvguest import (XSAVE_RECORD, extended_context, pv_layout, raw_context, shared_info_page,
-                      structure_page, tail_context, xsave_record)
+from .pvguest import (
+    XSAVE_RECORD,
+    extended_context,
+    pv_layout,
+    raw_context,
+    shared_info_page,
+    structure_page,
+    tail_context,
+    xsave_record,
+)
 from .spec import GuestSpec, hvm_data_pfns
-from .stream import (Batch, Chunk, emitted_params, ext_info, final_version, has_extv, items,
-                     special_pfns)
+from .stream import (
+    Batch,
+    Chunk,
+    emitted_params,
+    ext_info,
+    final_version,
+    has_extv,
+    items,
+    special_pfns,
+)
 from .variants import CHUNK_SINCE, QEMU_LIBXL, QEMU_REMUS, version_key
 
 

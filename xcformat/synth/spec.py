@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .variants import QEMU_RECORDS, VARIANTS, Variant
@@ -141,7 +141,7 @@ class GuestSpec:
         if self.p2m_size > MAX_P2M_SIZE:
             raise ValueError("p2m_size must be <= 0x0FFFFFFF, 28 pfn bits (fact sheet §1)")
         if self.guest == "pv":
-            from .pvguest import pv_layout   # the layout depends on the validated sizes above
+            from .pvguest import pv_layout  # the layout depends on the validated sizes above
             pv_layout(self)
         elif len(hvm_data_pfns(self)) < 16 and self.info.hvm_tail == "magic":
             raise ValueError("an HVM guest needs at least 16 pages (magic and ring pages)")

@@ -15,9 +15,19 @@ from dataclasses import dataclass
 from . import chunks
 from .hvmguest import hvm_context, magic_pfns, qemu_state
 from .pages import PageBuilder
-from .pvguest import (MFN_BASE, VGC, extended_context, pv_layout, raw_context,
-                      shared_info_page, structure_page, tail_context, vcpu_context,
-                      xsave_record, XSAVE_RECORD)
+from .pvguest import (
+    MFN_BASE,
+    VGC,
+    XSAVE_RECORD,
+    extended_context,
+    pv_layout,
+    raw_context,
+    shared_info_page,
+    structure_page,
+    tail_context,
+    vcpu_context,
+    xsave_record,
+)
 from .spec import VGA_HOLE, GuestSpec, data_end, hvm_data_pfns
 from .variants import HVM_PARAM_CHUNKS
 
