@@ -73,7 +73,7 @@ class GuestSpec:
         put(self, "vcpus", _vcpu_ids(self.vcpus))
         if self.guest == "pv" and not v.vcpu_info and len(self.vcpus) > 1:
             raise ValueError(f"{self.variant} PV images carry vcpu 0 only (no -2 chunk)")
-        if self.guest == "pv" and max(self.vcpus) > v.max_vcpu_id and v.vcpu_info:
+        if v.vcpu_info and max(self.vcpus) > v.max_vcpu_id:      # the -2 map's limit
             raise ValueError(f"variant {self.variant} allows vcpu ids up to {v.max_vcpu_id}")
         if self.qemu == AUTO:
             put(self, "qemu", v.qemu_default if self.guest == "hvm" else None)

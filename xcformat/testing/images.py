@@ -35,7 +35,7 @@ def _guest_specs(draw, constraints: dict, max_pages: int, max_vcpus: int) -> Gue
         same = variant.same_width
         guest_bits = pick("guest_bits", st.just(tools) if same else st.sampled_from((32, 64)))
     several = guest == "hvm" or variant.vcpu_info
-    max_id = min(max_vcpus - 1, variant.max_vcpu_id if guest == "pv" else 63)
+    max_id = min(max_vcpus - 1, variant.max_vcpu_id if variant.vcpu_info else 63)
     vcpus = pick("vcpus", st.sets(st.integers(1, max_id), max_size=max_vcpus - 1).map(
         lambda ids: (0, *sorted(ids))) if several and max_id > 0 else st.just(1))
     count = vcpus if isinstance(vcpus, int) else len(vcpus)
