@@ -29,6 +29,9 @@ CASES = [
     GuestSpec(variant="3.2", toolstack_bits=32, guest_bits=32, pages=300, vcpus=2),
     GuestSpec(variant="3.2", guest="hvm", pages=300),
     GuestSpec(variant="remus", pages=300, checkpoints=1),
+    GuestSpec(live=True, pages=300, batch=50),
+    GuestSpec(verify=True, pages=300),
+    GuestSpec(guest="hvm", live=True, pages=300, special_pages=True),
 ]
 
 

@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wrapper", choices=("xl", "xend"))
     parser.add_argument("--special-pages", action="store_true")
     parser.add_argument("--tmem", action="store_true")
+    parser.add_argument("--live", action="store_true", help="a live migration's layout")
+    parser.add_argument("--verify", action="store_true", help="the debug flag's -1 re-send")
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--checkpoints", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
@@ -60,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             guest=args.guest, toolstack_bits=args.width, guest_bits=args.guest_width,
             variant=args.variant, pages=pages, p2m_size=args.p2m_size, vcpus=args.vcpus,
             xsave=args.xsave, wrapper=args.wrapper, special_pages=args.special_pages,
-            tmem=args.tmem, batch=args.batch, checkpoints=args.checkpoints, seed=args.seed)
+            tmem=args.tmem, batch=args.batch, checkpoints=args.checkpoints, seed=args.seed,
+            live=args.live, verify=args.verify)
     except ValueError as error:
         parser.error(str(error))
     start = time.perf_counter()

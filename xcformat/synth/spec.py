@@ -26,8 +26,11 @@ class GuestSpec:
     the highest data pfn + 1 plus a few hole pfns.  ``qemu="auto"`` picks the variant's usual
     device-model record for HVM (None for PV); None writes no record.  ``hvm_params`` maps legacy
     chunk ids (-3, -4, -8, ...) to values; None picks the variant's usual set, ``{}`` none.
-    ``checkpoints`` is used by the "remus" variant only.  ``xsave_per_vcpu`` (with ``xsave``)
-    gives odd vcpus a smaller xsave record than "xcnt" says, as Xen 4.4+ may (fact sheet §2.8).
+    ``checkpoints`` is used by the "remus" variant only (always live).  ``live`` writes a live
+    migration's layout: every page, then (-6, -7 where the variant has them and) a last
+    iteration that re-sends some pages.  ``verify`` adds the debug flag's -1 chunk and a second
+    copy of every page (non-live saves).  ``xsave_per_vcpu`` (with ``xsave``) gives odd vcpus a
+    smaller xsave record than "xcnt" says, as Xen 4.4+ may (fact sheet §2.8).
     """
 
     guest: str = "pv"
@@ -48,6 +51,8 @@ class GuestSpec:
     batch: int = MAX_BATCH
     seed: int = 0
     checkpoints: int = 3
+    live: bool = False
+    verify: bool = False
 
     def __post_init__(self) -> None:
         put = object.__setattr__
@@ -101,6 +106,8 @@ class GuestSpec:
             raise ValueError("2007-hvm batches are bare pfns: no special page types")
         if not 1 <= self.batch <= MAX_BATCH:
             raise ValueError("batch must be 1..1024")
+        if self.verify and (self.live or v.checkpointed):
+            raise ValueError("verify is for non-live saves here")
         if self.checkpoints < 1:
             raise ValueError("checkpoints must be at least 1")
         if self.qemu_bytes < 4:

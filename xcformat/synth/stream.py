@@ -87,13 +87,18 @@ class Batch:
 Item = bytes | Chunk | Batch
 
 
+def is_live(spec: GuestSpec) -> bool:
+    """A live save sends every page, then re-sends the pages dirtied meanwhile (Remus always)."""
+    return spec.live or spec.info.checkpointed
+
+
 def final_version(spec: GuestSpec, pfn: int) -> int:
-    """The version of the last copy of an ordinary page (Remus re-sends; 0 otherwise)."""
+    """The version of the last copy of an ordinary page: live saves re-send some (0 otherwise)."""
     structural = spec.guest == "pv" and 0 < pfn < pv_layout(spec).block_end
-    if not spec.info.checkpointed or structural:
+    if not is_live(spec) or structural:
         return 0                     # only ordinary pages are re-sent (see ordinary_pfns)
     best = 0
-    for version in range(1, spec.checkpoints + 1):
+    for version in range(1, (spec.checkpoints if spec.info.checkpointed else 1) + 1):
         if version % DIRTY_STRIDE == pfn % DIRTY_STRIDE:
             best = version
     return best
@@ -287,19 +292,23 @@ def items(spec: GuestSpec) -> Iterator[Item]:
         yield _ulongs(spec, pv_layout(spec).frames)
     if spec.tmem:
         yield Chunk(-5, chunks.tmem(spec))
-    if v.tsc and not v.checkpointed:
+    live = is_live(spec)
+    if v.tsc and not live:
         yield Chunk(-7, chunks.tsc_info(spec))          # non-live save: before the batches
     yield from _full_pass(spec)
-    if not v.checkpointed:
-        yield from _body_end(spec)
-        yield from _tail(spec, 0)
-        return
-    # Remus: the first checkpoint is a live migration whose last iteration starts with -6/-7;
-    # every later checkpoint re-sends the dirty pages, then -2 ... 0 and the tail again.
-    if spec.tmem:
-        yield Chunk(-6, chunks.tmem_extra(spec))
-    yield Chunk(-7, chunks.tsc_info(spec))
-    for checkpoint in range(spec.checkpoints):
-        yield from _dirty_pass(spec, checkpoint + 1)
+    if live:
+        # §2.1 item 3: once the guest is suspended, the last iteration starts with -6 and -7.
+        if spec.tmem:
+            yield Chunk(-6, chunks.tmem_extra(spec))
+        if v.tsc:
+            yield Chunk(-7, chunks.tsc_info(spec))
+    # Remus repeats (dirty pages, -2 ... 0, tail) for every checkpoint (§2.1 last paragraph).
+    for checkpoint in range(spec.checkpoints if v.checkpointed else 1):
+        if live:
+            yield from _dirty_pass(spec, checkpoint + 1)
+        if spec.verify:
+            # §2.1 item 4 / §4.1: -1, then every page again for the receiver to compare.
+            yield Chunk(-1, chunks.marker(-1))
+            yield from _full_pass(spec)
         yield from _body_end(spec)
         yield from _tail(spec, checkpoint)

@@ -10,7 +10,7 @@ from xcformat.synth.variants import QEMU_RECORDS
 #: Fields a caller may pin or draw through ``guest_specs(**constraints)``.
 _FIELDS = {"guest", "toolstack_bits", "guest_bits", "variant", "pages", "p2m_size", "vcpus",
            "xsave", "xsave_per_vcpu", "wrapper", "qemu", "hvm_params", "special_pages", "tmem",
-           "batch", "seed", "checkpoints", "qemu_bytes"}
+           "batch", "seed", "checkpoints", "qemu_bytes", "live", "verify"}
 
 
 def _choice(draw, constraints: dict, name: str, default):
@@ -46,6 +46,8 @@ def _guest_specs(draw, constraints: dict, max_pages: int, max_vcpus: int) -> Gue
     tmem = pick("tmem", st.booleans() if variant.tmem else st.just(False))
     special = pick("special_pages", st.just(False) if variant.hvm_tail == "2007"
                    and guest == "hvm" else st.booleans())
+    live = pick("live", st.just(False) if variant.checkpointed else st.booleans())
+    verify = pick("verify", st.just(False) if live or variant.checkpointed else st.booleans())
     wrapper = pick("wrapper", st.sampled_from(sorted(variant.wrappers, key=str)))
     qemu_choices = sorted(variant.qemu_allowed & {None, *QEMU_RECORDS}, key=str)
     if variant.checkpointed:
@@ -60,7 +62,7 @@ def _guest_specs(draw, constraints: dict, max_pages: int, max_vcpus: int) -> Gue
         guest=guest, toolstack_bits=tools, guest_bits=guest_bits, variant=variant.name,
         pages=pages, vcpus=vcpus, xsave=xsave, xsave_per_vcpu=per_vcpu, wrapper=wrapper,
         qemu=qemu,
-        special_pages=special, tmem=tmem,
+        special_pages=special, tmem=tmem, live=live, verify=verify,
         batch=pick("batch", st.one_of(st.integers(1, 16), st.integers(17, 1024))),
         seed=pick("seed", st.integers(0, 2**32 - 1)),
         checkpoints=pick("checkpoints", st.integers(1, 3)), **extra)
