@@ -69,13 +69,13 @@ _V45 = Variant(
     xtab_hvm="zero", hvm_params=_ALL_PARAMS, xsave=True, tmem=True, broken=True, xalloc=True,
     max_vcpu_id=4095, ext_context_size=56, hvm_cpu_record=1024,
     wrappers=frozenset({None, "xl"}), qemu_default=QEMU_LIBXL,
-    qemu_allowed=frozenset({None, *QEMU_RECORDS}))
+    qemu_allowed=frozenset({None, QEMU_LIBXL}))
 # §2.1 last paragraph, §3.4: xend Remus, 4.0-4.4: body+tail repeat, no -9; xend registers no
 # toolstack callback, so no -18 either.
 _REMUS = replace(
     _V45, name="remus", xen="4.0-4.4", last_checkpoint=False, toolstack=False,
     checkpointed=True, hvm_params=_ALL_PARAMS - {-19, -20}, wrappers=frozenset({None, "xend"}),
-    qemu_default=QEMU_REMUS, qemu_allowed=frozenset({None, QEMU_LIBXL, QEMU_REMUS}))
+    qemu_default=QEMU_REMUS, qemu_allowed=frozenset({None, QEMU_LIBXL, QEMU_REMUS}))  # xl remus
 # §5 "3.2": ext-info for every PV guest, extv, 32-on-64; -2 is the only chunk; 3.1-3.3 HVM
 # savers skip the VGA hole; XTAB keeps MFN bits (PV) or the pfn (HVM).
 _V32 = replace(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from xcformat.synth import VARIANTS, GuestSpec, legacy_bytes
-from xcformat.synth.variants import QEMU_RECORDS
 
 #: Fields a caller may pin or draw through ``guest_specs(**constraints)``.
 _FIELDS = {"guest", "toolstack_bits", "guest_bits", "variant", "pages", "p2m_size", "vcpus",
@@ -49,9 +48,7 @@ def _guest_specs(draw, constraints: dict, max_pages: int, max_vcpus: int) -> Gue
     live = pick("live", st.just(False) if variant.checkpointed else st.booleans())
     verify = pick("verify", st.just(False) if live or variant.checkpointed else st.booleans())
     wrapper = pick("wrapper", st.sampled_from(sorted(variant.wrappers, key=str)))
-    qemu_choices = sorted(variant.qemu_allowed & {None, *QEMU_RECORDS}, key=str)
-    if variant.checkpointed:
-        qemu_choices = [q for q in qemu_choices if q != "QemuDeviceModelRecord"]
+    qemu_choices = sorted(variant.qemu_allowed, key=str)
     qemu = pick("qemu", st.sampled_from(qemu_choices) if guest == "hvm" else st.none())
     extra = {name: pick(name, st.nothing()) for name in ("p2m_size", "hvm_params", "qemu_bytes")
              if name in constraints}
