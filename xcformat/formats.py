@@ -52,6 +52,7 @@ class WriteOptions:
     wrap: str | None = None             #: ``--wrap``: a file wrapper to add (xl, libxl, ...)
     align: bool = False                 #: ``--align``: the format's page-aligned variant
     drop: frozenset[str] = frozenset()  #: record kinds the user allows to be dropped
+    index: bool = True                  #: ``--no-index`` clears it: no pfn index (aligned)
     say: Callable[[str], None] = print  #: where to report what was dropped or adjusted
 
 
@@ -70,12 +71,28 @@ class Writer(Protocol):
 
 
 @dataclass(frozen=True)
+class PageFound:
+    """The answer to "what is in pfn N": ``data`` is None when the image holds no data for it.
+
+    ``offset`` is where the page lies in the file (None when unknown); ``how`` says how it was
+    found (``"index"``, ``"scan"``).
+    """
+
+    data: bytes | None
+    offset: int | None
+    how: str
+
+
+@dataclass(frozen=True)
 class Format:
     name: str
     description: str
     sniff: Callable[[bytes], Sniffed | None]
     reader: Callable[[Source, Hints], Reader]
     writer: Callable[[Sink, WriteOptions], Writer] | None = None
+    #: Random access to one page by pfn; returns None when it cannot (e.g. no index, a pipe),
+    #: and the caller scans the records instead.
+    page_lookup: Callable[[Source, int], PageFound | None] | None = None
 
 
 @functools.cache

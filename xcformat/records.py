@@ -113,11 +113,14 @@ class PageBatch(Record):
 
     ``pfns[i]`` and ``types[i]`` describe entry i; ``data`` holds 4096 bytes for each entry whose
     type is in :data:`DATA_TYPES`, in entry order.  ``data`` is only valid until the next record.
+    ``gmfns[i]`` is the machine frame that backed entry i, where the source records one (PV core
+    dumps' ``.xen_p2m``); None elsewhere.
     """
 
     pfns: tuple[int, ...]
     types: bytes
     data: memoryview
+    gmfns: tuple[int, ...] | None = None
 
     @property
     def data_pages(self) -> int:

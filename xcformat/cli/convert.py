@@ -20,6 +20,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--wrap", help="add a file wrapper to the target (format specific)")
     parser.add_argument("--align", action="store_true",
                         help="write the target's page-aligned variant")
+    parser.add_argument("--no-index", action="store_true",
+                        help="aligned: leave out the pfn -> page index")
     parser.add_argument("--drop", default="", metavar="KIND,...",
                         help="record kinds the target cannot carry that may be dropped "
                              "(each drop is reported)")
@@ -34,7 +36,7 @@ def run(args) -> int:
         raise UnsupportedError(f"xcformat cannot write {target.name} images")
     options = formats.WriteOptions(
         toolstack_bits=args.width, wrap=args.wrap, align=args.align,
-        drop=frozenset(filter(None, args.drop.split(","))),
+        drop=frozenset(filter(None, args.drop.split(","))), index=not args.no_index,
         say=lambda message: print(f"xcformat: {message}", file=sys.stderr))
     with open_image(args, args.input) as (source, fmt, _):
         reader = fmt.reader(source, hints(args))

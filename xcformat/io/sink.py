@@ -1,76 +1,285 @@
 """Writing an image so that nothing incomplete ever stands at the output path.
 
-The bytes go to a hidden temporary file beside the output; :meth:`Sink.commit` fsyncs it and
-renames it into place.  Leaving the ``with`` block by an exception removes the temporary file.
+On a regular file, :meth:`Sink.write` gathers bytes into page-aligned chunks that a background
+thread writes (:mod:`.writebehind`) while the caller keeps reading; with direct I/O each chunk is a
+whole number of blocks, the last one padded and the file truncated back to its true size.  A
+write that is already whole aligned blocks at an aligned offset from aligned memory goes straight
+to the file, no copy.  Streams (pipes, sockets) are written through at once, in order.
+
+:func:`open_sink` writes into an anonymous ``O_TMPFILE`` (or a hidden temporary file) beside the
+output, fsyncs it and only then gives it the output's name, so a failed or killed conversion
+leaves nothing at OUT.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import mmap
 import os
+import secrets
+import stat
 import sys
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ..errors import EnvironmentProblem
-from .modes import IoMode
+from . import native
+from .modes import IoMode, Plan, settle
+from .notices import notice
+from .writebehind import WriteBehind
+
+#: Bytes gathered before a chunk goes to the writer thread, and how many chunks may be in flight.
+CHUNK = 8 << 20
+DEPTH = 3
+
+
+def _pwrite_all(fd: int, view: memoryview, offset: int, flags: int = 0) -> None:
+    while view:
+        done = os.pwritev(fd, [view], offset, flags)
+        view, offset = view[done:], offset + done
+
+
+def _address(view: memoryview) -> int:
+    return int(native.ffi.cast("uintptr_t", native.ffi.from_buffer(view)))
+
+
+class _FadviseWrite:
+    """Buffered writes with write-behind: writeback of each chunk starts at once; the chunk
+    written ``lag`` chunks earlier is waited for and dropped from the page cache (and advised
+    once more a chunk later, for pages that sat in another CPU's LRU batch the first time)."""
+
+    def __init__(self, fd: int, lag: int = 2):
+        self._fd = fd
+        self._lag = lag
+        self._started: list[tuple[int, int]] = []
+        self._dropped: tuple[int, int] | None = None
+
+    def __call__(self, view: memoryview, offset: int) -> None:
+        _pwrite_all(self._fd, view, offset)
+        if native.libc.sync_file_range(self._fd, offset, len(view),
+                                       native.SYNC_FILE_RANGE_WRITE) != 0:
+            raise native.errno_error("sync_file_range")
+        self._started.append((offset, len(view)))
+        if len(self._started) > self._lag:
+            start, length = self._started.pop(0)
+            wait = (native.SYNC_FILE_RANGE_WAIT_BEFORE | native.SYNC_FILE_RANGE_WRITE
+                    | native.SYNC_FILE_RANGE_WAIT_AFTER)
+            if native.libc.sync_file_range(self._fd, start, length, wait) != 0:
+                raise native.errno_error("sync_file_range")
+            for range_ in filter(None, (self._dropped, (start, length))):
+                os.posix_fadvise(self._fd, *range_, os.POSIX_FADV_DONTNEED)
+            self._dropped = (start, length)
+
+
+def _chunk_writer(fd: int, mode: IoMode) -> Callable[[memoryview, int], None]:
+    if mode is IoMode.FADVISE:
+        return _FadviseWrite(fd)
+    flags = native.RWF_DONTCACHE if mode is IoMode.UNCACHED else 0
+    return lambda view, offset: _pwrite_all(fd, view, offset, flags)
 
 
 class Sink:
-    """An output image, written front to back."""
+    """An output image, written front to back.  :attr:`offset` counts the bytes accepted.
 
-    def __init__(self, fd: int, name: str, *, mode: IoMode = IoMode.BUFFERED):
+    ``plan`` (from :func:`~xcformat.io.modes.settle`) says how; without one, ``mode`` is taken as
+    is.  A sink on a regular file must end with :meth:`flush` and :meth:`close`
+    (:func:`open_sink` does both).
+    """
+
+    def __init__(self, fd: int, name: str, *, mode: IoMode = IoMode.BUFFERED,
+                 plan: Plan | None = None, stream: bool | None = None, chunk: int = CHUNK,
+                 depth: int = DEPTH):
         self.name = name
-        self.mode = mode
         self._fd = fd
+        plan = plan or Plan(IoMode(mode) if mode is not IoMode.AUTO else IoMode.BUFFERED)
+        self.mode = plan.mode
+        #: Direct-I/O block: writes of whole blocks at multiples of it skip the copy (1: any).
+        self.block = plan.block
+        self._memory_align = plan.alignment.memory if plan.alignment else 1
         self.offset = 0
+        # A stream is written in order at its current position (pipes, sockets, stdout).
+        self._stream = not stat.S_ISREG(os.fstat(fd).st_mode) if stream is None else stream
+        unit = max(self.block, mmap.PAGESIZE)
+        self._chunk = -(-max(chunk, unit) // unit) * unit
+        self._depth = depth
+        self._behind: WriteBehind | None = None
+        self._buf: mmap.mmap | None = None
+        self._view: memoryview | None = None
+        self._base = 0       # file offset of the current chunk's first byte
+        self._fill = 0       # bytes gathered in the current chunk
 
+    # -- writing ------------------------------------------------------------------------
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        view = memoryview(data)
+        view = memoryview(data).cast("B")
+        if self._stream:
+            self._write_through(view)
+            return
+        if self._goes_straight(view):
+            self._submit()
+            self._guard(lambda: _pwrite_all(self._fd, view, self.offset), self.offset)
+            self.offset += len(view)
+            self._base = self.offset
+            return
         while view:
-            try:
-                done = os.write(self._fd, view)
-            except OSError as exc:
-                raise EnvironmentProblem(f"{self.name}: write failed at offset {self.offset:#x}: {exc.strerror}") from None
+            if self._view is None:
+                self._take()
+            take = min(self._chunk - self._fill, len(view))
+            self._view[self._fill:self._fill + take] = view[:take]
+            self._fill += take
+            self.offset += take
+            view = view[take:]
+            if self._fill == self._chunk:
+                self._submit()
+
+    def _goes_straight(self, view: memoryview) -> bool:
+        """Direct I/O, whole blocks, an aligned offset and aligned memory: no bounce needed."""
+        block = self.block
+        return (self.mode is IoMode.DIRECT and len(view) >= block and not len(view) % block
+                and not self.offset % block and not _address(view) % self._memory_align)
+
+    def _write_through(self, view: memoryview) -> None:
+        while view:
+            done = self._guard(lambda: os.write(self._fd, view), self.offset)
             view = view[done:]
             self.offset += done
 
+    def _take(self) -> None:
+        if self._behind is None:
+            self._behind = WriteBehind(_chunk_writer(self._fd, self.mode), size=self._chunk,
+                                       depth=self._depth)
+        self._buf = self._guard(self._behind.take, self._base)
+        self._view = memoryview(self._buf)
+
+    def _submit(self, *, pad: bool = False) -> None:
+        """Hand the gathered chunk to the writer thread (with ``pad``, zero-filled to a whole
+        block, for a direct-I/O tail)."""
+        if not self._fill:
+            return
+        length = self._fill
+        if pad and length % self.block:
+            length += self.block - length % self.block
+            self._view[self._fill:length] = bytes(length - self._fill)
+        self._view.release()
+        self._view = None
+        buf, self._buf = self._buf, None
+        self._guard(lambda: self._behind.submit(buf, length, self._base), self._base)
+        self._base += self._fill
+        self._fill = 0
+
+    def _guard(self, call, offset: int):
+        try:
+            return call()
+        except OSError as exc:
+            raise EnvironmentProblem(f"{self.name}: write failed near offset {offset:#x}: "
+                                     f"{exc.strerror or exc}") from None
+
     def flush(self) -> None:
-        """Push everything written so far to the file (before fsync or handing off the fd)."""
+        """Push everything written so far to the file (before fsync or handing off the fd).
+
+        With direct I/O an unaligned end is written as a padded block and the file truncated
+        back; the block's bytes stay gathered, so writing on rewrites it whole.
+        """
+        if self._stream or (not self._fill and self._behind is None):
+            return
+        tail_start = self.offset - self.offset % self.block
+        tail = bytes(self._view[tail_start - self._base:self._fill]) if self._fill else b""
+        self._submit(pad=True)
+        self._guard(self._behind.drain, self._base)
+        if self.mode is IoMode.DIRECT and tail:
+            self._guard(lambda: os.ftruncate(self._fd, self.offset), self.offset)
+            self._base = tail_start
+            self._take()
+            self._view[:len(tail)] = tail
+            self._fill = len(tail)
+
+    def close(self) -> None:
+        """Stop the writer thread (after :meth:`flush`; unflushed bytes are dropped)."""
+        if self._view is not None:
+            self._view.release()
+            self._view = None
+        if self._behind is not None:
+            if self._buf is not None:
+                self._behind.give_back(self._buf)
+                self._buf = None
+            self._behind.close()
+            self._behind = None
+
+
+def _output_file(path: str, directory: str) -> tuple[int, str | None]:
+    """An unnamed file in ``directory`` (O_TMPFILE), or a hidden named one where the file
+    system has no O_TMPFILE; returns the fd and the temporary name (None if unnamed)."""
+    try:
+        return os.open(directory, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o666), None
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
+            raise
+    tmp = _hidden_name(path)
+    return os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_RDWR | os.O_CLOEXEC, 0o666), tmp
+
+
+def _hidden_name(path: str) -> str:
+    return os.path.join(os.path.dirname(os.path.abspath(path)),
+                        f".{os.path.basename(path)}.{secrets.token_hex(4)}.partial")
+
+
+def _publish(fd: int, tmp: str | None, path: str, directory: str) -> None:
+    """Give the finished file the name ``path`` (replacing what was there) and make it stick."""
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        if tmp is None:
+            tmp = _hidden_name(path)
+            # linkat(AT_SYMLINK_FOLLOW) of the magic link names the O_TMPFILE; passing dir fds
+            # makes os.link call linkat (with neither it calls link(), which does not follow).
+            os.link(f"/proc/self/fd/{fd}", os.path.basename(tmp), src_dir_fd=dir_fd,
+                    dst_dir_fd=dir_fd, follow_symlinks=True)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 @contextlib.contextmanager
-def open_sink(path: str, mode: IoMode | str = IoMode.AUTO) -> Iterator[Sink]:
+def open_sink(path: str, mode: IoMode | str = IoMode.AUTO, *, chunk: int = CHUNK,
+              depth: int = DEPTH) -> Iterator[Sink]:
     """Open ``path`` (``-`` for standard output) for writing; the file appears only on success."""
     mode = IoMode(mode)
     if path == "-":
-        sink = Sink(sys.stdout.fileno(), "<stdout>")
-        yield sink
-        sink.flush()
+        if mode not in (IoMode.AUTO, IoMode.BUFFERED):
+            notice(f"standard output: {mode.value} I/O does not apply; using buffered I/O")
+        sink = Sink(sys.stdout.fileno(), "<stdout>", stream=True)
+        try:
+            yield sink
+            sink.flush()
+        finally:
+            sink.close()
         return
     directory = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".partial",
-                                   dir=directory)
+        fd, tmp = _output_file(path, directory)
     except OSError as exc:
         raise EnvironmentProblem(f"{path}: cannot create output: {exc.strerror}") from None
-    sink = Sink(fd, path, mode=IoMode.BUFFERED)
+    sink = None
     try:
+        sink = Sink(fd, path, plan=settle(fd, directory, mode, write=True), chunk=chunk,
+                    depth=depth)
         yield sink
         sink.flush()
+        sink.close()
         os.fsync(fd)
+        if sink.mode is not IoMode.BUFFERED:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        _publish(fd, tmp, path, directory)
+    except OSError as exc:
+        raise EnvironmentProblem(f"{path}: cannot write output: {exc.strerror or exc}") from None
+    finally:
+        if sink is not None:
+            sink.close()
         os.close(fd)
-        fd = -1
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)

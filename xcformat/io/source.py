@@ -3,6 +3,11 @@
 A :class:`Source` hands out memoryviews into its own window.  A view is valid until the next
 call on the source; callers that keep bytes copy them.  Every shortfall becomes a
 :class:`~xcformat.errors.TruncatedError` naming the file, the offset and the field being read.
+
+The window is page-aligned memory refilled in large reads.  With direct I/O its first byte
+always sits at a block-aligned file offset and every read is whole blocks, so the unaligned head
+and tail of what a format asks for come out of the same window (the bounce buffer).  Uncached
+reads pass ``RWF_DONTCACHE``; fadvise reads drop what was consumed from the page cache.
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ import sys
 from collections.abc import Iterator
 
 from ..errors import EnvironmentProblem, FormatError, TruncatedError, UnsupportedError
-from .modes import IoMode
+from . import native
+from .buffers import aligned_buffer
+from .modes import IoMode, Plan, settle
+from .notices import notice
 
 WINDOW = 8 << 20
 #: The largest single read a format may ask for; larger structures are read in pieces.
@@ -26,15 +34,25 @@ class Source:
     """An input image, read front to back through one window."""
 
     def __init__(self, fd: int, name: str, *, mode: IoMode = IoMode.BUFFERED,
-                 close: bool = True):
+                 close: bool = True, plan: Plan | None = None, window: int = WINDOW):
         self.name = name
-        self.mode = mode
+        plan = plan or Plan(IoMode(mode) if mode is not IoMode.AUTO else IoMode.BUFFERED)
+        self.mode = plan.mode
         self._fd = fd
         self._close = close
         st = os.fstat(fd)
         self.seekable = stat.S_ISREG(st.st_mode) or stat.S_ISBLK(st.st_mode)
         self.size: int | None = st.st_size if stat.S_ISREG(st.st_mode) else None
-        self._buf = mmap.mmap(-1, WINDOW)
+        if stat.S_ISBLK(st.st_mode):
+            self.size = os.lseek(fd, 0, os.SEEK_END)  # a block device's size is its end
+            os.lseek(fd, 0, os.SEEK_SET)
+        #: Direct-I/O block: window and reads are multiples of it (1 when any size will do).
+        self.block = plan.block
+        self._unit = max(self.block, mmap.PAGESIZE)
+        self._flags = native.RWF_DONTCACHE if self.mode is IoMode.UNCACHED else 0
+        self._dropped = 0    # fadvise: the page cache before this offset has been released
+        self._retry_from = 0  # ... and is advised once more from here
+        self._buf = aligned_buffer(self._round(max(window, 2 * self._unit)))
         self._view = memoryview(self._buf)
         self._start = 0      # first unread byte in the window
         self._end = 0        # end of valid bytes in the window
@@ -54,39 +72,67 @@ class Source:
         """File offset of the next byte :meth:`read` returns."""
         return self._pos
 
+    def _round(self, n: int) -> int:
+        return -(-n // self._unit) * self._unit
+
     def _fill(self, need: int) -> int:
         """Make at least ``need`` unread bytes available unless the input ends; return how many."""
         avail = self._end - self._start
         if avail >= need or self._eof:
             return avail
-        if need > len(self._buf) - self._start:
-            if need > len(self._buf):
-                self._grow(need)
-            # Move the unread tail to the front; views handed out earlier are stale by contract.
-            self._view[:avail] = self._view[self._start:self._end]
-            self._start, self._end = 0, avail
+        if need + self._unit > len(self._buf) - self._start:
+            # Move the unread bytes to the front, keeping the window's first byte at a
+            # block-aligned file offset; views handed out earlier are stale by contract.
+            keep = self._start - self._start % self.block
+            if need + self._unit > len(self._buf) - (self._start - keep):
+                self._grow(need + 2 * self._unit, keep)
+            else:
+                self._view[:self._end - keep] = self._view[keep:self._end]
+            self._start, self._end = self._start - keep, self._end - keep
+            self._release_consumed()
         while self._end - self._start < need:
-            got = self._read_into(self._view[self._end:])
-            if got == 0:
+            room = len(self._buf) - self._end
+            want = room - room % self.block
+            got = self._read_into(self._view[self._end:self._end + want])
+            self._end += got
+            # A short direct read means the end of the file: the next offset is unaligned.
+            if got == 0 or (self.block > 1 and got < want):
                 self._eof = True
                 break
-            self._end += got
         return self._end - self._start
 
-    def _grow(self, need: int) -> None:
-        size = -(-need // mmap.PAGESIZE) * mmap.PAGESIZE
-        bigger = mmap.mmap(-1, size)
+    def _grow(self, size: int, keep: int) -> None:
+        bigger = aligned_buffer(self._round(size))
         view = memoryview(bigger)
-        avail = self._end - self._start
-        view[:avail] = self._view[self._start:self._end]
+        view[:self._end - keep] = self._view[keep:self._end]
+        # The old window goes with the last view a caller still holds of it.
         self._buf, self._view = bigger, view
-        self._start, self._end = 0, avail
+
+    def _release_consumed(self) -> None:
+        """fadvise: let the kernel drop what has been read (up to the window's start).
+
+        Each range is advised twice, now and at the next refill: pages still in another CPU's
+        LRU batch are skipped by the first DONTNEED (it drains only the local CPU's).
+        """
+        if self.mode is not IoMode.FADVISE:
+            return
+        upto = self._pos - self._start
+        upto -= upto % mmap.PAGESIZE
+        if upto > self._dropped:
+            os.posix_fadvise(self._fd, self._retry_from, upto - self._retry_from,
+                             os.POSIX_FADV_DONTNEED)
+            self._retry_from, self._dropped = self._dropped, upto
 
     def _read_into(self, target: memoryview) -> int:
+        """Read into ``target`` (the window after its valid bytes); 0 at the end of the input."""
+        offset = self._pos + self._end - self._start
         try:
-            return os.readv(self._fd, [target])
+            if self.mode is IoMode.BUFFERED:  # from the current position: stdin may be a file
+                return os.readv(self._fd, [target])
+            return os.preadv(self._fd, [target], offset, self._flags)
         except OSError as exc:
-            raise EnvironmentProblem(f"{self.name}: read failed at offset {self._pos + self._end - self._start:#x}: {exc.strerror}") from None
+            raise EnvironmentProblem(f"{self.name}: read failed at offset {offset:#x}: "
+                                     f"{exc.strerror}") from None
 
     def read(self, n: int, field: str) -> memoryview:
         """Exactly ``n`` bytes, or :class:`TruncatedError` naming ``field``."""
@@ -138,30 +184,58 @@ class Source:
         if n < 0 or n > MAX_READ:
             raise self.error(f"refusing to read {n} bytes at once (limit {MAX_READ})", field,
                              offset)
-        data = os.pread(self._fd, n, offset)
+        data = self._pread(offset, n)
         if len(data) < n:
             raise self.error(f"input ends after {len(data)} of {n} bytes", field, offset,
                              cls=TruncatedError)
         return data
 
+    def _pread(self, offset: int, n: int) -> bytes:
+        """Up to ``n`` bytes at ``offset``; with direct I/O through an aligned bounce buffer."""
+        start = offset - offset % self.block
+        length = self._round(offset + n - start) if self.block > 1 else n
+        buf = aligned_buffer(length)
+        try:
+            with memoryview(buf) as view:
+                try:
+                    got = os.preadv(self._fd, [view[:length]], start, self._flags)
+                except OSError as exc:
+                    raise EnvironmentProblem(f"{self.name}: read failed at offset "
+                                             f"{start:#x}: {exc.strerror}") from None
+                lo = offset - start
+                return bytes(view[lo:max(lo, min(got, lo + n))])
+        finally:
+            buf.close()
+
     def close(self) -> None:
         self._view.release()
+        if self.mode is IoMode.FADVISE:
+            os.posix_fadvise(self._fd, 0, 0, os.POSIX_FADV_DONTNEED)
         if self._close:
             os.close(self._fd)
 
 
 @contextlib.contextmanager
-def open_source(path: str, mode: IoMode | str = IoMode.AUTO) -> Iterator[Source]:
-    """Open ``path`` (``-`` for standard input) for reading."""
+def open_source(path: str, mode: IoMode | str = IoMode.AUTO, *,
+                window: int = WINDOW) -> Iterator[Source]:
+    """Open ``path`` (``-`` for standard input) for reading in the best mode at or after
+    ``mode`` that its file system accepts (see :func:`~xcformat.io.modes.settle`)."""
     mode = IoMode(mode)
     if path == "-":
-        source = Source(sys.stdin.fileno(), "<stdin>", mode=IoMode.BUFFERED, close=False)
+        if mode not in (IoMode.AUTO, IoMode.BUFFERED):
+            notice(f"standard input: {mode.value} I/O does not apply; using buffered I/O")
+        source = Source(sys.stdin.fileno(), "<stdin>", close=False, window=window)
     else:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:
             raise EnvironmentProblem(f"{path}: cannot open: {exc.strerror}") from None
-        source = Source(fd, path, mode=IoMode.BUFFERED)
+        try:
+            plan = settle(fd, path, mode, write=False)
+        except BaseException:
+            os.close(fd)
+            raise
+        source = Source(fd, path, plan=plan, window=window)
     try:
         yield source
     finally:

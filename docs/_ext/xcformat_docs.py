@@ -1,0 +1,250 @@
+"""Sphinx extension: the parts of the documentation that xcformat's own code produces at build time.
+
+* ``reference/formats/<format>.rst`` for every format that registers structures, generated from
+  the construct schemas by :mod:`xcformat.refdoc` (field tables and SVG byte layouts);
+* ``.. xcformat-cli:: COMMAND``: the command's ``--help``, from the real argument parser;
+* ``.. xcformat-api:: MODULE ...``: autodoc for each module this build has;
+* ``.. xcformat-requires:: REQUIREMENT ...``: what a page's examples need, checked against this
+  build (the example tests read the same line);
+* ``.. xcformat-map::``: the layout map of a synthetic sample image, text and SVG;
+* ``.. xcformat-reference-toc::``: the table of contents of the generated format pages;
+* after an HTML build, every internal link and anchor is checked (a broken one is a warning, and
+  the build runs with warnings as errors).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from xcformat import specgen
+from xcformat.refdoc import features, rst
+from xcformat.refdoc.page import build_pages
+from xcformat.refdoc.links import broken_links
+
+logger = logging.getLogger(__name__)
+GENERATED = Path("reference") / "formats"
+
+
+# -- generated reference pages --------------------------------------------------------------------
+def write_reference(app) -> None:
+    registry = specgen.load_registry()
+    out = Path(app.srcdir) / GENERATED
+    out.mkdir(parents=True, exist_ok=True)
+    wanted = {f"{name}.rst": rst.render(page, registry)
+              for name, page in build_pages(registry).items()}
+    for name, text in wanted.items():
+        path = out / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+    for path in out.glob("*.rst"):
+        if path.name not in wanted:
+            path.unlink()
+
+
+# -- directives ----------------------------------------------------------------------------------
+class Generated(SphinxDirective):
+    def parse(self, lines: list[str]) -> list[nodes.Node]:
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, source=self.get_source_info()[0]),
+                                self.content_offset, container)
+        return container.children
+
+    def not_yet(self, missing: list[str], what: str) -> list[nodes.Node]:
+        needs = "; ".join(features.describe(m) for m in missing)
+        return self.parse([".. note::", "", f"   {what} needs {needs}, which this build of "
+                           "xcformat does not have yet."])
+
+
+class CliHelp(Generated):
+    """``--help`` of one subcommand, exactly as the installed parser prints it."""
+
+    required_arguments = 1
+
+    def run(self):
+        name = self.arguments[0]
+        missing = features.missing([f"command:{name}"])
+        if missing:
+            return self.not_yet(missing, f"``xcformat {name}``")
+        from xcformat.cli import build_parser
+
+        parser = build_parser()
+        sub = next(a for a in parser._subparsers._group_actions  # argparse keeps them there
+                   if a.dest == "command").choices[name]
+        with _columns(88):
+            text = sub.format_help()
+        block = nodes.literal_block(text, text, language="text")
+        return [block]
+
+
+class Api(Generated):
+    required_arguments = 1
+    optional_arguments = 50
+
+    def run(self):
+        out = []
+        for module in self.arguments:
+            missing = features.missing([f"module:{module}"])
+            if missing:
+                out += self.not_yet(missing, f"The API reference of ``{module}``")
+                continue
+            out += self.parse([f".. automodule:: {module}", "   :members:", "   :undoc-members:",
+                               ""])
+        return out
+
+
+class Requires(Generated):
+    """States what the page's examples need and whether this build has it."""
+
+    required_arguments = 1
+    optional_arguments = 20
+
+    def run(self):
+        missing = features.missing(self.arguments)
+        if not missing:
+            return self.parse([".. note::", "", "   The examples on this page are run by the "
+                               "test suite (``tests/test_docs_examples.py``), so their output is "
+                               "what this version of xcformat prints."])
+        needs = "; ".join(features.describe(m) for m in missing)
+        return self.parse([".. warning::", "", f"   This page describes work in progress: it "
+                           f"needs {needs}, which this build does not have yet. The test suite "
+                           "runs its examples and records them as expected failures until then."])
+
+
+class ReferenceToc(Generated):
+    """A table of contents of the generated format pages this build has."""
+
+    def run(self):
+        names = sorted(p.stem for p in (Path(self.env.srcdir) / GENERATED).glob("*.rst"))
+        if not names:
+            return self.parse(["No format in this build registers its structures yet."])
+        return self.parse([".. toctree::", "   :maxdepth: 1", ""]
+                          + [f"   formats/{name}" for name in names])
+
+
+class LayoutMapFigure(Generated):
+    """The ``xcformat map`` of a synthetic image: ``.. xcformat-map:: FORMAT`` writes a legacy
+    image from ``xcformat.synth`` (options: ``guest``, ``pages``, ``variant``) and, unless FORMAT
+    is ``legacy``, converts it (``:align:`` for the format's aligned variant)."""
+
+    required_arguments = 1
+    option_spec = {"guest": directives.unchanged, "pages": directives.positive_int,
+                   "variant": directives.unchanged, "align": directives.flag}
+
+    def run(self):
+        target = self.arguments[0]
+        needs = ["module:xcformat.synth", "format:legacy", f"format:{target}"]
+        if target != "legacy":
+            needs.append(f"writer:{target}")
+        missing = features.missing(needs)
+        if missing:
+            return self.not_yet(missing, f"The map of a sample {target} image")
+        text, svg = sample_map(target, guest=self.options.get("guest", "pv"),
+                               pages=self.options.get("pages", 2100),
+                               variant=self.options.get("variant", "4.5"),
+                               align="align" in self.options)
+        return [nodes.literal_block(text, text, language="text"),
+                nodes.raw("", f'<div class="xcformat-map">{svg}</div>', format="html")]
+
+
+def sample_map(target: str, *, guest: str, pages: int, variant: str, align: bool):
+    from xcformat import formats
+    from xcformat.formats import Hints, WriteOptions
+    from xcformat.io import open_sink, open_source
+    from xcformat.layoutmap import LayoutMap, svg, text
+    from xcformat.synth import GuestSpec, write_legacy
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "sample.img")
+        write_legacy(GuestSpec(guest=guest, variant=variant, pages=pages), path)
+        if target != "legacy":
+            converted = os.path.join(tmp, f"sample.{target}")
+            with open_source(path, "buffered") as source, open_sink(converted, "buffered") as sink:
+                reader = formats.get("legacy").reader(source, Hints())
+                formats.get(target).writer(sink, WriteOptions(align=align, say=lambda _: None)) \
+                    .write(reader.records())
+            path = converted
+        layout = LayoutMap()
+        with open_source(path, "buffered") as source:
+            fmt, _ = formats.detect(source)
+            reader = fmt.reader(source, Hints())
+            reader.on_region = layout.add
+            for _ in reader.records():
+                pass
+            layout.finish(source.size)
+        title = f"{guest} guest, {pages} pages, as {target}{' (aligned)' if align else ''}"
+        return text.render(layout, title), svg.render(layout, title)
+
+
+@contextlib.contextmanager
+def _columns(width: int):
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(width)
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = old
+
+
+# -- cross-references ---------------------------------------------------------------------------
+def resolve_short_names(app, env, node, contnode):
+    """Resolve an unqualified Python reference (``TruncatedError``) when exactly one documented
+    object of this project has that name, as a reader of the docstring would."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node["reftarget"].lstrip(".~")
+    domain = env.get_domain("py")
+    matches = [name for name in domain.objects
+               if name.startswith("xcformat.") and (name == target or name.endswith("." + target))]
+    if len(matches) != 1:
+        return None
+    return domain.resolve_xref(env, node["refdoc"], app.builder, "obj", matches[0], node, contnode)
+
+
+def follow_imported(app, modname, attribute):
+    """Source links for module-level data (a frozenset, an int) belong to the module that defines
+    it, not to the module of its type (``builtins``), which has no source page."""
+    import importlib
+    import inspect
+
+    obj = importlib.import_module(modname)
+    for name in attribute.split("."):
+        obj = getattr(obj, name, None)
+    defined_in = getattr(obj, "__module__", None)
+    if defined_in in (None, "builtins") or not (inspect.isclass(obj) or inspect.isroutine(obj)):
+        return modname
+    return None
+
+
+# -- link checking --------------------------------------------------------------------------------
+def check_links(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    for problem in broken_links(Path(app.outdir)):
+        logger.warning(f"broken internal link: {problem}")
+
+
+def setup(app):
+    app.setup_extension("sphinx.ext.autodoc")   # xcformat-api emits automodule
+    app.setup_extension("sphinx.ext.viewcode")  # follow_imported hooks into it
+    app.connect("builder-inited", write_reference)
+    app.connect("build-finished", check_links)
+    app.connect("missing-reference", resolve_short_names)
+    app.connect("viewcode-follow-imported", follow_imported)
+    app.add_directive("xcformat-cli", CliHelp)
+    app.add_directive("xcformat-api", Api)
+    app.add_directive("xcformat-requires", Requires)
+    app.add_directive("xcformat-map", LayoutMapFigure)
+    app.add_directive("xcformat-reference-toc", ReferenceToc)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,40 @@
+"""tools/bench runs end to end at a tiny size and reports every mode; its verdicts follow the
+targets.  (No timings are asserted: benchmarks are not tests.)"""
+
+import os
+
+from xcformat.bench import __main__ as bench
+from xcformat.bench.cases import Case
+from xcformat.bench.measure import Measurement
+from xcformat.bench.report import Row, verdicts
+
+MIB = 1 << 20
+
+
+def test_bench_runs_every_io_mode_and_writes_the_docs_page(tmp_path, monkeypatch, capsys):
+    (tmp_path / "docs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert bench.main(["--size", "3M", "--dir", str(tmp_path), "--only", "I/O layer",
+                       "--no-drop", "--write-docs"]) == 0
+    table = capsys.readouterr().out
+    rows = [line for line in table.splitlines() if line.startswith("| I/O layer")]
+    assert [row.split(" | ")[1] for row in rows] == ["direct", "uncached", "fadvise",
+                                                     "buffered", "auto"]
+    assert all(row.endswith("| ok |") for row in rows)
+    page = (tmp_path / "docs" / "benchmarks.rst").read_text()
+    assert ".. list-table::" in page and "kernel: " in page and "--no-drop" in page
+    assert [p for p in os.listdir(tmp_path) if p.startswith("xcformat-bench-")] == []
+
+
+def row(label, io, seconds, cache=0, rss=50 * MIB):
+    return Row(Case(label, io, []), [Measurement(seconds, rss, cache, 0, "")])
+
+
+def test_verdicts_compare_direct_rows_with_dd_and_the_limits():
+    lines = verdicts([row("dd iflag=direct", "-", 2.0),
+                      row("xcformat convert --to aligned", "direct", 2.4, cache=10 * MIB),
+                      row("xcformat validate", "direct", 1.0, cache=65 * MIB, rss=101 * MIB)])
+    assert lines[0].startswith("xcformat convert --to aligned --io direct: 1.20× dd's time")
+    assert "(target ≤ 1.25×: met)" in lines[0] and "+10 MiB (target ≤ 64: met)" in lines[0]
+    assert "dd" not in lines[1]
+    assert "(target ≤ 64: missed)" in lines[1] and "101 MiB (target ≤ 100: missed)" in lines[1]

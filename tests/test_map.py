@@ -1,0 +1,172 @@
+"""``xcformat map`` and the layout map behind it, on real files of a test-only format."""
+
+import json
+import tracemalloc
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests import toyformat
+from tests.toyformat import toy_format  # noqa: F401 (fixture)
+from xcformat.cli import main
+from xcformat.layout import Region
+from xcformat.layoutmap import LayoutMap
+
+PAGE = 4096
+
+
+def page_data_offsets(pages_per_batch, aligned):
+    """Where the toy layout puts each batch's pages, computed here from the layout rules."""
+    offset, out = 16, []
+    for count in pages_per_batch:
+        offset += 4 + 8 * count
+        if aligned:
+            offset += -offset % PAGE
+        out.append(offset)
+        offset += PAGE * count
+    return out
+
+
+def run_map(tmp_path, capsys, pages, aligned, *extra):
+    path = tmp_path / "toy.img"
+    path.write_bytes(toyformat.build(pages, aligned))
+    code = main(["map", str(path), *extra])
+    return code, capsys.readouterr()
+
+
+def test_text_map_lists_each_region_with_its_block_and_marks_misaligned_page_data(
+        toy_format, tmp_path, capsys):
+    code, out = run_map(tmp_path, capsys, [3, 1, 2], False)
+    assert code == 0
+    lines = out.out.splitlines()
+    offsets = page_data_offsets([3, 1, 2], False)
+    first = next(line for line in lines if "batch 0 pages" in line)
+    assert f"{offsets[0]:#x}" in first and f"[MISALIGNED +{offsets[0] % PAGE:#x}]" in first
+    assert "0+0x10" in next(line for line in lines if "batch 0 (3 pages)" in line)
+    assert "page data: 3 regions, 0 start on a block boundary; 0 of 6 pages aligned" in out.out
+    # one character per 64 bytes; a structure shows even where it shares a cell with pages
+    assert "  block  0 |HPPPPP" in out.out
+    assert "  block  3 |BPPPPP" in out.out and "  block  6 |PX " in out.out
+    assert "B batch-header, P page-data, X trailer" in out.out
+
+
+def test_aligned_layout_shows_padding_and_every_page_aligned(toy_format, tmp_path, capsys):
+    code, out = run_map(tmp_path, capsys, [3, 1, 2], True, "--json")
+    data = json.loads(out.out)
+    page_regions = [r for r in data["regions"] if r["kind"] == "page-data"]
+    assert [r["offset"] for r in page_regions] == page_data_offsets([3, 1, 2], True)
+    assert all(r["aligned"] for r in page_regions)
+    assert data["summary"]["page_data"] == {"regions": 3, "aligned": 3, "misaligned": 0,
+                                            "pages": 6, "pages_aligned": 6}
+    assert data["summary"]["unaccounted"]["gap_bytes"] == 0
+    kinds = [r["kind"] for r in data["regions"]]
+    assert kinds[:4] == ["header", "batch-header", "padding", "page-data"]
+    assert kinds[-1] == "trailer"
+    # the regions tile the file exactly
+    assert all(a["offset"] + a["length"] == b["offset"]
+               for a, b in zip(data["regions"], data["regions"][1:]))
+    assert data["regions"][-1]["offset"] + data["regions"][-1]["length"] == data["size"]
+
+
+def test_long_runs_of_alike_batches_fold_into_one_entry_with_alignment_statistics(
+        toy_format, tmp_path, capsys):
+    pages = [1] * 300
+    code, out = run_map(tmp_path, capsys, pages, False, "--json")
+    data = json.loads(out.out)
+    assert len(data["regions"]) < 15
+    (repeat,) = [r for r in data["regions"] if r["kind"] == "repeat"]
+    assert repeat["count"] == 296 and repeat["run_units"] == 300
+    skews = [o % PAGE for o in page_data_offsets(pages, False)]
+    page_part = repeat["parts"][1]
+    assert page_part["kind"] == "page-data"
+    assert page_part["aligned"] == skews.count(0)
+    assert page_part["min_misalignment"] == min(s for s in skews if s)
+    assert page_part["max_misalignment"] == max(skews)
+    # the kept head and tail units are real regions, and the fold spans what lies between
+    shown = [r for r in data["regions"] if r["kind"] == "page-data"]
+    assert [r["label"] for r in shown] == ["batch 0 pages", "batch 1 pages", "batch 298 pages",
+                                          "batch 299 pages"]
+    assert repeat["offset"] + repeat["length"] == [r for r in data["regions"]
+                                                   if r["label"] == "batch 298 (1 pages)"][0]["offset"]
+
+    main(["map", str(tmp_path / "toy.img")])
+    text = capsys.readouterr().out
+    assert "296 more like these: batch-header 12 B + page-data 4 KiB" in text
+
+
+def test_json_all_lists_every_region(toy_format, tmp_path, capsys):
+    code, out = run_map(tmp_path, capsys, [1] * 50, True, "--json", "--all")
+    data = json.loads(out.out)
+    assert code == 0 and len(data["regions"]) == 1 + 50 * 3 + 1
+    assert data["summary"]["page_data"]["aligned"] == 50
+
+
+def test_svg_marks_aligned_page_data_green_and_misaligned_red(toy_format, tmp_path, capsys):
+    for aligned, colour in ((True, "#2e7d32"), (False, "#c62828")):
+        svg_path = tmp_path / f"map-{aligned}.svg"
+        code, _ = run_map(tmp_path, capsys, [2, 2], aligned, "--svg", str(svg_path))
+        root = ET.fromstring(svg_path.read_text())
+        strokes = [r.get("stroke") for r in root.iter("{http://www.w3.org/2000/svg}rect")]
+        assert strokes.count(colour) == 2 and code == 0
+
+
+def test_at_names_the_structure_holding_an_offset(toy_format, tmp_path, capsys):
+    offset = page_data_offsets([3, 1], False)[1] + 5
+    code, out = run_map(tmp_path, capsys, [3, 1], False, "--at", hex(offset))
+    assert out.out.strip().startswith(f"{offset:#x}: page-data 'batch 1 pages', byte 0x5 of 4096")
+
+
+def test_a_truncated_image_maps_what_precedes_the_damage_and_exits_1(toy_format, tmp_path,
+                                                                    capsys):
+    path = tmp_path / "toy.img"
+    path.write_bytes(toyformat.build([2, 2, 2], False)[:-5000])
+    code = main(["map", str(path), "--json"])
+    out = capsys.readouterr()
+    data = json.loads(out.out)
+    assert code == 1
+    assert [r["label"] for r in data["regions"] if r["kind"] == "page-data"] == \
+        ["batch 0 pages", "batch 1 pages"]
+    assert "batch 2.pages" in data["error"] and "batch 2.pages" in out.err
+
+
+def test_memory_stays_constant_over_many_regions():
+    def feed(layout, batches):
+        offset = 0
+        for n in range(batches):
+            layout.add(Region(offset, 8196, "batch-header", f"batch {n} (1024 entries)"))
+            offset += 8196
+            layout.add(Region(offset, 4 << 20, "page-data", f"batch {n} pages"))
+            offset += 4 << 20
+        return layout.finish(offset)
+
+    feed(LayoutMap(), 1000)          # warm up imports and caches
+    tracemalloc.start()
+    layout = feed(LayoutMap(), 20_000)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 256 << 10
+    assert len(layout.runs) == 1 and layout.runs[0].count == 20_000
+    assert layout.summary.pages == 20_000 * 1024
+
+
+def test_alternating_shapes_beyond_the_entry_limit_are_counted_not_listed():
+    layout = LayoutMap(max_entries=10)
+    offset = 0
+    for n in range(100):
+        kind, label = ("chunk", f"chunk -{n % 2 + 1} A") if n % 2 else ("tail", "B")
+        layout.add(Region(offset, 10, kind, label))
+        offset += 10
+    layout.finish(offset)
+    assert len(layout.runs) == 10 and layout.not_itemised["runs"] == 90
+    assert layout.summary_json()["not_itemised"] == {"runs": 90, "bytes": 900}
+
+
+def test_gaps_overlaps_and_trailing_bytes_are_reported():
+    layout = LayoutMap()
+    layout.add(Region(0, 10, "header", "h"))
+    layout.add(Region(20, 10, "chunk", "c"))
+    layout.add(Region(25, 10, "chunk", "d"))
+    layout.finish(100)
+    unaccounted = layout.summary_json()["unaccounted"]
+    assert unaccounted == {"gaps": [{"offset": 10, "length": 10}], "gap_bytes": 10,
+                           "overlaps": 1, "trailing_bytes": 65}

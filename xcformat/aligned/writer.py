@@ -1,0 +1,118 @@
+"""Records -> aligned v1.  Every write is whole 4096-byte blocks at block-aligned offsets."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable
+
+from ..errors import FormatError, UnsupportedError
+from ..formats import WriteOptions
+from ..io import Sink
+from ..records import DATA_TYPES, PAGE_SIZE, End, PageBatch, Record
+from . import schema as s
+from .blocks import BlockWriter
+from .codec import encode_record, record_bytes
+from .index import IndexBuilder, index_length
+
+_RECORD_HEAD = s.RECORD_HEADER.sizeof()
+_BATCH_HEAD = s.BATCH_HEAD.sizeof()
+_TRAILER = s.TRAILER.sizeof()
+
+
+class AlignedWriter:
+    def __init__(self, sink: Sink, options: WriteOptions):
+        self._out = BlockWriter(sink)
+        self._index = IndexBuilder() if options.index else None
+        self._batches = 0
+        self._pages = 0
+        self._records = 0
+        self._dispatch = {PageBatch: self._batch, End: self._end}
+
+    def write(self, records: Iterable[Record]) -> None:
+        self._out.put(s.FILE_HEADER.build({
+            "version": s.VERSION, "incompat_features": 0,
+            "compat_features": s.COMPAT_INDEX if self._index else 0}))
+        ended = False
+        for record in records:
+            if ended:
+                raise FormatError(f"{type(record).__name__} record after End")
+            self._dispatch.get(type(record), self._other)(record)
+            ended = isinstance(record, End)
+        if not ended:
+            raise FormatError("the records ended without an End record")
+
+    def _other(self, record: Record) -> None:
+        self._out.put(record_bytes(*encode_record(record)))
+        self._records += 1
+
+    def _batch(self, batch: PageBatch) -> None:
+        count = len(batch.pfns)
+        if not 1 <= count <= s.MAX_BATCH or len(batch.types) != count:
+            raise UnsupportedError(f"aligned v1 stores batches of 1..{s.MAX_BATCH} entries with "
+                                   f"one type each (got {count} pfns, {len(batch.types)} types)")
+        data_pages = sum(map(DATA_TYPES.__contains__, batch.types))
+        if len(batch.data) != data_pages * PAGE_SIZE:
+            raise FormatError(f"page batch has {len(batch.data)} bytes of data for "
+                              f"{data_pages} data-bearing entries")
+        entries, size = _entries(batch)
+        start = self._out.offset
+        heads = _RECORD_HEAD + _BATCH_HEAD + len(entries)
+        head_pad = -(start + heads) % s.BLOCK if data_pages else 0
+        length = _BATCH_HEAD + len(entries) + head_pad + len(batch.data)
+        self._out.put(s.RECORD_HEADER.build({"type": s.TYPE_BATCH, "flags": 0, "reserved": 0,
+                                             "length": length}))
+        self._out.put(s.BATCH_HEAD.build({"count": count, "entry_size": size,
+                                          "data_pages": data_pages, "head_pad": head_pad}))
+        self._out.put(entries)
+        self._out.put(bytes(head_pad + (-length % 8)))
+        if data_pages:
+            first_block = self._out.offset // s.BLOCK
+            if first_block + data_pages > s.MAX_BLOCKS:
+                raise UnsupportedError("aligned v1 files are limited to 16 TiB")
+            self._out.put_blocks(_byte_view(batch.data))
+            if self._index is not None:
+                self._index.add(batch.pfns, batch.types, first_block)
+        elif self._index is not None:
+            self._index.add(batch.pfns, batch.types, 0)
+        self._batches += 1
+        self._pages += data_pages
+        self._records += 1
+
+    def _end(self, _: End) -> None:
+        index_offset = 0
+        if self._index is not None:
+            index_offset = self._out.offset
+            length = index_length(len(self._index.keys()))
+            self._out.put(s.RECORD_HEADER.build({"type": s.TYPE_INDEX, "flags": 0,
+                                                 "reserved": 0, "length": length}))
+            for piece in self._index.body():
+                self._out.put(piece)
+            self._out.put(bytes(-length % 8))
+            self._records += 1
+        end_offset = self._out.offset
+        pad = -(end_offset + _RECORD_HEAD + _TRAILER) % s.BLOCK
+        self._out.put(s.RECORD_HEADER.build({"type": s.TYPE_END, "flags": 0, "reserved": 0,
+                                             "length": pad + _TRAILER}))
+        self._out.put(bytes(pad))
+        self._out.put(s.TRAILER.build({"end_offset": end_offset, "index_offset": index_offset,
+                                       "batches": self._batches, "data_pages": self._pages,
+                                       "records": self._records}))
+        self._out.drain()
+
+
+def _entries(batch: PageBatch) -> tuple[bytes, int]:
+    """The packed entry array: u32 (type << 28 | pfn) when every pfn fits 28 bits, else u64."""
+    pfns, types = batch.pfns, batch.types
+    if max(types) > 0xF:
+        raise FormatError(f"page type {max(types):#x} is not a 4-bit type")
+    top = max(pfns)
+    if min(pfns) < 0 or top >= s.WIDE_PFN_LIMIT:
+        raise UnsupportedError(f"pfn {top:#x} does not fit the 60 bits of an aligned v1 entry")
+    if top < s.NARROW_PFN_LIMIT:
+        return struct.pack(f"<{len(pfns)}I", *[p | t << 28 for p, t in zip(pfns, types)]), 4
+    return struct.pack(f"<{len(pfns)}Q", *[p | t << 60 for p, t in zip(pfns, types)]), 8
+
+
+def _byte_view(data) -> memoryview:
+    view = memoryview(data)
+    return view if view.format == "B" and view.ndim == 1 else view.cast("B")

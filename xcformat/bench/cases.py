@@ -1,0 +1,69 @@
+"""The commands a benchmark run compares, each reading IN (and most writing OUT)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from .. import formats
+from ..io import IoMode
+
+IO_MODES = [m.value for m in IoMode if m is not IoMode.AUTO] + [IoMode.AUTO.value]
+#: Targets that get every mode; the others run with the default (auto) only.
+EVERY_MODE = ("aligned",)
+ALSO = ("v2", "core")
+
+
+@dataclass
+class Case:
+    label: str
+    io: str
+    argv: list[str]
+    env: dict[str, str] | None = field(default=None, repr=False)
+
+
+def _xcformat(*args: str) -> list[str]:
+    return [sys.executable, "-m", "xcformat", *args]
+
+
+def _writable() -> dict[str, formats.Format]:
+    return {name: fmt for name, fmt in formats.registry().items() if fmt.writer is not None}
+
+
+def build(inp: str, out: str, *, legacy: bool, xen_tools: str | None) -> tuple[list[Case],
+                                                                               list[str]]:
+    """The cases for this input, and notes on what could not run and why."""
+    cases = [Case("dd iflag=direct oflag=direct bs=4M", "-",
+                  ["dd", f"if={inp}", f"of={out}", "iflag=direct", "oflag=direct", "bs=4M",
+                   "status=none"]),
+             Case("cp", "-", ["cp", inp, out])]
+    cases += [Case("I/O layer copy (legacy-shaped reads, aligned-shaped writes)", mode,
+                   [sys.executable, "-m", "xcformat.bench.iocopy", inp, out, "--io", mode])
+              for mode in IO_MODES]
+    notes = []
+    writable = _writable()
+    if not legacy:
+        notes.append("no synthetic legacy image (xcformat.synth not available): conversion, "
+                     "validation and Xen converter rows skipped; the input is pseudo-random "
+                     "bytes of the same size")
+        return cases, notes
+    for target in EVERY_MODE + ALSO:
+        if target not in writable:
+            notes.append(f"format {target!r} cannot be written yet: its rows are skipped")
+            continue
+        for mode in IO_MODES if target in EVERY_MODE else ["auto"]:
+            cases.append(Case(f"xcformat convert --to {target}", mode,
+                              _xcformat("convert", inp, out, "--to", target, "--io", mode,
+                                        "--no-progress")))
+    cases.append(Case("xcformat validate", "direct", _xcformat("validate", inp, "--io",
+                                                                "direct")))
+    if xen_tools:
+        script = os.path.join(xen_tools, "scripts", "convert-legacy-stream")
+        env = dict(os.environ, PYTHONPATH=xen_tools)
+        cases.append(Case("Xen convert-legacy-stream (legacy → v2)", "-",
+                          ["python3", script, "-i", inp, "-o", out, "-w", "64", "-g", "pv"],
+                          env))
+    else:
+        notes.append("XCFORMAT_XEN_TOOLS not set: Xen's convert-legacy-stream not run")
+    return cases, notes

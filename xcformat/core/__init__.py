@@ -1,0 +1,32 @@
+"""Xen domain core dumps: the ELF dump-core (``xl dump-core``) and the pre-ELF 2007 format A.
+
+Fact sheet: shared/formats/core-dump.md.  :mod:`.schema` declares every structure; :mod:`.dump`
+opens an ELF dump for random access (page by pfn or gmfn, contexts); :mod:`.reader` and
+:mod:`.format_a` turn dumps into records; :mod:`.writer` turns any image's records into a dump.
+"""
+
+from __future__ import annotations
+
+from ..formats import Format, Hints
+from ..io import Source
+from . import schema
+from .format_a import FormatAReader
+from .reader import CoreReader
+from .sniff import sniff
+from .writer import CoreWriter
+
+
+def reader(source: Source, hints: Hints | None = None):
+    """The reader for whichever of the two dump formats ``source`` holds."""
+    if source.peek(4) == schema.ELF_MAGIC:
+        return CoreReader(source, hints)
+    return FormatAReader(source, hints)
+
+
+FORMAT = Format(
+    name="core",
+    description="Xen domain core dump (ELF dump-core, and the pre-ELF 2007 format)",
+    sniff=sniff,
+    reader=reader,
+    writer=CoreWriter,
+)

@@ -1,0 +1,59 @@
+"""Recognising a Xen core dump from its first bytes: ELF dump-core or the pre-ELF format A."""
+
+from __future__ import annotations
+
+import struct
+
+from construct import ConstructError
+
+from ..formats import Sniffed
+from . import schema as s
+from .elf import structs
+
+
+def sniff(head: bytes) -> Sniffed | None:
+    if head[:4] == s.ELF_MAGIC:
+        return _sniff_elf(head)
+    if len(head) >= 24:
+        return _sniff_format_a(head)
+    return None
+
+
+def _sniff_elf(head: bytes) -> Sniffed | None:
+    if len(head) < 52 or head[4] not in (s.ELFCLASS32, s.ELFCLASS64) or head[5] != 1:
+        return None
+    bits = 64 if head[4] == s.ELFCLASS64 else 32
+    ehdr_struct, shdr_struct = structs(bits)
+    try:
+        ehdr = ehdr_struct.parse(head)
+    except ConstructError:
+        return None
+    if ehdr.e_type != s.ET_CORE:
+        return None
+    facts = {"elf_class": bits, "e_machine": ehdr.e_machine}
+    step = shdr_struct.sizeof()
+    for i in range(min(ehdr.e_shnum, 64)):
+        at = ehdr.e_shoff + i * step
+        if at + step > len(head):
+            break
+        shdr = shdr_struct.parse(head[at:at + step])
+        note = head[shdr.sh_offset:shdr.sh_offset + 16] if shdr.sh_type == s.SHT_NOTE else b""
+        if len(note) == 16 and note[12:16] == s.NOTE_NAME and \
+                struct.unpack_from("<I", note, 8)[0] == s.NOTE_NONE:
+            return Sniffed("core", True, "ELF core with a Xen DUMPCORE_NONE note", facts)
+    if ehdr.e_shnum == 0:
+        return None   # a Linux or QEMU core (program headers only), not a Xen dump-core
+    return Sniffed("core", False, "ELF core file; its Xen notes lie beyond the sniffed bytes",
+                   facts)
+
+
+def _sniff_format_a(head: bytes) -> Sniffed | None:
+    header = s.format_a_header.parse(head[:24])
+    if header.xch_magic not in s.MAGICS or header.xch_ctxt_offset != 24:
+        return None
+    if header.xch_nr_vcpus == 0 or header.xch_index_offset <= 24 or \
+            header.xch_pages_offset % 4096:
+        return None
+    guest = "hvm" if header.xch_magic == s.MAGIC_HVM else "pv"
+    return Sniffed("core", True, "pre-ELF xc_core header (format A)",
+                   {"variant": "format-a", "guest": guest})

@@ -1,0 +1,232 @@
+"""Writing records as an ELF dump-core, laid out as current 64-bit libxc writes it (§4.11).
+
+The write pattern follows §6.2: every offset is fixed first; the head (ELF header, section
+headers, notes, contexts, shared info, zero padding) goes out in one write whose length is a
+whole number of pages; pages follow in aligned chunks of :data:`CHUNK_PAGES`; the table and the
+string table come last, in whole 4096-byte blocks but for the final ragged one (the sink pads and
+truncates that where it writes O_DIRECT).  ``WriteOptions.align`` moves table and string table
+into the head so that the file ends on a page boundary.
+
+What a save image cannot tell a dump, and what is written instead:
+
+* gmfns (PV): a save image has pfns only, and its page tables and cr3 are canonicalised to
+  pfns.  ``.xen_p2m`` therefore maps each pfn to gmfn = pfn, which keeps machine-address lookups
+  through the table consistent with those canonical page tables.  The XEN_VERSION note's
+  ``changeset`` says so (:data:`~xcformat.core.schema.GMFN_IS_PFN`); the reader reports it and looks gmfns up by
+  binary search.  Dumps read from dumps keep their real gmfns.
+* HVM vCPU state lives in the HVM context blob: each CPU record becomes an x86_64
+  ``vcpu_guest_context`` the way Xen fills one for an HVM vCPU (:mod:`.hvm_cpu`).  An image
+  with neither contexts nor CPU records gets one zeroed context (a dump needs at least one) and
+  the writer says so.
+* Device-model state, HVM parameters, TSC info and the like have no place in a dump; the writer
+  names what it left out.
+"""
+
+from __future__ import annotations
+
+import array
+import mmap
+from collections.abc import Iterable
+
+from ..errors import FormatError
+from ..formats import WriteOptions
+from ..io import Sink
+from ..io.scratch import Scratch
+from ..records import (PAGE_SIZE, End, GuestType, HvmContext, ImageHeader, PageBatch, Record,
+                       SharedInfo, VcpuContext)
+from . import schema as s
+from .collect import PageCollector
+from .hvm_cpu import contexts_from_blob
+from .plan import XEN_VERSION_SIZE, DumpPlan, shstrtab
+
+#: Pages per write in the page phase (4 MiB, whole pages at page-aligned offsets).
+CHUNK_PAGES = 1024
+_IGNORED_QUIETLY = ("VcpuInfo", "Checkpoint", "P2MFrames", "UnmappedPfns", "Wrapper")
+
+
+class CoreWriter:
+    def __init__(self, sink: Sink, options: WriteOptions | None = None) -> None:
+        self.sink = sink
+        self.options = options or WriteOptions()
+        self.header: ImageHeader | None = None
+        self.contexts: dict[int, bytes] = {}
+        self.shared_info: bytes | None = None
+        self.hvm_context: bytes | None = None
+        self.dropped: set[str] = set()
+
+    def write(self, records: Iterable[Record]) -> None:
+        with Scratch(near=self.sink.name) as scratch:
+            collector = None
+            for record in records:
+                if isinstance(record, ImageHeader):
+                    self.header = record
+                    collector = PageCollector(scratch, record.p2m_size)
+                elif isinstance(record, PageBatch):
+                    if collector is None:
+                        raise FormatError("page data before the image header", field="records")
+                    collector.add(record)
+                elif isinstance(record, VcpuContext):
+                    self.contexts[record.vcpu_id] = record.context
+                elif isinstance(record, SharedInfo):
+                    self.shared_info = bytes(record.page)
+                elif isinstance(record, HvmContext):
+                    self.hvm_context = bytes(record.blob)
+                elif isinstance(record, End):
+                    break
+                elif type(record).__name__ not in _IGNORED_QUIETLY:
+                    self.dropped.add(type(record).__name__)
+            else:
+                raise FormatError("the records ended without End", field="records")
+            if collector is None:
+                raise FormatError("no image header in the records", field="records")
+            self._emit(collector, scratch)
+
+    # -- the dump -----------------------------------------------------------------------------
+    def _emit(self, pages: PageCollector, scratch: Scratch) -> None:
+        header = self.header
+        pv = header.guest is GuestType.PV
+        if self.dropped:
+            self.options.say("core dump has no place for: " + ", ".join(sorted(self.dropped)))
+        if pages.resent:
+            self.options.say(f"{pages.resent} re-sent pages: the last copy of each was kept")
+        contexts = self._contexts(pv)
+        if pages.count == 0:
+            raise FormatError("the image holds no pages: a dump needs at least one",
+                              field="pages")
+        plan = DumpPlan(len(contexts), pages.count, pv, self.shared_info is not None,
+                        aligned=self.options.align)
+        # Page-aligned memory, a whole number of pages: one aligned write, no bounce copy.
+        with mmap.mmap(-1, plan.pages_offset) as head:
+            self._head(head, plan, contexts, pages)
+            self.sink.write(head)
+        self._pages(plan, pages, scratch)
+        if not plan.aligned:
+            self._tail(plan, pages)
+
+    def _contexts(self, pv: bool) -> list[bytes]:
+        bits = self.header.guest_bits or 64
+        size = s.CTX_X86_32 if pv and bits == 32 else s.CTX_X86_64
+        by_id = self.contexts
+        if not by_id and not pv and self.hvm_context is not None:
+            by_id = contexts_from_blob(self.hvm_context)
+        contexts = [by_id[i] for i in sorted(by_id)]
+        for i, ctx in enumerate(contexts):
+            if len(ctx) < size:
+                raise FormatError(f"vCPU context {i} is {len(ctx)} bytes, the guest layout "
+                                  f"needs {size}", field="VcpuContext")
+        if not contexts:
+            self.options.say("no vCPU state in the image: writing one zeroed context")
+            contexts = [bytes(size)]
+        return [ctx[:size].ljust(s.CTX_X86_64, b"\x00") for ctx in contexts]
+
+    def _machine(self, pv: bool) -> int:
+        # §4.2: EM_386 for 32-bit PV guests (Xen commit 3967bb3aff), EM_X86_64 otherwise.
+        return s.EM_386 if pv and self.header.guest_bits == 32 else s.EM_X86_64
+
+    def _head(self, head: mmap.mmap, plan: DumpPlan, contexts: list[bytes],
+              pages: PageCollector) -> None:
+        """Fill ``head`` (zeroed, ``plan.pages_offset`` bytes) with everything before the pages."""
+        pv = plan.pv
+        sections = plan.sections()
+        head[0:64] = s.elf64_header.build(dict(
+            ident=dict(ei_class=s.ELFCLASS64, ei_data=s.ELFDATA2LSB, ei_version=s.EV_CURRENT,
+                       ei_osabi=0, ei_abiversion=s.EV_CURRENT, ei_pad=bytes(7)),
+            e_type=s.ET_CORE, e_machine=self._machine(pv), e_version=s.EV_CURRENT,
+            e_entry=0, e_phoff=0, e_shoff=64, e_flags=0, e_ehsize=64, e_phentsize=56,
+            e_phnum=0, e_shentsize=64, e_shnum=len(sections) + 1, e_shstrndx=1))
+        strtab, name_at = shstrtab(plan.names)
+        at = 128   # section header [0] stays all zeros
+        for section in sections:
+            head[at:at + 64] = s.section64_header.build(dict(
+                sh_name=name_at[section.name], sh_type=section.type, sh_flags=0, sh_addr=0,
+                sh_offset=section.offset, sh_size=section.size, sh_link=0, sh_info=0,
+                sh_addralign=section.addralign, sh_entsize=section.entsize))
+            at += 64
+        notes = self._notes(plan, pages)
+        head[plan.notes_offset:plan.notes_offset + len(notes)] = notes
+        for i, ctx in enumerate(contexts):
+            slot = plan.prstatus_offset + i * s.CTX_X86_64
+            head[slot:slot + s.CTX_X86_64] = ctx
+        if self.shared_info is not None:
+            page = self.shared_info.ljust(PAGE_SIZE, b"\x00")[:PAGE_SIZE]
+            head[plan.shared_info_offset:plan.shared_info_offset + PAGE_SIZE] = page
+        if plan.aligned:
+            at = plan.table_offset
+            for entries in self._table_blocks(plan, pages):
+                head[at:at + len(entries)] = entries
+                at += len(entries)
+            head[plan.strtab_offset:plan.strtab_offset + len(strtab)] = strtab
+
+    def _notes(self, plan: DumpPlan, pages: PageCollector) -> bytes:
+        def note(kind: int, desc: bytes) -> bytes:
+            return s.note_header.build(dict(namesz=4, descsz=len(desc), type=kind,
+                                            name=s.NOTE_NAME)) + desc
+
+        header = s.header_desc.build(dict(
+            xch_magic=s.MAGIC_PV if plan.pv else s.MAGIC_HVM, xch_nr_vcpus=plan.nr_vcpus,
+            xch_nr_pages=plan.nr_pages, xch_page_size=PAGE_SIZE))
+        major, minor = self.header.xen_version or (0, 0)
+        changeset = s.GMFN_IS_PFN if plan.pv and pages.gmfns is None else b""
+        fields = dict(major_version=major, minor_version=minor, extra_version=bytes(16),
+                      compiler=bytes(64), compile_by=bytes(16), compile_domain=bytes(32),
+                      compile_date=bytes(32), capabilities=bytes(1024),
+                      changeset=changeset.ljust(64, b"\x00"), virt_start=0, pagesize=PAGE_SIZE)
+        if self._machine(plan.pv) == s.EM_386:
+            # §4.5.4: 64-bit tools fill the tail at a 32-bit PV guest's width.
+            version = s.xen_version_desc_pv32.build(dict(fields, stale=bytes(4)))
+        else:
+            version = s.xen_version_desc64.build(fields)
+        assert len(version) == XEN_VERSION_SIZE
+        return b"".join((note(s.NOTE_NONE, b""), note(s.NOTE_HEADER, header),
+                         note(s.NOTE_XEN_VERSION, version),
+                         note(s.NOTE_FORMAT_VERSION,
+                              s.format_version_desc.build(dict(version=s.FORMAT_VERSION)))))
+
+    def _pages(self, plan: DumpPlan, pages: PageCollector, scratch: Scratch) -> None:
+        """Copy pages from the scratch file in pfn order, CHUNK_PAGES per aligned write."""
+        buffer = mmap.mmap(-1, CHUNK_PAGES * PAGE_SIZE)
+        view = memoryview(buffer)
+        filled = 0
+        try:
+            for _, slots in pages.sorted_entries():
+                i = 0
+                while i < len(slots):
+                    # The longest run of consecutive scratch slots that fits the buffer.
+                    j = i + 1
+                    while j < len(slots) and slots[j] == slots[j - 1] + 1 and \
+                            filled + (j - i) < CHUNK_PAGES:
+                        j += 1
+                    n = j - i
+                    scratch.read_into(slots[i] * PAGE_SIZE,
+                                      view[filled * PAGE_SIZE:(filled + n) * PAGE_SIZE])
+                    filled += n
+                    i = j
+                    if filled == CHUNK_PAGES:
+                        self.sink.write(view)
+                        filled = 0
+            if filled:
+                self.sink.write(view[:filled * PAGE_SIZE])
+        finally:
+            view.release()
+            buffer.close()
+
+    def _table_blocks(self, plan: DumpPlan, pages: PageCollector):
+        """The table as byte blocks, in pfn order."""
+        for pfns, _ in pages.sorted_entries():
+            if plan.pv:
+                words = [w for pfn in pfns for w in (pfn, pages.gmfn(pfn))]
+            else:
+                words = pfns
+            yield array.array("Q", words).tobytes()
+
+    def _tail(self, plan: DumpPlan, pages: PageCollector) -> None:
+        """Table then string table, in whole 4096-byte blocks but for the last."""
+        pending = bytearray()
+        for block in self._table_blocks(plan, pages):
+            pending += block
+            whole = len(pending) - len(pending) % PAGE_SIZE
+            if whole:
+                self.sink.write(pending[:whole])
+                del pending[:whole]
+        pending += plan.strtab
+        self.sink.write(pending)

@@ -1,0 +1,65 @@
+"""What one format's reference page says, independent of the markup it is written in."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+
+from ..schema import Documented
+from .model import Field, Walker, structure_size
+
+#: ``COMMIT:path`` in xen-project/xen.
+XEN_SOURCE = re.compile(r"^(?P<commit>[0-9a-f]{7,40}):(?P<path>\S+)$")
+XEN_BLOB = "https://xenbits.xen.org/gitweb/?p=xen.git;a=blob;f={path};hb={commit}"
+
+
+@dataclass(frozen=True)
+class Structure:
+    entry: Documented
+    fields: list[Field]
+    size_text: str
+
+    @property
+    def source(self) -> tuple[str, str | None]:
+        """``(text, url)``: the source as written, and a link when it names a Xen commit."""
+        match = XEN_SOURCE.match(self.entry.source)
+        if match is None:
+            return self.entry.source, None
+        return (f"{match['path']} at Xen commit {match['commit'][:12]}",
+                XEN_BLOB.format(**match.groupdict()))
+
+
+@dataclass(frozen=True)
+class FormatPage:
+    format: str
+    description: str
+    structures: list[Structure]
+
+
+def describe_format(name: str) -> str:
+    """The format's one-line description: its registered ``Format``, else its package docstring."""
+    from .. import formats
+
+    fmt = formats.registry().get(name)
+    if fmt is not None:
+        return fmt.description
+    try:
+        module = importlib.import_module(f"xcformat.{name}")
+    except ImportError:
+        return ""
+    return (module.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+
+
+def build_pages(registry: dict[tuple[str, str], Documented],
+                describe=describe_format) -> dict[str, FormatPage]:
+    """One page per format, structures in the order the schemas registered them."""
+    walker = Walker({id(e.struct): e for e in registry.values()})
+    pages: dict[str, FormatPage] = {}
+    for entry in registry.values():
+        if entry.format not in pages:
+            pages[entry.format] = FormatPage(entry.format, describe(entry.format), [])
+        top = Walker({k: v for k, v in walker.known.items() if k != id(entry.struct)})
+        pages[entry.format].structures.append(
+            Structure(entry, top.fields(entry.struct), structure_size(entry.struct)[1]))
+    return dict(sorted(pages.items()))

@@ -1,0 +1,152 @@
+"""Turning page batches into PAGE_DATA records: as they come, or sized so every page is aligned.
+
+Plain: one record per incoming batch (split at 1024 entries, the Xen saver's limit).
+
+Aligned (migration-v2.md §2.4): a record starting at file offset R has its first page at
+R + 16 + 8·count, so count is chosen to make that a multiple of 4096: c0 = ((4096 − (R + 16)) mod
+4096) / 8, plus 512 while the count stays ≤ 1024 (a full record then takes 1022 entries and ends
+4096-aligned, so the next one does too).  Pages are gathered into one batch buffer (copied once, in
+bulk); a batch that ends short (before another record, or at the end) is filled up to the smallest
+aligned count by re-sending pages it already holds, with identical content: legal, because a
+restorer lets the last copy of a pfn win (§1.5).  A record without data pages needs no filling.
+"""
+
+from __future__ import annotations
+
+import mmap
+from collections.abc import Callable
+
+from ..errors import UnsupportedError
+from ..records import DATA_TYPES, PAGE_SIZE, PageBatch
+from . import pfns
+from .schema import MAX_BATCH, RecType
+
+ALIGN = 4096
+#: Counts that keep the alignment differ by this (512 entries = 4096 bytes of pfn array).
+STEP = ALIGN // 8
+#: Bytes from a PAGE_DATA record's start to its pfn array (record header, count, reserved).
+HEAD = 16
+PFN_LIMIT = 1 << 52
+#: 1 for each type value (0-15) that carries a page of data.
+_DATA_FLAG = bytes(1 if b in DATA_TYPES else 0 for b in range(256))
+
+WriteRecord = Callable[[int, list], None]
+
+
+def legacy_xtab_dropped(batch: PageBatch) -> tuple[tuple[int, ...], bytes]:
+    """Entries without the XTAB ones: a legacy XTAB entry's pfn is junk (legacy §2.5)."""
+    if 0xF not in batch.types:
+        return batch.pfns, batch.types
+    keep = [i for i, t in enumerate(batch.types) if t != 0xF]
+    return tuple(batch.pfns[i] for i in keep), bytes(batch.types[i] for i in keep)
+
+
+def _checked(pfn_list) -> None:
+    if pfn_list and max(pfn_list) >= PFN_LIMIT:
+        raise UnsupportedError(f"pfn {max(pfn_list):#x} does not fit the 52 bits of a v2 entry")
+
+
+class PlainBatcher:
+    def __init__(self, write_record: WriteRecord):
+        self.write_record = write_record
+
+    def add(self, pfn_list: tuple[int, ...], types: bytes, data: memoryview) -> None:
+        _checked(pfn_list)
+        flags = types.translate(_DATA_FLAG)
+        page = 0
+        for lo in range(0, len(pfn_list), MAX_BATCH):
+            hi = min(len(pfn_list), lo + MAX_BATCH)
+            pages = flags.count(1, lo, hi)
+            self.write_record(RecType.PAGE_DATA, [
+                _count_header(hi - lo), pfns.entries(pfn_list[lo:hi], types[lo:hi]),
+                data[page * PAGE_SIZE:(page + pages) * PAGE_SIZE]])
+            page += pages
+
+    def flush(self) -> None:
+        """Nothing is held."""
+
+
+class AlignedBatcher:
+    def __init__(self, write_record: WriteRecord, offset: Callable[[], int]):
+        self.write_record = write_record
+        self.offset = offset
+        self.buffer = mmap.mmap(-1, MAX_BATCH * PAGE_SIZE)
+        self.view = memoryview(self.buffer)
+        self.pfns: list[int] = []
+        self.types = bytearray()
+        self.pages = 0
+        self.first_count = 0   # c0 for the record being gathered
+
+    def add(self, pfn_list: tuple[int, ...], types: bytes, data: memoryview) -> None:
+        _checked(pfn_list)
+        flags = types.translate(_DATA_FLAG)
+        done = page = 0
+        while done < len(pfn_list):
+            if not self.pfns:
+                self._start()
+            room = self._capacity() - len(self.pfns)
+            end = min(len(pfn_list), done + room)
+            pages = flags.count(1, done, end)
+            self.view[self.pages * PAGE_SIZE:(self.pages + pages) * PAGE_SIZE] = \
+                data[page * PAGE_SIZE:(page + pages) * PAGE_SIZE]
+            self.pfns.extend(pfn_list[done:end])
+            self.types += types[done:end]
+            self.pages += pages
+            page += pages
+            done = end
+            if len(self.pfns) == self._capacity():
+                self._write(len(self.pfns))
+
+    def _start(self) -> None:
+        start = self.offset()
+        if start % 8:
+            raise UnsupportedError(f"PAGE_DATA would start at offset {start}, not a multiple "
+                                   "of 8: pages cannot be aligned")
+        self.first_count = (-(start + HEAD) % ALIGN) // 8 or STEP
+
+    def _capacity(self) -> int:
+        return self.first_count + STEP * ((MAX_BATCH - self.first_count) // STEP)
+
+    def flush(self) -> None:
+        """Write what is gathered, filled up to the smallest aligned count."""
+        if not self.pfns:
+            return
+        if not self.pages:
+            self._write(len(self.pfns))
+            return
+        count = self.first_count
+        while count < len(self.pfns):
+            count += STEP
+        self._fill(count - len(self.pfns))
+        self._write(count)
+
+    def _fill(self, missing: int) -> None:
+        """Re-send ``missing`` pages already in the batch (same pfn, type and content).
+
+        The buffer holds the data pages in entry order, so re-sending the data-bearing entries
+        cyclically copies the buffer's own head, in bulk.
+        """
+        with_data = [i for i, t in enumerate(self.types) if t in DATA_TYPES]
+        held = self.pages
+        fill = (with_data * (missing // held + 1))[:missing]
+        while missing:
+            n = min(missing, held)
+            self.view[self.pages * PAGE_SIZE:(self.pages + n) * PAGE_SIZE] = \
+                self.view[:n * PAGE_SIZE]
+            self.pages += n
+            missing -= n
+        self.pfns.extend(self.pfns[i] for i in fill)
+        self.types += bytes(self.types[i] for i in fill)
+
+    def _write(self, count: int) -> None:
+        self.write_record(RecType.PAGE_DATA, [
+            _count_header(count), pfns.entries(self.pfns, bytes(self.types)),
+            self.view[:self.pages * PAGE_SIZE]])
+        self.pfns = []
+        self.types = bytearray()
+        self.pages = 0
+
+
+def _count_header(count: int) -> bytes:
+    return count.to_bytes(4, "little") + bytes(4)
+

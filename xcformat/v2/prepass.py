@@ -1,0 +1,56 @@
+"""HVM p2m_size: a cheap pass over record headers, because v2 HVM streams do not state it.
+
+Legacy writers need ``p2m_size`` (highest pfn + 1) before the first page.  A PV stream states it
+(X86_PV_P2M_FRAMES end_pfn + 1); an HVM stream does not.  On a seekable source this pass reads
+only record headers, PAGE_DATA pfn arrays (8 bytes per 4 KiB page) and HVM_PARAMS bodies up to the
+first END or CHECKPOINT, and returns 1 + the highest pfn named by a PAGE_DATA entry or by a
+pfn-valued HVM parameter.  On a pipe it returns None: the ImageHeader then says p2m_size is unknown.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ..errors import XcFormatError
+from . import pfns
+from .schema import (HVM_PARAM_IOREQ_SERVER_PFN, HVM_PARAM_NR_IOREQ_SERVER_PAGES, HVM_PARAM_PFNS,
+                     REC_LENGTH_MAX, RHDR_SIZE, RecType, padding)
+
+_RHDR = struct.Struct("<II")
+
+
+def hvm_p2m_size(source, start: int) -> int | None:
+    """1 + the highest pfn of the libxc records starting at ``start``, or None if unknowable."""
+    if not source.seekable:
+        return None
+    top = -1
+    offset = start
+    try:
+        while True:
+            rtype, length = _RHDR.unpack(source.pread(offset, RHDR_SIZE, "record header"))
+            if length > REC_LENGTH_MAX:
+                return None
+            body = offset + RHDR_SIZE
+            if rtype == RecType.PAGE_DATA and length >= 16:
+                count = struct.unpack("<I", source.pread(body, 4, "PAGE_DATA.count"))[0]
+                if 8 + 8 * count > length:
+                    return None
+                top = max(top, max(pfns.pfns_of(source.pread(body + 8, 8 * count, "pfns"))))
+            elif rtype == RecType.HVM_PARAMS and length > 8:
+                top = max(top, _highest_param_pfn(source.pread(body + 8, length - 8, "params")))
+            elif rtype in (RecType.END, RecType.CHECKPOINT):
+                break
+            offset = body + length + padding(length)
+    except XcFormatError:
+        return None   # the main pass reports what is wrong, with its offset
+    return top + 1 if top >= 0 else None
+
+
+def _highest_param_pfn(body: bytes) -> int:
+    values = pfns.u64s(body[:len(body) // 16 * 16])
+    params = dict(zip(values[0::2], values[1::2]))
+    top = max((v for k, v in params.items() if k in HVM_PARAM_PFNS), default=-1)
+    nr = params.get(HVM_PARAM_NR_IOREQ_SERVER_PAGES, 0)
+    if nr and HVM_PARAM_IOREQ_SERVER_PFN in params:
+        top = max(top, params[HVM_PARAM_IOREQ_SERVER_PFN] + nr - 1)
+    return top

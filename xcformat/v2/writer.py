@@ -1,0 +1,369 @@
+"""Writing records as a migration stream: v3 (what current Xen restores) or v2, optionally inside a
+libxl layer and an xl save-file header, optionally with every page 4096-aligned in the file.
+
+Layering (``WriteOptions.wrap``): ``"libxc"`` a bare libxc stream; ``"libxl"`` a libxl stream
+around it; ``"xl"`` an xl save-file header around that; None keeps what the input had (an xl
+wrapper stays xl, a libxl layer stays libxl, anything else is bare).  The version is 2 only when
+the input is a version-2 stream, else 3.
+
+From legacy input this does what ``convert-legacy-stream`` refuses or gets wrong: PV streams
+without extended info (the guest width comes from the records), no -2 chunk (vCPUs come from the
+contexts themselves), every qemu record variant, xend wrappers (only with ``--drop config``: the
+S-expression has no place in an xl header), per-vCPU xsave sizes; HVM value chunks and tail magic
+pfns become one HVM_PARAMS record; the libxl physmap becomes EMULATOR_XENSTORE_DATA.  What v2 cannot
+carry raises UnsupportedError naming it, unless ``WriteOptions.drop`` names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..errors import EnvironmentProblem, FormatError, UnsupportedError
+from ..formats import WriteOptions
+from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
+                       GuestType, HvmContext, HvmParams, ImageHeader, Opaque, P2MFrames,
+                       PageBatch, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
+                       UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
+                       Wrapper)
+from . import pfns
+from .batching import AlignedBatcher, PlainBatcher, legacy_xtab_dropped
+from .libxc import BASIC_SIZE, PT_LEVELS
+from .physmap import physmap_entries, xenstore_keys
+from .schema import (LIBXL_OPT_LEGACY, LIBXL_VERSION, XL_BYTEORDER, XL_FLAG_STREAMV2,
+                     XL_HEADER_SIZE, DomainType,
+                     LibxlRecType, RecType, domain_header, image_header, libxl_header, padding,
+                     tsc_info, x86_pv_info, xl_header)
+
+R = RecType
+WRAPS = ("libxc", "libxl", "xl")
+#: What the domain header says when the source stated no Xen version: written by a converter.
+CONVERTER_VERSION = (0, 1)
+#: Legacy markers that carry no guest state (legacy chunk -9: this is not a Remus stream).
+STATELESS_MARKERS = frozenset({"last-checkpoint"})
+VCPU_RECORDS = {VcpuContext: R.X86_PV_VCPU_BASIC, VcpuExtended: R.X86_PV_VCPU_EXTENDED,
+                VcpuXsave: R.X86_PV_VCPU_XSAVE, VcpuMsrs: R.X86_PV_VCPU_MSRS}
+
+
+class V2Writer:
+    def __init__(self, sink, options: WriteOptions):
+        if options.wrap not in (None, *WRAPS):
+            raise EnvironmentProblem(f"--wrap {options.wrap}: v2 wraps are {', '.join(WRAPS)}")
+        self.sink = sink
+        self.options = options
+        self.wrapper: Wrapper | None = None
+        self.header: ImageHeader | None = None
+        self.wrap = "libxc"
+        self.version = 3
+        self.static_open = True
+        self.in_checkpoint = False
+        self.params: dict[int, int] = {}
+        self.emulator: list[tuple[int, int, int, bytes]] = []
+        self.batcher = None
+        self.dispatch = {
+            Wrapper: self._wrapper, ImageHeader: self._image_header, PvExtInfo: _ignore,
+            P2MFrames: self._p2m_frames, PageBatch: self._pages, VcpuInfo: _ignore,
+            VcpuContext: self._vcpu, VcpuExtended: self._vcpu, VcpuXsave: self._vcpu,
+            VcpuMsrs: self._vcpu, SharedInfo: self._shared_info, TscInfo: self._tsc,
+            HvmParams: self._hvm_params, HvmContext: self._hvm_context,
+            Toolstack: self._toolstack, EmulatorContext: self._emulator,
+            EmulatorXenstore: self._emulator, UnmappedPfns: self._unmapped,
+            CpuPolicy: self._policy, Opaque: self._opaque, Checkpoint: self._checkpoint,
+            End: self._end,
+        }
+
+    def write(self, records: Iterable[Record]) -> None:
+        for record in records:
+            if self.header is None and not isinstance(record, (Wrapper, ImageHeader)):
+                raise FormatError(f"{type(record).__name__} before the image header")
+            self.dispatch[type(record)](record)
+
+    # -- low level --------------------------------------------------------------------------
+    def _record(self, rtype: int, parts: list) -> None:
+        """One record: header, body parts as given (pages are not copied), zero padding."""
+        length = sum(len(p) for p in parts)
+        self.sink.write(rtype.to_bytes(4, "little") + length.to_bytes(4, "little"))
+        for part in parts:
+            if len(part):
+                self.sink.write(part)
+        if padding(length):
+            self.sink.write(bytes(padding(length)))
+
+    def _libxc_record(self, rtype: int, parts: list) -> None:
+        """A libxc record after what must precede it: held pages, the end of a checkpoint."""
+        self.batcher.flush()
+        if self.in_checkpoint:
+            self._record(LibxlRecType.CHECKPOINT_END, [])
+            self.in_checkpoint = False
+        if rtype != R.STATIC_DATA_END and rtype not in _STATIC:
+            self._close_static()
+        self._record(rtype, parts)
+
+    def _close_static(self) -> None:
+        if self.static_open:
+            self.static_open = False
+            if self.version >= 3:
+                self._record(R.STATIC_DATA_END, [])
+
+    def _drop(self, kind: str, what: str) -> None:
+        if kind not in self.options.drop:
+            raise UnsupportedError(f"v2 cannot carry {what}; pass --drop {kind} to leave it out")
+        self.options.say(f"dropped {what} (--drop {kind})")
+
+    @property
+    def pv(self) -> bool:
+        return self.header.guest == GuestType.PV
+
+    def _need(self, pv: bool, what: str) -> None:
+        if self.pv != pv:
+            raise UnsupportedError(f"{what} in {'a PV' if self.pv else 'an HVM'} image: v2 "
+                                   f"carries it only for {'PV' if pv else 'HVM'} guests")
+
+    # -- headers ----------------------------------------------------------------------------
+    def _wrapper(self, record: Wrapper) -> None:
+        self.wrapper = record
+
+    def _image_header(self, header: ImageHeader) -> None:
+        if self.header is not None:
+            raise FormatError("second image header")
+        self.header = header
+        self.version = 2 if header.variant.startswith("v2") else 3
+        self.wrap = self._choose_wrap(header)
+        if self.options.align:
+            self.batcher = AlignedBatcher(self._record, lambda: self.sink.offset)
+        else:
+            self.batcher = PlainBatcher(self._record)
+        if self.wrap == "xl":
+            self._xl_header()
+        if self.wrap in ("libxl", "xl"):
+            options = LIBXL_OPT_LEGACY if self._xen_version()[0] == 0 else 0
+            self.sink.write(libxl_header.build({"version": LIBXL_VERSION, "options": options}))
+            self._record(LibxlRecType.LIBXC_CONTEXT, [])
+        self.sink.write(image_header.build({"version": self.version, "options": 0,
+                                            "reserved1": 0, "reserved2": 0}))
+        domain = DomainType.X86_PV if self.pv else DomainType.X86_HVM
+        major, minor = self._xen_version()
+        self.sink.write(domain_header.build({"type": domain, "page_shift": 12, "reserved": 0,
+                                             "xen_major": major, "xen_minor": minor}))
+        if self.pv:
+            width = self._guest_bytes()
+            self._record(R.X86_PV_INFO, [x86_pv_info.build({
+                "guest_width": width, "pt_levels": PT_LEVELS[width], "reserved1": 0,
+                "reserved2": 0})])
+
+    def _choose_wrap(self, header: ImageHeader) -> str:
+        wrapper = self.wrapper
+        wrap = self.options.wrap
+        if wrap is None:
+            wrap = "xl" if wrapper is not None and wrapper.kind == "xl" else \
+                "libxl" if "+libxl" in header.variant else "libxc"
+        if wrapper is not None and (wrap != "xl" or wrapper.kind != "xl"):
+            self._drop("config", f"the {wrapper.kind} wrapper's domain configuration")
+        return wrap
+
+    def _xl_header(self) -> None:
+        wrapper = self.wrapper if self.wrapper is not None and self.wrapper.kind == "xl" else None
+        fields = wrapper.fields if wrapper else {}
+        config = wrapper.config if wrapper else b""
+        tail = fields.get("optional_tail", b"")
+        if wrapper is None:
+            self.options.say("the xl header carries no domain configuration: give one to "
+                             "xl restore")
+        optional = (len(config).to_bytes(4, "little") + config + tail) if config or tail else b""
+        if self.options.align:
+            # xl ignores optional data after the config: pad so the libxc stream is 8-aligned.
+            optional += bytes(-(XL_HEADER_SIZE + len(optional)) % 8)
+        flags = fields.get("mandatory_flags", 0) | XL_FLAG_STREAMV2
+        self.sink.write(xl_header.build({
+            "byteorder": fields.get("byteorder", XL_BYTEORDER), "mandatory_flags": flags,
+            "optional_flags": fields.get("optional_flags", 0),
+            "optional_data_len": len(optional)}))
+        self.sink.write(optional)
+
+    def _xen_version(self) -> tuple[int, int]:
+        return self.header.xen_version or CONVERTER_VERSION
+
+    def _guest_bytes(self) -> int:
+        bits = self.header.guest_bits
+        if bits not in (32, 64):
+            raise UnsupportedError(f"PV guest width {bits}: v2 carries 32-bit PAE and 64-bit "
+                                   "PV guests (give --width for a legacy image without "
+                                   "extended info)")
+        return bits // 8
+
+    # -- records ----------------------------------------------------------------------------
+    def _p2m_frames(self, record: P2MFrames) -> None:
+        self._need(True, "a p2m frame list")
+        size = self.header.p2m_size
+        if not size:
+            raise UnsupportedError("a PV image without p2m_size: X86_PV_P2M_FRAMES needs it")
+        fpp = PAGE_SIZE // self._guest_bytes()
+        want = (size - 1) // fpp + 1
+        if len(record.frames) != want:
+            raise FormatError(f"{len(record.frames)} p2m frames for p2m_size {size}; "
+                              f"{want} expected")
+        self._libxc_record(R.X86_PV_P2M_FRAMES, [
+            (0).to_bytes(4, "little") + (size - 1).to_bytes(4, "little"),
+            pfns.entries(record.frames, bytes(len(record.frames)))])
+
+    def _pages(self, batch: PageBatch) -> None:
+        if not batch.pfns:
+            return
+        pfn_list, types = batch.pfns, batch.types
+        if not self.header.variant.startswith(("v2", "v3")):
+            pfn_list, types = legacy_xtab_dropped(batch)
+            if not pfn_list:
+                return
+        if self.in_checkpoint or self.static_open:
+            self._libxc_record_prelude()
+        self.batcher.add(pfn_list, types, batch.data)
+
+    def _libxc_record_prelude(self) -> None:
+        if self.in_checkpoint:
+            self._record(LibxlRecType.CHECKPOINT_END, [])
+            self.in_checkpoint = False
+        self._close_static()
+
+    def _vcpu(self, record) -> None:
+        self._need(True, "a vCPU context record")
+        rtype = VCPU_RECORDS[type(record)]
+        blob = record.context if isinstance(record, VcpuContext) else record.data
+        if rtype == R.X86_PV_VCPU_BASIC and len(blob) != BASIC_SIZE[self._guest_bytes()]:
+            raise FormatError(f"vCPU {record.vcpu_id} context of {len(blob)} bytes for a "
+                              f"{self.header.guest_bits}-bit guest")
+        if not blob:
+            return   # empty data records are left out (migration-v2.md §1.0 errata)
+        self._libxc_record(rtype, [record.vcpu_id.to_bytes(4, "little") + bytes(4), blob])
+
+    def _shared_info(self, record: SharedInfo) -> None:
+        self._need(True, "a shared-info page")
+        if len(record.page) != PAGE_SIZE:
+            raise FormatError(f"shared-info page of {len(record.page)} bytes")
+        self._libxc_record(R.SHARED_INFO, [record.page])
+
+    def _tsc(self, record: TscInfo) -> None:
+        self._libxc_record(R.X86_TSC_INFO, [tsc_info.build({
+            "mode": record.mode, "khz": record.khz, "nsec": record.nsec,
+            "incarnation": record.incarnation, "reserved": 0})])
+
+    def _hvm_params(self, record: HvmParams) -> None:
+        self._need(False, "HVM parameters")
+        self.params.update(record.params)
+
+    def _flush_params(self) -> None:
+        if self.params:
+            values = [v for pair in self.params.items() for v in pair]
+            self._libxc_record(R.HVM_PARAMS, [
+                len(self.params).to_bytes(4, "little") + bytes(4),
+                pfns.entries(values, bytes(len(values)))])
+            self.params = {}
+
+    def _hvm_context(self, record: HvmContext) -> None:
+        self._need(False, "an HVM context")
+        if not record.blob:
+            raise FormatError("empty HVM context")
+        self.batcher.flush()
+        self._flush_params()
+        self._libxc_record(R.HVM_CONTEXT, [record.blob])
+
+    def _toolstack(self, record: Toolstack) -> None:
+        entries = self._physmap(record.data)
+        if not entries:
+            return   # libxl's empty physmap {1, 0}: nothing to carry
+        if self.pv:
+            self._drop("toolstack", "a PV toolstack physmap (libxl rejects emulator records "
+                                    "for PV guests)")
+        elif self.wrap == "libxc":
+            self._drop("toolstack", "the toolstack physmap (it becomes EMULATOR_XENSTORE_DATA, "
+                                    "which needs --wrap libxl or xl)")
+        else:
+            self._add_emulator(LibxlRecType.EMULATOR_XENSTORE_DATA, 0, 0,
+                               xenstore_keys(entries))
+
+    def _physmap(self, blob: bytes) -> list:
+        widths = (self.header.toolstack_bits,) if self.header.toolstack_bits else (64, 32)
+        for width in widths:
+            try:
+                return physmap_entries(blob, width)
+            except FormatError:
+                if width == widths[-1]:
+                    raise
+        return []
+
+    def _emulator(self, record) -> None:
+        rtype = LibxlRecType.EMULATOR_CONTEXT if isinstance(record, EmulatorContext) else \
+            LibxlRecType.EMULATOR_XENSTORE_DATA
+        what = "the device model's state" if isinstance(record, EmulatorContext) else \
+            "the device model's xenstore keys"
+        if self.pv:
+            raise UnsupportedError(f"{what} in a PV image: libxl refuses emulator records "
+                                   "for PV guests")
+        if self.wrap == "libxc":
+            self._drop("emulator", f"{what} (a bare libxc stream has no place for it; use "
+                                   "--wrap libxl or xl)")
+            return
+        self._add_emulator(rtype, record.emulator_id, record.index, record.data)
+
+    def _add_emulator(self, rtype: int, emulator_id: int, index: int, data: bytes) -> None:
+        item = (rtype, emulator_id, index, data)
+        if self.in_checkpoint:
+            self._write_emulator(item)
+        else:
+            self.emulator.append(item)
+
+    def _write_emulator(self, item) -> None:
+        rtype, emulator_id, index, data = item
+        self._record(rtype, [emulator_id.to_bytes(4, "little") + index.to_bytes(4, "little"),
+                             data])
+
+    def _flush_emulator(self) -> None:
+        # libxl order: xenstore keys before the device model's state.
+        for item in sorted(self.emulator, key=lambda i: i[0]):
+            self._write_emulator(item)
+        self.emulator = []
+
+    def _unmapped(self, record: UnmappedPfns) -> None:
+        if record.pfns:
+            self._drop("unmapped-pfns", f"the list of {len(record.pfns)} pfns that were not "
+                                        "in the p2m at the end of the save")
+
+    def _policy(self, record: CpuPolicy) -> None:
+        if self.version < 3:
+            raise UnsupportedError("CPU policy records exist only in v3 streams")
+        if not self.static_open:
+            raise FormatError("a CPU policy after the guest's memory: v3 sends static data "
+                              "first")
+        self._libxc_record(R.X86_CPUID_POLICY if record.kind == "cpuid" else R.X86_MSR_POLICY,
+                           [record.data])
+
+    def _opaque(self, record: Opaque) -> None:
+        if record.origin == "v2" and record.kind == "verify":
+            self._libxc_record(R.VERIFY, [])
+        elif record.origin == "v2" and record.kind.startswith("record-"):
+            self._libxc_record(int(record.kind[len("record-"):], 16), [record.data])
+        elif record.kind in STATELESS_MARKERS:
+            return
+        else:
+            self._drop(record.kind, f"{record.origin} {record.kind}")
+
+    def _checkpoint(self, record: Checkpoint) -> None:
+        self._flush_params()
+        self._libxc_record(R.CHECKPOINT, [])
+        if self.wrap != "libxc":
+            self._flush_emulator()
+            self.in_checkpoint = True
+
+    def _end(self, record: End) -> None:
+        self.batcher.flush()
+        self._flush_params()
+        self._libxc_record(R.END, [])
+        if self.wrap != "libxc":
+            self._flush_emulator()
+            self._record(LibxlRecType.END, [])
+
+
+_STATIC = frozenset({R.X86_PV_INFO, R.X86_CPUID_POLICY, R.X86_MSR_POLICY})
+
+
+def _ignore(record: Record) -> None:
+    """Facts v2 states elsewhere: the legacy ext-info block (X86_PV_INFO) and the online vCPU
+    set (the vCPU records themselves)."""
