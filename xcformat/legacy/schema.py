@@ -421,3 +421,8 @@ LAYOUT_OVERVIEW = document("legacy", "layout", Struct(
     title="stream layout (order of the parts)", since="3.0", source=SAVE_450,
     doc="The structures of this format in stream order (§12); each line names the structure "
         "documented separately.")
+
+# Register both toolstack widths now, so the reference does not depend on which a run happened to
+# use.
+for _bits in (32, 64):
+    _word_structs(_bits)
