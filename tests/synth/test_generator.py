@@ -82,6 +82,7 @@ def test_sample_is_a_few_mib_and_what_the_demo_expects(tmp_path):
     (dict(qemu="DeviceModelRecord0002"), "does not occur"),
     (dict(wrapper="xend"), "does not occur"),
     (dict(batch=1025), "1..1024"),
+    (dict(guest="hvm", hvm_params={-3: -1}), "u64"),
     (dict(variant="2007-hvm", guest="hvm", p2m_size=1000), "pages + 0x20"),
 ])
 def test_impossible_specs_are_refused(kw, message):

@@ -55,9 +55,15 @@ class GuestSpec:
     verify: bool = False
 
     def __post_init__(self) -> None:
-        put = object.__setattr__
         if self.variant not in VARIANTS:
             raise ValueError(f"unknown variant {self.variant!r} (known: {', '.join(VARIANTS)})")
+        self._check_guest()
+        self._check_features()
+        self._check_sizes()
+
+    def _check_guest(self) -> None:
+        """Guest type, widths and vcpus the variant can have."""
+        put = object.__setattr__
         v = self.info
         if self.guest not in v.guests:
             raise ValueError(f"variant {self.variant} has no {self.guest} guests")
@@ -80,6 +86,11 @@ class GuestSpec:
             raise ValueError(f"{self.variant} PV images carry vcpu 0 only (no -2 chunk)")
         if v.vcpu_info and max(self.vcpus) > v.max_vcpu_id:      # the -2 map's limit
             raise ValueError(f"variant {self.variant} allows vcpu ids up to {v.max_vcpu_id}")
+
+    def _check_features(self) -> None:
+        """Records and page kinds the variant can have."""
+        put = object.__setattr__
+        v = self.info
         if self.qemu == AUTO:
             put(self, "qemu", v.qemu_default if self.guest == "hvm" else None)
         if self.qemu is not None and (self.guest == "pv" or self.qemu not in v.qemu_allowed):
@@ -100,6 +111,8 @@ class GuestSpec:
         if bad or (params and self.guest != "hvm"):
             raise ValueError(f"HVM param chunks {sorted(bad) or 'in a PV image'} do not occur in "
                              f"{self.variant} {self.guest} images")
+        if any(not 0 <= value < 1 << 64 for _, value in params):
+            raise ValueError("HVM param values are u64")
         if self.special_pages and self.variant == "2007-hvm":
             raise ValueError("2007-hvm batches are bare pfns: no special page types")
         if not 1 <= self.batch <= MAX_BATCH:
@@ -110,7 +123,6 @@ class GuestSpec:
             raise ValueError("checkpoints must be at least 1")
         if self.qemu_bytes < 4:
             raise ValueError("qemu_bytes must be at least 4 (the QEVM magic)")
-        self._check_sizes()
 
     @property
     def info(self) -> Variant:
@@ -127,6 +139,7 @@ class GuestSpec:
         return tuple(sorted((int(k), int(val)) for k, val in items))
 
     def _check_sizes(self) -> None:
+        """pages and p2m_size leave room for the guest's structures (and fit 28 pfn bits)."""
         if self.pages < 1:
             raise ValueError("pages must be at least 1")
         end = data_end(self)
