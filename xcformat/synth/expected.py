@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .batches import Batch, final_version, special_pfns
 from .hvmguest import hvm_context, magic_pfns, qemu_state
 from .pages import page_content
 from .pvguest import (
@@ -18,16 +19,7 @@ from .pvguest import (
     xsave_record,
 )
 from .spec import GuestSpec, hvm_data_pfns
-from .stream import (
-    Batch,
-    Chunk,
-    emitted_params,
-    ext_info,
-    final_version,
-    has_extv,
-    items,
-    special_pfns,
-)
+from .stream import Chunk, emitted_params, ext_info, has_extv, items
 from .variants import CHUNK_SINCE, QEMU_LIBXL, QEMU_REMUS, version_key
 
 
