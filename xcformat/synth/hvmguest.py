@@ -36,7 +36,8 @@ def _cpu_payload(spec: GuestSpec, vcpu: int, length: int, checkpoint: int) -> by
     struct.pack_into("<4sIII", buf, _RAX, b"vcpu", vcpu, spec.seed & 0xFFFFFFFF, checkpoint)
     struct.pack_into("<Q", buf, _RSP, 0xFFFF880000010000 - vcpu * 0x4000)
     struct.pack_into("<QQ", buf, _RIP, 0xFFFFFFFF81000000 + vcpu * 0x10, 0x202)
-    struct.pack_into("<QQQQ", buf, _CR0, 0x80050033, 0, (0x10 + vcpu) << 12, 0x6F0)
+    table = 0x10 if data_end(spec) > 0x10 else 1          # the guest's page table: a data pfn
+    struct.pack_into("<QQQQ", buf, _CR0, 0x80050033, 0, table << 12, 0x6F0)
     return bytes(buf)
 
 
