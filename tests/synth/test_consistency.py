@@ -23,6 +23,7 @@ SPECS = [
     GuestSpec(variant="remus", pages=100, vcpus=2, xsave=True, tmem=True, checkpoints=4,
               wrapper="xend"),
     GuestSpec(variant="remus", guest="hvm", pages=260, special_pages=True, checkpoints=2),
+    GuestSpec(variant="remus", pages=60, checkpoints=10, compression=True, batch=5),
     GuestSpec(variant="3.2", guest_bits=32, vcpus=2, special_pages=True, wrapper="xend"),
     GuestSpec(variant="3.2", guest="hvm", toolstack_bits=32, pages=250),
     GuestSpec(variant="3.1", toolstack_bits=32, special_pages=True),

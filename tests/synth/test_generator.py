@@ -157,3 +157,27 @@ def test_live_and_verify_layouts_follow_the_fact_sheet():
     verify = expected(GuestSpec(verify=True))
     assert verify.chunks == (-7, -1, -2, -18, -9) and verify.page_records == 2 * verify.pages
     assert expected(GuestSpec(variant="3.0", verify=True)).chunks == (-1,)
+
+
+def test_chunk_offsets_point_at_their_ids():
+    spec = GuestSpec(guest="hvm", pages=40, wrapper="xl", tmem=True)
+    data, e = legacy_bytes(spec), expected(spec)
+    assert sorted(e.chunk_offsets) == sorted(set(e.chunks))
+    for cid, offsets in e.chunk_offsets.items():
+        assert all(int.from_bytes(data[at:at + 4], "little", signed=True) == cid
+                   for at in offsets)
+
+
+def test_remus_compression_uses_raw_pages_then_deltas():
+    from xcformat.synth.compression import RAW, delta
+
+    old, new = page_content(1, 5, 2), page_content(1, 5, 9)
+    encoded = delta(old, new)
+    # Three changed stamps (two u32 words each) between skips: far smaller than a raw page.
+    assert len(encoded) < 64 and encoded[0] not in (0x00, 0x80) and delta(old, old) == b"\0"
+    spec = GuestSpec(variant="remus", pages=60, checkpoints=10, compression=True)
+    data, e = legacy_bytes(spec), expected(spec)
+    assert e.chunks.count(-13) == 1 and e.chunks.count(-12) == spec.checkpoints - 1
+    first, last = e.chunk_offsets[-12][0], e.chunk_offsets[-12][-1]
+    assert data[first + 12:first + 13] == RAW                 # nothing cached yet: raw pages
+    assert data[last + 12:last + 13] not in (RAW, b"\0")      # version 10 against version 3

@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tmem", action="store_true")
     parser.add_argument("--live", action="store_true", help="a live migration's layout")
     parser.add_argument("--verify", action="store_true", help="the debug flag's -1 re-send")
+    parser.add_argument("--compression", action="store_true",
+                        help="remus: compress checkpoints after the first (-13, -12)")
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--checkpoints", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             variant=args.variant, pages=pages, p2m_size=args.p2m_size, vcpus=args.vcpus,
             xsave=args.xsave, wrapper=args.wrapper, special_pages=args.special_pages,
             tmem=args.tmem, batch=args.batch, checkpoints=args.checkpoints, seed=args.seed,
-            live=args.live, verify=args.verify)
+            live=args.live, verify=args.verify, compression=args.compression)
     except ValueError as error:
         parser.error(str(error))
     start = time.perf_counter()

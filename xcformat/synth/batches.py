@@ -31,6 +31,7 @@ class Batch:
     pfns: tuple[int, ...]
     version: int
     spec: GuestSpec
+    compressed: bool = False     #: Remus compression: the pages travel in a -12 chunk instead
 
     def header(self) -> bytes:
         word = "Q" if self.spec.toolstack_bits == 64 else "I"
@@ -38,7 +39,8 @@ class Batch:
 
     @property
     def nbytes(self) -> int:
-        return 4 + len(self.words) * self.spec.toolstack_bits // 8 + 4096 * len(self.pfns)
+        data = 0 if self.compressed else 4096 * len(self.pfns)
+        return 4 + len(self.words) * self.spec.toolstack_bits // 8 + data
 
     def structure_pages(self) -> Iterator[tuple[int, bytes]]:
         """(index in the batch's data, page) for PV structure pages, which are not patterns."""
@@ -134,7 +136,8 @@ def _hvm_entries(spec: GuestSpec) -> Iterator[tuple[int, int]]:
             yield XTAB | (pfn if v.xtab_hvm == "pfn" else 0), -1
 
 
-def _batches(spec: GuestSpec, entries, version: int) -> Iterator[Batch]:
+def _batches(spec: GuestSpec, entries, version: int, compressed: bool = False
+             ) -> Iterator[Batch]:
     drop_empty = spec.info.xtab_pv == "zero"      # 4.x never writes an all-XTAB batch (§2.5)
     words: list[int] = []
     pfns: list[int] = []
@@ -144,10 +147,10 @@ def _batches(spec: GuestSpec, entries, version: int) -> Iterator[Batch]:
             pfns.append(pfn)
         if len(words) == spec.batch:
             if not (drop_empty and all(w >> 28 == 0xF for w in words)):
-                yield Batch(tuple(words), tuple(pfns), version, spec)
+                yield Batch(tuple(words), tuple(pfns), version, spec, compressed)
             words, pfns = [], []
     if words and not (drop_empty and all(w >> 28 == 0xF for w in words)):
-        yield Batch(tuple(words), tuple(pfns), version, spec)
+        yield Batch(tuple(words), tuple(pfns), version, spec, compressed)
 
 
 def full_pass(spec: GuestSpec) -> Iterator[Batch]:
@@ -162,7 +165,7 @@ def ordinary_pfns(spec: GuestSpec):
     return [0, *range(pv_layout(spec).block_end, spec.pages)]
 
 
-def dirty_pass(spec: GuestSpec, version: int) -> Iterator[Batch]:
+def dirty_pass(spec: GuestSpec, version: int, compressed: bool = False) -> Iterator[Batch]:
     residue = version % DIRTY_STRIDE
     dirty = ((pfn, pfn) for pfn in ordinary_pfns(spec) if pfn % DIRTY_STRIDE == residue)
-    return _batches(spec, dirty, version)
+    return _batches(spec, dirty, version, compressed)

@@ -42,6 +42,7 @@ class Expected:
     page_records: int             #: data-bearing batch entries, re-sends included
     batches: int
     chunks: tuple[int, ...]       #: negative ids in stream order (repeats across checkpoints)
+    chunk_offsets: dict           #: chunk id → absolute file offsets of its occurrences
     checkpoints: int              #: body+tail passes (1 unless Remus)
     size: int                     #: total file size in bytes
     stream_offset: int            #: where the libxc stream starts (after any wrapper header)
@@ -151,6 +152,7 @@ def expected(spec: GuestSpec) -> Expected:
     stream_offset = None
     first_batch = None
     chunk_ids: list[int] = []
+    chunk_offsets: dict[int, list[int]] = {}
     page_records = batches = 0
     for index, item in enumerate(items(spec)):
         if isinstance(item, Batch):
@@ -162,6 +164,7 @@ def expected(spec: GuestSpec) -> Expected:
             continue
         if isinstance(item, Chunk):
             chunk_ids.append(item.id)
+            chunk_offsets.setdefault(item.id, []).append(offset)
             offset += len(item.data)
             continue
         offset += len(item)
@@ -181,6 +184,7 @@ def expected(spec: GuestSpec) -> Expected:
         qemu=spec.qemu, variant=spec.variant, xen=spec.info.xen,
         min_xen_version=min_xen_version(spec, chunk_ids, ext_ids, specials), vcpus=spec.vcpus,
         pages=spec.pages, page_records=page_records, batches=batches, chunks=tuple(chunk_ids),
+        chunk_offsets={cid: tuple(at) for cid, at in chunk_offsets.items()},
         checkpoints=spec.checkpoints if spec.info.checkpointed else 1, size=offset,
         stream_offset=stream_offset, first_batch_offset=first_batch, ext_info=ext_ids,
         xsave_size=XSAVE_RECORD if spec.xsave else None,

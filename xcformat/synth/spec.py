@@ -30,7 +30,8 @@ class GuestSpec:
     migration's layout: every page, then (-6, -7 where the variant has them and) a last
     iteration that re-sends some pages.  ``verify`` adds the debug flag's -1 chunk and a second
     copy of every page (non-live saves).  ``xsave_per_vcpu`` (with ``xsave``) gives odd vcpus a
-    smaller xsave record than "xcnt" says, as Xen 4.4+ may (fact sheet §2.8).
+    smaller xsave record than "xcnt" says, as Xen 4.4+ may (fact sheet §2.8).  ``compression``
+    (Remus) sends checkpoints after the first with Remus page compression (-13, -12; §2.10).
     """
 
     guest: str = "pv"
@@ -53,6 +54,7 @@ class GuestSpec:
     checkpoints: int = 3
     live: bool = False
     verify: bool = False
+    compression: bool = False
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -117,6 +119,8 @@ class GuestSpec:
             raise ValueError("2007-hvm batches are bare pfns: no special page types")
         if not 1 <= self.batch <= MAX_BATCH:
             raise ValueError("batch must be 1..1024")
+        if self.compression and not v.checkpointed:
+            raise ValueError("compression is Remus checkpoint compression (variant remus)")
         if self.verify and (self.live or v.checkpointed):
             raise ValueError("verify is for non-live saves here")
         if self.checkpoints < 1:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from . import chunks
 from .batches import Batch, dirty_pass, full_pass, is_live, special_pfns
+from .compression import compressed_chunk
 from .hvmguest import hvm_context, magic_pfns, qemu_state
 from .pvguest import (
     MFN_BASE,
@@ -107,8 +108,8 @@ def emitted_params(spec: GuestSpec) -> tuple[tuple[int, int], ...]:
     return tuple((cid, params[cid]) for cid in HVM_PARAM_CHUNKS if params.get(cid))
 
 
-def _body_end(spec: GuestSpec) -> Iterator[Item]:
-    """-2, HVM params, -18, -9 (each where the variant writes it), then 0."""
+def _body_end(spec: GuestSpec, enable_compression: bool = False) -> Iterator[Item]:
+    """-2, HVM params, -18, -9, -13 (each where the variant writes it), then 0."""
     v = spec.info
     if v.vcpu_info:
         yield Chunk(-2, chunks.vcpu_info(spec))
@@ -118,6 +119,8 @@ def _body_end(spec: GuestSpec) -> Iterator[Item]:
         yield Chunk(-18, chunks.toolstack(spec))
     if v.last_checkpoint:
         yield Chunk(-9, chunks.marker(-9))
+    if enable_compression:
+        yield Chunk(-13, chunks.marker(-13))
     yield chunks.marker(0)
 
 
@@ -148,12 +151,18 @@ def items(spec: GuestSpec) -> Iterator[Item]:
         if v.tsc:
             yield Chunk(-7, chunks.tsc_info(spec))
     # Remus repeats (dirty pages, -2 ... 0, tail) for every checkpoint (§2.1 last paragraph).
+    # With compression (§2.10), -13 ends the first checkpoint's body and every later checkpoint's
+    # pages follow their batch headers in a -12 chunk.
     for checkpoint in range(spec.checkpoints if v.checkpointed else 1):
+        compressed = spec.compression and checkpoint > 0
         if live:
-            yield from dirty_pass(spec, checkpoint + 1)
+            for batch in dirty_pass(spec, checkpoint + 1, compressed):
+                yield batch
+                if compressed:
+                    yield Chunk(-12, compressed_chunk(spec, batch))
         if spec.verify:
             # §2.1 item 4 / §4.1: -1, then every page again for the receiver to compare.
             yield Chunk(-1, chunks.marker(-1))
             yield from full_pass(spec)
-        yield from _body_end(spec)
+        yield from _body_end(spec, enable_compression=spec.compression and checkpoint == 0)
         yield from _tail(spec, checkpoint)

@@ -21,7 +21,8 @@ def pieces(spec: GuestSpec):
     for item in items(spec):
         if isinstance(item, Batch):
             yield item.header()
-            yield item.pages(builder)
+            if not item.compressed:
+                yield item.pages(builder)
         elif isinstance(item, Chunk):
             yield item.data
         elif item:

@@ -9,7 +9,7 @@ from xcformat.synth import VARIANTS, GuestSpec, legacy_bytes
 #: Fields a caller may pin or draw through ``guest_specs(**constraints)``.
 _FIELDS = {"guest", "toolstack_bits", "guest_bits", "variant", "pages", "p2m_size", "vcpus",
            "xsave", "xsave_per_vcpu", "wrapper", "qemu", "hvm_params", "special_pages", "tmem",
-           "batch", "seed", "checkpoints", "qemu_bytes", "live", "verify"}
+           "batch", "seed", "checkpoints", "qemu_bytes", "live", "verify", "compression"}
 
 
 def _choice(draw, constraints: dict, name: str, default):
@@ -47,6 +47,7 @@ def _guest_specs(draw, constraints: dict, max_pages: int, max_vcpus: int) -> Gue
                    and guest == "hvm" else st.booleans())
     live = pick("live", st.just(False) if variant.checkpointed else st.booleans())
     verify = pick("verify", st.just(False) if live or variant.checkpointed else st.booleans())
+    compression = pick("compression", st.booleans() if variant.checkpointed else st.just(False))
     wrapper = pick("wrapper", st.sampled_from(sorted(variant.wrappers, key=str)))
     qemu_choices = sorted(variant.qemu_allowed, key=str)
     qemu = pick("qemu", st.sampled_from(qemu_choices) if guest == "hvm" else st.none())
@@ -59,7 +60,7 @@ def _guest_specs(draw, constraints: dict, max_pages: int, max_vcpus: int) -> Gue
         guest=guest, toolstack_bits=tools, guest_bits=guest_bits, variant=variant.name,
         pages=pages, vcpus=vcpus, xsave=xsave, xsave_per_vcpu=per_vcpu, wrapper=wrapper,
         qemu=qemu,
-        special_pages=special, tmem=tmem, live=live, verify=verify,
+        special_pages=special, tmem=tmem, live=live, verify=verify, compression=compression,
         batch=pick("batch", st.one_of(st.integers(1, 16), st.integers(17, 1024))),
         seed=pick("seed", st.integers(0, 2**32 - 1)),
         checkpoints=pick("checkpoints", st.integers(1, 3)), **extra)
