@@ -181,3 +181,10 @@ def test_remus_compression_uses_raw_pages_then_deltas():
     first, last = e.chunk_offsets[-12][0], e.chunk_offsets[-12][-1]
     assert data[first + 12:first + 13] == RAW                 # nothing cached yet: raw pages
     assert data[last + 12:last + 13] not in (RAW, b"\0")      # version 10 against version 3
+
+
+def test_command_line_reports_an_unwritable_output(tmp_path, capsys):
+    from xcformat.synth.__main__ import main
+
+    assert main([str(tmp_path / "missing" / "image"), "--pages", "40"]) == 2
+    assert "No such file or directory" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -69,10 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     start = time.perf_counter()
-    if args.out == "-":
-        written = write_legacy(spec, sys.stdout.buffer)
-    else:
-        written = write_legacy(spec, args.out)
+    try:
+        written = write_legacy(spec, sys.stdout.buffer if args.out == "-" else args.out)
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as other Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("python -m xcformat.synth: output closed early", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"python -m xcformat.synth: {args.out}: {error.strerror}", file=sys.stderr)
+        return 2
     seconds = time.perf_counter() - start
     e = expected(spec)
     report = {"path": args.out, "bytes": written, "seconds": round(seconds, 3),
