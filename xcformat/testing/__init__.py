@@ -29,7 +29,7 @@ Strategies:
 Examples are small (tens of pages) so that hundreds of them run in seconds.
 """
 
-from .hostile import mutations, truncations
 from .images import guest_specs, legacy_images, spec_images
+from .hostile import mutations, truncations
 
 __all__ = ["guest_specs", "spec_images", "legacy_images", "mutations", "truncations"]
