@@ -77,6 +77,6 @@ def test_remus_compression_is_refused_at_the_enable_chunk(tmp_path):
 
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(guest_specs(compression=False))
+@given(guest_specs())
 def test_any_synthetic_image_reads_and_rewrites(tmp_path, spec):
     _check(spec, tmp_path)

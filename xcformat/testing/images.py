@@ -47,7 +47,8 @@ def _guest_specs(draw, constraints: dict, max_pages: int, max_vcpus: int) -> Gue
                    and guest == "hvm" else st.booleans())
     live = pick("live", st.just(False) if variant.checkpointed else st.booleans())
     verify = pick("verify", st.just(False) if live or variant.checkpointed else st.booleans())
-    compression = pick("compression", st.booleans() if variant.checkpointed else st.just(False))
+    # Remus page compression cannot be read from a file (readers must refuse it): only on request.
+    compression = pick("compression", st.just(False))
     wrapper = pick("wrapper", st.sampled_from(sorted(variant.wrappers, key=str)))
     qemu_choices = sorted(variant.qemu_allowed, key=str)
     qemu = pick("qemu", st.sampled_from(qemu_choices) if guest == "hvm" else st.none())
@@ -72,7 +73,9 @@ def _data_end(guest: str, pages: int) -> int:
 
 def guest_specs(*, max_pages: int = 48, max_vcpus: int = 4, **constraints):
     """Valid guest specs of every variant.  ``constraints`` pin a :class:`GuestSpec` field
-    (``variant="4.5"``, ``guest="hvm"``) or give a strategy to draw it from."""
+    (``variant="4.5"``, ``guest="hvm"``) or give a strategy to draw it from.  Every image is one
+    a file reader can read, unless you ask for ``compression`` (Remus page compression, which
+    readers must refuse; pass ``variant="remus"`` with it)."""
     unknown = set(constraints) - _FIELDS
     if unknown:
         raise TypeError(f"guest_specs: unknown field(s) {sorted(unknown)}")
