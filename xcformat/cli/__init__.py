@@ -15,7 +15,7 @@ from ..errors import XcFormatError
 
 #: Subcommand modules, each with ``add_parser(subparsers)``; the parser's ``run`` default does
 #: the work and returns the exit code.
-COMMANDS = ("info", "validate", "convert", "page", "map")
+COMMANDS = ("info", "validate", "convert", "page", "map", "send", "receive")
 
 
 def build_parser() -> argparse.ArgumentParser:

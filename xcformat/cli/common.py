@@ -61,3 +61,20 @@ def progress(records: Iterable[Record], source: Source, *, enabled: bool,
 def print_json(data: dict) -> None:
     json.dump(data, sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a positive number of seconds (at most a day)."""
+    value = float(text)
+    if not 0 < value <= 86400:
+        raise ValueError(text)
+    return value
+
+
+def write_options(args: argparse.Namespace) -> formats.WriteOptions:
+    """The writer options of ``convert`` and ``send`` (those they have)."""
+    return formats.WriteOptions(
+        toolstack_bits=args.width, wrap=getattr(args, "wrap", None),
+        align=getattr(args, "align", False), index=not getattr(args, "no_index", False),
+        drop=frozenset(filter(None, args.drop.split(","))),
+        say=lambda message: print(f"xcformat: {message}", file=sys.stderr))

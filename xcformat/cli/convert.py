@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 
 from .. import formats
-from ..errors import UnsupportedError
+from ..errors import EnvironmentProblem, UnsupportedError
 from ..io import open_sink
-from .common import add_input_options, hints, open_image, progress
+from ..negotiate import targets
+from .common import add_input_options, hints, open_image, progress, write_options
 
 
 def add_parser(subparsers) -> None:
@@ -16,7 +17,12 @@ def add_parser(subparsers) -> None:
     parser.add_argument("output", help="file to write (- for standard output); written "
                                        "atomically, so it appears only when complete")
     parser.add_argument("--to", required=True, metavar="FORMAT",
-                        help="target format: " + ", ".join(formats.registry()))
+                        help="target format: " + ", ".join(formats.registry())
+                        + "; or auto, with --for")
+    parser.add_argument("--for", dest="target", metavar="TARGET",
+                        help="with --to auto: who will read the output; picks the best format "
+                             "and variant it accepts (docs: compatibility): "
+                             + ", ".join(targets.TARGETS))
     parser.add_argument("--wrap", help="add a file wrapper to the target (format specific)")
     parser.add_argument("--align", action="store_true",
                         help="write the target's page-aligned variant")
@@ -31,14 +37,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    target = formats.get(args.to)
-    if target.writer is None:
-        raise UnsupportedError(f"xcformat cannot write {target.name} images")
-    options = formats.WriteOptions(
-        toolstack_bits=args.width, wrap=args.wrap, align=args.align,
-        drop=frozenset(filter(None, args.drop.split(","))), index=not args.no_index,
-        say=lambda message: print(f"xcformat: {message}", file=sys.stderr))
-    with open_image(args, args.input) as (source, fmt, _):
+    with open_image(args, args.input) as (source, fmt, sniffed):
+        target, options = _target(args, sniffed)
+        if target.writer is None:
+            raise UnsupportedError(f"xcformat cannot write {target.name} images")
         reader = fmt.reader(source, hints(args))
         with open_sink(args.output, args.io) as sink:
             records = progress(reader.records(), source, enabled=not args.no_progress,
@@ -47,3 +49,20 @@ def run(args) -> int:
     print(f"xcformat: wrote {args.output} ({target.name}) from {args.input} ({fmt.name})",
           file=sys.stderr)
     return 0
+
+
+def _target(args, sniffed: formats.Sniffed) -> tuple[formats.Format, formats.WriteOptions]:
+    """The format to write and how: ``--to``, or with ``--to auto`` what ``--for`` picks."""
+    options = write_options(args)
+    if args.to != "auto":
+        if args.target:
+            raise EnvironmentProblem("--for goes with --to auto")
+        return formats.get(args.to), options
+    if not args.target:
+        raise EnvironmentProblem("--to auto needs --for TARGET")
+    width = args.width or sniffed.facts.get("toolstack_bits")
+    option, passed = targets.choose(targets.get(args.target), width, sniffed)
+    for reason in passed:
+        options.say(f"--for {args.target}: not {reason}")
+    options.say(f"--for {args.target}: writing {option.name}")
+    return formats.get(option.format), option.write_options(options)

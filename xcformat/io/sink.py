@@ -79,7 +79,7 @@ def _chunk_writer(fd: int, mode: IoMode) -> Callable[[memoryview, int], None]:
 
 
 class Sink:
-    """An output image, written front to back.  :attr:`offset` counts the bytes accepted.
+    """An output image, written front to back.  ``offset`` counts the bytes accepted.
 
     ``plan`` (from :func:`~xcformat.io.modes.settle`) says how; without one, ``mode`` is taken as
     is.  A sink on a regular file must end with :meth:`flush` and :meth:`close`

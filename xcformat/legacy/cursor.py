@@ -1,4 +1,4 @@
-"""What every part of the legacy reader shares: the source, findings, regions, the stream's facts."""
+"""What the parts of the legacy reader share: the source, findings, regions, stream facts."""
 
 from __future__ import annotations
 
@@ -64,6 +64,8 @@ class Stream:
     structs: LegacyStructs
     p2m_size: int
     ext_ids: tuple[bytes, ...] = ()
+    frames: tuple[int, ...] = ()             #: PV p2m frame list, checked after each body
+    frames_offset: int = 0
     xsave_record_size: int | None = None     #: the "xcnt" value
     type_map: bytearray | None = None        #: last type sent per pfn (PV), NOT_SENT if none
     versions: VersionBounds = field(default_factory=VersionBounds)

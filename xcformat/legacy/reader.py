@@ -7,6 +7,7 @@ checkpoint can be dropped (§11), up to :data:`MAX_HELD_CHECKPOINT` bytes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from ..errors import EnvironmentProblem, Finding, TruncatedError
@@ -23,6 +24,7 @@ from .schema import CHUNKS, MAX_P2M_SIZE, structs
 from .tail import qemu_signature, read_hvm_tail, read_pv_tail, read_qemu
 from .versions import SINCE, show
 from .wrappers import READERS as WRAPPER_READERS
+from .wrappers import XL_FLAG_JSON
 
 #: ext-info larger than this is not ext-info (vcpu 5168 + extv + xcnt is under 5.2 KiB).
 MAX_EXT_INFO = 64 << 10
@@ -43,23 +45,30 @@ class LegacyReader:
         self.findings: list[Finding] = []
         self.on_region: RegionSink | None = None
         self.stream: Stream | None = None
-        self.wrapper: str | None = None
 
     # -- public -----------------------------------------------------------------------------
     def records(self) -> Iterator[Record]:
         cursor = Cursor(self.source, self.findings, self.on_region)
         found = sniff.layout(self.source.peek(SNIFF_BYTES), self.hints)
-        if found is None or found.toolstack_bits is None:
+        if found is None:
             raise self.source.error("not a legacy Xen save image", "p2m_size", 0)
+        wrapper = None
         if found.wrapper:
-            self.wrapper = found.wrapper
-            yield WRAPPER_READERS[found.wrapper](cursor)
+            wrapper = WRAPPER_READERS[found.wrapper](cursor)
+            yield wrapper
+            found = sniff.stream_layout(self.source.peek(SNIFF_BYTES), self.hints)
+            if found is None:
+                raise cursor.error(f"no legacy stream after the {wrapper.kind} header "
+                                   "(p2m_size out of range)", "p2m_size")
         if found.guest is None:
             raise EnvironmentProblem(
                 f"{self.source.name}: the bytes cannot tell an HVM stream from a pre-3.2 PV "
                 "stream without extended info; say --guest pv or --guest hvm")
         stream = yield from self._header(cursor, found)
         self.stream = stream
+        if wrapper is not None and wrapper.kind == "xl":
+            json_config = wrapper.fields["mandatory_flags"] & XL_FLAG_JSON
+            stream.versions.saw("xl-json" if json_config else "wrapper-xl")
         yield from self._checkpoints(cursor, stream)
         self._check_type_age(stream)
         yield End()
@@ -71,12 +80,13 @@ class LegacyReader:
         summary = {
             "variant": self._variant(stream),
             "min_xen_version": show(stream.versions.lower()),
+            "predates_xen": show(stream.versions.below) if stream.versions.below else None,
             "chunks": {f"{cid} {CHUNKS[cid].name}": n for cid, n in sorted(
                 stream.chunks.items(), reverse=True)},
             "checkpoints": stream.checkpoints,
             "ext_info": [block.decode() for block in stream.ext_ids],
         }
-        if stream.hvm_vcpus is not None and not stream.hvm_2007:
+        if stream.hvm_vcpus is not None:
             summary["vcpus"] = stream.hvm_vcpus
         return summary
 
@@ -195,22 +205,21 @@ class LegacyReader:
                 raise cursor.error(f"p2m frame-list entry {index} is pfn {pfn:#x} >= p2m_size "
                                    f"{stream.p2m_size:#x}", "p2m_frame_list",
                                    start + word * index)
-        self._frames = (start, tuple(frames))
+        stream.frames, stream.frames_offset = tuple(frames), start
         cursor.region(start, "p2m-frames", f"p2m frame list ({count} entries)")
-        return P2MFrames(tuple(frames))
+        return P2MFrames(stream.frames)
 
     def _check_frame_types(self, cursor: Cursor, stream: Stream) -> None:
         """Every frame-list page must have been sent as NOTAB (checked once the body is read)."""
         if stream.type_map is None:
             return
-        start, frames = self._frames
-        for index, pfn in enumerate(frames):
+        for index, pfn in enumerate(stream.frames):
             if stream.type_map[pfn] != 0:
                 sent = stream.type_map[pfn]
                 how = "never sent" if sent == NOT_SENT else f"sent with type {sent:#x}"
                 raise cursor.error(f"p2m frame-list entry {index} (pfn {pfn:#x}) was {how}, "
                                    "not as an ordinary page", "p2m_frame_list",
-                                   start + stream.structs.word * index)
+                                   stream.frames_offset + stream.structs.word * index)
 
     # -- checkpoints ------------------------------------------------------------------------
     def _checkpoint(self, cursor: Cursor, stream: Stream) -> Iterator[Record]:
@@ -235,25 +244,25 @@ class LegacyReader:
             if stream.saw_last_checkpoint:
                 raise cursor.error("bytes after the end of a stream that declared its last "
                                    "checkpoint (chunk -9)", "trailer")
-            start = cursor.offset
-            held = yield from self._held_checkpoint(cursor, stream, start)
-            if held is None:
+            complete = yield from self._held_checkpoint(cursor, stream, cursor.offset)
+            if not complete:
                 return
             stream.checkpoints += 1
             stream.versions.saw("checkpoints")
 
     def _held_checkpoint(self, cursor: Cursor, stream: Stream, start: int):
-        """Yield a later checkpoint once it is complete; None if it is cut short."""
-        held: list[Record] = [Checkpoint()]
+        """Yield a later checkpoint once it is complete; False (yielding nothing) if it is cut
+        short.  Beyond MAX_HELD_CHECKPOINT bytes the records stream through unchecked."""
+        held: list[Record] | None = [Checkpoint()]
         size = 0
+        counted = stream.chunks.copy(), set(stream.versions.features)
         try:
             for record in self._checkpoint(cursor, stream):
                 if held is None:
                     yield record
                     continue
                 if isinstance(record, PageBatch):
-                    record = PageBatch(record.pfns, record.types,
-                                       memoryview(bytes(record.data)))
+                    record = dataclasses.replace(record, data=memoryview(bytes(record.data)))
                     size += len(record.data)
                 held.append(record)
                 if size > MAX_HELD_CHECKPOINT:
@@ -262,14 +271,14 @@ class LegacyReader:
         except TruncatedError as exc:
             if held is None:
                 raise
+            stream.chunks, stream.versions.features = counted
             self.findings.append(Finding(
                 "warning", f"checkpoint {stream.checkpoints + 1} starting at offset {start:#x} "
                            f"is incomplete ({exc.message} at {exc.offset:#x}); the image ends "
                            f"with checkpoint {stream.checkpoints}, as Remus would restore it",
                 start, "checkpoint"))
-            return None
-        if held is not None:
-            yield from held
+            return False
+        yield from held or ()
         return True
 
     def _check_type_age(self, stream: Stream) -> None:
@@ -283,9 +292,11 @@ class LegacyReader:
 
     @staticmethod
     def _variant(stream: Stream) -> str:
+        """The layout family: pv (3.2+ ext-info), pv-lone-vcpu-block (3.0.3-3.1 PAE guests),
+        pv-no-ext-info (3.0-3.1), hvm (3.1-4.5), hvm-2007 (the unreleased 2007 tail)."""
         if not stream.pv:
             return "hvm-2007" if stream.hvm_2007 else "hvm"
         if not stream.ext_ids:
             return "pv-no-ext-info"
-        return "pv" if stream.extv else "pv-3.0"
+        return "pv" if stream.extv else "pv-lone-vcpu-block"
 

@@ -162,18 +162,20 @@ EXT_BLOCK = document("legacy", "ext_block", Struct(
         "this order.  libxc skips unknown ids by size; the Xen converter rejects them.")
 
 EXT_BLOCK_VCPU = document("legacy", "ext_block_vcpu", Struct(
-    "context" / Bytes(this._params.size)
-    * "vcpu 0's vcpu_guest_context, raw (not canonicalised): 2800 bytes means a 32-bit PAE "
-      "guest, 5168 a 64-bit guest"),
+    "id" / Const(b"vcpu") * "block id",
+    "size" / Int32ul * "2800 (a 32-bit PAE guest) or 5168 (a 64-bit guest): the guest width",
+    "context" / Bytes(this.size) * "vcpu 0's vcpu_guest_context, raw (not canonicalised)"),
     title='ext-info block "vcpu"', since="3.0.3", source=PROTOCOL_450,
     doc="Tells the guest width by its size; readers use the content only for vm_assist bit 3. "
         "3.0.3/3.0.4 wrote it only for PAE guests with extended-cr3 (ad2de84676).")
-EXT_BLOCK_EXTV = document("legacy", "ext_block_extv", Struct(),
-                          title='ext-info block "extv"', since="3.2",
-                          source=f"{PROTOCOL_450}",
-                          doc="Empty flag (size 0): every tail vCPU record carries 128 bytes of "
-                              "extended context (3d98e9d1ce).")
+EXT_BLOCK_EXTV = document("legacy", "ext_block_extv", Struct(
+    "id" / Const(b"extv") * "block id",
+    "size" / Const(0, Int32ul) * "0: the block is a flag"),
+    title='ext-info block "extv"', since="3.2", source=PROTOCOL_450,
+    doc="Every tail vCPU record carries 128 bytes of extended context (3d98e9d1ce).")
 EXT_BLOCK_XCNT = document("legacy", "ext_block_xcnt", Struct(
+    "id" / Const(b"xcnt") * "block id",
+    "size" / Const(4, Int32ul) * "4 (libxc reads 4 bytes whatever the size says)",
     "xsave_record_size" / Int32ul * "bytes of each vCPU's xsave record in the tail: 16 + the "
                                     "size Xen reports for vcpu 0"),
     title='ext-info block "xcnt"', since="4.1", source=PROTOCOL_450,
@@ -364,7 +366,7 @@ QEMU_RECORDS = {
         "length" / Int32ul * "bytes of qemu state",
         "data" / Bytes(this.length) * "qemu state"),
         title="qemu record: libxl DeviceModelRecord0002", since="4.1",
-        source=f"2526ff6cc98fc971041442e63bfe43bdc8bed9d2:tools/libxc/xg_save_restore.h",
+        source="2526ff6cc98fc971041442e63bfe43bdc8bed9d2:tools/libxc/xg_save_restore.h",
         doc="Written by libxl after the HVM tail (4.1 to 4.5)."),
     QEMU_REMUS: document("legacy", "qemu_remus", Struct(
         "signature" / Const(QEMU_REMUS) * "21 bytes, no NUL",

@@ -7,9 +7,11 @@ vs a pre-3.2 PV stream without extended info) is listed in ``undecided`` for a h
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from dataclasses import dataclass
 
+from ..errors import EnvironmentProblem
 from ..formats import Hints, Sniffed
 from ..records import GuestType
 from ..x86 import guest_bits_of_context
@@ -19,6 +21,10 @@ from .schema import CHUNKS, MAX_BATCH, MAX_P2M_SIZE, XEND_MAGIC, XL_BYTEORDER, X
 V2_MAGIC = b"\xff" * 8 + b"XENF"
 LIBXL_V2_MAGIC = b"LibxlFmt"
 _XL_HEADER = struct.Struct("<32sIIII")
+
+
+class GuestConflict(EnvironmentProblem):
+    """``--guest`` says one thing, the bytes another."""
 
 
 @dataclass(frozen=True)
@@ -91,24 +97,41 @@ def _shape(head: bytes, at: int, w: int) -> tuple[GuestType | None, int | None, 
 
 
 def layout(head: bytes, hints: Hints = Hints()) -> Layout | None:
-    """The legacy layout of an image starting with ``head``; None if it is not legacy."""
+    """The legacy layout of an image starting with ``head``; None if it is not legacy.
+
+    A wrapper magic is enough to claim the file; what follows it is judged by
+    :func:`stream_layout` once the wrapper has been read (it may lie beyond ``head``).
+    """
     found = _wrapper(head)
     if found is None:
         return None
     wrapper, at = found
-    w = _toolstack_bits(head, at) if len(head) >= at + 8 else None
-    if w is None and not (wrapper and len(head) < at + 8):
+    stream = stream_layout(head[at:], hints)
+    if stream is not None:
+        return dataclasses.replace(stream, wrapper=wrapper or None, stream_offset=at)
+    if not wrapper:
         return None
-    w = hints.toolstack_bits or w
-    guest, guest_bits, reason = _shape(head, at, w) if w else (None, None, "")
+    return Layout(wrapper, at, hints.toolstack_bits, hints.guest, None,
+                  () if hints.guest else ("guest",), "stream not within the sniffed bytes")
+
+
+def stream_layout(head: bytes, hints: Hints = Hints()) -> Layout | None:
+    """The layout of a bare legacy stream starting with ``head`` (no wrapper)."""
+    w = hints.toolstack_bits or _toolstack_bits(head, 0)
+    if w is None:
+        return None
+    guest, guest_bits, reason = _shape(head, 0, w)
     undecided = ()
+    if hints.guest is not None and guest is not None and hints.guest is not guest:
+        raise GuestConflict(f"the bytes say {guest.value.upper()} ({reason}), not "
+                            f"{hints.guest.value.upper()}: leave out --guest")
     if hints.guest is not None:
         guest = hints.guest
     elif guest is None:
         undecided = ("guest",)
     if guest is GuestType.HVM:
         guest_bits = None
-    return Layout(wrapper or None, at, w, guest, guest_bits, undecided, reason)
+    return Layout(None, 0, w, guest, guest_bits, undecided, reason)
 
 
 def sniff(head: bytes) -> Sniffed | None:

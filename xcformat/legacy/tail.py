@@ -1,4 +1,4 @@
-"""The tails after the body's 0: PV (§2.8), HVM 3.1+ (§2.9), HVM 2007 (§4.2), qemu records (§3.4)."""
+"""The tails after the body's 0: PV (§2.8), HVM 3.1+ (§2.9), HVM 2007 (§4.2), qemu (§3.4)."""
 
 from __future__ import annotations
 
@@ -176,6 +176,7 @@ def read_hvm_2007_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
     if count > MAX_VCPU_ID + 1:
         raise cursor.error(f"{count} vCPUs", "hvm_2007_tail.nr_vcpus", start)
     cursor.check_fits(count * (4 + size), "hvm_2007_tail.vcpus")
+    stream.hvm_vcpus = count      # 2007 kept the vCPU state beside the context (833623e78a)
     for vcpu in range(count):
         at = cursor.offset
         declared = struct.unpack("<I", cursor.read(4, f"hvm_2007_vcpu{vcpu}.size"))[0]

@@ -8,8 +8,9 @@ from .schema import XEND_HEADER, XL_BYTEORDER, XL_CONFIG, XL_HEADER
 
 #: A domain configuration larger than this is not a configuration.
 MAX_CONFIG = 16 << 20
-#: xl mandatory flags a legacy file may carry (bit 0: JSON config); others make xl refuse it.
-XL_KNOWN_MANDATORY = 1 << 0
+#: xl mandatory flags a legacy file may carry (bit 0: JSON config, 4.5); others make xl refuse it.
+XL_FLAG_JSON = 1 << 0
+XL_KNOWN_MANDATORY = XL_FLAG_JSON
 
 
 def read_xl(cursor) -> Wrapper:

@@ -23,7 +23,7 @@ from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, Emulat
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
                        Wrapper)
 from ..x86 import EXT_VCPU_CONTEXT_SIZE, VGC_SIZE
-from . import wrappers
+from . import physmap, wrappers
 from .schema import CHUNK_OF_PARAM, MAX_BATCH, QEMU_LIBXL, QEMU_XEND, structs
 from .tail import MAGIC_PFN_PARAMS
 
@@ -71,7 +71,7 @@ class LegacyWriter:
             VcpuExtended: self._vcpu_part, VcpuXsave: self._vcpu_part,
             SharedInfo: self._shared_info, HvmContext: self._hvm_context,
             EmulatorContext: self._emulator, Checkpoint: self._checkpoint, End: self._end,
-            VcpuMsrs: self._refuse, CpuPolicy: self._refuse, EmulatorXenstore: self._refuse,
+            EmulatorXenstore: self._xenstore, VcpuMsrs: self._refuse, CpuPolicy: self._refuse,
         }
 
     def write(self, records: Iterable[Record]) -> None:
@@ -95,13 +95,12 @@ class LegacyWriter:
             raise FormatError(f"{type(record).__name__} before the image header",
                               file=self.sink.name, offset=self.sink.offset, field="records")
 
-    def _refuse(self, record: Record) -> None:
+    def _refuse(self, record: Record, reason: str = "the legacy format cannot carry it") -> None:
         kind = record.kind if isinstance(record, Opaque) else type(record).__name__
         if kind in self.options.drop or type(record).__name__ in self.options.drop:
-            self.options.say(f"dropped {kind}: the legacy format cannot carry it")
+            self.options.say(f"dropped {kind}: {reason}")
             return
-        raise UnsupportedError(f"the legacy format cannot carry {kind} (allow dropping it "
-                               f"with --drop {kind})")
+        raise UnsupportedError(f"{kind}: {reason} (allow dropping it with --drop {kind})")
 
     @property
     def word_format(self) -> str:
@@ -163,6 +162,8 @@ class LegacyWriter:
         for index, value in record.params:
             if index in MAGIC_PFN_PARAMS:
                 self.tail.magic_pfns[index] = value
+            elif not value and not self.from_legacy:
+                continue        # legacy savers write a value chunk only when it is non-zero
             elif index in CHUNK_OF_PARAM:
                 self._chunk(CHUNK_OF_PARAM[index], struct.pack("<IQ", 0, value))
             else:
@@ -173,7 +174,20 @@ class LegacyWriter:
                                     record.incarnation))
 
     def _toolstack(self, record: Toolstack) -> None:
-        self._chunk(-18, struct.pack("<I", len(record.data)) + record.data)
+        data = record.data
+        source_bits = self.header.toolstack_bits if self.header else None
+        if source_bits and source_bits != self.structs.toolstack_bits:
+            data = physmap.repad(data, source_bits, self.structs.toolstack_bits)
+        self._chunk(-18, struct.pack("<I", len(data)) + data)
+
+    def _xenstore(self, record: EmulatorXenstore) -> None:
+        """libxl v2 carries the physmap as xenstore keys; legacy as the -18 chunk."""
+        try:
+            data = physmap.from_xenstore(record.data, self.structs.toolstack_bits)
+        except UnsupportedError as exc:
+            self._refuse(record, str(exc))
+            return
+        self._chunk(-18, struct.pack("<I", len(data)) + data)
 
     def _opaque(self, record: Opaque) -> None:
         if record.origin == "legacy" and record.kind in OPAQUE_CHUNKS:
@@ -236,6 +250,8 @@ class LegacyWriter:
     def _pv_tail(self, tail: _Tail) -> None:
         self._put(struct.pack("<I", len(tail.unmapped)) + self._words(tail.unmapped))
         size = self.structs.vcpu_context_size
+        if 0 not in tail.vcpus:
+            raise UnsupportedError("the PV tail needs vCPU 0's context")
         for vcpu, parts in tail.vcpus.items():
             context = parts.get("VcpuContext")
             if context is None or len(context.context) != size:
@@ -243,7 +259,8 @@ class LegacyWriter:
             self._put(context.context)
             if b"extv" in self.ext_ids:
                 ext = parts.get("VcpuExtended")
-                self._put(ext.data if ext else bytes(EXT_VCPU_CONTEXT_SIZE))
+                self._put(ext.data if ext else
+                          struct.pack("<I", vcpu) + bytes(EXT_VCPU_CONTEXT_SIZE - 4))
             xsave = parts.get("VcpuXsave")
             if b"xcnt" in self.ext_ids:
                 if xsave is None:
@@ -257,12 +274,12 @@ class LegacyWriter:
 
     def _hvm_tail(self, tail: _Tail) -> None:
         pfns = [tail.magic_pfns.get(index, 0) for index in MAGIC_PFN_PARAMS]
-        context = tail.hvm_context or b""
+        context = self._hvm_context_of(tail)
         self._put(struct.pack("<QQQI", *pfns, len(context)), context)
         self._emulators(tail)
 
     def _hvm_2007_tail(self, tail: _Tail) -> None:
-        context = tail.hvm_context or b""
+        context = self._hvm_context_of(tail)
         self._put(struct.pack("<I", len(context)), context,
                   struct.pack("<I", len(tail.vcpus)))
         size = VGC_SIZE[self.structs.toolstack_bits]
@@ -270,6 +287,12 @@ class LegacyWriter:
             self._put(struct.pack("<I", size), parts["VcpuContext"].context)
         self._put(tail.hvm_2007_frame)
         self._emulators(tail)
+
+    @staticmethod
+    def _hvm_context_of(tail: _Tail) -> bytes:
+        if not tail.hvm_context:
+            raise UnsupportedError("the HVM tail needs the guest's HVM context")
+        return tail.hvm_context
 
     def _emulators(self, tail: _Tail) -> None:
         for record in tail.emulators:
@@ -281,3 +304,4 @@ class LegacyWriter:
 
     def _xend(self) -> bool:
         return self.options.wrap == "xend"
+

@@ -44,6 +44,8 @@ def _structure(structure: Structure, titles) -> list[str]:
         out += [inline(" ".join(entry.doc.split())), ""]
     out += [f"* **Introduced:** {inline(entry.since)}", f"* **Source:** {source}",
             f"* **Size:** {inline(structure.size_text)}", ""]
+    if not structure.fields:
+        return out + ["No fields: the structure is empty; its presence is the information.", ""]
     out += _table(["Offset", "Size", "Field", "Type", "Meaning"],
                   [[inline(str(f.offset)), inline(f.size_text), _literal(f.path),
                     _types(f.type, titles), inline(f.meaning)] for f in structure.fields])

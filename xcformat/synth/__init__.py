@@ -14,7 +14,7 @@ Describe a guest with :class:`GuestSpec`, then:
   pfns, file size and offsets, the lowest Xen version the bytes prove, and
   ``Expected.content(pfn)``, the final 4096 bytes of any pfn;
 * :func:`page_content` ``(seed, pfn, version=0)`` — an ordinary page's bytes;
-* :func:`sample` ``(path)`` — the demo image (:data:`SAMPLE`: PV 64/64, 4.5, xsave, xl).
+* :func:`sample` ``(path)`` — the demo image (``SAMPLE``: PV 64/64, 4.5, xsave, xl).
 
 Variants (``GuestSpec.variant``; :data:`VARIANTS` holds what each writes):
 

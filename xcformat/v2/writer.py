@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from ..errors import EnvironmentProblem, FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
-                       GuestType, HvmContext, HvmParams, ImageHeader, Opaque, P2MFrames,
+                       GuestType, HvmContext, HvmParams, ImageHeader, LastCheckpoint, Opaque,
+                       P2MFrames,
                        PageBatch, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
                        Wrapper)
@@ -68,7 +69,7 @@ class V2Writer:
             Toolstack: self._toolstack, EmulatorContext: self._emulator,
             EmulatorXenstore: self._emulator, UnmappedPfns: self._unmapped,
             CpuPolicy: self._policy, Opaque: self._opaque, Checkpoint: self._checkpoint,
-            End: self._end,
+            LastCheckpoint: _ignore, End: self._end,
         }
 
     def write(self, records: Iterable[Record]) -> None:

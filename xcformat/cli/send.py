@@ -1,0 +1,66 @@
+"""``xcformat send FILE HOST:PORT``: send an image to a receiver in the best format both accept."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import EnvironmentProblem
+from ..io.peer import connect
+from ..negotiate.options import NEGOTIATED, OPTIONS, parse_list
+from ..negotiate.sender import SendSettings, send_to_pipe, send_to_socket
+from .common import add_input_options, hints, open_image, seconds, write_options
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "send", help="send an image to a receiver, negotiating the format",
+        description="Connect to HOST:PORT and wait for the receiver's greeting; an xcformat "
+                    "receiver gets the best format both ends accept (aligned, v2 --align, v2, "
+                    "legacy), converted on the fly.  A peer that says nothing within --wait "
+                    "seconds is taken for an old reader and gets --to (legacy: the legacy "
+                    "image byte for byte) with no handshake bytes.  DEST - writes --to to "
+                    "standard output (no back channel, no negotiation).")
+    parser.add_argument("input", help="image to send (- for standard input)")
+    parser.add_argument("dest", metavar="HOST:PORT", help="the receiver, or - for standard output")
+    parser.add_argument("--wait", type=seconds, default=2.0, metavar="S",
+                        help="how long a silent peer is given to greet us before it is taken "
+                             "for an old reader (default 2)")
+    parser.add_argument("--timeout", type=seconds, default=30.0, metavar="S",
+                        help="the longest silence tolerated from the peer once it spoke, and for "
+                             "connecting (default 30)")
+    parser.add_argument("--offer", default=",".join(NEGOTIATED), metavar="OPTION,...",
+                        help="what we may send an xcformat receiver, best first (default "
+                             f"{','.join(NEGOTIATED)}; known: {', '.join(OPTIONS)})")
+    parser.add_argument("--to", default="legacy", choices=list(OPTIONS), metavar="OPTION",
+                        help="what to send a peer that does not negotiate (an old reader, or a "
+                             "pipe); default legacy")
+    parser.add_argument("--wrap", help="file wrapper for the chosen format's writer (e.g. libxl "
+                                       "for v2, which carries an HVM guest's device model); "
+                                       "pair it with an --offer of formats that take it")
+    parser.add_argument("--drop", default="", metavar="KIND,...",
+                        help="record kinds the chosen format cannot carry that may be dropped")
+    add_input_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    settings = SendSettings(offer=parse_list(args.offer, "--offer"), fallback=OPTIONS[args.to],
+                            wait=args.wait, timeout=args.timeout, hints=hints(args),
+                            write=write_options(args))
+    with open_image(args, args.input) as (source, fmt, sniffed):
+        if args.dest == "-":
+            if sys.stdout.isatty():
+                raise EnvironmentProblem("refusing to write an image to a terminal")
+            sent = send_to_pipe(source, sniffed, sys.stdout.fileno(), "<stdout>", settings)
+        else:
+            sock = connect(args.dest, args.timeout)
+            try:
+                sent = send_to_socket(source, sniffed, sock, args.dest, settings)
+            finally:
+                sock.close()
+    how = (f"negotiated with {sent.peer_software}; stored by the receiver" if sent.negotiated
+           else "no negotiation: the peer did not greet us" if args.dest != "-"
+           else "no negotiation over a pipe")
+    print(f"xcformat: sent {args.input} ({fmt.name}) to {args.dest} as {sent.option.name}, "
+          f"{sent.bytes} bytes ({how})", file=sys.stderr)
+    return 0

@@ -1,0 +1,152 @@
+"""Sources and sinks on a connection to a peer: a TCP socket, or a pipe (stdin/stdout, ssh).
+
+They are the ordinary :class:`Source` and :class:`Sink` with the byte movement replaced, so every
+reader and writer works on them unchanged.  What differs from a file:
+
+* a peer can fall silent: on a socket every wait is bounded by ``timeout`` (an idle timeout, it
+  restarts with every byte that moves); a pipe waits as long as its other end lets it;
+* a peer can hang up: that is a :class:`~xcformat.errors.PeerError` (exit 1), never the
+  :class:`~xcformat.errors.EnvironmentProblem` a failing disk is;
+* a receiver keeps what it reads: :class:`PeerSource` copies every byte it takes from the peer to
+  an optional ``tee`` sink, so the file written is exactly the stream received, while the format's
+  reader checks it on the way through.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+
+from ..errors import EnvironmentProblem, PeerError
+from .modes import IoMode
+from .sink import Sink
+from .source import Source
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6addr]:PORT`` for IPv6) as a ``(host, port)`` pair."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise EnvironmentProblem(f"{text!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def connect(address: str, timeout: float) -> socket.socket:
+    """A TCP connection to ``HOST:PORT``, made within ``timeout`` seconds."""
+    host, port = parse_address(address)
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except TimeoutError:
+        raise PeerError(f"{address}: no answer to connect within {timeout:g} s") from None
+    except OSError as exc:
+        raise PeerError(f"{address}: cannot connect: {exc.strerror or exc}") from None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def listen(address: str) -> socket.socket:
+    """A listening TCP socket on ``HOST:PORT`` (port 0: any free port; see ``getsockname``)."""
+    host, port = parse_address(address)
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        server = socket.socket(family, socket.SOCK_STREAM)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind((host, port))
+        server.listen(1)
+    except OSError as exc:
+        raise EnvironmentProblem(f"{address}: cannot listen: {exc.strerror or exc}") from None
+    return server
+
+
+def accept(server: socket.socket, timeout: float) -> tuple[socket.socket, str]:
+    """The first connection to ``server`` within ``timeout`` seconds, and the peer's name."""
+    server.settimeout(timeout)
+    try:
+        sock, peer = server.accept()
+    except TimeoutError:
+        raise PeerError(f"no sender connected within {timeout:g} s") from None
+    sock.settimeout(timeout)
+    return sock, f"{peer[0]}:{peer[1]}"
+
+
+def _peer_failure(name: str, what: str, offset: int, exc: OSError, timeout: float | None
+                  ) -> PeerError:
+    if isinstance(exc, TimeoutError):
+        return PeerError(f"{name}: peer silent for {timeout:.3g} s while {what} at offset "
+                         f"{offset:#x}")
+    return PeerError(f"{name}: peer hung up while {what} at offset {offset:#x} "
+                     f"({exc.strerror or exc})")
+
+
+class PeerSource(Source):
+    """The stream a peer sends, read through the ordinary :class:`Source` window.
+
+    ``sock`` is a connected socket (its timeout bounds each wait) or None to read the fd (a
+    pipe).  Every byte taken from the peer is also written to ``tee`` when it is set.
+
+    ``reset_is_eof``: take a connection reset for the end of the stream.  An old sender that
+    closes without reading what we sent it resets the connection after its last byte; the
+    format reader still tells a whole image from a cut one.
+    """
+
+    def __init__(self, fd: int, name: str, *, sock: socket.socket | None = None,
+                 reset_is_eof: bool = False):
+        super().__init__(fd, name, mode=IoMode.BUFFERED, close=False)
+        self._sock = sock
+        self._reset_is_eof = reset_is_eof
+        self.tee: Sink | None = None
+        self._recv: Callable[[memoryview], int] = (
+            sock.recv_into if sock is not None else lambda view: os.readv(fd, [view]))
+        #: Bytes taken from the peer so far (the read-ahead included).
+        self.received = 0
+
+    def _read_into(self, target: memoryview) -> int:
+        try:
+            got = self._recv(target)
+        except OSError as exc:
+            if self._reset_is_eof and isinstance(exc, ConnectionResetError):
+                return 0
+            raise _peer_failure(self.name, "receiving", self.received, exc,
+                                self._sock.gettimeout() if self._sock else None) from None
+        if got and self.tee is not None:
+            self.tee.write(target[:got])
+        self.received += got
+        return got
+
+
+class PeerSink(Sink):
+    """A stream sent to a peer; ``sock`` as for :class:`PeerSource`."""
+
+    def __init__(self, fd: int, name: str, *, sock: socket.socket | None = None):
+        super().__init__(fd, name, mode=IoMode.BUFFERED)
+        self._sock = sock
+        self._send: Callable[[memoryview], int] = (
+            sock.send if sock is not None else lambda view: os.write(fd, view))
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        view = memoryview(data).cast("B")
+        while view:
+            try:
+                done = self._send(view)
+            except OSError as exc:
+                raise _peer_failure(self.name, "sending", self.offset, exc,
+                                    self._sock.gettimeout() if self._sock else None) from None
+            view = view[done:]
+            self.offset += done
+
+
+def recv_exact(sock: socket.socket, n: int, name: str, what: str) -> bytes:
+    """Exactly ``n`` bytes of a protocol message; the socket's timeout bounds each wait."""
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        try:
+            step = sock.recv_into(view[got:])
+        except OSError as exc:
+            raise _peer_failure(name, f"reading {what}", got, exc, sock.gettimeout()) from None
+        if step == 0:
+            raise PeerError(f"{name}: peer hung up inside {what} after {got} of {n} bytes")
+        got += step
+    return bytes(buf)

@@ -1,0 +1,108 @@
+"""The ways an image can be written (a format and a variant), and which of them this build can
+read and write.
+
+Both the peer negotiation and ``convert --to auto --for`` choose among these :class:`Option`\\ s;
+they are named on the command line (``--offer``, ``--accept``, ``--to``) by :attr:`Option.name`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass
+
+from .. import formats
+from ..errors import EnvironmentProblem
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str          #: command-line name
+    format: str        #: registry name of the format
+    align: bool        #: the format's page-aligned variant (``WriteOptions.align``)
+    versions: tuple[int, int]  #: versions of the format this build reads (lowest, highest)
+    summary: str
+
+    def write_options(self, base: formats.WriteOptions) -> formats.WriteOptions:
+        """``base`` with this option's variant switched on or off."""
+        return dataclasses.replace(base, align=self.align)
+
+
+OPTIONS: dict[str, Option] = {o.name: o for o in (
+    Option("aligned", "aligned", False, (1, 1),
+           "xcformat's aligned format v1: every page 4 KiB-aligned, converts back to legacy "
+           "byte for byte"),
+    Option("v2-align", "v2", True, (2, 3),
+           "migration stream v2 with batches sized so every page is 4 KiB-aligned "
+           "(migration-v2 fact sheet §2)"),
+    Option("v2", "v2", False, (2, 3), "migration stream v2 as Xen 4.6+ writes it"),
+    Option("legacy-align", "legacy", True, (0, 0),
+           "legacy stream with XTAB-filled batches that put pages on 4 KiB boundaries "
+           "(legacy fact sheet §10); W=8 adds a -9 chunk before each batch"),
+    Option("legacy", "legacy", False, (0, 0), "the legacy stream of Xen 3.0-4.5"),
+)}
+
+#: What a sender tries, best first, when both ends are xcformat (issue 6).  legacy-align is
+#: left out: between two xcformat ends the aligned format does the same job better.
+NEGOTIATED = ("aligned", "v2-align", "v2", "legacy")
+
+
+#: Formats whose writer implements ``WriteOptions.align``; a writer that does not takes the flag
+#: for nothing at all, so an aligned option counts as writable only where this says so.  v2 sizes
+#: its batches (migration-v2 fact sheet §2); the legacy writer has no XTAB-filler variant yet.
+ALIGNING_WRITERS = frozenset({"v2"})
+
+
+def unwritable(option: Option) -> str | None:
+    """Why this build cannot write ``option`` (None when it can)."""
+    fmt = formats.registry().get(option.format)
+    if fmt is None or fmt.writer is None:
+        return "this xcformat has no writer for it"
+    if option.align and option.format not in ALIGNING_WRITERS:
+        return f"this xcformat's {option.format} writer has no aligned variant yet"
+    return None
+
+
+def writable(option: Option) -> bool:
+    return unwritable(option) is None
+
+
+def written_version(option: Option, source: formats.Sniffed | None) -> int:
+    """The version of ``option``'s format that this build writes from ``source``.
+
+    The v2 writer keeps version 2 for a version-2 v2 source and writes 3 otherwise (its module
+    docstring); that matters, because Xen 4.6-4.13 restore version 2 only (RELEASE-4.6.0
+    tools/libxc/xc_sr_restore.c requires IHDR_VERSION 2; 4.14 takes 2 and 3).
+    """
+    if option.format == "v2" and source is not None and source.format == "v2":
+        return 2 if source.facts.get("version") == 2 else 3
+    return option.versions[1]
+
+
+def understood_features(option: Option) -> int:
+    """The must-understand feature bits of ``option``'s format this build reads: what its
+    package declares in ``CAPABILITIES["incompat_features"]`` (aligned does), else none."""
+    try:
+        package = importlib.import_module(f"xcformat.{option.format}")
+    except ImportError:
+        return 0
+    return getattr(package, "CAPABILITIES", {}).get("incompat_features", 0)
+
+
+def readable(option: Option) -> bool:
+    return option.format in formats.registry()
+
+
+def parse_list(text: str, flag: str) -> tuple[Option, ...]:
+    """A comma-separated list of option names (``--offer``, ``--accept``), in the given order."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in OPTIONS]
+    if unknown or not names:
+        raise EnvironmentProblem(f"{flag}: unknown {', '.join(unknown) or 'empty list'} "
+                                 f"(known: {', '.join(OPTIONS)})")
+    return tuple(OPTIONS[n] for n in names)
+
+
+def by_format(name: str, align: bool) -> Option | None:
+    """The option for a format and variant, as a choice message names them."""
+    return next((o for o in OPTIONS.values() if o.format == name and o.align == align), None)

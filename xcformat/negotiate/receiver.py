@@ -1,0 +1,149 @@
+"""The receiving side: greet, read what comes, check it all, publish OUT only when it is whole.
+
+The receiver keeps the stream exactly as received (the source tees it into the output sink) and
+runs the format's reader over it on the way: a stream the reader rejects, one that ends early,
+or one with bytes after its end leaves no file at OUT.  A sender that does not negotiate (an old
+sender, or a pipe) is recognised by its first bytes, as a file would be.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import time
+from dataclasses import dataclass
+
+from .. import formats
+from ..errors import EnvironmentProblem, NegotiationError, PeerError, XcFormatError
+from ..io import IoMode, open_sink
+from ..io.peer import PeerSource
+from . import messages
+from .options import OPTIONS, Option, by_format, readable, understood_features
+
+
+@dataclass(frozen=True)
+class ReceiveSettings:
+    accept: tuple[Option, ...] = tuple(OPTIONS.values())
+    timeout: float = 30.0     #: the longest silence tolerated from the sender
+    #: How long we listen before greeting: a sender that sends within it is an old one and is
+    #: never greeted (an unread greeting makes its kernel reset the connection when it closes,
+    #: dropping whatever it had not yet transmitted).
+    hold: float = 0.5
+    hints: formats.Hints = formats.Hints()
+    io: IoMode | str = IoMode.AUTO
+
+
+@dataclass(frozen=True)
+class Received:
+    format: str
+    bytes: int
+    negotiated: bool
+    option: Option | None = None
+    #: False when the sender was gone before it heard that we stored the image (OUT stands).
+    confirmed: bool = True
+
+
+def accept_entries(settings: ReceiveSettings) -> tuple[messages.Accept, ...]:
+    return tuple(messages.Accept(o.format, o.align, *o.versions, understood_features(o))
+                 for o in settings.accept if readable(o))
+
+
+def take(source: PeerSource, settings: ReceiveSettings,
+         announced: Option | None) -> formats.Format:
+    """Read the whole image from ``source`` (which tees into OUT); OUT appears only if it is
+    a complete, valid image in an accepted format (the ``announced`` one when negotiated)."""
+    fmt, _ = formats.detect(source)
+    if fmt.name not in {o.format for o in settings.accept}:
+        raise NegotiationError(f"{source.name}: sender sent a {fmt.name} image, which is not "
+                               f"accepted here ({', '.join(o.name for o in settings.accept)})")
+    if announced is not None and fmt.name != announced.format:
+        raise PeerError(f"{source.name}: sender announced {announced.name} but sent a "
+                        f"{fmt.name} image")
+    reader = fmt.reader(source, settings.hints)
+    for _ in reader.records():
+        pass
+    if not source.at_eof():
+        raise source.error("bytes after the end of the image", field="end")
+    return fmt
+
+
+def _teed(source: PeerSource, out: str, settings: ReceiveSettings,
+          announced: Option | None) -> formats.Format:
+    try:
+        with open_sink(out, settings.io) as sink:
+            source.tee = sink
+            return take(source, settings, announced)
+    finally:
+        source.close()
+
+
+def _speaks_first(sock: socket.socket, hold: float) -> bool:
+    """Whether the sender sends (or hangs up) within ``hold`` seconds of connecting: only an
+    old sender does, an xcformat sender waits for our greeting."""
+    readable, _, _ = select.select([sock], [], [], hold)
+    return bool(readable)
+
+
+def _peer_source(sock: socket.socket, name: str, timeout: float, *,
+                 negotiated: bool) -> PeerSource:
+    sock.settimeout(timeout)
+    # A negotiating sender ends with a clean shutdown; an old one may reset (peer.py).
+    return PeerSource(sock.fileno(), name, sock=sock, reset_is_eof=not negotiated)
+
+
+def receive_from_pipe(fd: int, name: str, out: str, settings: ReceiveSettings) -> Received:
+    source = PeerSource(fd, name)
+    fmt = _teed(source, out, settings, None)
+    return Received(fmt.name, source.received, negotiated=False)
+
+
+def receive_from_socket(sock: socket.socket, name: str, out: str,
+                        settings: ReceiveSettings) -> Received:
+    if not _speaks_first(sock, settings.hold):
+        messages.send_greeting(sock, accept_entries(settings), name, settings.timeout)
+    head = messages.peek_head(sock, name, settings.timeout)
+    if not messages.is_choice(head):
+        source = _peer_source(sock, name, settings.timeout, negotiated=False)
+        fmt = _teed(source, out, settings, None)
+        return Received(fmt.name, source.received, negotiated=False)
+    choice = messages.read_choice(sock, name, settings.timeout)
+    if not choice.format:
+        raise NegotiationError(f"{name}: the sender has nothing in common with what we accept "
+                               f"({', '.join(o.name for o in settings.accept)})")
+    option = by_format(choice.format, choice.align)
+    if option is None or option not in settings.accept \
+            or not option.versions[0] <= choice.version <= option.versions[1]:
+        error = PeerError(f"{name}: sender chose {choice.format} "
+                          f"{'aligned ' if choice.align else ''}version {choice.version}, "
+                          f"which we did not offer")
+        _refuse(sock, name, messages.Result(messages.REFUSED, 0, str(error)), settings.timeout)
+        raise error
+    source = _peer_source(sock, name, settings.timeout, negotiated=True)
+    try:
+        fmt = _teed(source, out, settings, option)
+    except XcFormatError as exc:
+        status = messages.FAILED if isinstance(exc, EnvironmentProblem) else messages.REFUSED
+        _refuse(sock, name, messages.Result(status, source.received, str(exc)),
+                settings.timeout)
+        raise
+    try:
+        messages.send_result(sock, messages.Result(messages.STORED, source.received,
+                                                   f"stored as {out}"), name, settings.timeout)
+    except PeerError:
+        return Received(fmt.name, source.received, negotiated=True, option=option,
+                        confirmed=False)
+    return Received(fmt.name, source.received, negotiated=True, option=option)
+
+
+def _refuse(sock: socket.socket, name: str, result: messages.Result, timeout: float) -> None:
+    """Tell the sender why, best effort, then let its bytes drain so our close is no reset."""
+    try:
+        messages.send_result(sock, result, name, timeout)
+        sock.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + 1.0
+        sock.settimeout(0.2)
+        while time.monotonic() < deadline and sock.recv(1 << 16):
+            pass
+    except (OSError, PeerError):
+        pass
+

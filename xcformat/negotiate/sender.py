@@ -1,0 +1,129 @@
+"""The sending side: listen for a greeting, pick, convert on the fly, wait for the verdict.
+
+An old receiver never speaks, so nothing is sent before the greeting: a peer silent for ``wait``
+seconds gets the fallback stream (legacy by default, byte for byte the legacy image) with no
+handshake bytes at all.  A pipe has no back channel and gets the fallback at once.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .. import formats
+from ..errors import NegotiationError, PeerError
+from ..io import Sink, Source
+from ..io.peer import PeerSink
+from . import messages
+from .options import NEGOTIATED, OPTIONS, Option, writable, written_version
+from .schema import PROTOCOL
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    offer: tuple[Option, ...] = tuple(OPTIONS[n] for n in NEGOTIATED)
+    fallback: Option = OPTIONS["legacy"]  #: for a peer that does not negotiate, or a pipe
+    wait: float = 2.0                     #: how long a silent peer is given to greet us
+    timeout: float = 30.0                 #: the longest silence tolerated afterwards
+    hints: formats.Hints = formats.Hints()
+    write: formats.WriteOptions = field(default_factory=formats.WriteOptions)
+
+
+@dataclass(frozen=True)
+class Sent:
+    option: Option
+    bytes: int
+    negotiated: bool
+    peer_software: str | None = None
+
+
+def pick(offer: Iterable[Option], accepts: Iterable[messages.Accept],
+         sniffed: formats.Sniffed | None) -> Option | None:
+    """The first option of ``offer`` (the sender's order) that the receiver accepts, for an
+    image ``sniffed`` as it was."""
+    accepts = tuple(accepts)
+    for option in offer:
+        if not writable(option):
+            continue
+        version = written_version(option, sniffed)
+        for entry in accepts:
+            # Revision-1 writers set no must-understand feature bit, so any mask admits them.
+            if (entry.format, entry.align) == (option.format, option.align) \
+                    and entry.min_version <= version <= entry.max_version:
+                return option
+    return None
+
+
+def stream(source: Source, sniffed: formats.Sniffed, option: Option, sink: Sink,
+           settings: SendSettings) -> None:
+    """Convert ``source`` (as ``sniffed``) to ``option`` into ``sink``, one record at a time."""
+    target = formats.registry().get(option.format)
+    if target is None or target.writer is None:
+        raise NegotiationError(f"this xcformat cannot write {option.name}")
+    reader = formats.get(sniffed.format).reader(source, settings.hints)
+    target.writer(sink, option.write_options(settings.write)).write(reader.records())
+
+
+def send_to_pipe(source: Source, sniffed: formats.Sniffed, fd: int, name: str,
+                 settings: SendSettings) -> Sent:
+    sink = PeerSink(fd, name)
+    stream(source, sniffed, settings.fallback, sink, settings)
+    return Sent(settings.fallback, sink.offset, negotiated=False)
+
+
+def send_to_socket(source: Source, sniffed: formats.Sniffed, sock: socket.socket, name: str,
+                   settings: SendSettings) -> Sent:
+    greeting = messages.await_greeting(sock, name, settings.wait, settings.timeout)
+    option = settings.fallback if greeting is None else _agree(sock, name, greeting, sniffed,
+                                                               settings)
+    sock.settimeout(settings.timeout)
+    sink = PeerSink(sock.fileno(), name, sock=sock)
+    try:
+        stream(source, sniffed, option, sink, settings)
+        sock.shutdown(socket.SHUT_WR)
+    except PeerError as exc:
+        refusal = _refusal(sock, name) if greeting is not None else None
+        raise (refusal or exc) from None
+    except BaseException:
+        # Our own input failed: reset the connection so the receiver cannot mistake what it
+        # got so far for a whole image.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        raise
+    if greeting is None:
+        return Sent(option, sink.offset, negotiated=False)
+    result = messages.read_result(sock, name, settings.timeout)
+    if result.status != messages.STORED:
+        raise PeerError(f"{name}: the receiver refused the stream: {result.message}")
+    if result.received != sink.offset:
+        raise PeerError(f"{name}: the receiver stored {result.received} bytes of the "
+                        f"{sink.offset} sent")
+    return Sent(option, sink.offset, negotiated=True, peer_software=greeting.software)
+
+
+def _agree(sock: socket.socket, name: str, greeting: messages.Greeting,
+           sniffed: formats.Sniffed, settings: SendSettings) -> Option:
+    """Pick from the greeting and tell the receiver (an empty choice when nothing fits)."""
+    option = pick(settings.offer, greeting.accepts, sniffed)
+    if option is None:
+        messages.send_choice(sock, messages.Choice(PROTOCOL, "", False, 0, 0), name,
+                             settings.timeout)
+        offered = ", ".join(f"{a.format}{'-align' if a.align else ''}"
+                            for a in greeting.accepts) or "nothing"
+        raise NegotiationError(f"{name}: nothing in common: the receiver accepts {offered}; "
+                               f"we offer {', '.join(o.name for o in settings.offer)}")
+    messages.send_choice(sock, messages.Choice(
+        min(PROTOCOL, greeting.protocol), option.format, option.align,
+        written_version(option, sniffed), 0), name, settings.timeout)
+    return option
+
+
+def _refusal(sock: socket.socket, name: str) -> PeerError | None:
+    """The receiver's reason, when it hung up on us after saying why."""
+    try:
+        result = messages.read_result(sock, name, timeout=1.0)
+    except PeerError:
+        return None
+    return PeerError(f"{name}: the receiver refused the stream after {result.received} "
+                     f"bytes: {result.message}")

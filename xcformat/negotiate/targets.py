@@ -1,0 +1,156 @@
+"""Which reader accepts which format and variant: the table behind ``convert --to auto --for``.
+
+One table, :data:`TARGETS`, drives both the choice and the compatibility page of the docs
+(:func:`rst_table` writes ``docs/compatibility.rst``; a test fails when that file is stale).
+Run ``python -m xcformat.negotiate.targets > docs/compatibility.rst`` after changing it.
+
+A target lists its :class:`Pick`\\ s best first; the first one this build can write, and that
+the reader accepts for the image's toolstack width, wins.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from ..errors import EnvironmentProblem, UnsupportedError
+from .. import formats
+from .options import (ALIGNING_WRITERS, NEGOTIATED, OPTIONS, Option, unwritable,
+                      written_version)
+
+BOTH_WIDTHS = frozenset({32, 64})
+
+
+@dataclass(frozen=True)
+class Pick:
+    option: str                          #: an :data:`OPTIONS` name
+    widths: frozenset[int] = BOTH_WIDTHS  #: legacy toolstack widths the reader takes it with
+    versions: tuple[int, int] | None = None  #: format versions the reader takes (None: any)
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    reader: str
+    picks: tuple[Pick, ...]
+
+
+# legacy fact sheet §10: XTAB fillers (0xF0000000) alone align a W=32 batch (1023 entries,
+# 4096-byte header); W=64 also needs a 4-byte -9 chunk before each batch, and restorers before
+# Xen 4.1 do not know -9 (added in 00a4b65f85; RELEASE-4.0.0 xc_domain_restore.c fails on it).
+_FILLER_ANY_XEN = Pick("legacy-align", frozenset({32}),
+                       why="W=32 only: XTAB fillers are skipped by every legacy restorer; W=64 "
+                       "would need chunk -9, unknown before Xen 4.1")
+_FILLER_WITH_M9 = Pick("legacy-align", BOTH_WIDTHS,
+                       why="XTAB fillers, and chunk -9 before each batch when W=64 (known since "
+                       "Xen 4.1)")
+_PLAIN_LEGACY = Pick("legacy", why="the legacy stream as Xen wrote it")
+_V2_ONLY = ("version 2 only: kept for a version-2 v2 image, any other image is written as "
+            "version 3")
+
+
+def _legacy_reader(version: str, filler: Pick) -> Target:
+    return Target(f"xen-{version}", f"Xen {version} restore (xc_domain_restore: legacy only)",
+                  (filler, _PLAIN_LEGACY))
+
+
+TARGETS: dict[str, Target] = {t.name: t for t in (
+    *(_legacy_reader(v, _FILLER_ANY_XEN) for v in ("3.0", "3.1", "3.2", "4.0")),
+    *(_legacy_reader(v, _FILLER_WITH_M9) for v in ("4.1", "4.2", "4.3", "4.4", "4.5")),
+    # RELEASE-4.6.0 tools/libxc/xc_sr_restore.c requires IHDR_VERSION 2; 4.14 takes 2 and 3.
+    Target("xen-4.6+", "Xen 4.6 and later (4.6-4.13 restore v2 version 2 only; legacy only "
+                       "inside an xl save file, which libxl converts)",
+           (Pick("v2-align", versions=(2, 2), why=_V2_ONLY),
+            Pick("v2", versions=(2, 2), why=_V2_ONLY),
+            Pick("legacy", why="in an xl save file libxl runs its legacy converter (legacy "
+                               "fact sheet §9); a bare legacy stream is for xc_restore only"))),
+    Target("xen-4.14+", "Xen 4.14 and later (restore v2 versions 2 and 3)",
+           (Pick("v2-align", why="a plain v2 stream whose batch sizes align the pages "
+                                 "(migration-v2 fact sheet §2)"),
+            Pick("v2", why="as Xen writes it"))),
+    Target("convert-legacy-stream", "the Xen project's legacy → v2 converter (what libxl runs "
+                                    "for legacy xl files on 4.6+)",
+           (Pick("legacy-align", why="it drops exact 0xF0000000 entries and ignores -9 "
+                                     "(legacy fact sheet §9, §10)"),
+            _PLAIN_LEGACY)),
+    Target("verify-stream-v2", "the Xen project's v2 stream verifier",
+           (Pick("v2-align", why="accepted (migration-v2 fact sheet §2, item 4)"),
+            Pick("v2"))),
+    Target("xcformat", "xcformat itself, any version (the order two xcformat ends negotiate)",
+           tuple(Pick(name) for name in NEGOTIATED)),
+)}
+
+
+def get(name: str) -> Target:
+    try:
+        return TARGETS[name]
+    except KeyError:
+        raise EnvironmentProblem(f"--for: unknown target {name!r} "
+                                 f"(known: {', '.join(TARGETS)})") from None
+
+
+def choose(target: Target, width: int | None,
+           source: formats.Sniffed | None = None) -> tuple[Option, list[str]]:
+    """The best option for ``target`` and the reasons the better ones were passed over.
+
+    ``width`` is the toolstack width (bits) of the legacy stream that would be written; None
+    when unknown, in which case only picks good for both widths qualify.  ``source`` is the
+    input as sniffed (it decides the version some writers produce).
+    """
+    passed: list[str] = []
+    for pick in target.picks:
+        option = OPTIONS[pick.option]
+        version = written_version(option, source)
+        if reason := unwritable(option):
+            passed.append(f"{option.name}: {reason}")
+        elif not pick.widths >= ({width} if width else BOTH_WIDTHS):
+            passed.append(f"{option.name}: {pick.why}"
+                          + ("" if width else " (toolstack width unknown; --width decides)"))
+        elif pick.versions and not pick.versions[0] <= version <= pick.versions[1]:
+            passed.append(f"{option.name}: {pick.why} (this image: version {version})")
+        else:
+            return option, passed
+    raise UnsupportedError(f"nothing this xcformat writes is read by {target.reader}: "
+                           + "; ".join(passed))
+
+
+def rst_table() -> str:
+    """``docs/compatibility.rst``, generated from :data:`TARGETS`."""
+    lines = [
+        ".. Generated by `python -m xcformat.negotiate.targets`; edit targets.py, not this file.",
+        "",
+        "Compatibility: which reader takes which format",
+        "==============================================",
+        "",
+        "``xcformat convert IN OUT --to auto --for TARGET`` writes the first choice of the",
+        "target's row that this xcformat can write and that suits the image's toolstack width",
+        "(W, for legacy streams).  Two xcformat ends negotiate the ``xcformat`` row over the",
+        "network (``xcformat send`` / ``receive``).",
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 14 30 56",
+        "",
+        "   * - ``--for``",
+        "     - reader",
+        "     - choices, best first",
+    ]
+    for target in TARGETS.values():
+        choices = "; ".join(
+            f"``{p.option}``" + ("" if p.widths == BOTH_WIDTHS
+                                 else f" (W={'/'.join(map(str, sorted(p.widths)))})")
+            + ("" if p.versions is None else f" (version {p.versions[0]}-{p.versions[1]})")
+            + (f": {p.why}" if p.why else "") for p in target.picks)
+        lines += [f"   * - ``{target.name}``", f"     - {target.reader}", f"     - {choices}"]
+    lines += ["", "The choices:", ""]
+    lines += [f"``{o.name}``\n   {o.summary}."
+              + ("" if not o.align or o.format in ALIGNING_WRITERS
+                 else f"  Not written by this xcformat yet (its {o.format} writer has no "
+                      f"aligned variant): ``--for`` passes over it.")
+              for o in OPTIONS.values()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(rst_table())
