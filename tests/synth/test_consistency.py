@@ -17,6 +17,7 @@ SPECS = [
     GuestSpec(toolstack_bits=32, guest_bits=64, pages=1200, batch=1000),
     GuestSpec(guest="hvm", pages=300, vcpus=2, special_pages=True, batch=64),
     GuestSpec(guest="hvm", toolstack_bits=32, pages=40, wrapper="xl"),
+    GuestSpec(guest="hvm", pages=40, qemu="QemuDeviceModelRecord"),
     GuestSpec(guest="hvm", pages=200, live=True, tmem=True, special_pages=True, batch=50),
     GuestSpec(live=True, vcpus=2, xsave=True, batch=30),
     GuestSpec(verify=True, guest_bits=32, special_pages=True),

@@ -69,7 +69,8 @@ _V45 = Variant(
     xtab_hvm="zero", hvm_params=_ALL_PARAMS, xsave=True, tmem=True, broken=True, xalloc=True,
     max_vcpu_id=4095, ext_context_size=56, hvm_cpu_record=1024,
     wrappers=frozenset({None, "xl"}), qemu_default=QEMU_LIBXL,
-    qemu_allowed=frozenset({None, QEMU_LIBXL}))
+    # The same libxc layout went out of xend in 4.1-4.4, with xend's raw qemu record after it.
+    qemu_allowed=frozenset({None, *QEMU_RECORDS}))
 # §2.1 last paragraph, §3.4: xend Remus, 4.0-4.4: body+tail repeat, no -9; xend registers no
 # toolstack callback, so no -18 either.
 _REMUS = replace(
