@@ -150,7 +150,7 @@ def test_an_old_legacy_sender_is_sniffed_and_stored_unchanged(tmp_path, legacy_f
 
 
 @pytest.mark.parametrize("target, expected", [("xcformat", "aligned"), ("xen-4.14+", "v2"),
-                                              ("xen-4.6+", "legacy"), ("xen-4.0", "legacy")])
+                                              ("xen-4.6+", "legacy")])
 def test_convert_to_auto_for_a_target(tmp_path, legacy_file, target, expected):
     need("aligned", "v2")
     out = tmp_path / "out"
@@ -162,6 +162,19 @@ def test_convert_to_auto_for_a_target(tmp_path, legacy_file, target, expected):
     with open_source(str(out)) as source:
         assert formats.detect(source)[0].name == expected
     assert expected != "legacy" or out.read_bytes() == legacy_file.read_bytes()
+
+
+@pytest.mark.parametrize("bits, expected", [(64, "legacy"), (32, "legacy-align")])
+def test_for_xen_4_0_fills_batches_only_with_a_32_bit_toolstack(tmp_path, bits, expected):
+    """Restorers up to 4.0 skip XTAB fillers but fail on the -9 a W=64 batch needs (§10)."""
+    source = make_legacy(tmp_path, toolstack_bits=bits)
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "xcformat", "convert", str(source), str(out),
+                           "--to", "auto", "--for", "xen-4.0", "--no-progress"],
+                          capture_output=True, text=True, timeout=DEADLINE)
+    assert done.returncode == 0, done.stderr
+    assert f"writing {expected}\n" in done.stderr
+    assert (out.read_bytes() == source.read_bytes()) == (expected == "legacy")
 
 
 def test_the_xen_verifier_accepts_the_aligned_v2_a_receiver_got(tmp_path, v2_file):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
+from ..errors import Finding
 from ..records import (DATA_TYPES, PAGE_SIZE, PAGE_TABLE_TYPES, HvmParams, LastCheckpoint,
                        Opaque, PageBatch, Record, Toolstack, TscInfo, VcpuInfo)
 from .cursor import Cursor, Stream
@@ -114,6 +115,12 @@ def check_body_end(cursor: Cursor, stream: Stream) -> None:
         stream.versions.lacks("no-chunk-2")
     if not stream.chunks[-7]:
         stream.versions.lacks("no-chunk-7")
+    if stream.chunks[-9] > 1:
+        # Valid: restorers only set a flag (RELEASE-4.5.0 xc_domain_restore.c), the converter
+        # ignores it; xcformat's --align writes one before each W=8 batch (legacy sheet §10).
+        cursor.findings.append(Finding(
+            "info", f"{stream.chunks[-9]} -9 (LAST_CHECKPOINT) chunks: repeats are idempotent, "
+                    "as in an XTAB-filler aligned stream", None, "body.last_checkpoint"))
 
 
 # -- chunk payloads ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, Emulat
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
                        Wrapper)
 from ..x86 import EXT_VCPU_CONTEXT_SIZE, VGC_SIZE
-from . import physmap, wrappers
+from . import align, physmap, wrappers
 from .schema import CHUNK_OF_PARAM, MAX_BATCH, QEMU_LIBXL, QEMU_XEND, structs
 from .tail import MAGIC_PFN_PARAMS
 
@@ -75,6 +75,8 @@ class LegacyWriter:
         }
 
     def write(self, records: Iterable[Record]) -> None:
+        if self.options.align:
+            records = align.aligned_records(records, self)
         for record in records:
             handler = self.handlers.get(type(record))
             if handler is None:

@@ -50,8 +50,9 @@ NEGOTIATED = ("aligned", "v2-align", "v2", "legacy")
 
 #: Formats whose writer implements ``WriteOptions.align``; a writer that does not takes the flag
 #: for nothing at all, so an aligned option counts as writable only where this says so.  v2 sizes
-#: its batches (migration-v2 fact sheet §2); the legacy writer has no XTAB-filler variant yet.
-ALIGNING_WRITERS = frozenset({"v2"})
+#: its batches (migration-v2 fact sheet §2), legacy fills its batches with XTAB entries
+#: (legacy fact sheet §10, :mod:`xcformat.legacy.align`).
+ALIGNING_WRITERS = frozenset({"v2", "legacy"})
 
 
 def unwritable(option: Option) -> str | None:
