@@ -3,8 +3,9 @@
 The model guest: 1 GiB = 262144 pages, every page with data, pfns 0.., sent once in batches of
 1024 (Xen's MAX_BATCH_SIZE).  Counted is everything in the file that is not page data and that
 grows with memory (batch headers, padding, index), plus each format's fixed framing; the vCPU and
-device state, the same in every format, is left out.  aligned v1 is measured by running the real
-writer into a counting sink; the others are computed from the fact sheets' layouts.
+device state, the same in every format, is left out.  aligned v1 and legacy with XTAB fillers are
+measured by running the real writers into a counting sink; the others are computed from the fact
+sheets' layouts.
 """
 
 from __future__ import annotations
@@ -42,23 +43,37 @@ class _CountingSink(Sink):
         self.offset += len(data)
 
 
+def _model_pages(pages: int, toolstack_bits: int = 64):
+    """The model guest's header and page batches."""
+    zeros = memoryview(bytes(BATCH * PAGE_SIZE))
+    types = bytes(BATCH)
+    yield ImageHeader(GuestType.HVM, pages, None, toolstack_bits, None, "model")
+    for first in range(0, pages, BATCH):
+        n = min(BATCH, pages - first)
+        yield PageBatch(tuple(range(first, first + n)), types[:n], zeros[:n * PAGE_SIZE])
+
+
 def aligned_v1_bytes(pages: int = GIB_PAGES, index: bool = True) -> int:
     """Size of the aligned v1 file the real writer makes for the model guest."""
     from .writer import AlignedWriter
 
-    zeros = memoryview(bytes(BATCH * PAGE_SIZE))
-    types = bytes(BATCH)
+    sink = _CountingSink()
+    AlignedWriter(sink, WriteOptions(index=index)).write([*_model_pages(pages), End()])
+    return sink.offset
 
-    def records():
-        yield ImageHeader(GuestType.HVM, pages, None, 64, None, "model")
-        for first in range(0, pages, BATCH):
-            n = min(BATCH, pages - first)
-            yield PageBatch(tuple(range(first, first + n)), types[:n], zeros[:n * PAGE_SIZE])
-        yield End()
+
+def legacy_filler_overhead(pages: int = GIB_PAGES, toolstack_bits: int = 64) -> int:
+    """Bytes other than page data that the real ``--to legacy --align`` writer puts before the
+    end of the model guest's last batch, less the ``p2m_size`` word (which the rows for legacy
+    as Xen writes it leave out too): batch heads, XTAB fillers and -9 pad chunks."""
+    from ..legacy.writer import LegacyWriter
 
     sink = _CountingSink()
-    AlignedWriter(sink, WriteOptions(index=index)).write(records())
-    return sink.offset
+    # No End: the tail is the same in every format; the aligner hands out its last batch when
+    # the records run out.
+    LegacyWriter(sink, WriteOptions(align=True, say=lambda _: None)).write(
+        _model_pages(pages, toolstack_bits))
+    return sink.offset - pages * PAGE_SIZE - toolstack_bits // 8
 
 
 def approaches(pages: int = GIB_PAGES) -> list[Approach]:
@@ -66,7 +81,6 @@ def approaches(pages: int = GIB_PAGES) -> list[Approach]:
     batches = _ceil(pages, BATCH)
     # Legacy sheet §2.5: i32 count + W-byte entries per batch; §10 for the XTAB-filler trick.
     legacy = {w: batches * (4 + w * BATCH) for w in (4, 8)}
-    filler_batches = _ceil(pages, BATCH - 1)
     # v2 sheet §1.3/§1.5: 8-byte record header, u32 count + u32 reserved, u64 pfns.
     v2_plain = batches * (8 + 8 + 8 * BATCH)
     # v2 sheet §2.4: 510-entry records have a 4096-byte head; the last one is filled up to 510
@@ -82,12 +96,12 @@ def approaches(pages: int = GIB_PAGES) -> list[Approach]:
                  "bytes per batch)", "reads it", "also the layout of Xen's 2007 fix "
                  "(e0b421d242: posix_fadvise DONTNEED, no format change)"),
         Approach("legacy as Xen writes it, 32-bit toolstack", legacy[4], "no", "reads it", ""),
-        Approach("legacy with XTAB fillers, 32-bit toolstack", filler_batches * 4096,
-                 "yes, if the first batch is", "reads it (untested against a real restore)",
-                 "1023-entry batches: a 4096-byte head each"),
-        Approach("legacy with XTAB fillers, 64-bit toolstack", filler_batches * 8192,
-                 "yes, if the first batch is", "Xen <= 4.0 fails on the -9 chunk it needs",
-                 "a 4-byte -9 chunk before each 1023-entry batch"),
+        Approach("legacy with XTAB fillers, 32-bit toolstack", legacy_filler_overhead(pages, 32),
+                 "yes", "reads it (Xen's converter does; untested against a real restore)",
+                 "1023-entry batches: a 4096-byte head each; measured from the writer"),
+        Approach("legacy with XTAB fillers, 64-bit toolstack", legacy_filler_overhead(pages, 64),
+                 "yes", "Xen <= 4.0 fails on the -9 chunk it needs; 4.1+ reads it",
+                 "a 4-byte -9 chunk before each 1023-entry batch; measured from the writer"),
         Approach("migration v2 as Xen writes it", v2_plain, "no (drifts +16 bytes per record)",
                  "refuses (v2 header)", "needs Xen 4.6+"),
         Approach("migration v2 aligned by batch sizing", v2_aligned, "yes",
