@@ -155,7 +155,7 @@ class ReferenceToc(Generated):
 class LayoutMapFigure(Generated):
     """The ``xcformat map`` of a synthetic image: ``.. xcformat-map:: FORMAT`` writes a legacy
     image from ``xcformat.synth`` (options: ``guest``, ``pages``, ``variant``) and, unless FORMAT
-    is ``legacy``, converts it (``:align:`` for the format's aligned variant)."""
+    is plain ``legacy``, converts it (``:align:`` for the format's aligned variant)."""
 
     required_arguments = 1
     option_spec = {"guest": directives.unchanged, "pages": directives.positive_int,
@@ -164,7 +164,7 @@ class LayoutMapFigure(Generated):
     def run(self):
         target = self.arguments[0]
         needs = ["module:xcformat.synth", "format:legacy", f"format:{target}"]
-        if target != "legacy":
+        if target != "legacy" or "align" in self.options:
             needs.append(f"writer:{target}")
         missing = features.missing(needs)
         if missing:
@@ -190,8 +190,8 @@ class LayoutMapSummary(Generated):
 
         targets = [(t.split("+")[0], t.endswith("+align")) for t in self.arguments]
         needs = ["module:xcformat.synth", "format:legacy"]
-        needs += [f"{kind}:{t}" for t, _ in targets for kind in ("format", "writer")
-                  if t != "legacy"]
+        needs += [f"{kind}:{t}" for t, align in targets for kind in ("format", "writer")
+                  if t != "legacy" or align]
         missing = features.missing(dict.fromkeys(needs))
         if missing:
             return self.not_yet(missing, "The comparison of sample maps")
@@ -229,7 +229,7 @@ def sample_layout(target: str, *, guest: str, pages: int, variant: str, align: b
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "sample.img")
         write_legacy(GuestSpec(guest=guest, variant=variant, pages=pages), path)
-        if target != "legacy":
+        if target != "legacy" or align:
             converted = os.path.join(tmp, f"sample.{target}")
             with open_source(path, "buffered") as source, open_sink(converted, "buffered") as sink:
                 reader = formats.get("legacy").reader(source, Hints())
