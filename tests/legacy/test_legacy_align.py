@@ -10,18 +10,21 @@ import dataclasses
 import struct
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from helpers import final_pages, hints_for, read_all, rewrite
 from test_legacy_xen_crosscheck import TOOLS, run
-from xcformat.errors import UnsupportedError
+from xcformat.errors import UnsupportedError, XcFormatError
 from xcformat.formats import Hints, WriteOptions
 from xcformat.legacy import align
 from xcformat.records import DATA_TYPES, HvmContext, PageBatch, VcpuContext
 from xcformat.synth import GuestSpec, legacy_bytes
-from xcformat.testing import spec_images
+from xcformat.testing import mutations, spec_images, truncations
 from xcformat.testing.v2 import v2_bytes
 
 PAGE = 4096
@@ -277,3 +280,27 @@ def test_xen_converter_takes_the_aligned_file_and_keeps_its_pages(tmp_path, name
                for r in formats.get("v2").reader(source, Hints()).records()]
     want, _, _ = read_all(tmp_path / "in", hints_for(spec))
     assert final_pages(got) == final_pages(want)
+
+
+def _aligned_sample() -> tuple[GuestSpec, bytes]:
+    spec = GuestSpec(pages=40, vcpus=2)
+    with tempfile.TemporaryDirectory() as tmp:
+        return spec, aligned(Path(tmp), spec)[1]
+
+
+ALIGNED_SPEC, ALIGNED_IMAGE = _aligned_sample()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.data_too_large])
+@given(image=st.one_of(mutations(ALIGNED_IMAGE), truncations(ALIGNED_IMAGE)))
+def test_a_damaged_aligned_file_fails_only_with_format_errors(tmp_path_factory, image):
+    """Read and re-aligned: anything but an XcFormatError is a bug."""
+    tmp = tmp_path_factory.mktemp("hostile")
+    try:
+        aligned(tmp, ALIGNED_SPEC, image)
+    except XcFormatError:
+        return
+    regions = []                # whatever was accepted comes out aligned
+    read_all(tmp / "out", hints_for(ALIGNED_SPEC), regions.append)
+    assert all(r.offset % PAGE == 0 for r in regions if r.kind == "page-data")

@@ -5,6 +5,8 @@ arrive, and the tail (which other formats deliver in another order) is gathered 
 the next :class:`Checkpoint` or :class:`End`.  Records from other formats are fitted in: HVM
 parameters become value chunks and tail pfns, a PV extended-info block is synthesised, a -2
 chunk is derived from the vCPU contexts, and -9 marks a non-checkpointed stream.
+With ``options.align`` (``--align``) the records pass through :mod:`.align` first, which re-cuts
+the page batches with XTAB fillers so that every page starts on a 4 KiB boundary.
 """
 
 from __future__ import annotations
