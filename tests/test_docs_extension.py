@@ -1,6 +1,7 @@
 """The Sphinx extension, building a small site around the toy structures of test_specgen."""
 
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -25,6 +26,8 @@ Test
 .. xcformat-cli:: map
 
 .. xcformat-cli:: no-such-command
+
+.. xcformat-cli-all::
 """
 
 REFERENCE = """\
@@ -37,6 +40,7 @@ Reference
 
 def build(tmp_path, index=INDEX):
     from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace
 
     src = tmp_path / "src"
     (src / "reference").mkdir(parents=True)
@@ -45,9 +49,10 @@ def build(tmp_path, index=INDEX):
     (src / "index.rst").write_text(index)
     (src / "reference" / "index.rst").write_text(REFERENCE)
     warnings = io.StringIO()
-    app = Sphinx(str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
-                 status=None, warning=warnings, freshenv=True)
-    app.build()
+    with docutils_namespace():   # each build registers its nodes and directives afresh
+        app = Sphinx(str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"),
+                     "html", status=None, warning=warnings, freshenv=True)
+        app.build()
     return src, tmp_path / "out", warnings.getvalue()
 
 
@@ -75,9 +80,25 @@ def test_requirements_and_cli_help_reflect_this_build(site):
     assert "The examples on this page are run by the test suite" in html
     assert "the xcformat no-such-command command, which this build does not have yet" in html
     assert "usage: xcformat map" in html and "--svg OUT" in html
+    from xcformat.cli import COMMANDS
+
+    for name in COMMANDS:        # the all-commands reference has each one
+        assert f"usage: xcformat {name}" in html
+    assert html.count("usage: xcformat map") == 2
 
 
 def test_a_broken_internal_link_is_reported(registry, tmp_path):  # noqa: F811
     _, _, warnings = build(tmp_path, INDEX + "\n`dangling <nowhere.html#x>`__\n")
     sys.modules.pop("xcformat_docs", None)
     assert "broken internal link: index.html: nowhere.html#x -> no such file" in warnings
+
+
+def test_map_summary_compares_formats_with_the_projects_own_readers(registry, tmp_path):  # noqa: F811
+    _, out, warnings = build(tmp_path, INDEX + "\n.. xcformat-map-summary:: legacy aligned\n"
+                                              "   :pages: 64\n   :variant: 3.2\n")
+    sys.modules.pop("xcformat_docs", None)
+    assert warnings == ""
+    cells = re.findall(r"<td><p>(.*?)</p></td>", (out / "index.html").read_text())
+    legacy, aligned = cells[:5], cells[5:10]
+    assert legacy[0].endswith("legacy</span></code>") and legacy[2:4] == ["64", "0 of 64"]
+    assert aligned[0].endswith("aligned</span></code>") and aligned[2:4] == ["64", "64 of 64"]

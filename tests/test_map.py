@@ -113,7 +113,17 @@ def test_svg_marks_aligned_page_data_green_and_misaligned_red(toy_format, tmp_pa
 def test_at_names_the_structure_holding_an_offset(toy_format, tmp_path, capsys):
     offset = page_data_offsets([3, 1], False)[1] + 5
     code, out = run_map(tmp_path, capsys, [3, 1], False, "--at", hex(offset))
-    assert out.out.strip().startswith(f"{offset:#x}: page-data 'batch 1 pages', byte 0x5 of 4096")
+    assert out.out.strip() == (f"{offset:#x}: page-data 'batch 1 pages', byte 0x5 of 4096 from "
+                               f"{offset - 5:#x} (page 0 of the run, byte 0x5 of it)  "
+                               f"[MISALIGNED +{(offset - 5) % PAGE:#x}]")
+
+
+def test_at_stops_reading_once_it_has_the_answer(toy_format, tmp_path, capsys):
+    path = tmp_path / "toy.img"
+    image = toyformat.build([1] * 200, False)
+    path.write_bytes(image[:-20000])          # damaged far beyond the offset asked about
+    assert main(["map", str(path), "--at", "20"]) == 0
+    assert capsys.readouterr().out.startswith("0x14: batch-header 'batch 0 (1 pages)'")
 
 
 def test_a_truncated_image_maps_what_precedes_the_damage_and_exits_1(toy_format, tmp_path,
@@ -170,3 +180,58 @@ def test_gaps_overlaps_and_trailing_bytes_are_reported():
     unaccounted = layout.summary_json()["unaccounted"]
     assert unaccounted == {"gaps": [{"offset": 10, "length": 10}], "gap_bytes": 10,
                            "overlaps": 1, "trailing_bytes": 65}
+
+
+def test_regions_reported_out_of_file_order_are_put_back_in_order():
+    seen = []
+    layout = LayoutMap(listener=seen.append)
+    # as an ELF reader reports them: headers, then sections found through the headers
+    for offset, length, kind in ((0, 64, "header"), (64, 448, "header"), (8192, 100, "section"),
+                                 (512, 3584, "section"), (4096, 4096, "page-data")):
+        layout.add(Region(offset, length, kind, kind))
+    layout.finish(8292)
+    assert [r.offset for r in seen] == [0, 64, 512, 4096, 8192]
+    assert [r.offset for what, r in layout.entries()] == [0, 64, 512, 4096, 8192]
+    assert layout.summary_json()["unaccounted"]["overlaps"] == 0
+    assert layout.summary_json()["unaccounted"]["gap_bytes"] == 0
+
+
+def test_an_unrecognised_file_is_an_error_line_or_json_saying_so(tmp_path, capsys):
+    path = tmp_path / "junk"
+    path.write_bytes(b"NOTANIMAGE" * 20)
+    assert main(["map", str(path)]) == 1
+    out = capsys.readouterr()
+    assert out.out == "" and "not an image xcformat knows" in out.err and "magic" in out.err
+    assert main(["map", str(path), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["format"] is None and data["regions"] == [] and "magic" in data["error"]
+
+
+def test_a_repeating_group_of_regions_folds_per_group():
+    layout = LayoutMap()
+    offset = 0
+
+    def add(length, kind, label):
+        nonlocal offset
+        layout.add(Region(offset, length, kind, label))
+        offset += length
+
+    add(8, "tail", "3 unmapped pfns")
+    for vcpu in range(40):
+        add(5168, "tail", f"vCPU {vcpu} context")
+        add(128, "tail", f"vCPU {vcpu} extended context")
+    add(4096, "tail", "shared-info page")
+    layout.finish(offset)
+    folds = [item for what, item in layout.entries() if what == "fold"]
+    # units: [unmapped, vCPU 0 ...], [vCPU 1 ...] ... [vCPU 38 ...], [vCPU 39 ..., shared info]
+    assert len(folds) == 1 and folds[0].count == 38 and folds[0].folded == 34
+    assert [p.label for p in folds[0].parts] == ["vCPU # context", "vCPU # extended context"]
+    assert sum(1 for what, _ in layout.entries() if what == "region") == 3 + 4 * 2 + 3
+
+
+def test_a_unit_never_grows_past_its_bound_whatever_the_labels():
+    layout = LayoutMap()
+    for n in range(1000):
+        layout.add(Region(n, 1, "chunk", f"chunk {chr(65 + n % 26) * (1 + n // 26)}"))
+    layout.finish(1000)
+    assert max(len(unit) for run in layout.runs for unit in run.head + run.tail) <= 64

@@ -1,10 +1,15 @@
 """The format reference generator, on small structures declared here, and on the real schemas."""
 
+import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import construct as c
 import pytest
 from construct import this
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xcformat import schema, specgen
 from xcformat.refdoc import diagram, markdown, rst
@@ -146,11 +151,124 @@ def test_check_passes_when_current_and_fails_when_stale_missing_or_orphaned(regi
     assert specgen.main(["--check", "--out", str(out)]) == 1
     assert "gone.md: no format registers it any more" in capsys.readouterr().err
     specgen.main(["--out", str(out)])
-    assert sorted(p.name for p in out.iterdir()) == ["rationale.md", "toy.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "rationale.md", "toy.md"]
+    assert "| [toy](toy.md) | 2 |" in (out / "README.md").read_text()
 
     (out / "toy.md").unlink()
     assert specgen.main(["--check", "--out", str(out)]) == 1
 
 
 def test_the_committed_spec_matches_the_schemas():
-    assert specgen.main(["--check"]) == 0, "run `python -m xcformat.specgen` and commit spec/"
+    # A fresh interpreter: registration order (the order of the reference) must not depend on
+    # what other tests happened to build first.
+    result = subprocess.run([sys.executable, "-m", "xcformat.specgen", "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr + "\nrun `python -m xcformat.specgen`, commit spec/"
+
+
+def test_each_long_field_keeps_its_first_and_last_row_when_they_follow_each_other():
+    rows = diagram.rows(Walker({}).fields(c.Struct("a" / c.Bytes(24), "b" / c.Bytes(32))))
+    assert [(r.kind, r.offset or r.text) for r in rows] == [
+        ("bytes", "0x0000"), ("elided", "8 more bytes of a"), ("bytes", "0x0010"),
+        ("bytes", "0x0018"), ("elided", "16 more bytes of b"), ("bytes", "0x0030")]
+    assert [p.label for r in rows for p in r.pieces] == ["a", "…a", "b", "…b"]
+
+
+# -- the offsets the reference prints are where construct really reads --------------------------
+FIXED = [c.Int8ul, c.Int16ul, c.Int32ul, c.Int64ul, c.Int32sb, c.Bytes(3), c.Bytes(12),
+         c.Padding(5), c.Array(3, c.Int16ul)]
+
+
+@st.composite
+def fixed_structs(draw, depth=0):
+    """``(struct, probe)``: a random fixed-size Struct, and the same with a Tell before each
+    field, which records where construct actually is when it reads that field."""
+    count = draw(st.integers(1, 6))
+    fields, probes = [], []
+    for n in range(count):
+        if depth < 2 and draw(st.integers(0, 4)) == 0:
+            inner, inner_probe = draw(fixed_structs(depth + 1))
+        else:
+            inner = inner_probe = draw(st.sampled_from(FIXED))
+        fields.append(f"f{n}" / inner)
+        probes += [f"at_f{n}" / c.Tell, f"f{n}" / inner_probe]
+    return c.Struct(*fields), c.Struct(*probes)
+
+
+def _positions(parsed, prefix=""):
+    for key, value in parsed.items():
+        if key.startswith("at_"):
+            yield prefix + key[3:], value
+        elif isinstance(value, dict) and not key.startswith("_"):
+            yield from _positions(value, f"{prefix}{key}.")
+
+
+@settings(max_examples=60, deadline=None)
+@given(fixed_structs())
+def test_printed_offsets_are_where_construct_reads_each_field(pair):
+    struct, probe = pair
+    size = struct.sizeof()
+    rows = {f.path: f for f in Walker({}).fields(struct)}
+    actual = dict(_positions(probe.parse(bytes(size))))
+    assert actual, "every struct has fields"
+    for path, position in actual.items():
+        assert rows[path].offset == Offset(None, position), path
+    top = [f for f in rows.values() if f.depth == 0]
+    assert sum(f.size for f in top) == size
+    drawn = sum(p.width for r in diagram.rows(list(rows.values())) for p in r.pieces)
+    elided = sum(int(r.text.split()[0]) for r in diagram.rows(list(rows.values()))
+                 if r.kind == "elided")
+    assert drawn + elided == size
+
+
+def test_rst_cells_that_look_like_list_items_stay_text():
+    from docutils.core import publish_doctree
+
+    lines = rst._table(["a", "b"], [["- minus", "1. one"], ["", "plain"]])
+    tree = publish_doctree("\n".join(lines))
+    assert not list(tree.findall(lambda n: n.tagname in ("bullet_list", "enumerated_list")))
+    assert "- minus" in tree.astext() and "1. one" in tree.astext()
+
+
+def test_every_link_between_spec_pages_reaches_an_anchor():
+    spec = specgen.SPEC_DIR
+    anchors = {p.name: set(re.findall(r'<a id="([^"]+)"></a>', p.read_text()))
+               for p in spec.glob("*.md")}
+    links = [(page.name, target or page.name, anchor)
+             for page in spec.glob("*.md")
+             for target, anchor in re.findall(r"\]\(([\w.-]*?\.md)?(?:#([\w.-]+))?\)",
+                                              page.read_text())]
+    assert links
+    for page, target, anchor in links:
+        assert target in anchors, f"{page}: link to missing {target}"
+        assert not anchor or anchor in anchors[target], f"{page}: {target}#{anchor}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(FIXED), st.integers(0, 40)), min_size=1, max_size=8))
+def test_offsets_after_variable_fields_count_from_the_end_they_name(layout):
+    """Integers in ``layout`` are variable fields (a u8 length, then that many bytes)."""
+    fields, probes, data = [], [], b""
+    for n, item in enumerate(layout):
+        if isinstance(item, int):
+            member = c.Struct("n" / c.Int8ul, "data" / c.Bytes(this.n))
+            data += bytes([item]) + bytes(item)
+        else:
+            member = item
+            data += bytes(item.sizeof())
+        fields.append(f"f{n}" / member)
+        probes += [f"at_f{n}" / c.Tell, f"f{n}" / member, f"end_f{n}" / c.Tell]
+    rows = {f.path: f for f in Walker({}).fields(c.Struct(*fields))}
+    parsed = c.Struct(*probes).parse(data)
+    ends = {f"end of f{n}": parsed[f"end_f{n}"] for n in range(len(layout))}
+    for n in range(len(layout)):
+        offset = rows[f"f{n}"].offset
+        base = 0 if offset.anchor is None else ends[offset.anchor]
+        assert base + offset.delta == parsed[f"at_f{n}"], (n, offset)
+
+
+def test_format_descriptions_from_docstrings_lose_their_rest_roles():
+    from xcformat.refdoc.page import plain_code
+
+    assert plain_code("the ``send`` command (:mod:`.targets`, :func:`~x.y`)") == \
+        "the `send` command (`targets`, `x.y`)"

@@ -54,6 +54,8 @@ class WriteOptions:
     drop: frozenset[str] = frozenset()  #: record kinds the user allows to be dropped
     index: bool = True                  #: ``--no-index`` clears it: no pfn index (aligned)
     say: Callable[[str], None] = print  #: where to report what was dropped or adjusted
+    version: int | None = None          #: ``--format-version``: which version of the target
+    #: format to write, where it has several (v2: 2 for Xen 4.6-4.13; None: the format's default)
 
 
 class Reader(Protocol):

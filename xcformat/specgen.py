@@ -22,7 +22,11 @@ SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
 
 
 def load_registry() -> dict:
-    """Import every module that declares structures, then return the schema registry."""
+    """Import every module that declares structures, then return the schema registry.
+
+    Registration order is the order of the reference; structures built for each word size are
+    registered at import for both sizes, so the reference does not depend on what ran before.
+    """
     import xcformat
     from . import formats
 
@@ -37,9 +41,12 @@ def load_registry() -> dict:
 
 
 def generate(registry: dict) -> dict[str, str]:
-    """``{file name: Markdown}`` for every format in ``registry``."""
-    return {f"{name}.md": markdown.render(page, registry)
-            for name, page in build_pages(registry).items()}
+    """``{file name: Markdown}`` for every format in ``registry``, and the index."""
+    pages = build_pages(registry)
+    wanted = {f"{name}.md": markdown.render(page, registry) for name, page in pages.items()}
+    if pages:
+        wanted["README.md"] = markdown.render_index(pages)
+    return wanted
 
 
 def generated_files(directory: Path) -> set[str]:

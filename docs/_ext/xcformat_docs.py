@@ -3,10 +3,12 @@
 * ``reference/formats/<format>.rst`` for every format that registers structures, generated from
   the construct schemas by :mod:`xcformat.refdoc` (field tables and SVG byte layouts);
 * ``.. xcformat-cli:: COMMAND``: the command's ``--help``, from the real argument parser;
+  ``.. xcformat-cli-all::`` the same for every command;
 * ``.. xcformat-api:: MODULE ...``: autodoc for each module this build has;
 * ``.. xcformat-requires:: REQUIREMENT ...``: what a page's examples need, checked against this
   build (the example tests read the same line);
 * ``.. xcformat-map::``: the layout map of a synthetic sample image, text and SVG;
+  ``.. xcformat-map-summary::`` a table comparing several formats' maps of that sample;
 * ``.. xcformat-reference-toc::``: the table of contents of the generated format pages;
 * after an HTML build, every internal link and anchor is checked (a broken one is a warning, and
   the build runs with warnings as errors).
@@ -15,6 +17,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import os
 import tempfile
 from pathlib import Path
@@ -59,7 +63,7 @@ class Generated(SphinxDirective):
         return container.children
 
     def not_yet(self, missing: list[str], what: str) -> list[nodes.Node]:
-        needs = "; ".join(features.describe(m) for m in missing)
+        needs = features.describe_all(missing)
         return self.parse([".. note::", "", f"   {what} needs {needs}, which this build of "
                            "xcformat does not have yet."])
 
@@ -74,15 +78,31 @@ class CliHelp(Generated):
         missing = features.missing([f"command:{name}"])
         if missing:
             return self.not_yet(missing, f"``xcformat {name}``")
-        from xcformat.cli import build_parser
+        return [_help_block(name)]
 
-        parser = build_parser()
-        sub = next(a for a in parser._subparsers._group_actions  # argparse keeps them there
-                   if a.dest == "command").choices[name]
-        with _columns(88):
-            text = sub.format_help()
-        block = nodes.literal_block(text, text, language="text")
-        return [block]
+
+class CliHelpAll(Generated):
+    """``--help`` of every subcommand this build has, in the order of ``COMMANDS``."""
+
+    def run(self):
+        from xcformat.cli import COMMANDS
+
+        out = []
+        for name in COMMANDS:
+            out += self.parse([f".. rubric:: xcformat {name}", ""])
+            out.append(_help_block(name))
+        return out
+
+
+def _help_block(name: str) -> nodes.literal_block:
+    from xcformat.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._subparsers._group_actions  # argparse keeps them there
+               if a.dest == "command").choices[name]
+    with _columns(88):
+        text = sub.format_help()
+    return nodes.literal_block(text, text, language="text")
 
 
 class Api(Generated):
@@ -96,8 +116,10 @@ class Api(Generated):
             if missing:
                 out += self.not_yet(missing, f"The API reference of ``{module}``")
                 continue
-            out += self.parse([f".. automodule:: {module}", "   :members:", "   :undoc-members:",
-                               ""])
+            options = ["   :members:", "   :undoc-members:"]
+            if hasattr(importlib.import_module(module), "__all__"):
+                options.append("   :imported-members:")  # a package's public names, per __all__
+            out += self.parse([f".. automodule:: {module}", *options, ""])
         return out
 
 
@@ -113,7 +135,7 @@ class Requires(Generated):
             return self.parse([".. note::", "", "   The examples on this page are run by the "
                                "test suite (``tests/test_docs_examples.py``), so their output is "
                                "what this version of xcformat prints."])
-        needs = "; ".join(features.describe(m) for m in missing)
+        needs = features.describe_all(missing)
         return self.parse([".. warning::", "", f"   This page describes work in progress: it "
                            f"needs {needs}, which this build does not have yet. The test suite "
                            "runs its examples and records them as expected failures until then."])
@@ -147,19 +169,61 @@ class LayoutMapFigure(Generated):
         missing = features.missing(needs)
         if missing:
             return self.not_yet(missing, f"The map of a sample {target} image")
-        text, svg = sample_map(target, guest=self.options.get("guest", "pv"),
-                               pages=self.options.get("pages", 2100),
-                               variant=self.options.get("variant", "4.5"),
-                               align="align" in self.options)
-        return [nodes.literal_block(text, text, language="text"),
-                nodes.raw("", f'<div class="xcformat-map">{svg}</div>', format="html")]
+        from xcformat.layoutmap import svg, text
+
+        layout, title = sample_layout(target, **_sample_options(self.options))
+        drawing = svg.render(layout, title)
+        return [nodes.literal_block("", text.render(layout, title), language="text"),
+                nodes.raw("", f'<div class="xcformat-map">{drawing}</div>', format="html")]
 
 
-def sample_map(target: str, *, guest: str, pages: int, variant: str, align: bool):
+class LayoutMapSummary(Generated):
+    """A table comparing the maps of the same sample in several formats:
+    ``.. xcformat-map-summary:: legacy aligned v2 v2+align`` (same options as ``xcformat-map``)."""
+
+    required_arguments = 1
+    optional_arguments = 10
+    option_spec = LayoutMapFigure.option_spec
+
+    def run(self):
+        from xcformat.layoutmap.text import human
+
+        targets = [(t.split("+")[0], t.endswith("+align")) for t in self.arguments]
+        needs = ["module:xcformat.synth", "format:legacy"]
+        needs += [f"{kind}:{t}" for t, _ in targets for kind in ("format", "writer")
+                  if t != "legacy"]
+        missing = features.missing(dict.fromkeys(needs))
+        if missing:
+            return self.not_yet(missing, "The comparison of sample maps")
+        rows = []
+        for target, align in targets:
+            layout, _ = sample_layout(target, align=align, **_sample_options(self.options))
+            pages = layout.summary.pages
+            page_bytes = layout.summary.bytes_by_kind["page-data"]
+            rows.append(f"   * - ``{target}``{' ``--align``' if align else ''}\n"
+                        f"     - {human(layout.size)}\n     - {pages}\n"
+                        f"     - {layout.summary.pages_aligned} of {pages}\n"
+                        f"     - {human(layout.size - page_bytes)}")
+        head = [".. list-table::", "   :header-rows: 1", "",
+                "   * - format\n     - file size\n     - pages stored\n"
+                "     - pages on a 4 KiB boundary\n     - bytes other than page data"]
+        return self.parse("\n".join(head + rows).split("\n"))
+
+
+def _sample_options(options) -> dict:
+    return {"guest": options.get("guest", "pv"), "pages": options.get("pages", 2100),
+            "variant": options.get("variant", "4.5"), **(
+                {"align": True} if "align" in options else {})}
+
+
+@functools.lru_cache(maxsize=16)
+def sample_layout(target: str, *, guest: str, pages: int, variant: str, align: bool = False):
+    """``(LayoutMap, title)`` of a synthetic guest written as ``target`` (kept for the build:
+    the figure and the summary of one page share the conversions)."""
     from xcformat import formats
     from xcformat.formats import Hints, WriteOptions
     from xcformat.io import open_sink, open_source
-    from xcformat.layoutmap import LayoutMap, svg, text
+    from xcformat.layoutmap import LayoutMap
     from xcformat.synth import GuestSpec, write_legacy
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -180,8 +244,9 @@ def sample_map(target: str, *, guest: str, pages: int, variant: str, align: bool
             for _ in reader.records():
                 pass
             layout.finish(source.size)
-        title = f"{guest} guest, {pages} pages, as {target}{' (aligned)' if align else ''}"
-        return text.render(layout, title), svg.render(layout, title)
+        title = (f"{guest} guest, {pages} pages, saved by Xen {variant}, as {target}"
+                 + (" --align" if align else ""))
+        return layout, title
 
 
 @contextlib.contextmanager
@@ -199,23 +264,55 @@ def _columns(width: int):
 
 # -- cross-references ---------------------------------------------------------------------------
 def resolve_short_names(app, env, node, contnode):
-    """Resolve an unqualified Python reference (``TruncatedError``) when exactly one documented
-    object of this project has that name, as a reader of the docstring would."""
+    """Resolve a Python reference the way a reader of the docstring would.
+
+    ``TruncatedError`` or ``.sniff`` in a docstring of ``xcformat.legacy`` means the one object of
+    this project with that name, looked up from the docstring's module outwards; if that object
+    exists but is not documented (a submodule, a constant), the name is shown as code, unlinked.
+    Anything else stays unresolved, and nitpicky mode reports it.
+    """
     if node.get("refdomain") != "py":
         return None
     target = node["reftarget"].lstrip(".~")
-    domain = env.get_domain("py")
-    matches = [name for name in domain.objects
-               if name.startswith("xcformat.") and (name == target or name.endswith("." + target))]
-    if len(matches) != 1:
-        return None
-    return domain.resolve_xref(env, node["refdoc"], app.builder, "obj", matches[0], node, contnode)
+    context = node.get("py:module") or ""
+    scopes = [".".join(context.split(".")[:n]) for n in range(context.count(".") + 1, 0, -1)]
+    if node.get("py:class"):
+        scopes.insert(0, f"{context}.{node['py:class']}")
+    candidates = [f"{scope}.{target}" for scope in scopes if scope] + [target]
+    domain = env.domains["py"] if hasattr(env, "domains") else env.get_domain("py")
+    for name in candidates:
+        if name in domain.objects:
+            return domain.resolve_xref(env, node["refdoc"], app.builder, "obj", name, node,
+                                       contnode)
+    unique = [name for name, entry in domain.objects.items() if name.startswith("xcformat.")
+              and name.endswith("." + target) and not entry.aliased]
+    if len(unique) == 1:
+        return domain.resolve_xref(env, node["refdoc"], app.builder, "obj", unique[0], node,
+                                   contnode)
+    if any(_exists(name) for name in candidates if name.startswith("xcformat")):
+        return contnode
+    if node.get("reftype") == "attr" and node.get("py:class"):
+        return contnode  # an instance attribute, set in __init__: nothing to link to
+    return None
+
+
+def _exists(dotted: str) -> bool:
+    """Whether ``dotted`` names a module of this project or an attribute of one."""
+    module, _, attribute = dotted.rpartition(".")
+    try:
+        importlib.import_module(dotted)
+        return True
+    except ImportError:
+        pass
+    try:
+        return hasattr(importlib.import_module(module), attribute) if module else False
+    except ImportError:
+        return False
 
 
 def follow_imported(app, modname, attribute):
     """Source links for module-level data (a frozenset, an int) belong to the module that defines
     it, not to the module of its type (``builtins``), which has no source page."""
-    import importlib
     import inspect
 
     obj = importlib.import_module(modname)
@@ -243,8 +340,10 @@ def setup(app):
     app.connect("missing-reference", resolve_short_names)
     app.connect("viewcode-follow-imported", follow_imported)
     app.add_directive("xcformat-cli", CliHelp)
+    app.add_directive("xcformat-cli-all", CliHelpAll)
     app.add_directive("xcformat-api", Api)
     app.add_directive("xcformat-requires", Requires)
     app.add_directive("xcformat-map", LayoutMapFigure)
+    app.add_directive("xcformat-map-summary", LayoutMapSummary)
     app.add_directive("xcformat-reference-toc", ReferenceToc)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

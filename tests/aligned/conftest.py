@@ -80,7 +80,8 @@ def read_aligned(path, on_region=None) -> list[r.Record]:
         reader.on_region = on_region
         for record in reader.records():
             if isinstance(record, r.PageBatch):
-                record = r.PageBatch(record.pfns, record.types, bytes(record.data))
+                record = r.PageBatch(record.pfns, record.types, bytes(record.data),
+                                     record.gmfns)
             out.append(record)
     return out
 
@@ -88,7 +89,7 @@ def read_aligned(path, on_region=None) -> list[r.Record]:
 def same_records(a: list[r.Record], b: list[r.Record]) -> bool:
     def norm(record):
         if isinstance(record, r.PageBatch):
-            return ("batch", record.pfns, record.types, bytes(record.data))
+            return ("batch", record.pfns, record.types, bytes(record.data), record.gmfns)
         return record
     return [norm(x) for x in a] == [norm(x) for x in b]
 

@@ -37,3 +37,19 @@ def test_page_from_a_pipe_falls_back_to_a_scan(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout == page(99 + 0xF0003)
     assert b"found by scan" in result.stderr
+
+
+def test_a_wrap_option_is_a_usage_error_and_leaves_no_file(tmp_path, capsys):
+    write_aligned(tmp_path / "a", hvm_records())
+    assert main(["convert", str(tmp_path / "a"), str(tmp_path / "b"), "--to", "aligned",
+                 "--wrap", "xl", "--no-progress"]) == 2
+    assert "aligned files have no wrappers" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
+def test_hints_that_contradict_the_file_are_reported_and_ignored(tmp_path, capsys):
+    write_aligned(tmp_path / "a", pv_records())
+    assert main(["validate", "--json", "--guest", "hvm", "--width", "32", str(tmp_path / "a")]) == 0
+    findings = json.loads(capsys.readouterr().out)["findings"]
+    assert [f["message"] for f in findings] == ["--guest hvm ignored: the file records pv",
+                                                "--width 32 ignored: the file records 64"]

@@ -67,3 +67,16 @@ def test_index_runs_and_single_entries_give_the_same_leaves():
     assert run.keys() == single.keys() == [0, 1]
     assert all(run.leaf_bytes(k) == single.leaf_bytes(k) for k in run.keys())
     assert run.pages() == 100
+
+
+def test_page_on_a_legacy_image_scans_and_finds_the_latest_copy(tmp_path, capsys):
+    from xcformat.synth import GuestSpec, expected, legacy_bytes
+
+    spec = GuestSpec(variant="remus", pages=30, batch=8, checkpoints=3)  # re-sent pages
+    (tmp_path / "img").write_bytes(legacy_bytes(spec))
+    facts = expected(spec)
+    for pfn in list(facts.data_pfns())[::7]:
+        assert main(["page", str(tmp_path / "img"), "--pfn", str(pfn),
+                     "-o", str(tmp_path / "p")]) == 0
+        assert (tmp_path / "p").read_bytes() == facts.content(pfn)
+        assert "found by scan" in capsys.readouterr().err

@@ -75,6 +75,16 @@ def test_batches_with_wide_pfns_use_8_byte_entries(tmp_path):
     assert head.entry_size == 8
 
 
+def test_machine_frames_of_a_core_dump_batch_survive(tmp_path):
+    with_gmfns = r.PageBatch((7, 8, 9), bytes([0, 0xF, 0]), memoryview(page(7) + page(9)),
+                             gmfns=(0x1234567, 0xFFFFFFFFFFFFFFFF, 0))
+    records = [r.ImageHeader(r.GuestType.PV, 16, 64), with_gmfns, r.End()]
+    data = write_aligned(tmp_path / "img", records)
+    back = read_aligned(tmp_path / "img")
+    assert back[1].gmfns == with_gmfns.gmfns and same_records(back, records)
+    assert data.find(page(7)) % 4096 == 0 and data.find(page(9)) % 4096 == 0
+
+
 def test_regions_cover_the_file_and_mark_pages_and_padding(tmp_path):
     write_aligned(tmp_path / "img", pv_records())
     regions = []
@@ -94,6 +104,9 @@ def test_every_record_class_and_field_has_a_place_in_the_format():
     expected = {cls for cls in vars(r).values() if isinstance(cls, type)
                 and issubclass(cls, r.Record) and cls is not r.Record} - {r.PageBatch, r.End}
     assert covered == expected
+    # A field added to PageBatch needs a place in the batch layout (as gmfns got a flag).
+    assert [f.name for f in dataclasses.fields(r.PageBatch)] == ["pfns", "types", "data",
+                                                                  "gmfns"]
     for cls, struct in schema.RECORD_BODIES.values():
         names = [sub.name for sub in struct.subcons]
         assert names == [f.name for f in dataclasses.fields(cls)], cls.__name__
@@ -110,3 +123,10 @@ def test_writer_refuses_what_it_cannot_store(tmp_path):
         with pytest.raises(XcFormatError):
             write_aligned(tmp_path / "img", bad)
         assert not (tmp_path / "img").exists()
+
+
+def test_page_data_given_as_a_view_of_wider_items_is_written_as_bytes(tmp_path):
+    words = memoryview(page(3) + page(4)).cast("Q")          # len() counts 1024 items here
+    records = [r.ImageHeader(r.GuestType.HVM, 8), r.PageBatch((3, 4), bytes(2), words), r.End()]
+    data = write_aligned(tmp_path / "img", records)
+    assert data.find(page(3)) % 4096 == 0 and data.find(page(4)) == data.find(page(3)) + 4096

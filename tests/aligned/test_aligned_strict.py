@@ -67,6 +67,7 @@ def corrupt(path, data, offset, value: bytes):
     ("record-type", "record.type"),           # no unknown records
     ("head-pad-field", "batch.head_pad"),     # pages must start on a block boundary
     ("trailer", "trailer.data_pages"),        # the trailer's counts must match
+    ("header-reserved", "file_header.reserved2"),  # so must the file header's reserved bytes
 ])
 def test_each_broken_rule_is_reported_with_offset_and_field(image, capsys, where, field):
     path, data, regions = image
@@ -79,6 +80,7 @@ def test_each_broken_rule_is_reported_with_offset_and_field(image, capsys, where
         "entry-type": header.offset + 32 + 3,                  # top byte of entry 0
         "record-type": regions[1].offset,
         "trailer": len(data) - 48 + 24,
+        "header-reserved": 4000,
     }
     value = {"entry-type": b"\x50", "record-type": b"\x66"}.get(where, b"\x01")
     if where == "head-pad-field":   # 8 more bytes of padding, and a length that agrees

@@ -4,8 +4,11 @@ not depend on the other formats' readers."""
 from __future__ import annotations
 
 import random
+import re
 import struct
 
+from xcformat.core import CoreWriter, reader
+from xcformat.errors import FormatError
 from xcformat.formats import WriteOptions
 from xcformat.io import open_sink, open_source
 from xcformat.records import (PAGE_SIZE, End, GuestType, HvmContext, ImageHeader, PageBatch,
@@ -60,8 +63,6 @@ def guest_records(pfns, *, guest=GuestType.PV, bits=64, vcpus=2, batch=5, resend
 
 def write_dump(path, records, *, align=False, io="buffered"):
     said = []
-    from xcformat.core import CoreWriter
-
     with open_sink(str(path), io) as sink:
         CoreWriter(sink, WriteOptions(align=align, say=said.append)).write(records)
     return said
@@ -69,8 +70,6 @@ def write_dump(path, records, *, align=False, io="buffered"):
 
 def read_all(path):
     """(reader, records with page data copied) of the dump at ``path``."""
-    from xcformat.core import reader
-
     with open_source(str(path)) as source:
         r = reader(source)
         out = []
@@ -117,3 +116,22 @@ def hvm_blob(vcpus: int) -> bytes:
     header = struct.pack("<IIQII", 0x54381286, 1, 0, 0, 0)
     return (record(1, 0, header) + b"".join(record(2, v, hvm_cpu(v)) for v in range(vcpus))
             + record(0, 0, b""))
+
+
+def verdicts(path) -> set[tuple[str, int | None]]:
+    """(level, check number) of every finding, the fatal error included."""
+    found = set()
+    with open_source(str(path)) as source:
+        r = reader(source)
+        try:
+            for _ in r.records():
+                pass
+        except FormatError as exc:
+            found.add(("error", _number(exc.message)))
+        found |= {(f.level, _number(f.message)) for f in r.findings}
+    return found
+
+
+def _number(message: str) -> int | None:
+    match = re.search(r"dump check #(\d+)", message)
+    return int(match.group(1)) if match else None

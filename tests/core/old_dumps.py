@@ -1,7 +1,8 @@
 """Hand-assembled ELF dumps in the layouts our writer never produces (fact sheet §2, §4):
 ELFCLASS32 (2007-02-24..03-06), 32-bit toolstacks (1276-byte xen_version note, 2800 stride,
-offsets = 4 mod 8), the 2007-02..08 order with the table before the pages, and the shifted
-xen_version tail of a 64-bit toolstack dumping a 32-bit PV guest.  Built with struct only."""
+offsets = 4 mod 8), the 2007-02..08 order with the table before the pages, the shifted
+xen_version tail of a 64-bit toolstack dumping a 32-bit PV guest; and format A, the pre-ELF
+dump (§3).  Built with struct only."""
 
 from __future__ import annotations
 
@@ -91,3 +92,16 @@ def build(pfns, *, elf_class=64, machine=62, pv=True, tools_bits=64, stride=5168
     for n in sorted(body, key=offsets.get):
         out += bytes(offsets[n] - len(out)) + body[n]
     return bytes(out)
+
+
+def format_a(pfn_pages, *, magic=0xF00FEBED, ctx_size=5168, entry=8, vcpus=2, trailer=b"",
+             ctxt_offset=24):
+    index_offset = 24 + vcpus * ctx_size
+    pages_offset = -(-(index_offset + len(pfn_pages) * entry) // 4096) * 4096
+    out = struct.pack("<6I", magic, vcpus, len(pfn_pages), ctxt_offset, index_offset,
+                      pages_offset)
+    out += bytes(vcpus * ctx_size)
+    out += b"".join(struct.pack("<Q" if entry == 8 else "<I", 0x9000 + i)
+                    for i in range(len(pfn_pages)))
+    out += bytes(pages_offset - len(out))
+    return out + b"".join(page(p) for p in pfn_pages) + trailer

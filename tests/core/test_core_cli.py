@@ -58,3 +58,16 @@ def test_convert_dump_to_dump_is_byte_identical_and_align_round_trips(tmp_path):
     assert aligned.stat().st_size % 4096 == 0
     assert main(["convert", str(aligned), str(back), "--to", "core"]) == 0
     assert back.read_bytes() == path.read_bytes()
+
+
+def test_page_finds_a_pfn_by_binary_search_and_says_where(tmp_path, capsys):
+    from coredump_builders import page
+
+    path = _dump(tmp_path)
+    out = tmp_path / "page.bin"
+    assert main(["page", str(path), "--pfn", "0x10", "-o", str(out)]) == 0
+    assert out.read_bytes() == page(0x10)
+    err = capsys.readouterr().err
+    assert "binary search in .xen_p2m" in err and f"offset {0x4000 + 3 * 4096:#x}" in err
+    assert main(["page", str(path), "--pfn", "3"]) == 1
+    assert "no data for pfn 0x3" in capsys.readouterr().err

@@ -7,49 +7,18 @@ absent.  libkdumpfile runs in a subprocess under the system Python it is built f
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import random
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from coredump_builders import context, guest_records, page, write_dump
+from kdumpfile_runner import kdumpfile_view, needs_kdumpfile
 
 from xcformat.records import GuestType
 
-HERE = Path(__file__).parent
-SYSTEM_PYTHON = "/usr/bin/python3"
 PFNS = list(range(0, 64)) + list(range(0x200, 0x240)) + [0x9999]
 HOLES = [64, 0x1FF, 0x240, 0x9998]
-
-
-def _kdumpfile_python() -> str | None:
-    for python in (SYSTEM_PYTHON, sys.executable):
-        if not os.path.exists(python):
-            continue
-        probe = subprocess.run([python, "-c", "import kdumpfile"], capture_output=True,
-                               env={**os.environ, "PYTHONPATH": "/usr/lib/python3/dist-packages"})
-        if probe.returncode == 0:
-            return python
-    return None
-
-
-KDUMP_PYTHON = _kdumpfile_python()
-needs_kdumpfile = pytest.mark.skipif(KDUMP_PYTHON is None,
-                                     reason="python3-libkdumpfile is not installed")
-
-
-def kdumpfile_view(path, pfns, gmfns=()):
-    out = subprocess.run(
-        [KDUMP_PYTHON, str(HERE / "kdumpfile_check.py"), str(path),
-         ",".join(map(str, pfns)), ",".join(map(str, gmfns))],
-        capture_output=True, text=True, timeout=60,
-        env={**os.environ, "PYTHONPATH": "/usr/lib/python3/dist-packages"})
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
 
 
 def sha(data: bytes) -> str:
@@ -88,9 +57,10 @@ def test_libkdumpfile_reads_every_page_and_the_registers(tmp_path, guest, align)
 
 
 @pytest.mark.skipif(shutil.which("crash") is None, reason="crash is not installed")
+@pytest.mark.parametrize("align", [False, True], ids=["libxc", "aligned"])
 @pytest.mark.parametrize("guest", [GuestType.PV, GuestType.HVM], ids=["pv", "hvm"])
-def test_crash_recognises_an_elf_xen_dump_and_parses_its_headers(tmp_path, guest):
-    path = _write(tmp_path, guest, False)
+def test_crash_recognises_an_elf_xen_dump_and_parses_its_headers(tmp_path, guest, align):
+    path = _write(tmp_path, guest, align)
     # crash stops with "namelist argument required" (exit 1) after the header parse: judge by
     # the output, not the exit status (§7.1).
     out = subprocess.run(["crash", "-d", "1", str(path)], stdin=subprocess.DEVNULL,

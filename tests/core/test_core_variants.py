@@ -5,8 +5,8 @@ from __future__ import annotations
 import struct
 
 import pytest
-from coredump_builders import context, page, pages_of, read_all
-from old_dumps import build
+from coredump_builders import context, page, pages_of, read_all, verdicts
+from old_dumps import build, format_a
 
 from xcformat.core import reader
 from xcformat.io import open_source
@@ -72,19 +72,6 @@ def test_pre_2009_32bit_tools_stride_2800_is_read_at_its_stride(tmp_path):
 
 
 # -- format A ------------------------------------------------------------------------------
-def format_a(pfn_pages, *, magic=0xF00FEBED, ctx_size=5168, entry=8, vcpus=2, trailer=b"",
-             ctxt_offset=24):
-    index_offset = 24 + vcpus * ctx_size
-    pages_offset = -(-(index_offset + len(pfn_pages) * entry) // 4096) * 4096
-    out = struct.pack("<6I", magic, vcpus, len(pfn_pages), ctxt_offset, index_offset,
-                      pages_offset)
-    out += bytes(vcpus * ctx_size)
-    out += b"".join(struct.pack("<Q" if entry == 8 else "<I", 0x9000 + i)
-                    for i in range(len(pfn_pages)))
-    out += bytes(pages_offset - len(out))
-    return out + b"".join(page(p) for p in pfn_pages) + trailer
-
-
 @pytest.mark.parametrize("ctx_size,entry", [(5168, 8), (2800, 8), (2800, 4)])
 def test_format_a_pages_come_back_positionally_with_their_mfns(tmp_path, ctx_size, entry):
     data = format_a([5, 6, 9], ctx_size=ctx_size, entry=entry, vcpus=2)
@@ -120,8 +107,6 @@ FORMAT_A_CASES = [
 
 @pytest.mark.parametrize("case", FORMAT_A_CASES, ids=[c[0] for c in FORMAT_A_CASES])
 def test_format_a_checklist(tmp_path, case):
-    from test_core_validate import verdicts
-
     _, kwargs, edit, check, level = case
     data = format_a([1, 2], **kwargs)
     if edit:
@@ -129,3 +114,31 @@ def test_format_a_checklist(tmp_path, case):
     path = tmp_path / "a.core"
     path.write_bytes(data)
     assert (level, check) in verdicts(path)
+
+
+def test_format_a_regions_come_in_file_order_and_tile_the_file(tmp_path):
+    path = tmp_path / "a.core"
+    path.write_bytes(format_a([4, 5, 6], vcpus=2))
+    regions = []
+    with open_source(str(path)) as source:
+        r = reader(source)
+        r.on_region = regions.append
+        for _ in r.records():
+            pass
+    at = 0
+    for region in regions:
+        assert region.offset == at
+        at += region.length
+    assert at == path.stat().st_size
+    assert [x.kind for x in regions] == ["header", "section", "section", "index", "padding",
+                                         "page-data"]
+
+
+def test_an_arm_dump_is_read_with_its_contexts_kept_raw(tmp_path):
+    # ARM: e_machine 40, 352-byte contexts, .xen_pfn with magic EBEE (fact sheet §4.10).
+    data = build(PFNS, machine=40, pv=False, stride=352, ctx=bytes(range(256)) + bytes(96))
+    r, records = _read(tmp_path, data)
+    assert pages_of(records) == {p: page(p) for p in PFNS}
+    [ctx] = [x for x in records if isinstance(x, VcpuContext)]
+    assert ctx.context[:256] == bytes(range(256)) and len(ctx.context) == 352
+    assert r.summary()["registers"] == {} and r.findings == []

@@ -51,3 +51,30 @@ def test_truncated_streams_raise_only_xcformat_errors(tmp_path, seed, cut):
         read(path)
     except XcFormatError:
         pass
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_hostile_copies_of_converted_guests_raise_only_xcformat_errors(tmp_path, data):
+    testing = __import__("pytest").importorskip("xcformat.testing")
+    image = data.draw(testing.v2_images(max_pages=24))
+    hostile = data.draw(testing.mutations(image))
+    path = tmp_path / "h"
+    path.write_bytes(hostile)
+    try:
+        read(path)
+    except XcFormatError:
+        pass
+
+
+def test_the_public_v2_strategy_gives_valid_streams(tmp_path):
+    testing = __import__("pytest").importorskip("xcformat.testing")
+    from xcformat.synth import GuestSpec
+    for wrap, align in (("xl", True), ("libxl", False), ("libxc", True)):
+        path = tmp_path / f"{wrap}{align}"
+        path.write_bytes(testing.v2_bytes(GuestSpec(guest="hvm", pages=16), align=align,
+                                          wrap=wrap))
+        records, findings = read(path)
+        assert [f for f in findings if f.level == "error"] == []
+        assert sum(len(r.pfns) for r in records if type(r).__name__ == "PageBatch") >= 16

@@ -194,3 +194,86 @@ def test_an_xl_file_without_streamv2_belongs_to_the_legacy_format():
     v2 = b"Xen saved domain, xl format\n \0 \r" + struct.pack("<IIII", 0x01020304, 3, 0, 0)
     assert sniff(v2 + b"LibxlFmt" + struct.pack(">II", 2, 0) + rec(1) + hvm_stream()).facts[
         "wrapper"] == "xl"
+
+
+def test_the_sniffer_names_layers_version_and_guest():
+    from xcformat.v2 import sniff
+    verdict = sniff(hvm_stream(version=2))
+    assert verdict.certain and verdict.facts == {"wrapper": None, "layers": ["libxc"],
+                                                 "version": 2, "guest": "hvm"}
+    libxl = b"LibxlFmt" + struct.pack(">II", 2, 0) + rec(1)
+    assert sniff(libxl + pv_stream()).facts["layers"] == ["libxl", "libxc"]
+    assert sniff(libxl[:8]).undecided == ("guest",)
+    assert sniff(b"\0" * 64) is None and sniff(b"\xff" * 8 + b"XENG" + bytes(40)) is None
+
+
+LIBXL = b"LibxlFmt" + struct.pack(">II", 2, 0) + rec(1)
+
+
+def xl(flags=3, optional=b"", byteorder=0x01020304, optional_flags=0):
+    return b"Xen saved domain, xl format\n \0 \r" + struct.pack(
+        "<IIII", byteorder, flags, optional_flags, len(optional)) + optional
+
+
+WRAPPER_FINDINGS = [
+    ("pages after vCPU state", pv_stream(middle=PV_V3 + [page_data([1])]), "warning",
+     "after the vCPU"),
+    ("libxl END inside a checkpoint", LIBXL + hvm_stream()[:-8] + rec(0x0E) + rec(0), "error",
+     "before the libxc stream ended"),
+    ("libxl reserved option bits", b"LibxlFmt" + struct.pack(">II", 2, 4) + rec(1) +
+     hvm_stream() + rec(0), "error", "reserved libxl option"),
+    ("emulator record before the libxc stream", b"LibxlFmt" + struct.pack(">II", 2, 0) +
+     rec(3, bytes(12)) + rec(1) + hvm_stream() + rec(0), "error", "before the libxc"),
+    ("xl optional flags", xl(optional_flags=1) + LIBXL + hvm_stream() + rec(0), "warning",
+     "optional flags"),
+]
+
+
+@pytest.mark.parametrize("name,data,level,message", WRAPPER_FINDINGS,
+                         ids=[c[0] for c in WRAPPER_FINDINGS])
+def test_layer_rules_give_findings(tmp_path, name, data, level, message):
+    found = findings_of(tmp_path / "s", data)
+    assert any(f.level == level and message in f.message and f.offset is not None
+               for f in found), found
+
+
+WRAPPER_FATAL = [
+    ("second LIBXC_CONTEXT", LIBXL + hvm_stream() + rec(1) + rec(0), "second LIBXC_CONTEXT"),
+    ("CHECKPOINT_END without CHECKPOINT", LIBXL + hvm_stream() + rec(4) + rec(0),
+     "without a libxc CHECKPOINT"),
+    ("CHECKPOINT_STATE", LIBXL + hvm_stream() + rec(5, bytes(4)) + rec(0), "COLO"),
+    ("libxl version", b"LibxlFmt" + struct.pack(">II", 3, 0) + rec(1) + hvm_stream(),
+     "version 3"),
+    ("libxl big endian", b"LibxlFmt" + struct.pack(">II", 2, 1) + rec(1) + hvm_stream(),
+     "big-endian"),
+    ("LIBXC_CONTEXT with a body", b"LibxlFmt" + struct.pack(">II", 2, 0) + rec(1, bytes(8)),
+     "must be 0"),
+    ("xl unknown mandatory flag", xl(flags=7) + LIBXL + hvm_stream() + rec(0),
+     "unknown mandatory"),
+    ("xl byte order", xl(byteorder=0x04030201) + LIBXL + hvm_stream() + rec(0), "byte-order"),
+    ("xl config overruns", xl(optional=struct.pack("<I", 99) + b"abc") + LIBXL, "config of 99"),
+    ("xl STREAMv2 without libxl", xl() + hvm_stream(), "no libxl stream"),
+]
+
+
+@pytest.mark.parametrize("name,data,message", WRAPPER_FATAL, ids=[c[0] for c in WRAPPER_FATAL])
+def test_layer_errors_are_located(tmp_path, name, data, message):
+    path = tmp_path / "s"
+    path.write_bytes(data)
+    with pytest.raises(FormatError) as err:
+        read(path)
+    assert message in err.value.message and err.value.offset is not None
+
+
+def test_a_contradicting_guest_hint_is_ignored_with_a_warning(tmp_path):
+    from xcformat.formats import Hints
+    from xcformat.io import open_source
+    from xcformat.records import GuestType, ImageHeader
+    from xcformat.v2 import FORMAT
+    path = tmp_path / "s"
+    path.write_bytes(pv_stream())
+    with open_source(str(path)) as source:
+        reader = FORMAT.reader(source, Hints(guest=GuestType.HVM))
+        header = next(iter(reader.records()))
+    assert isinstance(header, ImageHeader) and header.guest is GuestType.PV
+    assert any("--guest hvm ignored" in f.message for f in reader.findings)

@@ -9,7 +9,7 @@ from v2_helpers import page_offsets, pages_by_pfn, read, write
 
 from xcformat.formats import sniff
 from xcformat.records import (EmulatorContext, EmulatorXenstore, HvmParams, ImageHeader,
-                              P2MFrames, TscInfo, VcpuInfo, VcpuXsave, Wrapper)
+                              P2MFrames, PageBatch, TscInfo, VcpuInfo, VcpuXsave, Wrapper)
 
 CASES = {
     "pv64": (lambda: pv_guest(), {}),
@@ -129,3 +129,25 @@ def test_align_realigns_after_other_records_and_fills_the_last_batch(tmp_path):
     records, _ = read(tmp_path / "a")
     # re-sent filler pages carry identical content: the last copy of each pfn is the original
     assert pages_by_pfn(records) == pages_by_pfn(source)
+
+
+def test_align_fills_the_last_batch_from_the_previous_record_without_repeating_a_pfn(tmp_path):
+    write(tmp_path / "a", pv_guest(pages=1300, batch_size=1024), align=True)
+    records, _ = read(tmp_path / "a")
+    batches = [r for r in records if isinstance(r, PageBatch)]
+    assert len(batches) == 2 and len(batches[1].pfns) == 510
+    assert all(len(set(b.pfns)) == len(b.pfns) for b in batches)
+    assert pages_by_pfn(records) == pages_by_pfn(pv_guest(pages=1300, batch_size=1024))
+
+
+def test_align_starts_a_new_record_when_a_pfn_is_sent_again(tmp_path):
+    from v2_guests import batch, page
+    source = pv_guest(pages=1200, batch_size=1024)
+    resend = PageBatch((5, 6), bytes(2), memoryview(b"\1" * 4096 + b"\2" * 4096))
+    source.insert(5, resend)
+    write(tmp_path / "a", source, align=True)
+    records, _ = read(tmp_path / "a")
+    batches = [r for r in records if isinstance(r, PageBatch)]
+    assert all(len(set(b.pfns)) == len(b.pfns) for b in batches)
+    final = pages_by_pfn(records)
+    assert final[5] == b"\1" * 4096 and final[6] == b"\2" * 4096 and final[7] == page(7)

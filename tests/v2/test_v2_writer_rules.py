@@ -7,7 +7,7 @@ from v2_helpers import read, write
 
 from xcformat.errors import UnsupportedError
 from xcformat.records import (EmulatorContext, EmulatorXenstore, GuestType, HvmParams,
-                              ImageHeader, Opaque, PageBatch, UnmappedPfns, VcpuContext, Wrapper)
+                              ImageHeader, LastCheckpoint, Opaque, PageBatch, UnmappedPfns, VcpuContext, Wrapper)
 
 
 def with_inserted(records, index, *extra):
@@ -16,7 +16,8 @@ def with_inserted(records, index, *extra):
 
 @pytest.mark.parametrize("record,kind", [
     (Opaque("legacy", "tmem", b"x"), "tmem"),
-    (Opaque("legacy", "verify"), "verify"),
+    (Opaque("legacy", "verify-mode"), "verify"),
+    (Opaque("legacy", "tmem-extra", b"x"), "tmem"),
     (Opaque("legacy", "compressed-data", b"x"), "compressed-data"),
     (UnmappedPfns((5, 6)), "unmapped-pfns"),
 ])
@@ -31,7 +32,7 @@ def test_what_v2_cannot_carry_is_refused_or_dropped_when_named(tmp_path, record,
 
 
 def test_empty_unmapped_list_and_stateless_markers_need_no_drop(tmp_path):
-    source = with_inserted(pv_guest(), 5, UnmappedPfns(()), Opaque("legacy", "last-checkpoint"))
+    source = with_inserted(pv_guest(), 5, UnmappedPfns(()), LastCheckpoint())
     write(tmp_path / "a", source)
     assert write.said == []
 
@@ -120,3 +121,17 @@ def test_pv_without_a_width_is_refused(tmp_path):
     source[0] = ImageHeader(GuestType.PV, 40, variant="legacy-3.0")
     with pytest.raises(UnsupportedError, match="width"):
         write(tmp_path / "a", source)
+
+
+def test_version_2_can_be_asked_for_from_any_input(tmp_path):
+    from xcformat.records import CpuPolicy
+    source = with_inserted(pv_guest(), 1, CpuPolicy("cpuid", bytes(24)))
+    with pytest.raises(UnsupportedError, match="--drop cpu-policy"):
+        write(tmp_path / "a", source, version=2)
+    data = write(tmp_path / "a", source, version=2, drop=frozenset({"cpu-policy"}))
+    assert data[12:16] == b"\0\0\0\2"
+    records, findings = read(tmp_path / "a")
+    assert not [f for f in findings if f.level == "error"]
+    assert records[0].variant == "v2" and not any(isinstance(r, CpuPolicy) for r in records)
+    # and a v2 input can be raised to version 3
+    assert write(tmp_path / "b", records, version=3)[12:16] == b"\0\0\0\3"

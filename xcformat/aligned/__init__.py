@@ -14,8 +14,7 @@ from .reader import AlignedReader
 from .writer import AlignedWriter
 
 #: The constant first 32 bytes (marker, stoppers, id); the version follows.
-MAGIC = schema.FILE_HEADER.build({"version": 0, "incompat_features": 0,
-                                  "compat_features": 0})[:28]
+MAGIC = schema.file_header(0, 0)[:28]
 
 
 def sniff(head: bytes) -> Sniffed | None:

@@ -131,9 +131,10 @@ def lookup(source: Source, pfn: int) -> PageFound | None:
     return PageFound(source.pread(offset, PAGE_SIZE, "page_data"), offset, "index")
 
 
-def check_against(builder: IndexBuilder, leaf_count: int, pieces: Iterator[tuple[int, memoryview]],
+def check_against(builder: IndexBuilder, pieces: Iterator[tuple[int, bytes]],
                   source: Source) -> None:
-    """Compare a stored index (``pieces``: (offset, bytes) of keys then each leaf) to ``builder``."""
+    """Compare a stored index to ``builder``: ``pieces`` gives (offset, bytes) of the leaf keys,
+    then of each leaf."""
     keys = builder.keys()
     offset, stored_keys = next(pieces)
     if list(array("Q", stored_keys)) != keys:

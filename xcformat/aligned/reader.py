@@ -13,31 +13,34 @@ from ..formats import Hints
 from ..io import Source
 from ..io.source import MAX_READ
 from ..layout import Region
-from ..records import (DATA_TYPES, PAGE_SIZE, End, ImageHeader, P2MFrames, PageBatch,
-                       PvExtInfo, Record, Wrapper)
+from ..records import (DATA_TYPES, PAGE_SIZE, EmulatorContext, EmulatorXenstore, End,
+                       HvmContext, ImageHeader, P2MFrames, PageBatch, PvExtInfo, Record,
+                       SharedInfo, UnmappedPfns, VcpuContext, VcpuExtended, VcpuMsrs, VcpuXsave,
+                       Wrapper)
 from . import schema as s
 from .codec import decode_record, parse_struct
 from .index import IndexBuilder, check_against, index_length
 
 _INVALID_TYPES = frozenset({5, 6, 7, 8})
 _TRAILER = s.TRAILER.sizeof()
-#: Region kind of each non-batch record (the rest are "chunk" or "tail").
+#: Region kind of each non-batch record; the others are "chunk".
 _KINDS = {ImageHeader: "header", Wrapper: "wrapper", PvExtInfo: "ext-info",
-          P2MFrames: "p2m-frames"}
-_TAIL_CLASSES = {"VcpuContext", "VcpuExtended", "VcpuXsave", "VcpuMsrs", "SharedInfo",
-                 "HvmContext", "EmulatorContext", "EmulatorXenstore", "UnmappedPfns"}
+          P2MFrames: "p2m-frames", **dict.fromkeys((
+              VcpuContext, VcpuExtended, VcpuXsave, VcpuMsrs, SharedInfo, HvmContext,
+              EmulatorContext, EmulatorXenstore, UnmappedPfns), "tail")}
 _UNPACK = {4: ("I", 28), 8: ("Q", 60)}
 
 
 class AlignedReader:
     def __init__(self, source: Source, hints: Hints | None = None):
         self.source = source
+        self._hints = hints or Hints()
         self.findings: list[Finding] = []
         self.on_region = None
         self._header = None
         self._index = IndexBuilder()
         self._index_offset = 0
-        self._seen_image_header = False
+        self._image_header: ImageHeader | None = None
         self._batches = 0
         self._pages = 0
         self._records = 0
@@ -47,19 +50,7 @@ class AlignedReader:
     # -- the stream -----------------------------------------------------------------------
     def records(self) -> Iterator[Record]:
         src = self.source
-        self._header = header = parse_struct(s.FILE_HEADER, src.read(s.BLOCK, "file_header"),
-                                             src, 0, "file_header")
-        if header.version != s.VERSION:
-            raise UnsupportedError(f"{src.name}: aligned format version {header.version}; "
-                                   f"this xcformat reads version {s.VERSION}")
-        if header.incompat_features & ~s.KNOWN_INCOMPAT:
-            raise UnsupportedError(f"{src.name}: unknown incompatible feature bits "
-                                   f"{header.incompat_features & ~s.KNOWN_INCOMPAT:#x}")
-        if header.compat_features & ~s.KNOWN_COMPAT:
-            self.findings.append(Finding(
-                "warning", f"unknown compatible feature bits "
-                f"{header.compat_features & ~s.KNOWN_COMPAT:#x} (ignored)", 40,
-                "file_header.compat_features"))
+        self._header = self._file_header()
         self._region(0, s.BLOCK, "header", "aligned v1 file header")
         while True:
             offset = src.offset
@@ -88,13 +79,36 @@ class AlignedReader:
         if not src.at_eof():
             raise src.error("bytes after the END record", "end", src.offset)
 
+    def _file_header(self):
+        """Block 0, checked: constants, zero reserved bytes, a version and features we know."""
+        src = self.source
+        header = parse_struct(s.FILE_HEADER, src.read(s.BLOCK, "file_header"), src, 0,
+                              "file_header")
+        for name, at in (("reserved", 52), ("reserved2", s.STOP_W32_OFFSET + 4)):
+            if any(header[name]):
+                raise src.error("reserved bytes of the file header must be zero",
+                                f"file_header.{name}", at)
+        if header.version != s.VERSION:
+            raise UnsupportedError(f"{src.name}: aligned format version {header.version}; "
+                                   f"this xcformat reads version {s.VERSION}")
+        if header.incompat_features & ~s.KNOWN_INCOMPAT:
+            raise UnsupportedError(f"{src.name}: unknown incompatible feature bits "
+                                   f"{header.incompat_features & ~s.KNOWN_INCOMPAT:#x}")
+        if header.compat_features & ~s.KNOWN_COMPAT:
+            self.findings.append(Finding(
+                "warning", f"unknown compatible feature bits "
+                f"{header.compat_features & ~s.KNOWN_COMPAT:#x} (ignored)", 40,
+                "file_header.compat_features"))
+        return header
+
     def summary(self) -> dict:
-        header = self._header
+        header, image = self._header, self._image_header
         return {
             "aligned_version": header.version if header else None,
             "compat_features": header.compat_features if header else None,
             "indexed": bool(self._index_offset),
             "indexed_pfns": self._index.pages() if self._index_offset else None,
+            "source_variant": image.variant if image else None,
         }
 
     # -- records --------------------------------------------------------------------------
@@ -109,17 +123,16 @@ class AlignedReader:
         self._padding(-head.length % 8, f"{cls.__name__}.padding")
         record = decode_record(number, body, src, offset + 16)
         if isinstance(record, ImageHeader):
-            if self._seen_image_header:
+            if self._image_header is not None:
                 raise src.error("a second IMAGE_HEADER record", "ImageHeader", offset)
-            self._seen_image_header = True
-        name = cls.__name__
-        kind = _KINDS.get(cls) or ("tail" if name in _TAIL_CLASSES else "chunk")
-        self._region(offset, src.offset - offset, kind, name)
+            self._image_header = record
+            self._check_hints(record, offset)
+        self._region(offset, src.offset - offset, _KINDS.get(cls, "chunk"), cls.__name__)
         return record
 
     def _batch(self, head, offset: int) -> PageBatch:
         src = self.source
-        if not self._seen_image_header:
+        if self._image_header is None:
             raise src.error("page batch before the IMAGE_HEADER record", "record.type", offset)
         if head.length < s.BATCH_HEAD.sizeof():
             raise src.error(f"batch record of {head.length} bytes", "batch.length", offset + 8)
@@ -127,6 +140,10 @@ class AlignedReader:
                              offset + 16, "batch")
         count, size, data_pages, head_pad = (batch.count, batch.entry_size, batch.data_pages,
                                              batch.head_pad)
+        if batch.flags & ~s.BATCH_GMFNS:
+            raise src.error(f"unknown batch flags {batch.flags:#x}", "batch.flags",
+                            offset + 21)
+        with_gmfns = bool(batch.flags & s.BATCH_GMFNS)
         if not 1 <= count <= s.MAX_BATCH:
             raise src.error(f"batch of {count} entries (1..{s.MAX_BATCH})", "batch.count",
                             offset + 16)
@@ -135,11 +152,14 @@ class AlignedReader:
         if data_pages > count or head_pad >= s.BLOCK:
             raise src.error(f"batch of {count} entries claims {data_pages} pages and "
                             f"{head_pad} bytes of padding", "batch.data_pages", offset + 24)
-        expected = s.BATCH_HEAD.sizeof() + count * size + head_pad + data_pages * PAGE_SIZE
+        expected = (s.BATCH_HEAD.sizeof() + count * (size + 8 * with_gmfns) + head_pad
+                    + data_pages * PAGE_SIZE)
         if head.length != expected:
             raise src.error(f"batch length {head.length}, its fields make {expected}",
                             "batch.length", offset + 8)
         pfns, types = self._entries(count, size)
+        gmfns = (tuple(src.read(8 * count, "batch.gmfns").cast("Q")) if with_gmfns
+                 else None)
         data_types = sum(map(DATA_TYPES.__contains__, types))
         if data_types != data_pages:
             raise src.error(f"{data_types} entries carry data but data_pages is {data_pages}",
@@ -163,7 +183,7 @@ class AlignedReader:
         self._index.add(pfns, types, first_block)
         self._batches += 1
         self._pages += data_pages
-        return PageBatch(pfns, types, data)
+        return PageBatch(pfns, types, data, gmfns)
 
     def _entries(self, count: int, size: int) -> tuple[tuple[int, ...], bytes]:
         src = self.source
@@ -192,7 +212,7 @@ class AlignedReader:
         if index.pages != self._index.pages():
             raise src.error(f"index counts {index.pages} pages, the batches hold "
                             f"{self._index.pages()} distinct ones", "index.pages", offset + 24)
-        check_against(self._index, index.leaf_count, self._index_pieces(index.leaf_count), src)
+        check_against(self._index, self._index_pieces(index.leaf_count), src)
         self._padding(-head.length % 8, "index.padding")
         self._index_offset = offset
         self._region(offset, src.offset - offset, "index", f"pfn index ({index.leaf_count} "
@@ -226,6 +246,16 @@ class AlignedReader:
         return End()
 
     # -- helpers --------------------------------------------------------------------------
+    def _check_hints(self, header: ImageHeader, offset: int) -> None:
+        """The file states guest type and widths; a --guest/--width that differs is ignored."""
+        hints = self._hints
+        for hint, value, option in ((hints.guest, header.guest, "--guest"),
+                                    (hints.toolstack_bits, header.toolstack_bits, "--width")):
+            if hint is not None and hint != value:
+                shown = getattr(value, "value", value)
+                self.findings.append(Finding(
+                    "warning", f"{option} {getattr(hint, 'value', hint)} ignored: the file "
+                    f"records {shown}", offset, "ImageHeader"))
     def _padding(self, n: int, field: str) -> None:
         src = self.source
         while n:

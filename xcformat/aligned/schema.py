@@ -19,9 +19,9 @@ from __future__ import annotations
 import construct as c
 
 from ..records import (Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, GuestType,
-                       HvmContext, HvmParams, ImageHeader, LastCheckpoint, Opaque, P2MFrames, PvExtInfo, Record,
-                       SharedInfo, Toolstack, TscInfo, UnmappedPfns, VcpuContext, VcpuExtended,
-                       VcpuInfo, VcpuMsrs, VcpuXsave, Wrapper)
+                       HvmContext, HvmParams, ImageHeader, LastCheckpoint, Opaque, P2MFrames,
+                       PvExtInfo, Record, SharedInfo, Toolstack, TscInfo, UnmappedPfns,
+                       VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave, Wrapper)
 from ..schema import document
 
 FORMAT = "aligned"
@@ -44,6 +44,8 @@ COMPAT_INDEX = 1 << 0
 KNOWN_COMPAT = COMPAT_INDEX
 KNOWN_INCOMPAT = 0
 
+#: BATCH_HEAD flags: the batch carries a gmfn per entry.
+BATCH_GMFNS = 1 << 0
 #: Largest page batch aligned v1 carries (MAX_BATCH_SIZE of every Xen save format).
 MAX_BATCH = 1024
 #: A u32 entry holds (type << 28) | pfn, the legacy encoding; wider pfns need u64 entries.
@@ -74,16 +76,26 @@ FILE_HEADER = document(FORMAT, "file-header", c.Struct(
         "feature bits a reader may ignore: bit 0 = an INDEX record precedes END"),
     "block_size" / c.Const(BLOCK, c.Int32ul) * (
         "alignment unit of the page data and of the file length: 4096"),
-    "reserved" / c.Const(b"\x00" * (STOP_W32_OFFSET - 52)) * "zero",
+    "reserved" / c.Bytes(STOP_W32_OFFSET - 52) * "zero (a reader refuses anything else)",
     "stop_w32" / c.Const(STOP_W32_SIZE, c.Int32ul) * (
         "0xFFFFFFF0: where a 32-bit legacy PV reader, having skipped its first block, reads a "
         "second block's size; it exceeds what remains of the total and libxc stops"),
-    "reserved2" / c.Const(b"\x00" * (BLOCK - STOP_W32_OFFSET - 4)) * "zero up to 4096",
+    "reserved2" / c.Bytes(BLOCK - STOP_W32_OFFSET - 4) * (
+        "zero up to 4096 (a reader refuses anything else)"),
 ), title="File header", since=SINCE, source=SOURCE, doc=(
     "Block 0 of every aligned file.  Bytes 0..31 are constant and chosen so that every reader "
     "that only knows the legacy stream stops at once, whatever toolstack width or guest type "
     "it assumes (see the aligned rationale page), and so that no v2 reader takes it for a "
     "v2 image.  Nothing here describes the guest: that is in the IMAGE_HEADER record."))
+
+
+def file_header(version: int, compat_features: int, incompat_features: int = 0) -> bytes:
+    """Block 0 with the given version and feature bits."""
+    return FILE_HEADER.build({
+        "version": version, "incompat_features": incompat_features,
+        "compat_features": compat_features, "reserved": bytes(STOP_W32_OFFSET - 52),
+        "reserved2": bytes(BLOCK - STOP_W32_OFFSET - 4)})
+
 
 RECORD_HEADER = document(FORMAT, "record-header", c.Struct(
     "type" / c.Int16ul * "record type (table below); 0 is never used",
@@ -101,16 +113,20 @@ BATCH_HEAD = document(FORMAT, "batch", c.Struct(
     "entry_size" / c.Int8ul * (
         "4: each entry is u32 (type << 28) | pfn, as a 32-bit legacy stream writes it; "
         "8: u64 (type << 60) | pfn, for pfns of 2^28 and more"),
-    "reserved" / c.Const(b"\x00" * 3) * "zero",
+    "flags" / c.Int8ul * (
+        "bit 0: a u64 machine frame (gmfn) per entry follows the entries, as PV core dumps "
+        "record them; other bits zero"),
+    "reserved" / c.Const(b"\x00" * 2) * "zero",
     "data_pages" / c.Int32ul * (
         "pages stored: the number of entries whose type carries data (0-4, 9-C)"),
     "head_pad" / c.Int32ul * (
         "zero bytes between the last entry and the first page, so the first page starts on "
         "a 4096-byte boundary (0 when data_pages is 0)"),
 ), title="PAGE_BATCH record body", since=SINCE, source=SOURCE, doc=(
-    "Followed by count entries, head_pad zero bytes and data_pages x 4096 bytes of pages in "
-    "entry order.  The record ends on a block boundary, so each batch's page data is written "
-    "and read as whole aligned blocks, straight from and into the caller's buffer."))
+    "Followed by count entries, (flag bit 0) count u64 gmfns, head_pad zero bytes and "
+    "data_pages x 4096 bytes of pages in entry order.  The record ends on a block boundary, "
+    "so each batch's page data is written and read as whole aligned blocks, straight from and "
+    "into the caller's buffer."))
 
 INDEX_HEAD = document(FORMAT, "index", c.Struct(
     "leaf_count" / c.Int32ul * "number of leaves",
@@ -305,6 +321,7 @@ _body(0x14, Opaque, "Something only one source format can carry (tmem, a v2 mark
       "kind" / Text * "what it is",
       "data" / Blob * "its bytes")
 _body(0x15, Checkpoint, "End of one consistent snapshot of a checkpointed stream (no fields).")
-_body(0x16, LastCheckpoint, "The saver said no further checkpoint follows (legacy chunk -9; no fields).")
+_body(0x16, LastCheckpoint, "The saver's statement that no checkpoint follows (legacy -9; no "
+      "fields).")
 
 TYPE_OF_CLASS = {cls: number for number, (cls, _) in RECORD_BODIES.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 
-from ..errors import FormatError, UnsupportedError
+from ..errors import EnvironmentProblem, FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..io import Sink
 from ..records import DATA_TYPES, PAGE_SIZE, End, PageBatch, Record
@@ -21,6 +21,9 @@ _TRAILER = s.TRAILER.sizeof()
 
 class AlignedWriter:
     def __init__(self, sink: Sink, options: WriteOptions):
+        if options.wrap is not None:
+            raise EnvironmentProblem(f"--wrap {options.wrap}: aligned files have no wrappers "
+                                     "(a source's wrapper is kept as a record)")
         self._out = BlockWriter(sink)
         self._index = IndexBuilder() if options.index else None
         self._batches = 0
@@ -29,9 +32,7 @@ class AlignedWriter:
         self._dispatch = {PageBatch: self._batch, End: self._end}
 
     def write(self, records: Iterable[Record]) -> None:
-        self._out.put(s.FILE_HEADER.build({
-            "version": s.VERSION, "incompat_features": 0,
-            "compat_features": s.COMPAT_INDEX if self._index else 0}))
+        self._out.put(s.file_header(s.VERSION, s.COMPAT_INDEX if self._index else 0))
         ended = False
         for record in records:
             if ended:
@@ -50,26 +51,29 @@ class AlignedWriter:
         if not 1 <= count <= s.MAX_BATCH or len(batch.types) != count:
             raise UnsupportedError(f"aligned v1 stores batches of 1..{s.MAX_BATCH} entries with "
                                    f"one type each (got {count} pfns, {len(batch.types)} types)")
+        data = _byte_view(batch.data)
         data_pages = sum(map(DATA_TYPES.__contains__, batch.types))
-        if len(batch.data) != data_pages * PAGE_SIZE:
-            raise FormatError(f"page batch has {len(batch.data)} bytes of data for "
+        if len(data) != data_pages * PAGE_SIZE:
+            raise FormatError(f"page batch has {len(data)} bytes of data for "
                               f"{data_pages} data-bearing entries")
         entries, size = _entries(batch)
+        entries += _gmfns(batch)
         start = self._out.offset
         heads = _RECORD_HEAD + _BATCH_HEAD + len(entries)
         head_pad = -(start + heads) % s.BLOCK if data_pages else 0
-        length = _BATCH_HEAD + len(entries) + head_pad + len(batch.data)
+        length = _BATCH_HEAD + len(entries) + head_pad + len(data)
         self._out.put(s.RECORD_HEADER.build({"type": s.TYPE_BATCH, "flags": 0, "reserved": 0,
                                              "length": length}))
-        self._out.put(s.BATCH_HEAD.build({"count": count, "entry_size": size,
-                                          "data_pages": data_pages, "head_pad": head_pad}))
+        self._out.put(s.BATCH_HEAD.build({
+            "count": count, "entry_size": size, "data_pages": data_pages, "head_pad": head_pad,
+            "flags": s.BATCH_GMFNS if batch.gmfns is not None else 0}))
         self._out.put(entries)
         self._out.put(bytes(head_pad + (-length % 8)))
         if data_pages:
             first_block = self._out.offset // s.BLOCK
             if first_block + data_pages > s.MAX_BLOCKS:
                 raise UnsupportedError("aligned v1 files are limited to 16 TiB")
-            self._out.put_blocks(_byte_view(batch.data))
+            self._out.put_blocks(data)
             if self._index is not None:
                 self._index.add(batch.pfns, batch.types, first_block)
         elif self._index is not None:
@@ -111,6 +115,19 @@ def _entries(batch: PageBatch) -> tuple[bytes, int]:
     if top < s.NARROW_PFN_LIMIT:
         return struct.pack(f"<{len(pfns)}I", *[p | t << 28 for p, t in zip(pfns, types)]), 4
     return struct.pack(f"<{len(pfns)}Q", *[p | t << 60 for p, t in zip(pfns, types)]), 8
+
+
+def _gmfns(batch: PageBatch) -> bytes:
+    """The batch's machine frames as u64s, when its source recorded them."""
+    if batch.gmfns is None:
+        return b""
+    if len(batch.gmfns) != len(batch.pfns):
+        raise FormatError(f"page batch has {len(batch.gmfns)} gmfns for {len(batch.pfns)} "
+                          "entries")
+    try:
+        return struct.pack(f"<{len(batch.gmfns)}Q", *batch.gmfns)
+    except struct.error:
+        raise UnsupportedError("a gmfn does not fit 64 bits") from None
 
 
 def _byte_view(data) -> memoryview:

@@ -26,17 +26,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default="/var/tmp",
                         help="directory for the input and output files (default /var/tmp)")
     parser.add_argument("--runs", type=int, default=1,
-                        help="runs per command; the table shows the median time and the "
-                             "largest cache growth and RSS (default 1)")
+                        help="rounds of all commands in turn; the table shows each "
+                             "command's median time and largest cache growth and RSS "
+                             "(default 1)")
     parser.add_argument("--only", default="",
-                        help="run only the commands whose label contains this text")
+                        help="run only the commands whose label contains one of these "
+                             "comma-separated texts")
+    parser.add_argument("--modes", default=",".join(cases.IO_MODES),
+                        help="the --io modes to run (comma-separated; default all)")
     parser.add_argument("--note", action="append", default=[],
                         help="a note for the report (e.g. 'machine busy with other jobs')")
     parser.add_argument("--no-drop", action="store_true",
                         help="keep the page cache between runs (smoke tests only: the "
                              "numbers are then not from a cold cache)")
     parser.add_argument("--write-docs", action="store_true",
-                        help="also write the results to docs/benchmarks.rst")
+                        help="also write the results to docs/bench/SIZE.inc, which "
+                             "docs/benchmarks.rst includes")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="xcformat-bench-") as work:
@@ -48,29 +53,36 @@ def main(argv: list[str] | None = None) -> int:
         size = os.path.getsize(inp)
         todo, notes = cases.build(inp, out, legacy=legacy,
                                   xen_tools=os.environ.get("XCFORMAT_XEN_TOOLS"))
-        todo = [c for c in todo if args.only in c.label]
+        wanted = args.only.split(",")
+        modes = args.modes.split(",")
+        todo = [c for c in todo if any(text in c.label for text in wanted)
+                and c.io in modes + ["-"]]
         notes += args.note
-        rows = []
-        for case in todo:
-            runs = []
-            for _ in range(args.runs):
+        rows = [report.Row(case, []) for case in todo]
+        # Rounds of every command in turn, so that load from elsewhere falls on all alike.
+        for round_ in range(args.runs):
+            for row in rows:
                 if os.path.exists(out):
                     os.unlink(out)
                 problem = ("page cache kept between runs (--no-drop)" if args.no_drop
                            else measure.drop_caches([inp]))
                 if problem and problem not in notes:
                     notes.append(problem)
-                measure.warm_up()
-                runs.append(measure.run(case.argv, case.env, (inp, out)))
-            rows.append(report.Row(case, runs))
-            print(f"bench: {' | '.join(rows[-1].cells(size))}", file=sys.stderr)
+                env = measure.child_env(row.case.env, os.path.join(work, "pycache"))
+                measure.warm_up(env)
+                row.runs.append(measure.run(row.case.argv, env, (inp, out)))
+                print(f"bench: round {round_ + 1}: {' | '.join(row.cells(size))}",
+                      file=sys.stderr)
         facts = machine.facts(work)
     print(report.markdown(facts, size, notes, rows))
     if args.write_docs:
         command = "tools/bench " + shlex.join(argv if argv is not None else sys.argv[1:])
-        with open(os.path.join("docs", "benchmarks.rst"), "w", encoding="utf-8") as page:
-            page.write(report.rst(facts, size, notes, rows, command.strip()))
-        print("bench: wrote docs/benchmarks.rst", file=sys.stderr)
+        name = report.size_name(args.size).replace(" GiB", "g").replace(" MiB", "m")
+        target = os.path.join("docs", "bench", f"{name}.inc")
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w", encoding="utf-8") as page:
+            page.write(report.rst(facts, args.size, size, notes, rows, command.strip()))
+        print(f"bench: wrote {target} (docs/benchmarks.rst includes it)", file=sys.stderr)
     return 0
 
 

@@ -1,5 +1,5 @@
 """Run one command from a cold cache and measure it: wall time, peak RSS of the process
-(``wait4``), how far ``Cached:`` less ``Shmem:`` in /proc/meminfo rose above its start while it ran
+(``VmHWM`` sampled every 50 ms), how far ``Cached:`` less ``Shmem:`` in /proc/meminfo rose above its start while it ran
 (sampled every 50 ms; the whole machine's page cache, so other work on it shows up too), and the most of
 the input and output files the page cache held at once (``mincore``, this run's files only)."""
 
@@ -26,6 +26,7 @@ class Measurement:
     returncode: int
     stderr: str
     files_cached: int = 0  # peak bytes of the input and output files in the page cache
+    cpu: float = 0.0       # user + system seconds of the command (its threads included)
 
 
 def cached() -> int:
@@ -64,9 +65,19 @@ WARM_UP = [[sys.executable, "-c", "import xcformat.cli, xcformat.bench.iocopy, "
             "xcformat.formats as f; f.registry()"], ["dd", "--version"], ["cp", "--version"]]
 
 
-def warm_up() -> None:
+def child_env(env: dict[str, str] | None, pycache: str) -> dict[str, str]:
+    """The environment of a measured command: Python may keep its compiled modules (in
+    ``pycache``), as an installed xcformat does, even where the caller's environment says not
+    to write them, so that no row pays for compiling the sources."""
+    env = dict(os.environ if env is None else env, PYTHONPYCACHEPREFIX=pycache)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def warm_up(env: dict[str, str]) -> None:
     for argv in WARM_UP:
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                       env=env)
 
 
 def _files_cached(paths: tuple[str, ...], pid: int | None, directory: str | None) -> int:
@@ -78,7 +89,8 @@ def _files_cached(paths: tuple[str, ...], pid: int | None, directory: str | None
         with contextlib.suppress(OSError):
             for fd in os.listdir(fd_dir):
                 with contextlib.suppress(OSError):
-                    if os.readlink(f"{fd_dir}/{fd}").startswith(directory + "/"):
+                    target = os.readlink(f"{fd_dir}/{fd}")
+                    if os.path.dirname(target) == directory:  # not in subdirectories
                         seen.add(f"{fd_dir}/{fd}")
     counted: dict[tuple[int, int], int] = {}  # one file seen by name and by fd counts once
     for path in seen:
@@ -88,8 +100,21 @@ def _files_cached(paths: tuple[str, ...], pid: int | None, directory: str | None
     return sum(counted.values())
 
 
+def _high_water_mark(pid: int) -> int:
+    """``VmHWM`` of process ``pid`` in bytes (0 once it has exited).  Unlike ``ru_maxrss`` it
+    starts afresh at exec, so it does not count the benchmark's own memory that the child
+    carried between fork and exec."""
+    with contextlib.suppress(OSError):
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    return 0
+
+
 class _CacheWatch(threading.Thread):
-    """Samples the machine's file page cache and the run's own files' share of it."""
+    """Samples the machine's file page cache, the run's own files' share of it and the
+    command's peak memory."""
 
     def __init__(self, files: tuple[str, ...]):
         super().__init__(daemon=True)
@@ -99,10 +124,13 @@ class _CacheWatch(threading.Thread):
         self.start_value = cached()
         self.peak = self.start_value
         self.files_peak = 0
+        self.rss_peak = 0
         self._done = threading.Event()
 
     def sample(self) -> None:
         self.peak = max(self.peak, cached())
+        if self.pid is not None:
+            self.rss_peak = max(self.rss_peak, _high_water_mark(self.pid))
         self.files_peak = max(self.files_peak,
                               _files_cached(self.files, self.pid, self.directory))
 
@@ -132,6 +160,8 @@ def run(argv: list[str], env: dict[str, str] | None = None, files: tuple[str, ..
     seconds = time.perf_counter() - began
     child.returncode = os.waitstatus_to_exitcode(status)
     watch.finish()
-    return Measurement(seconds, usage.ru_maxrss * 1024, watch.peak - watch.start_value,
+    # ru_maxrss only where no sample caught the command alive (it exited within 50 ms).
+    rss = watch.rss_peak or usage.ru_maxrss * 1024
+    return Measurement(seconds, rss, watch.peak - watch.start_value,
                        child.returncode, stderr.decode(errors="replace").strip(),
-                       watch.files_peak)
+                       watch.files_peak, usage.ru_utime + usage.ru_stime)

@@ -77,4 +77,5 @@ def write_options(args: argparse.Namespace) -> formats.WriteOptions:
         toolstack_bits=args.width, wrap=getattr(args, "wrap", None),
         align=getattr(args, "align", False), index=not getattr(args, "no_index", False),
         drop=frozenset(filter(None, args.drop.split(","))),
+        version=getattr(args, "format_version", None),
         say=lambda message: print(f"xcformat: {message}", file=sys.stderr))

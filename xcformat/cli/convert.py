@@ -26,6 +26,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--wrap", help="add a file wrapper to the target (format specific)")
     parser.add_argument("--align", action="store_true",
                         help="write the target's page-aligned variant")
+    parser.add_argument("--format-version", type=int, metavar="N",
+                        help="version of the target format, where it has several (v2: 2 for "
+                             "Xen 4.6-4.13 hosts; 3, the default, for 4.14+)")
     parser.add_argument("--no-index", action="store_true",
                         help="aligned: leave out the pfn -> page index")
     parser.add_argument("--drop", default="", metavar="KIND,...",

@@ -8,6 +8,7 @@ import sys
 from ..errors import FormatError
 from ..io import open_sink
 from ..layoutmap import LayoutMap, region_json, svg, text
+from ..records import PAGE_SIZE
 from .common import add_input_options, hints, open_image, print_json
 
 
@@ -28,41 +29,39 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def collect(args, layout: LayoutMap, on_region=None) -> tuple[str, int | None, FormatError | None]:
-    """Read the whole image with region reporting on; a format error ends the map early (the
-    regions before it are kept) and is returned rather than raised."""
-    with open_image(args, args.file) as (source, fmt, _):
-        reader = fmt.reader(source, hints(args))
-
-        def report(region):
-            layout.add(region)
-            if on_region is not None:
-                on_region(region)
-
-        reader.on_region = report
-        try:
+def collect(args, layout: LayoutMap) -> tuple[str | None, int | None, FormatError | None]:
+    """Read the whole image with region reporting on.  A format error — the image is not
+    recognised (no format), or breaks its format somewhere (the regions before are kept) — is
+    returned rather than raised."""
+    fmt_name = size = None
+    try:
+        with open_image(args, args.file) as (source, fmt, _):
+            fmt_name, size = fmt.name, source.size
+            reader = fmt.reader(source, hints(args))
+            reader.on_region = layout.add
             for _ in reader.records():
-                pass
-        except FormatError as exc:
-            return fmt.name, source.size, exc
-        return fmt.name, source.size, None
+                if layout.found is not None:
+                    break  # --at: the answer is known, the rest of the image need not be read
+    except FormatError as exc:
+        return fmt_name, size, exc
+    return fmt_name, size, None
 
 
 def run(args) -> int:
-    layout = LayoutMap(at=args.at)
     streaming = args.json and args.all
+    first = [True]
+
+    def stream(region):
+        sys.stdout.write(("\n  " if first[0] else ",\n  ") + json.dumps(region_json(region)))
+        first[0] = False
+
+    layout = LayoutMap(at=args.at, listener=stream if streaming else None)
     if streaming:
         sys.stdout.write('{"regions": [')
-        first = [True]
-
-        def stream(region):
-            sys.stdout.write(("\n  " if first[0] else ",\n  ") + json.dumps(region_json(region)))
-            first[0] = False
-
-        fmt_name, size, error = collect(args, layout, stream)
-    else:
-        fmt_name, size, error = collect(args, layout)
+    fmt_name, size, error = collect(args, layout)
     layout.finish(size)
+    if fmt_name is None and not args.json:
+        raise error  # not an image of any known format: nothing to draw
     title = f"{args.file} ({fmt_name})"
     if args.svg:
         with open_sink(args.svg, "buffered") as sink:
@@ -88,5 +87,8 @@ def _at(layout: LayoutMap, offset: int) -> str:
     region = layout.found
     if region is None:
         return f"{offset:#x}: no structure there (the regions end at {layout.summary.end:#x})"
-    return (f"{offset:#x}: {region.kind} {region.label!r}, byte {offset - region.offset:#x} of "
-            f"{region.length} from {region.offset:#x}{text.alignment(region)}")
+    inside = offset - region.offset
+    where = f"byte {inside:#x} of {region.length} from {region.offset:#x}"
+    if region.kind == "page-data":
+        where += f" (page {inside // PAGE_SIZE} of the run, byte {inside % PAGE_SIZE:#x} of it)"
+    return f"{offset:#x}: {region.kind} {region.label!r}, {where}{text.alignment(region)}"

@@ -55,6 +55,6 @@ def run(args) -> int:
     how = f"negotiated {got.option.name}" if got.negotiated else "sender did not negotiate"
     if not got.confirmed:
         how += "; the sender left before our confirmation"
-    print(f"xcformat: received {args.output} ({got.format}, {got.bytes} bytes, {how})",
+    print(f"xcformat: received {args.output} ({got.format}, {got.size} bytes, {how})",
           file=sys.stderr)
     return 0

@@ -62,5 +62,5 @@ def run(args) -> int:
            else "no negotiation: the peer did not greet us" if args.dest != "-"
            else "no negotiation over a pipe")
     print(f"xcformat: sent {args.input} ({fmt.name}) to {args.dest} as {sent.option.name}, "
-          f"{sent.bytes} bytes ({how})", file=sys.stderr)
+          f"{sent.size} bytes ({how})", file=sys.stderr)
     return 0

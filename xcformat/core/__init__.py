@@ -11,6 +11,7 @@ from ..formats import Format, Hints
 from ..io import Source
 from . import schema
 from .format_a import FormatAReader
+from .lookup import lookup
 from .reader import CoreReader
 from .sniff import sniff
 from .writer import CoreWriter
@@ -29,4 +30,5 @@ FORMAT = Format(
     sniff=sniff,
     reader=reader,
     writer=CoreWriter,
+    page_lookup=lookup,
 )

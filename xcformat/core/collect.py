@@ -23,6 +23,8 @@ _ABSENT = -1
 
 
 class PageCollector:
+    """Receives a save image's PageBatches and remembers, per pfn, where its last copy went."""
+
     def __init__(self, scratch: Scratch, p2m_size: int | None) -> None:
         self.scratch = scratch
         self.limit = min(p2m_size, MAX_PFN) if p2m_size else MAX_PFN
@@ -37,6 +39,7 @@ class PageCollector:
         self.slots.extend(array.array("q", [_ABSENT]) * (size - len(self.slots)))
 
     def add(self, batch: PageBatch) -> None:
+        """Spill ``batch``'s data pages to the scratch file and point their pfns at them."""
         if batch.data_pages == 0:
             return
         first = self.scratch.append(batch.data) // PAGE_SIZE
@@ -60,6 +63,7 @@ class PageCollector:
 
     @property
     def count(self) -> int:
+        """Distinct pfns with data: the dump's ``xch_nr_pages``."""
         return len(self.slots) - self.slots.count(_ABSENT)
 
     def sorted_entries(self, chunk: int = 4096) -> Iterator[tuple[list[int], list[int]]]:

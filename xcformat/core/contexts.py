@@ -1,7 +1,7 @@
 """The vCPU contexts of ``.xen_prstatus``: registers by name, and the context sanity checks
 (#55-#58 of §8, all warnings).
 
-The layouts are the shared x86 ``vcpu_guest_context`` schemas (:mod:`xcformat.x86`): x86_64 for
+The layouts are the shared x86 ``vcpu_guest_context`` schemas (``xcformat.x86``): x86_64 for
 EM_X86_64 dumps (every HVM guest from 64-bit tools included), x86_32 for EM_386 (§4.6).
 """
 
@@ -16,8 +16,13 @@ from . import schema as s
 VGCF_ONLINE = 1 << 5
 
 
-def context_bits(machine: int) -> int:
-    return 32 if machine == s.EM_386 else 64
+#: Context width by x86 ``e_machine``; ia64 and ARM contexts are kept as raw bytes.
+X86_BITS = {s.EM_386: 32, s.EM_X86_64: 64}
+
+
+def context_bits(machine: int) -> int | None:
+    """32 or 64 for the x86 ``e_machine`` values, None for other architectures."""
+    return X86_BITS.get(machine)
 
 
 def registers(context: bytes, bits: int) -> dict[str, int]:
@@ -47,19 +52,23 @@ def cr3_frame(cr3: int, bits: int, pv: bool) -> int:
 
 
 class ContextChecks:
-    """Reads each slot's flags and cr3; :meth:`frames` are the page-table roots the table scan
+    """Reads each slot's flags and cr3; ``roots`` are the page-table roots the table scan
     must find (#58)."""
 
     def __init__(self, dump) -> None:
         self.dump = dump
         self.bits = context_bits(dump.elf.machine)
-        layout = vcpu_guest_context(self.bits)
-        self._flags_at = field_offset(layout, "flags")
-        self._cr3_at = field_offset(layout, "ctrlreg.3")
-        self._word = "<Q" if self.bits == 64 else "<I"
         self.roots: dict[int, int] = {}   # cr3 frame -> first vCPU slot using it
+        if self.bits is not None:
+            layout = vcpu_guest_context(self.bits)
+            self._flags_at = field_offset(layout, "flags")
+            self._cr3_at = field_offset(layout, "ctrlreg.3")
+            self._word = "<Q" if self.bits == 64 else "<I"
 
     def run(self) -> None:
+        """Check every slot (x86 dumps only: other architectures' contexts are not decoded)."""
+        if self.bits is None:
+            return
         dump, findings = self.dump, self.dump.findings
         pv = dump.table.p2m
         section = dump.prstatus

@@ -26,6 +26,8 @@ _MAX_GAP_CHECK = 1 << 20
 
 @dataclass
 class CoreDump:
+    """An opened ELF dump: its container, notes and checked sections, with random access."""
+
     source: Source
     elf: ElfContainer
     notes: DumpNotes
@@ -56,6 +58,7 @@ class CoreDump:
 
     @property
     def nr_vcpus(self) -> int:
+        """Contexts in ``.xen_prstatus`` (its size over its stride)."""
         return self.prstatus.size // self.prstatus.entsize
 
     # -- random access ----------------------------------------------------------------------
@@ -66,11 +69,14 @@ class CoreDump:
         return self.source.pread(self.prstatus.offset + index * self.prstatus.entsize,
                                  self.context_size, f".xen_prstatus[{index}]")
 
-    def registers(self, index: int) -> dict[str, int]:
-        """Slot ``index``'s registers by name (rip/rsp or eip/esp, cr0..cr7, selectors...)."""
-        return registers(self.context(index), context_bits(self.elf.machine))
+    def registers(self, index: int) -> dict[str, int] | None:
+        """Slot ``index``'s registers by name (rip/rsp or eip/esp, cr0..cr7, selectors...);
+        None for architectures other than x86, whose contexts are kept as raw bytes."""
+        bits = context_bits(self.elf.machine)
+        return None if bits is None else registers(self.context(index), bits)
 
     def page_at(self, index: int) -> bytes:
+        """Page ``index`` of ``.xen_pages`` (table entry ``index``'s page)."""
         return self.source.pread(self.pages.offset + index * self.notes.page_size,
                                  self.notes.page_size, f".xen_pages[{index}]")
 
@@ -96,9 +102,10 @@ class CoreDump:
         return 0 if last is None else self.table.pfn_at(last) + 1
 
 
-def open_dump(source: Source, findings: Findings, on_region=None) -> CoreDump:
-    container = elf.parse(source, findings, on_region)
-    dump_notes = notes.parse(source, container, findings, on_region)
+def open_dump(source: Source, findings: Findings) -> CoreDump:
+    """Parse and check ``source`` as an ELF dump, everything but the table contents."""
+    container = elf.parse(source, findings)
+    dump_notes = notes.parse(source, container, findings)
     machine = container.machine
     prstatus = _prstatus(container, dump_notes, findings)
     pages = _pages(container, dump_notes, findings)
@@ -119,6 +126,7 @@ def open_dump(source: Source, findings: Findings, on_region=None) -> CoreDump:
 
 
 def table_section(container: ElfContainer) -> Section | None:
+    """``.xen_p2m`` or ``.xen_pfn``, whichever the dump has."""
     return container.get(s.SECTION_P2M) or container.get(s.SECTION_PFN)
 
 
@@ -227,8 +235,8 @@ def _shared_info(container: ElfContainer, dump_notes: DumpNotes, findings: Findi
 def _check_gaps(dump: CoreDump) -> None:
     """#14: the pre-pages padding must be zero; other gaps between sections are suspicious."""
     container = dump.elf
-    header_end = container.header.e_shoff + len(container.sections) * (
-        64 if container.bits == 64 else 40)
+    header_end = container.header.e_shoff + len(container.sections) * \
+        elf.structs(container.bits)[1].sizeof()
     spans = sorted((sec.offset, sec.end, sec.name) for sec in container.sections[1:] if sec.size)
     spans.insert(0, (0, header_end, "headers"))
     for (_, end, name), (start, _, following) in zip(spans, spans[1:]):
@@ -244,17 +252,28 @@ def _check_gaps(dump: CoreDump) -> None:
                                    f"{following}", end, "gap")
 
 
-def regions(dump: CoreDump, on_region) -> None:
-    """Report contexts, shared info, the padding before the pages, the name table and any
-    trailing bytes (headers, notes, pages and table are reported as they are read)."""
-    for section in (dump.prstatus, dump.shared_info, dump.elf.get(s.SECTION_SHSTRTAB)):
-        if section is not None:
-            on_region(Region(section.offset, section.size, "section", section.name))
-    before = [sec.end for sec in dump.elf.sections[1:] if sec.end <= dump.pages.offset]
+def regions(dump: CoreDump) -> list[Region]:
+    """Everything but the page data, in file order: headers, sections, the table, the padding
+    before the pages and any trailing bytes (the reader interleaves the page data)."""
+    container = dump.elf
+    bits = container.bits
+    ehdr, shdr = elf.structs(bits)
+    found = [Region(0, ehdr.sizeof(), "header", f"ELF header (ELFCLASS{bits})"),
+             Region(container.header.e_shoff, len(container.sections) * shdr.sizeof(), "header",
+                    f"{len(container.sections)} section headers")]
+    table = table_section(container)
+    for section in container.sections[1:]:
+        if section is dump.pages or not section.size:
+            continue
+        kind = "index" if section is table else "section"
+        found.append(Region(section.offset, section.size, kind, section.name))
+    before = [r.offset + r.length for r in found if r.offset + r.length <= dump.pages.offset]
     start = max(before, default=dump.pages.offset)
     if start < dump.pages.offset:
-        on_region(Region(start, dump.pages.offset - start, "padding",
-                         "zero padding to the page boundary"))
-    end = max(sec.end for sec in dump.elf.sections[1:])
-    if end < dump.elf.file_size:
-        on_region(Region(end, dump.elf.file_size - end, "trailer", "bytes after the last section"))
+        found.append(Region(start, dump.pages.offset - start, "padding",
+                            "zero padding to the page boundary"))
+    end = max([r.offset + r.length for r in found] + [dump.pages.end])
+    if end < container.file_size:
+        found.append(Region(end, container.file_size - end, "trailer",
+                            "bytes after the last section"))
+    return sorted(found, key=lambda r: r.offset)

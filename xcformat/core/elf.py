@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..io import Source
-from ..layout import Region
 from . import schema as s
 from .findings import Findings
 
@@ -20,6 +19,8 @@ _EXPECTED_TYPES = {s.SECTION_NOTES: s.SHT_NOTE, s.SECTION_SHSTRTAB: s.SHT_STRTAB
 
 @dataclass(frozen=True)
 class Section:
+    """One section header, with its name resolved."""
+
     index: int
     name: str
     type: int
@@ -35,11 +36,14 @@ class Section:
 
     @property
     def end(self) -> int:
+        """File offset just past the contents."""
         return self.offset + self.size
 
 
 @dataclass(frozen=True)
 class ElfContainer:
+    """The ELF layer of a dump: class, header, sections (found by name)."""
+
     bits: int                  #: ELF class: 64, or 32 for the 2007 variant
     header: object             #: the parsed ELF header (construct container)
     sections: tuple[Section, ...]
@@ -48,9 +52,11 @@ class ElfContainer:
 
     @property
     def machine(self) -> int:
+        """``e_machine``: which context layout ``.xen_prstatus`` holds."""
         return self.header.e_machine
 
     def get(self, name: str) -> Section | None:
+        """The section called ``name``, or None."""
         return self.by_name.get(name)
 
 
@@ -60,7 +66,8 @@ def structs(bits: int):
                                                                     s.section32_header)
 
 
-def parse(source: Source, findings: Findings, on_region=None) -> ElfContainer:
+def parse(source: Source, findings: Findings) -> ElfContainer:
+    """Read and check the ELF header, section headers and names of ``source``."""
     size = source.size
     if size is None:
         raise source.error("a core dump must be read from a regular file (its page table "
@@ -80,10 +87,8 @@ def parse(source: Source, findings: Findings, on_region=None) -> ElfContainer:
     bits = 64 if cls == s.ELFCLASS64 else 32
     ehdr_struct, shdr_struct = structs(bits)
     ehdr = ehdr_struct.parse(source.pread(0, ehdr_struct.sizeof(), "elf header"))
-    if on_region:
-        on_region(Region(0, ehdr_struct.sizeof(), "header", f"ELF header (ELFCLASS{bits})"))
     _check_header(ehdr, bits, findings, ehdr_struct.sizeof(), shdr_struct.sizeof())
-    sections = _section_headers(source, ehdr, shdr_struct, findings, on_region)
+    sections = _section_headers(source, ehdr, shdr_struct, findings)
     names = _names(source, ehdr, sections, findings)
     named = tuple(Section(i, names[i], *fields) for i, (_, fields) in enumerate(sections))
     by_name: dict[str, Section] = {}
@@ -119,7 +124,7 @@ def _check_header(ehdr, bits: int, findings: Findings, ehsize: int, shentsize: i
                          "libxc writes none", None, "e_phnum")
 
 
-def _section_headers(source: Source, ehdr, shdr_struct, findings: Findings, on_region):
+def _section_headers(source: Source, ehdr, shdr_struct, findings: Findings):
     size = source.size
     if ehdr.e_shoff == 0:
         raise findings.fatal(7, "e_shoff is 0: no section headers", None, "e_shoff")
@@ -135,8 +140,6 @@ def _section_headers(source: Source, ehdr, shdr_struct, findings: Findings, on_r
                                 f"runs past the end of the file ({size} bytes)",
                              ehdr.e_shoff, "e_shoff")
     raw = source.pread(ehdr.e_shoff, table, "section headers")
-    if on_region:
-        on_region(Region(ehdr.e_shoff, table, "header", f"{ehdr.e_shnum} section headers"))
     entries = []
     step = shdr_struct.sizeof()
     for i in range(ehdr.e_shnum):
@@ -196,7 +199,11 @@ def _check_sections(elf: ElfContainer, findings: Findings) -> None:
     spans = []
     for section in elf.sections[1:]:
         where = section.header_offset
-        if section.offset + section.size > elf.file_size:
+        if section.offset + section.size >= 1 << elf.bits:
+            findings.error(7, f"{section.name}: offset {section.offset:#x} + size "
+                              f"{section.size:#x} overflows {elf.bits} bits", where,
+                           f"{section.name}.sh_offset")
+        elif section.offset + section.size > elf.file_size:
             findings.error(11, f"{section.name} ({section.size} bytes at {section.offset:#x}) "
                                f"runs past the end of the file ({elf.file_size} bytes): a "
                                "truncated dump", where, f"{section.name}.sh_size")

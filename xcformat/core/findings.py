@@ -24,14 +24,17 @@ class Findings:
 
     def error(self, check: int, message: str, offset: int | None = None,
               field: str | None = None) -> None:
+        """Record a finding that makes the dump invalid."""
         self._add("error", check, message, offset, field)
 
     def warn(self, check: int, message: str, offset: int | None = None,
              field: str | None = None) -> None:
+        """Record something valid but suspicious, or mishandled by a known reader."""
         self._add("warning", check, message, offset, field)
 
     def info(self, check: int, message: str, offset: int | None = None,
              field: str | None = None) -> None:
+        """Record something worth knowing and harmless."""
         self._add("info", check, message, offset, field)
 
     def fatal(self, check: int, message: str, offset: int | None = None,

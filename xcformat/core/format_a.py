@@ -11,6 +11,7 @@ Format A has no pfns at all.  Records therefore number pages by their position i
 
 from __future__ import annotations
 
+import array
 from collections.abc import Iterator
 
 from ..formats import Hints
@@ -22,7 +23,6 @@ from .findings import Findings
 
 _CONTEXT_BITS = {s.CTX_X86_32: 32, s.CTX_X86_64: 64}
 BATCH = 1024
-_CHUNK = 4096
 
 
 def _round_page(n: int) -> int:
@@ -30,6 +30,8 @@ def _round_page(n: int) -> int:
 
 
 class FormatAReader:
+    """Reader of pre-ELF dumps (format A)."""
+
     def __init__(self, source: Source, hints: Hints | None = None) -> None:
         self.source = source
         self._findings = Findings(source)
@@ -38,6 +40,7 @@ class FormatAReader:
 
     @property
     def findings(self):
+        """Warnings found while reading (errors are raised)."""
         return self._findings.items
 
     def _parse(self):
@@ -81,6 +84,7 @@ class FormatAReader:
         self.header, self.context_size, self.widths = header, size, widths
 
     def records(self) -> Iterator[Record]:
+        """ImageHeader, a VcpuContext per context, PageBatches in file order, End."""
         self._parse()
         header, source = self.header, self.source
         guest = GuestType.HVM if header.xch_magic == s.MAGIC_HVM else GuestType.PV
@@ -109,23 +113,29 @@ class FormatAReader:
                             tuple(mfns[start:start + n]))
         yield End()
 
-    def _index(self) -> list[int]:
-        """The MFN index: u64 since 46c01e0595, the toolstack's unsigned long before."""
+    def _index(self) -> array.array:
+        """The MFN index (8 or 4 bytes a page, as the guest's p2m would be): u64 since
+        46c01e0595, the toolstack's unsigned long before."""
         header, source = self.header, self.source
-        width = self.widths[0] if len(self.widths) == 1 else 8
+        width = self.widths[0]
         if len(self.widths) == 2:
-            # Both widths fit a small index: crash's rule, 8-byte entries have zero high halves.
+            # Both widths fit a small index (under a page of entries): crash's rule, 8-byte
+            # entries have zero high halves.
             raw = source.peek(header.xch_nr_pages * 8)
             halves = memoryview(raw).cast("I")[1::2]
             width = 8 if not any(halves) else 4
         at = source.offset
-        raw = source.read(header.xch_nr_pages * width, "index")
+        mfns = array.array("Q" if width == 8 else "I")
+        for piece in source.chunks(header.xch_nr_pages * width, "index", step=1 << 20):
+            mfns.frombytes(piece)
         if self.on_region:
-            self.on_region(Region(at, len(raw), "index", f"MFN index ({width}-byte entries)"))
+            self.on_region(Region(at, header.xch_nr_pages * width, "index",
+                                  f"MFN index ({width}-byte entries)"))
         self.index_width = width
-        return list(raw.cast("Q" if width == 8 else "I"))
+        return mfns
 
     def summary(self) -> dict:
+        """The header's facts for ``info``."""
         header = self.header
         return {"variant": "format-a", "magic": f"{header.xch_magic:#x}",
                 "nr_vcpus": header.xch_nr_vcpus, "nr_pages": header.xch_nr_pages,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..io import Source
-from ..layout import Region
 from . import schema as s
 from .elf import ElfContainer
 from .findings import Findings
@@ -18,6 +17,8 @@ _XEN_VERSION_SIZES = {1276: s.xen_version_desc32, 1280: s.xen_version_desc64}
 
 @dataclass(frozen=True)
 class Note:
+    """One note of ``.note.Xen``."""
+
     type: int
     offset: int      #: file offset of the note header
     desc: bytes
@@ -25,6 +26,8 @@ class Note:
 
 @dataclass(frozen=True)
 class DumpNotes:
+    """What the four Xen notes say."""
+
     notes: tuple[Note, ...]
     magic: int
     nr_vcpus: int
@@ -38,6 +41,7 @@ class DumpNotes:
 
     @property
     def toolstack_bits(self) -> int:
+        """Width of the toolstack that wrote the dump, from the XEN_VERSION size."""
         return 32 if self.xen_version_size == 1276 else 64
 
     @property
@@ -46,9 +50,11 @@ class DumpNotes:
         return bytes(self.xen_version.changeset).startswith(s.GMFN_IS_PFN)
 
     def by_type(self, kind: int) -> Note | None:
+        """The first note of type ``kind``, or None."""
         return next((n for n in self.notes if n.type == kind), None)
 
     def text(self, field: str) -> str:
+        """A char-array field of XEN_VERSION as text (up to its first NUL)."""
         raw = getattr(self.xen_version, field)
         return raw.split(b"\x00", 1)[0].decode("ascii", "replace")
 
@@ -78,7 +84,8 @@ def walk(raw: bytes, base: int, findings: Findings) -> list[Note]:
     return notes
 
 
-def parse(source: Source, elf: ElfContainer, findings: Findings, on_region=None) -> DumpNotes:
+def parse(source: Source, elf: ElfContainer, findings: Findings) -> DumpNotes:
+    """Read and check ``.note.Xen``: framing, the four required notes, their values."""
     section = elf.get(s.SECTION_NOTES)
     if section is None:
         raise findings.fatal(18, "no .note.Xen section: not a Xen dump-core", None, ".note.Xen")
@@ -88,8 +95,6 @@ def parse(source: Source, elf: ElfContainer, findings: Findings, on_region=None)
                              "big or runs past the end of the file", section.header_offset,
                              ".note.Xen.sh_size")
     raw = source.pread(section.offset, section.size, ".note.Xen")
-    if on_region:
-        on_region(Region(section.offset, section.size, "section", ".note.Xen"))
     notes = walk(raw, section.offset, findings)
     required = {}
     for note in notes:

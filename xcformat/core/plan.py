@@ -25,6 +25,8 @@ NOTES_SIZE = 4 * 16 + 0 + 32 + XEN_VERSION_SIZE + 8
 
 @dataclass(frozen=True)
 class SectionPlan:
+    """One section header's contents, as the writer will write it."""
+
     name: str
     type: int
     offset: int
@@ -49,6 +51,8 @@ def shstrtab(names: list[str]) -> tuple[bytes, dict[str, int]]:
 
 @dataclass(frozen=True)
 class DumpPlan:
+    """Every offset of a dump with these counts, for the libxc or the all-aligned layout."""
+
     nr_vcpus: int
     nr_pages: int
     pv: bool
@@ -57,10 +61,12 @@ class DumpPlan:
 
     @property
     def table_name(self) -> str:
+        """``.xen_p2m`` for PV, ``.xen_pfn`` for HVM."""
         return s.SECTION_P2M if self.pv else s.SECTION_PFN
 
     @property
     def entry_size(self) -> int:
+        """Bytes per table entry (16 or 8)."""
         return 16 if self.pv else 8
 
     @property
@@ -73,18 +79,22 @@ class DumpPlan:
 
     @property
     def strtab(self) -> bytes:
+        """The contents of ``.shstrtab``."""
         return shstrtab(self.names)[0]
 
     @property
     def notes_offset(self) -> int:
+        """Right after the section headers."""
         return 64 + 64 * (len(self.names) + 1)
 
     @property
     def prstatus_offset(self) -> int:
+        """Right after the notes."""
         return self.notes_offset + NOTES_SIZE
 
     @property
     def shared_info_offset(self) -> int:
+        """Right after the contexts (5168 bytes each)."""
         return self.prstatus_offset + self.nr_vcpus * s.CTX_X86_64
 
     @property
@@ -97,24 +107,29 @@ class DumpPlan:
 
     @property
     def table_size(self) -> int:
+        """Bytes of the table."""
         return self.nr_pages * self.entry_size
 
     @property
     def pages_offset(self) -> int:
+        """The first page boundary after the head."""
         return _round(self.head_end)
 
     @property
     def table_offset(self) -> int:
+        """After the pages (libxc) or after the shared info (aligned)."""
         if self.aligned:
             return self.shared_info_offset + (PAGE_SIZE if self.shared_info else 0)
         return self.pages_offset + self.nr_pages * PAGE_SIZE
 
     @property
     def strtab_offset(self) -> int:
+        """Right after the table."""
         return self.table_offset + self.table_size
 
     @property
     def file_size(self) -> int:
+        """The dump's exact length."""
         if self.aligned:
             return self.pages_offset + self.nr_pages * PAGE_SIZE
         return self.strtab_offset + len(self.strtab)

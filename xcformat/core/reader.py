@@ -34,18 +34,22 @@ class CoreReader:
         self._findings = Findings(source)
         self.on_region = None
         self._dump: CoreDump | None = None
+        self._dirty_padding = 0      # check #49: how many, and the first (entry, offset)
+        self._first_dirty: tuple[int, int] | None = None
 
     @property
     def findings(self):
+        """Warnings and errors found so far (fatal ones are raised instead)."""
         return self._findings.items
 
     def open(self) -> CoreDump:
         """Parse and check everything but the pages and table contents (idempotent)."""
         if self._dump is None:
-            self._dump = open_dump(self.source, self._findings, self.on_region)
+            self._dump = open_dump(self.source, self._findings)
         return self._dump
 
     def header(self) -> ImageHeader:
+        """The ImageHeader the dump stands for."""
         dump = self.open()
         xen = dump.notes.xen_version
         return ImageHeader(
@@ -55,13 +59,12 @@ class CoreReader:
             variant=f"elf{dump.elf.bits}")
 
     def records(self) -> Iterator[Record]:
+        """ImageHeader, VcpuContexts, SharedInfo, PageBatches in table order, End."""
         dump = self.open()
         if dump.notes.page_size != PAGE_SIZE:
             raise UnsupportedError(f"{self.source.name}: page size {dump.notes.page_size} "
                                    "(ia64?): records carry 4096-byte pages only")
         yield self.header()
-        if self.on_region:
-            regions(dump, self.on_region)
         for index in range(dump.nr_vcpus):
             yield VcpuContext(index, dump.context(index))
         if dump.shared_info is not None:
@@ -78,9 +81,11 @@ class CoreReader:
                                roots=frozenset(contexts.roots) if table.p2m else frozenset(),
                                roots_are_pfns=dump.notes.gmfn_is_pfn)
         source.skip(dump.pages.offset - source.offset, "head")
-        if self.on_region and table.count:
-            self.on_region(Region(table.offset, table.count * table.entry_size, "index",
-                                  table.name))
+        # Regions in file order: those before the pages, the pages batch by batch, the rest.
+        static = regions(dump) if self.on_region else []
+        for region in static:
+            if region.offset < dump.pages.offset:
+                self.on_region(region)
         for start in range(0, table.count, BATCH):
             n = min(BATCH, table.count - start)
             pfns, gmfns = table.chunk(start, n)
@@ -94,6 +99,13 @@ class CoreReader:
                                       f".xen_pages[{start}..{start + n - 1}]"))
             yield from self._runs(start, pfns, gmfns, data, at)
         checker.finish()
+        if self._dirty_padding:
+            entry, offset = self._first_dirty
+            self._findings.warn(49, f"the pages behind {self._dirty_padding} padding entries are "
+                                    f"not all zero (the first: entry {entry})", offset, "page")
+        for region in static:
+            if region.offset >= dump.pages.offset:
+                self.on_region(region)
         if table.p2m:
             contexts.missing_roots(checker.found_roots)
 
@@ -105,8 +117,8 @@ class CoreReader:
             if pfns[run] == s.INVALID:
                 page = data[run * PAGE_SIZE:(run + 1) * PAGE_SIZE]
                 if page.tobytes().count(0) != PAGE_SIZE:
-                    self._findings.warn(49, f"the page behind padding entry {start + run} is "
-                                            "not all zero", at + run * PAGE_SIZE, "page")
+                    self._dirty_padding += 1
+                    self._first_dirty = self._first_dirty or (start + run, at + run * PAGE_SIZE)
                 run += 1
                 continue
             end = run
@@ -118,6 +130,7 @@ class CoreReader:
             run = end
 
     def summary(self) -> dict:
+        """The dump's own facts for ``info``: notes, sections, key registers."""
         dump = self.open()
         xen = dump.notes
         return {
@@ -135,8 +148,9 @@ class CoreReader:
                            f"{xen.text('extra_version')}",
             "capabilities": xen.text("capabilities"),
             "sections": [sec.name for sec in dump.elf.sections[1:]],
-            "registers": {index: _key_registers(dump.registers(index))
-                          for index in range(min(dump.nr_vcpus, SUMMARY_VCPUS))},
+            "registers": {index: _key_registers(regs)
+                          for index in range(min(dump.nr_vcpus, SUMMARY_VCPUS))
+                          if (regs := dump.registers(index)) is not None},
         }
 
 

@@ -12,6 +12,7 @@ from .elf import structs
 
 
 def sniff(head: bytes) -> Sniffed | None:
+    """A verdict on ``head`` (the first bytes of a file): ELF dump-core, format A, or None."""
     if head[:4] == s.ELF_MAGIC:
         return _sniff_elf(head)
     if len(head) >= 24:
@@ -20,7 +21,12 @@ def sniff(head: bytes) -> Sniffed | None:
 
 
 def _sniff_elf(head: bytes) -> Sniffed | None:
-    if len(head) < 52 or head[4] not in (s.ELFCLASS32, s.ELFCLASS64) or head[5] != 1:
+    if len(head) < 52 or head[4] not in (s.ELFCLASS32, s.ELFCLASS64):
+        return None
+    if head[5] == 2 and struct.unpack_from(">H", head, 16)[0] == s.ET_CORE:
+        # No Xen writer was big-endian: let the reader reject it by name (check #3).
+        return Sniffed("core", False, "big-endian ELF core file", {"elf_class": head[4] * 32})
+    if head[5] != s.ELFDATA2LSB:
         return None
     bits = 64 if head[4] == s.ELFCLASS64 else 32
     ehdr_struct, shdr_struct = structs(bits)
@@ -48,6 +54,10 @@ def _sniff_elf(head: bytes) -> Sniffed | None:
 
 
 def _sniff_format_a(head: bytes) -> Sniffed | None:
+    magic, _, _, ctxt_offset = struct.unpack_from(">4I", head)
+    if magic in s.MAGICS and ctxt_offset == 24:
+        # Byte-swapped: no big-endian writer existed; the reader rejects it (check #64).
+        return Sniffed("core", True, "byte-swapped xc_core header", {"variant": "format-a"})
     header = s.format_a_header.parse(head[:24])
     if header.xch_magic not in s.MAGICS or header.xch_ctxt_offset != 24:
         return None

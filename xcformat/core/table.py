@@ -26,6 +26,8 @@ _MMIO_HOLE = range(0xF0000, 0x100000)
 
 @dataclass(frozen=True)
 class Table:
+    """The page table of a dump, read on demand."""
+
     source: Source
     offset: int
     count: int
@@ -33,6 +35,7 @@ class Table:
 
     @property
     def entry_size(self) -> int:
+        """16 for ``.xen_p2m``, 8 for ``.xen_pfn``."""
         return 16 if self.p2m else 8
 
     def chunk(self, start: int, n: int) -> tuple[tuple[int, ...], tuple[int, ...] | None]:
@@ -51,9 +54,11 @@ class Table:
 
     @property
     def name(self) -> str:
+        """The section's name."""
         return s.SECTION_P2M if self.p2m else s.SECTION_PFN
 
     def pfn_at(self, index: int) -> int:
+        """The pfn of entry ``index`` (one small read)."""
         return self.chunk(index, 1)[0][0]
 
     def find_pfn(self, pfn: int) -> int | None:
@@ -123,6 +128,7 @@ class TableChecker:
             getattr(self.findings, level)(check, message, offset, field)
 
     def see(self, start: int, pfns, gmfns) -> None:
+        """Check the entries ``start ..`` of one chunk."""
         name = self.table.name
         if self.roots:
             column = pfns if gmfns is None or self.roots_are_pfns else gmfns
@@ -160,6 +166,7 @@ class TableChecker:
                 self.gmfns.append(gmfn)
 
     def finish(self) -> None:
+        """Checks that need the whole table (#51, #54)."""
         name = self.table.name
         if self.valid == 0 and self.table.count:
             self.findings.warn(54, "every table entry is padding (all ones)", self.table.offset,

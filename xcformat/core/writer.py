@@ -12,14 +12,17 @@ What a save image cannot tell a dump, and what is written instead:
 * gmfns (PV): a save image has pfns only, and its page tables and cr3 are canonicalised to
   pfns.  ``.xen_p2m`` therefore maps each pfn to gmfn = pfn, which keeps machine-address lookups
   through the table consistent with those canonical page tables.  The XEN_VERSION note's
-  ``changeset`` says so (:data:`~xcformat.core.schema.GMFN_IS_PFN`); the reader reports it and looks gmfns up by
-  binary search.  Dumps read from dumps keep their real gmfns.
+  ``changeset`` says so (``schema.GMFN_IS_PFN``); the reader reports it and
+  looks gmfns up by binary search.  Dumps read from dumps keep their real gmfns.  (Not a note of
+  its own: readers warn about unknown note types, illumos mdb among them, and crash's note walk
+  assumes Xen's.)
 * HVM vCPU state lives in the HVM context blob: each CPU record becomes an x86_64
-  ``vcpu_guest_context`` the way Xen fills one for an HVM vCPU (:mod:`.hvm_cpu`).  An image
-  with neither contexts nor CPU records gets one zeroed context (a dump needs at least one) and
-  the writer says so.
+  ``vcpu_guest_context`` the way Xen fills one for an HVM vCPU
+  (:mod:`xcformat.core.hvm_cpu`).  An image with neither contexts nor CPU records gets one zeroed
+  context (a dump needs at least one) and the writer says so.
 * Device-model state, HVM parameters, TSC info and the like have no place in a dump; the writer
-  names what it left out.
+  names what it left out.  :class:`~xcformat.records.Opaque` records are refused unless the
+  user allows dropping them (``--drop KIND``), as every writer does.
 """
 
 from __future__ import annotations
@@ -28,12 +31,13 @@ import array
 import mmap
 from collections.abc import Iterable
 
-from ..errors import FormatError
+from ..errors import FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..io import Sink
+from ..io.buffers import aligned_buffer
 from ..io.scratch import Scratch
-from ..records import (PAGE_SIZE, End, GuestType, HvmContext, ImageHeader, PageBatch, Record,
-                       SharedInfo, VcpuContext)
+from ..records import (PAGE_SIZE, End, GuestType, HvmContext, ImageHeader, Opaque, PageBatch,
+                       Record, SharedInfo, VcpuContext)
 from . import schema as s
 from .collect import PageCollector
 from .hvm_cpu import contexts_from_blob
@@ -41,10 +45,16 @@ from .plan import XEN_VERSION_SIZE, DumpPlan, shstrtab
 
 #: Pages per write in the page phase (4 MiB, whole pages at page-aligned offsets).
 CHUNK_PAGES = 1024
-_IGNORED_QUIETLY = ("VcpuInfo", "Checkpoint", "P2MFrames", "UnmappedPfns", "Wrapper")
+#: XENVER_capabilities of a 64-bit Xen host, written into the XEN_VERSION note: a save image does
+#: not record the host's, and illumos mdb reads the guest's width from it with e_machine (§7.4).
+CAPABILITIES = b"xen-3.0-x86_64 xen-3.0-x86_32p hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64"
+_IGNORED_QUIETLY = ("VcpuInfo", "Checkpoint", "LastCheckpoint", "P2MFrames", "UnmappedPfns",
+                    "Wrapper")
 
 
 class CoreWriter:
+    """Writer of ELF dump-cores from any image's records."""
+
     def __init__(self, sink: Sink, options: WriteOptions | None = None) -> None:
         self.sink = sink
         self.options = options or WriteOptions()
@@ -53,33 +63,54 @@ class CoreWriter:
         self.shared_info: bytes | None = None
         self.hvm_context: bytes | None = None
         self.dropped: set[str] = set()
+        self._pages_in: PageCollector | None = None
 
     def write(self, records: Iterable[Record]) -> None:
+        """Consume ``records`` up to End, then write the dump."""
+        handlers = {ImageHeader: self._on_header, PageBatch: self._on_pages,
+                    VcpuContext: self._on_context, SharedInfo: self._on_shared_info,
+                    HvmContext: self._on_hvm_context, Opaque: self._refuse}
         with Scratch(near=self.sink.name) as scratch:
-            collector = None
+            self._scratch = scratch
             for record in records:
-                if isinstance(record, ImageHeader):
-                    self.header = record
-                    collector = PageCollector(scratch, record.p2m_size)
-                elif isinstance(record, PageBatch):
-                    if collector is None:
-                        raise FormatError("page data before the image header", field="records")
-                    collector.add(record)
-                elif isinstance(record, VcpuContext):
-                    self.contexts[record.vcpu_id] = record.context
-                elif isinstance(record, SharedInfo):
-                    self.shared_info = bytes(record.page)
-                elif isinstance(record, HvmContext):
-                    self.hvm_context = bytes(record.blob)
-                elif isinstance(record, End):
+                if type(record) is End:
                     break
+                handler = handlers.get(type(record))
+                if handler is not None:
+                    handler(record)
                 elif type(record).__name__ not in _IGNORED_QUIETLY:
                     self.dropped.add(type(record).__name__)
             else:
                 raise FormatError("the records ended without End", field="records")
-            if collector is None:
+            if self._pages_in is None:
                 raise FormatError("no image header in the records", field="records")
-            self._emit(collector, scratch)
+            self._emit(self._pages_in, scratch)
+
+    def _on_header(self, record: ImageHeader) -> None:
+        self.header = record
+        self._pages_in = PageCollector(self._scratch, record.p2m_size)
+
+    def _on_pages(self, record: PageBatch) -> None:
+        if self._pages_in is None:
+            raise FormatError("page data before the image header", field="records")
+        self._pages_in.add(record)
+
+    def _on_context(self, record: VcpuContext) -> None:
+        self.contexts[record.vcpu_id] = record.context
+
+    def _on_shared_info(self, record: SharedInfo) -> None:
+        self.shared_info = bytes(record.page)
+
+    def _on_hvm_context(self, record: HvmContext) -> None:
+        self.hvm_context = bytes(record.blob)
+
+    def _refuse(self, record: Opaque) -> None:
+        """Opaque records leave only with the user's leave (``--drop KIND``), as elsewhere."""
+        if record.kind in self.options.drop or "Opaque" in self.options.drop:
+            self.dropped.add(record.kind)
+            return
+        raise UnsupportedError(f"a core dump cannot carry {record.origin} {record.kind} "
+                               f"(allow dropping it with --drop {record.kind})")
 
     # -- the dump -----------------------------------------------------------------------------
     def _emit(self, pages: PageCollector, scratch: Scratch) -> None:
@@ -96,7 +127,7 @@ class CoreWriter:
         plan = DumpPlan(len(contexts), pages.count, pv, self.shared_info is not None,
                         aligned=self.options.align)
         # Page-aligned memory, a whole number of pages: one aligned write, no bounce copy.
-        with mmap.mmap(-1, plan.pages_offset) as head:
+        with aligned_buffer(plan.pages_offset) as head:
             self._head(head, plan, contexts, pages)
             self.sink.write(head)
         self._pages(plan, pages, scratch)
@@ -107,8 +138,15 @@ class CoreWriter:
         bits = self.header.guest_bits or 64
         size = s.CTX_X86_32 if pv and bits == 32 else s.CTX_X86_64
         by_id = self.contexts
-        if not by_id and not pv and self.hvm_context is not None:
-            by_id = contexts_from_blob(self.hvm_context)
+        if not pv:
+            # An HVM dump holds x86_64 contexts (EM_X86_64); the CPU records are the real state.
+            # The 2007 HVM layout also sent toolstack-native contexts: used only as a fallback.
+            from_blob = contexts_from_blob(self.hvm_context) if self.hvm_context else {}
+            usable = {i: c for i, c in by_id.items() if len(c) == size}
+            if not from_blob and len(usable) < len(by_id):
+                self.options.say("HVM vCPU contexts in the 32-bit toolstack layout (the 2007 "
+                                 "HVM stream) cannot go into an EM_X86_64 dump: left out")
+            by_id = from_blob or usable
         contexts = [by_id[i] for i in sorted(by_id)]
         for i, ctx in enumerate(contexts):
             if len(ctx) < size:
@@ -169,7 +207,7 @@ class CoreWriter:
         changeset = s.GMFN_IS_PFN if plan.pv and pages.gmfns is None else b""
         fields = dict(major_version=major, minor_version=minor, extra_version=bytes(16),
                       compiler=bytes(64), compile_by=bytes(16), compile_domain=bytes(32),
-                      compile_date=bytes(32), capabilities=bytes(1024),
+                      compile_date=bytes(32), capabilities=CAPABILITIES.ljust(1024, b"\x00"),
                       changeset=changeset.ljust(64, b"\x00"), virt_start=0, pagesize=PAGE_SIZE)
         if self._machine(plan.pv) == s.EM_386:
             # §4.5.4: 64-bit tools fill the tail at a 32-bit PV guest's width.
@@ -184,7 +222,7 @@ class CoreWriter:
 
     def _pages(self, plan: DumpPlan, pages: PageCollector, scratch: Scratch) -> None:
         """Copy pages from the scratch file in pfn order, CHUNK_PAGES per aligned write."""
-        buffer = mmap.mmap(-1, CHUNK_PAGES * PAGE_SIZE)
+        buffer = aligned_buffer(CHUNK_PAGES * PAGE_SIZE)
         view = memoryview(buffer)
         filled = 0
         try:

@@ -42,6 +42,15 @@ class Plan:
     def block(self) -> int:
         return self.alignment.block if self.alignment else 1
 
+    @classmethod
+    def assumed(cls, mode: IoMode | str) -> Plan:
+        """For an fd already set up by the caller: ``mode`` as is (auto means buffered), direct
+        I/O with the always-safe page alignment."""
+        mode = IoMode(mode)
+        if mode is IoMode.DIRECT:
+            return cls(mode, probe.fallback_alignment())
+        return cls(IoMode.BUFFERED if mode is IoMode.AUTO else mode)
+
 
 def _try_direct(fd: int, auto: bool, write: bool) -> Plan | str:
     alignment = probe.dio_alignment(fd)

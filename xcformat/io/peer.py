@@ -95,6 +95,7 @@ class PeerSource(Source):
         super().__init__(fd, name, mode=IoMode.BUFFERED, close=False)
         self._sock = sock
         self._reset_is_eof = reset_is_eof
+        #: Where every byte taken from the peer is also written (the receiver's output), or None.
         self.tee: Sink | None = None
         self._recv: Callable[[memoryview], int] = (
             sock.recv_into if sock is not None else lambda view: os.readv(fd, [view]))

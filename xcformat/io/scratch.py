@@ -1,9 +1,10 @@
 """A scratch file for writers that must reorder what they receive (the core-dump writer sorts a
 save image's pages by pfn).
 
-The file is unlinked at once, so it disappears with the process whatever happens.  Appends are
-written back and dropped from the page cache every :data:`FLUSH_BYTES`, so spilling a large image
-does not fill dom0's page cache; reads into caller buffers go through ``preadv``.
+The file is unlinked at once, so it disappears with the process whatever happens.  Appends go
+through the fadvise write-behind of :mod:`.sink` (writeback started at once, each chunk dropped
+from the page cache two chunks later) and every read-back is dropped after it, so spilling a
+large image leaves almost nothing of it in dom0's page cache.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import os
 import tempfile
 
 from ..errors import EnvironmentProblem
-
-FLUSH_BYTES = 64 << 20
+from .sink import _FadviseWrite
 
 
 class Scratch:
+    """An unlinked temporary file beside the output, appended to and read back."""
+
     def __init__(self, near: str | None = None) -> None:
         directory = os.path.dirname(os.path.abspath(near)) if near else None
         try:
@@ -28,46 +30,40 @@ class Scratch:
                 raise EnvironmentProblem(f"cannot create a scratch file: {exc.strerror}") \
                     from None
         self._fd = self._file.fileno()
+        self._write = _FadviseWrite(self._fd)
         self.size = 0
-        self._dirty_from = 0
+
+    def fileno(self) -> int:
+        """The file descriptor (for residency checks)."""
+        return self._fd
 
     def append(self, data) -> int:
         """Append ``data``; return the offset it was written at."""
         at = self.size
-        view = memoryview(data)
+        view = memoryview(data).cast("B")
         try:
-            while view:
-                done = os.pwrite(self._fd, view, self.size)
-                view = view[done:]
-                self.size += done
+            self._write(view, at)
         except OSError as exc:
             raise EnvironmentProblem(f"scratch file: write failed: {exc.strerror}") from None
-        if self.size - self._dirty_from >= FLUSH_BYTES:
-            self._drop_cache()
+        self.size += len(view)
         return at
 
-    def _drop_cache(self) -> None:
-        os.fdatasync(self._fd)
-        os.posix_fadvise(self._fd, self._dirty_from, self.size - self._dirty_from,
-                         os.POSIX_FADV_DONTNEED)
-        self._dirty_from = self.size
-
     def read_into(self, offset: int, target: memoryview) -> None:
-        """Fill ``target`` with the bytes at ``offset`` (which must have been appended)."""
+        """Fill ``target`` with the bytes at ``offset`` (which must have been appended), then
+        drop them from the page cache."""
         if offset + len(target) > self.size:
             raise ValueError("scratch read past what was written")
+        start, length = offset, len(target)
         while target:
             got = os.preadv(self._fd, [target], offset)
             if got <= 0:
                 raise EnvironmentProblem("scratch file: short read")
             target = target[got:]
             offset += got
-
-    def forget(self, offset: int, length: int) -> None:
-        """Drop ``[offset, offset+length)`` from the page cache (after reading it back)."""
-        os.posix_fadvise(self._fd, offset, length, os.POSIX_FADV_DONTNEED)
+        os.posix_fadvise(self._fd, start, length, os.POSIX_FADV_DONTNEED)
 
     def close(self) -> None:
+        """Close (and so delete) the file."""
         self._file.close()
 
     def __enter__(self) -> Scratch:

@@ -91,7 +91,7 @@ class Sink:
                  depth: int = DEPTH):
         self.name = name
         self._fd = fd
-        plan = plan or Plan(IoMode(mode) if mode is not IoMode.AUTO else IoMode.BUFFERED)
+        plan = plan or Plan.assumed(mode)
         self.mode = plan.mode
         #: Direct-I/O block: writes of whole blocks at multiples of it skip the copy (1: any).
         self.block = plan.block

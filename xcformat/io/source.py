@@ -36,7 +36,7 @@ class Source:
     def __init__(self, fd: int, name: str, *, mode: IoMode = IoMode.BUFFERED,
                  close: bool = True, plan: Plan | None = None, window: int = WINDOW):
         self.name = name
-        plan = plan or Plan(IoMode(mode) if mode is not IoMode.AUTO else IoMode.BUFFERED)
+        plan = plan or Plan.assumed(mode)
         self.mode = plan.mode
         self._fd = fd
         self._close = close
@@ -81,9 +81,10 @@ class Source:
         if avail >= need or self._eof:
             return avail
         if need + self._unit > len(self._buf) - self._start:
-            # Move the unread bytes to the front, keeping the window's first byte at a
-            # block-aligned file offset; views handed out earlier are stale by contract.
-            keep = self._start - self._start % self.block
+            # Move the unread bytes to the front, keeping the window's first byte at a page-
+            # (and block-) aligned file offset, so aligned data stays aligned in memory; views
+            # handed out earlier are stale by contract.
+            keep = self._start - self._start % self._unit
             if need + self._unit > len(self._buf) - (self._start - keep):
                 self._grow(need + 2 * self._unit, keep)
             else:
@@ -194,18 +195,14 @@ class Source:
         """Up to ``n`` bytes at ``offset``; with direct I/O through an aligned bounce buffer."""
         start = offset - offset % self.block
         length = self._round(offset + n - start) if self.block > 1 else n
-        buf = aligned_buffer(length)
+        view = memoryview(aligned_buffer(length))
         try:
-            with memoryview(buf) as view:
-                try:
-                    got = os.preadv(self._fd, [view[:length]], start, self._flags)
-                except OSError as exc:
-                    raise EnvironmentProblem(f"{self.name}: read failed at offset "
-                                             f"{start:#x}: {exc.strerror}") from None
-                lo = offset - start
-                return bytes(view[lo:max(lo, min(got, lo + n))])
-        finally:
-            buf.close()
+            got = os.preadv(self._fd, [view[:length]], start, self._flags)
+        except OSError as exc:
+            raise EnvironmentProblem(f"{self.name}: read failed at offset {start:#x}: "
+                                     f"{exc.strerror}") from None
+        lo = offset - start
+        return bytes(view[lo:max(lo, min(got, lo + n))])
 
     def close(self) -> None:
         self._view.release()

@@ -1,18 +1,21 @@
 """The layout map of an image (``xcformat map``): where each structure lies, in constant memory.
 
 A reader reports every structure it parses as a :class:`~xcformat.layout.Region`.  Regions are
-grouped into *units* (a batch header with the padding and page data that follow it; any other
-region alone) and consecutive units that look alike (same kinds, labels equal but for their
-numbers) are folded into one :class:`Run` that keeps its first and last units verbatim and only
-counts and statistics for the rest.  So a 1 TiB image of a million batches maps to a few dozen
+grouped into *units*: a batch header with the padding and page data that follow it; otherwise
+consecutive regions of one kind until one repeats the shape of a region already in the unit (so
+each vCPU's context, extended context and xsave record in a tail form one unit).  Consecutive
+units that look alike (same kinds, labels equal but for their numbers) are folded into one
+:class:`Run` that keeps its first and last units verbatim and only counts and statistics for the
+rest.  So a 1 TiB image of a million batches maps to a few dozen
 entries, while a short image is shown region by region.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from ..layout import KINDS, Region
@@ -22,13 +25,20 @@ BLOCK = 4096
 CONTINUATIONS = frozenset({"padding", "page-data"})
 #: Units kept verbatim at each end of a run; the ones between are only counted.
 KEPT = 2
+#: The most regions one unit holds (a bound on memory whatever the labels).
+MAX_UNIT = 64
 _RANK = {"": -1, "page-data": 0, "padding": 1}   # others: 2
 _NUMBER = re.compile(r"0x[0-9a-fA-F]+|\d+")
 
 
+def shape(region: Region) -> tuple[str, str]:
+    """A region's kind and label with its numbers blanked: what alike regions share."""
+    return region.kind, _NUMBER.sub("#", region.label)
+
+
 def signature(unit: tuple[Region, ...]) -> tuple:
     """What two units must share to be folded together."""
-    return tuple((r.kind, _NUMBER.sub("#", r.label)) for r in unit)
+    return tuple(shape(r) for r in unit)
 
 
 @dataclass
@@ -36,6 +46,7 @@ class PartStats:
     """One position of a run's units (e.g. "the page data"), over every unit of the run."""
 
     kind: str
+    label: str                       #: the label with its numbers as "#"
     min_length: int
     max_length: int
     bytes: int = 0
@@ -55,7 +66,7 @@ class PartStats:
             self.max_skew = skew if self.max_skew is None else max(self.max_skew, skew)
 
     def as_json(self, count: int) -> dict:
-        return {"kind": self.kind, "min_length": self.min_length, "max_length": self.max_length,
+        return {"kind": self.kind, "label": self.label, "min_length": self.min_length, "max_length": self.max_length,
                 "bytes": self.bytes, "aligned": self.aligned, "misaligned": count - self.aligned,
                 "min_misalignment": self.min_skew, "max_misalignment": self.max_skew}
 
@@ -72,7 +83,8 @@ class Run:
 
     @classmethod
     def start(cls, unit: tuple[Region, ...]) -> Run:
-        run = cls(signature(unit), [], parts=[PartStats(r.kind, r.length, r.length) for r in unit])
+        run = cls(signature(unit), [],
+                  parts=[PartStats(r.kind, shape(r)[1], r.length, r.length) for r in unit])
         run.add(unit)
         return run
 
@@ -129,8 +141,10 @@ class LayoutMap:
     HEAD_BLOCKS = 8          #: blocks the head picture covers
     CELL = 64                #: bytes per character of the head picture
     MAX_GAPS = 10
+    REORDER = 64             #: regions held back to restore file order
 
-    def __init__(self, max_entries: int = 500, at: int | None = None):
+    def __init__(self, max_entries: int = 500, at: int | None = None,
+                 listener: Callable[[Region], None] | None = None):
         self.runs: list[Run] = []
         self.max_entries = max_entries
         self.not_itemised = Counter()       # regions, bytes of runs beyond max_entries
@@ -140,17 +154,37 @@ class LayoutMap:
         self.found: Region | None = None    #: the region that holds offset ``at``
         self.head = [""] * (self.HEAD_BLOCKS * BLOCK // self.CELL)
         self._unit: list[Region] = []
+        self._shapes: set[tuple[str, str]] = set()   # shapes of the regions in _unit
         self._run: Run | None = None
+        self._pending: list[tuple[int, int, Region]] = []
+        self._sequence = 0
+        self._listener = listener           # sees every region, in file order
 
     # -- input ---------------------------------------------------------------------------------
     def add(self, region: Region) -> None:
+        """Take the next region.  Readers report in file order, except where a format makes them
+        read ahead (an ELF reader reads its section headers before the sections): a window of
+        :attr:`REORDER` regions puts those back in order."""
+        heapq.heappush(self._pending, (region.offset, self._sequence, region))
+        self._sequence += 1
+        if len(self._pending) > self.REORDER:
+            self._take(heapq.heappop(self._pending)[2])
+
+    def _take(self, region: Region) -> None:
+        if self._listener is not None:
+            self._listener(region)
         self._account(region)
-        if self._unit and not (region.kind in CONTINUATIONS and self._opens_batch()):
+        if self._unit and self._starts_unit(region):
             self._close_unit()
         self._unit.append(region)
+        self._shapes.add(shape(region))
 
-    def _opens_batch(self) -> bool:
-        return self._unit[0].kind in ("batch-header", "page-data")
+    def _starts_unit(self, region: Region) -> bool:
+        first = self._unit[0]
+        if first.kind in ("batch-header", "page-data"):
+            return region.kind not in CONTINUATIONS
+        return (region.kind != first.kind or shape(region) in self._shapes
+                or len(self._unit) >= MAX_UNIT)
 
     def _account(self, region: Region) -> None:
         s = self.summary
@@ -187,6 +221,7 @@ class LayoutMap:
     def _close_unit(self) -> None:
         unit = tuple(self._unit)
         self._unit = []
+        self._shapes = set()
         if self._run is not None and self._run.signature == signature(unit):
             self._run.add(unit)
             return
@@ -205,6 +240,8 @@ class LayoutMap:
 
     def finish(self, size: int | None) -> LayoutMap:
         """Close the last unit; ``size`` is the file size where known (for the trailing gap)."""
+        while self._pending:
+            self._take(heapq.heappop(self._pending)[2])
         if self._unit:
             self._close_unit()
         self._flush_run()
@@ -266,4 +303,5 @@ def region_json(region: Region) -> dict:
     return entry
 
 
-__all__ = ["BLOCK", "KINDS", "LayoutMap", "PartStats", "Run", "Summary", "region_json", "signature"]
+__all__ = ["BLOCK", "KINDS", "LayoutMap", "PartStats", "Run", "Summary", "region_json", "shape",
+           "signature"]

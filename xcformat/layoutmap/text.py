@@ -11,9 +11,13 @@ LETTERS = {"wrapper": "W", "header": "H", "ext-info": "E", "p2m-frames": "F",
            "section": "S", "index": "I", "trailer": "X", "": " "}
 
 
+#: Parts of a batch unit, named by kind in a fold line (other parts by their label).
+BATCH_KINDS = frozenset({"batch-header", "padding", "page-data"})
+
+
 def human(n: int) -> str:
     for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if n >= 10 << shift or (n >= 1 << shift and n % (1 << shift) == 0):
+        if n >= 1 << shift and (n >= 10 << 10 or n % (1 << shift) == 0):
             value = n / (1 << shift)
             return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
     return f"{n} B"
@@ -46,8 +50,8 @@ def _region(region: Region) -> str:
 
 def fold_line(run: Run) -> str:
     shape = " + ".join(
-        f"{p.kind} {human(p.min_length)}" + (f"…{human(p.max_length)}" if p.max_length != p.min_length
-                                             else "")
+        f"{p.kind if p.kind in BATCH_KINDS else p.label} {human(p.min_length)}"
+        + (f"…{human(p.max_length)}" if p.max_length != p.min_length else "")
         for p in run.parts)
     text = f"{'…':>12}  {run.folded} more like these: {shape}"
     for part in run.parts:

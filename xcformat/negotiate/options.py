@@ -28,6 +28,7 @@ class Option:
         return dataclasses.replace(base, align=self.align)
 
 
+#: Every way this build knows to write an image, by command-line name.
 OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("aligned", "aligned", False, (1, 1),
            "xcformat's aligned format v1: every page 4 KiB-aligned, converts back to legacy "

@@ -36,7 +36,7 @@ class ReceiveSettings:
 @dataclass(frozen=True)
 class Received:
     format: str
-    bytes: int
+    size: int          #: bytes of the image stream
     negotiated: bool
     option: Option | None = None
     #: False when the sender was gone before it heard that we stored the image (OUT stands).

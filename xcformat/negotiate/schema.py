@@ -31,8 +31,8 @@ _name = PascalString(Int8ub, "ascii")
 _extension = Prefixed(Int16ub, GreedyBytes)
 
 ACCEPT = document("negotiate", "accept", Struct(
-    "format" / _name * "a format name as in xcformat's format registry: `aligned`, `v2`, "
-                       "`legacy`",
+    "format" / _name * "u8 length, then a format name (ASCII) as in xcformat's format "
+                       "registry: `aligned`, `v2`, `legacy`",
     "align" / Int8ub * "1: the format's page-aligned variant (`--align`, e.g. v2 sized into "
                        "4 KiB-aligned batches); 0: the plain one",
     "min_version" / Int16ub * "the lowest version of the format the receiver reads (0 for "
@@ -49,24 +49,26 @@ GREETING = document("negotiate", "greeting", Struct(
     "protocol" / Int16ub * "the highest protocol revision the receiver speaks (1)",
     "flags" / Int16ub * "protocol feature bits; none defined in revision 1, sent as 0, "
                         "ignored when unknown",
-    "software" / PascalString(Int8ub, "utf8") * "the receiver's name and version, for "
-                                                "messages only",
-    "accepts" / PrefixedArray(Int8ub, ACCEPT) * "what the receiver accepts, at most 32 "
-                                                "entries, in no particular order",
-    "extension" / _extension * "fields of later revisions; revision 1 sends none and skips "
-                               "what it gets",
+    "software" / PascalString(Int8ub, "utf8") * "u8 length, then the receiver's name and "
+                                                "version (UTF-8), for messages only",
+    "accepts" / PrefixedArray(Int8ub, ACCEPT) * "u8 count, then that many accept entries "
+                                                "(at most 32), in no particular order",
+    "extension" / _extension * "u16 length, then fields of later revisions; revision 1 sends "
+                               "none and skips what it gets",
 ), title="Greeting (receiver → sender)", since=_SINCE, source=_SOURCE,
-   doc="Sent by the receiver as soon as the connection is accepted, before it reads anything.")
+   doc="Sent by the receiver once the sender has stayed silent for --hold seconds after "
+       "connecting (a sender that talks first is an old one and is never greeted).")
 
 CHOICE = document("negotiate", "choice", Struct(
     "magic" / Const(CHOICE_MAGIC) * "`89 58 43 46 2D 54 58 0A` (`\\x89XCF-TX\\n`)",
     "protocol" / Int16ub * "the revision both ends use: the lower of the two",
-    "format" / _name * "the chosen format, one of the greeting's entries; empty: nothing in "
-                       "common, the sender closes after this message",
+    "format" / _name * "u8 length, then the chosen format, one of the greeting's entries; "
+                       "empty: nothing in common, the sender closes after this message",
     "align" / Int8ub * "the chosen variant (as in the accept entry)",
     "version" / Int16ub * "the version of the format that follows",
     "features" / Int32ub * "the feature bits the stream uses (a subset of the entry's)",
-    "extension" / _extension * "fields of later revisions; revision 1 sends none",
+    "extension" / _extension * "u16 length, then fields of later revisions; revision 1 sends "
+                               "none",
 ), title="Choice (sender → receiver)", since=_SINCE, source=_SOURCE,
    doc="The sender's pick; the image follows immediately, then the sender shuts down its "
        "sending side.")
@@ -76,6 +78,7 @@ RESULT = document("negotiate", "result", Struct(
     "status" / Int8ub * "0: stored; 1: refused (the stream was not what was announced, or "
                         "invalid); 2: the receiver failed (its disk, its environment)",
     "received" / Int64ub * "image bytes received after the choice message",
-    "message" / PascalString(Int16ub, "utf8") * "one line for the sender's user",
+    "message" / PascalString(Int16ub, "utf8") * "u16 length, then one line (UTF-8) for the "
+                                                "sender's user",
 ), title="Result (receiver → sender)", since=_SINCE, source=_SOURCE,
    doc="Sent once the image is stored (OUT published) or refused; then the receiver closes.")

@@ -34,7 +34,7 @@ class SendSettings:
 @dataclass(frozen=True)
 class Sent:
     option: Option
-    bytes: int
+    size: int          #: bytes of the image stream
     negotiated: bool
     peer_software: str | None = None
 

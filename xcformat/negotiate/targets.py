@@ -23,7 +23,7 @@ BOTH_WIDTHS = frozenset({32, 64})
 
 @dataclass(frozen=True)
 class Pick:
-    option: str                          #: an :data:`OPTIONS` name
+    option: str                          #: a key of :data:`~xcformat.negotiate.options.OPTIONS`
     widths: frozenset[int] = BOTH_WIDTHS  #: legacy toolstack widths the reader takes it with
     versions: tuple[int, int] | None = None  #: format versions the reader takes (None: any)
     why: str = ""
@@ -55,6 +55,7 @@ def _legacy_reader(version: str, filler: Pick) -> Target:
                   (filler, _PLAIN_LEGACY))
 
 
+#: Every ``--for`` target by name.
 TARGETS: dict[str, Target] = {t.name: t for t in (
     *(_legacy_reader(v, _FILLER_ANY_XEN) for v in ("3.0", "3.1", "3.2", "4.0")),
     *(_legacy_reader(v, _FILLER_WITH_M9) for v in ("4.1", "4.2", "4.3", "4.4", "4.5")),

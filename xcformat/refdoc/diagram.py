@@ -58,20 +58,19 @@ def _bytes(size_text: str) -> str:
 def _group_rows(group: list[tuple[int, int, str, int]], anchor: str | None) -> list[Row]:
     if not group:
         return []
-    first_row = group[0][0] // WIDTH
     last_row = (group[-1][1] - 1) // WIDTH
     out: list[Row] = []
-    row = first_row
+    row = group[0][0] // WIDTH
     while row <= last_row:
         lo, hi = row * WIDTH, (row + 1) * WIDTH
-        covering = [g for g in group if g[0] <= lo and g[1] >= hi]
-        if covering and row > first_row:
-            # Whole rows of one field: keep the last one, say how many bytes the rest hold.
-            start, end, label, _ = covering[0]
-            last_full = min(end // WIDTH - 1, last_row)
+        # A row inside one field (the field began on an earlier row and fills this one): the
+        # rows up to the field's last full row collapse into one line saying how many bytes.
+        inside = [g for g in group if g[0] < lo and g[1] >= hi]
+        if inside:
+            _, end, label, _ = inside[0]
+            last_full = end // WIDTH - 1
             if last_full > row:
-                skipped = (last_full - row) * WIDTH
-                out.append(Row("elided", text=f"{skipped} more bytes of {label}"))
+                out.append(Row("elided", text=f"{(last_full - row) * WIDTH} more bytes of {label}"))
                 row = last_full
                 lo, hi = row * WIDTH, (row + 1) * WIDTH
         pieces = tuple(Piece(max(s, lo) - lo, min(e, hi) - max(s, lo),

@@ -57,3 +57,9 @@ def describe(requirement: str) -> str:
     kind, _, name = requirement.partition(":")
     return {"format": f"the {name} format reader", "writer": f"the {name} format writer",
             "command": f"the xcformat {name} command", "module": f"the {name} module"}[kind]
+
+
+def describe_all(requirements: list[str]) -> str:
+    """Several requirements in words, joined with commas and a final "and"."""
+    words = [describe(r) for r in requirements]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

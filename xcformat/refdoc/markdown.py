@@ -25,6 +25,17 @@ def render(page: FormatPage, titles: dict[tuple[str, str], Documented]) -> str:
     return "\n".join(out) + "\n"
 
 
+def render_index(pages: dict[str, FormatPage]) -> str:
+    """spec/README.md: the generated pages, one line per format."""
+    out = [MARKER, "", "# Format reference", "",
+           "One page per format, generated from the construct schemas in `xcformat/` by "
+           "`python -m xcformat.specgen`; the test suite fails when a page is stale.", "",
+           "| Format | Structures | What it is |", "|---|---|---|"]
+    out += [f"| [{name}]({name}.md) | {len(page.structures)} | {_cell(page.description)} |"
+            for name, page in pages.items()]
+    return "\n".join(out) + "\n"
+
+
 def _structure(structure: Structure, fmt: str, titles) -> list[str]:
     entry = structure.entry
     text, url = structure.source
@@ -33,8 +44,10 @@ def _structure(structure: Structure, fmt: str, titles) -> list[str]:
         out += [" ".join(entry.doc.split()), ""]
     out += [f"- **Introduced:** {entry.since}",
             f"- **Source:** [{text}]({url})" if url else f"- **Source:** {text}",
-            f"- **Size:** {structure.size_text}", "",
-            "| Offset | Size | Field | Type | Meaning |", "|---|---|---|---|---|"]
+            f"- **Size:** {structure.size_text}", ""]
+    if not structure.fields:
+        return out + ["No fields: the structure is empty; its presence is the information."]
+    out += ["| Offset | Size | Field | Type | Meaning |", "|---|---|---|---|---|"]
     for field in structure.fields:
         out.append(f"| {_cell(str(field.offset))} | {_cell(field.size_text)} | "
                    f"`{_cell(field.path)}` | {_cell(_links(field.type, fmt, titles))} | "

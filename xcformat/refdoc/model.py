@@ -58,7 +58,8 @@ def expression(value) -> str:
         return str(value)
     if callable(value) and not isinstance(value, c.expr.ExprMixin):
         return "computed"
-    text = re.sub(r"this\['(\w+)'\]", r"\1", str(value))
+    text = re.sub(r"this\['_params'\]\['(\w+)'\]", r"\1", str(value))  # a parse-time argument
+    text = re.sub(r"this\['(\w+)'\]", r"\1", text)
     text = re.sub(r"this\['_'\]\['(\w+)'\]", r"parent.\1", text)
     return text[1:-1] if text.startswith("(") and text.endswith(")") else text
 
@@ -80,11 +81,18 @@ def peel(con: c.Construct) -> tuple[str | None, str, c.Construct]:
     return name, " ".join(docs.split()), con
 
 
+_ESCAPES = {0: "\\0", 9: "\\t", 10: "\\n", 13: "\\r"}
+
+
 def _literal(value) -> str:
+    """A constant as a reader wants to see it: text as a quoted string (C escapes), runs of zero
+    as a count, other bytes as hex (the first 16 of a long run)."""
     if isinstance(value, bytes):
-        if value.rstrip(b"\0") and all(32 <= b < 127 for b in value.rstrip(b"\0")):
-            return '"' + value.decode().replace("\0", "\\0") + '"'
-        return value.hex(" ")
+        if value and not any(value):
+            return f"{len(value)} zero bytes"
+        if value.rstrip(b"\0") and all(32 <= b < 127 or b in _ESCAPES for b in value):
+            return '"' + "".join(_ESCAPES.get(b, chr(b)) for b in value) + '"'
+        return value[:16].hex(" ") + (f" … ({len(value)} bytes)" if len(value) > 16 else "")
     if isinstance(value, int):
         return f"{value:#x}"
     return repr(value)
@@ -164,6 +172,8 @@ class Walker:
             return "bytes to the end"
         if con is c.Pass:
             return "nothing"
+        if con is c.Error:
+            return "rejected: the reader stops with an error"
         if isinstance(con, c.Subconstruct):
             return self.type_of(con.subcon)
         return type(con).__name__
@@ -286,9 +296,7 @@ class Walker:
             bit += width
 
 
-def structure_size(struct: c.Construct) -> tuple[int | None, str]:
-    """The whole structure's size, or its least size (the fixed part) when it varies."""
+def structure_size(struct: c.Construct) -> str:
+    """The whole structure's size in words: ``"24 bytes"``, or ``"variable"``."""
     size = static_size(struct)
-    if size is not None:
-        return size, f"{size} bytes"
-    return None, "variable"
+    return "variable" if size is None else f"{size} bytes"

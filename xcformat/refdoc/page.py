@@ -48,7 +48,14 @@ def describe_format(name: str) -> str:
         module = importlib.import_module(f"xcformat.{name}")
     except ImportError:
         return ""
-    return (module.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+    return plain_code((module.__doc__ or "").strip().split("\n\n")[0].replace("\n", " "))
+
+
+def plain_code(text: str) -> str:
+    """reST code markup (``:mod:`x```, double backticks) as single-backtick code spans, which
+    both the Markdown and the reST renderer understand."""
+    text = re.sub(r":[\w:]+:`~?\.?([^`]+)`", r"`\1`", text)
+    return re.sub(r"``([^`]+)``", r"`\1`", text)
 
 
 def build_pages(registry: dict[tuple[str, str], Documented],
@@ -61,5 +68,5 @@ def build_pages(registry: dict[tuple[str, str], Documented],
             pages[entry.format] = FormatPage(entry.format, describe(entry.format), [])
         top = Walker({k: v for k, v in walker.known.items() if k != id(entry.struct)})
         pages[entry.format].structures.append(
-            Structure(entry, top.fields(entry.struct), structure_size(entry.struct)[1]))
+            Structure(entry, top.fields(entry.struct), structure_size(entry.struct)))
     return dict(sorted(pages.items()))

@@ -54,11 +54,23 @@ def _structure(structure: Structure, titles) -> list[str]:
     return out
 
 
+_LIST_START = re.compile(r"^([-*+]|\d+[.)]|[a-zA-Z][.)]|#\.) ")
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     out = [".. list-table::", "   :header-rows: 1", ""]
     for row in [header, *rows]:
-        out += [f"   * - {row[0] or '..'}"] + [f"     - {cell or '..'}" for cell in row[1:]]
+        cells = [_cell(cell) for cell in row]
+        out += [f"   * - {cells[0]}"] + [f"     - {cell}" for cell in cells[1:]]
     return out + [""]
+
+
+def _cell(text: str) -> str:
+    """A table cell's text; one that reads like the start of a list is escaped (an empty cell
+    is a comment, which renders as nothing)."""
+    if not text:
+        return ".."
+    return "\\" + text if _LIST_START.match(text) else text
 
 
 def _types(text: str, titles) -> str:

@@ -25,11 +25,15 @@ Strategies:
 * :func:`mutations` — hostile variants of given bytes (flipped bits, interesting integers at
   word-aligned offsets, deleted, duplicated or inserted ranges, truncation), never equal to it.
 * :func:`truncations` — every strict prefix, biased towards the short ones and the ends.
+* :func:`v2_images` — migration streams v2/v3 of the same guests (bare, libxl, xl; aligned or
+  not), written by xcformat's own v2 writer; :func:`v2_bytes` converts one spec.
 
 Examples are small (tens of pages) so that hundreds of them run in seconds.
 """
 
 from .images import guest_specs, legacy_images, spec_images
 from .hostile import mutations, truncations
+from .v2 import v2_bytes, v2_images
 
-__all__ = ["guest_specs", "spec_images", "legacy_images", "mutations", "truncations"]
+__all__ = ["guest_specs", "spec_images", "legacy_images", "mutations", "truncations",
+           "v2_images", "v2_bytes"]

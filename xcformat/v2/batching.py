@@ -67,12 +67,22 @@ class PlainBatcher:
 
 
 class AlignedBatcher:
+    """Gathers pages into one record of an aligned count; two buffers, swapped per record.
+
+    The buffer just written stays as the *pool*: a short batch is filled first with the pool's
+    pages whose pfns the batch does not hold (their content is still the latest, since nothing
+    was sent after them but the batch), so the record repeats no pfn; only when the pool runs
+    short (a guest smaller than two records) does the batch repeat its own pages.
+    """
+
     def __init__(self, write_record: WriteRecord, offset: Callable[[], int]):
         self.write_record = write_record
         self.offset = offset
-        self.buffer = mmap.mmap(-1, MAX_BATCH * PAGE_SIZE)
-        self.view = memoryview(self.buffer)
+        self.view, self.pool_view = (memoryview(mmap.mmap(-1, MAX_BATCH * PAGE_SIZE))
+                                     for _ in range(2))
+        self.pool: dict[int, tuple[int, int]] = {}   # pfn -> (type, page index), last copy
         self.pfns: list[int] = []
+        self.held: set[int] = set()
         self.types = bytearray()
         self.pages = 0
         self.first_count = 0   # c0 for the record being gathered
@@ -86,16 +96,28 @@ class AlignedBatcher:
                 self._start()
             room = self._capacity() - len(self.pfns)
             end = min(len(pfn_list), done + room)
+            repeat = self._first_repeat(pfn_list, done, end)
+            if repeat == done:
+                self.flush()   # a re-sent pfn starts a new record, so no record repeats one
+                continue
+            end = repeat
             pages = flags.count(1, done, end)
             self.view[self.pages * PAGE_SIZE:(self.pages + pages) * PAGE_SIZE] = \
                 data[page * PAGE_SIZE:(page + pages) * PAGE_SIZE]
             self.pfns.extend(pfn_list[done:end])
+            self.held.update(pfn_list[done:end])
             self.types += types[done:end]
             self.pages += pages
             page += pages
             done = end
             if len(self.pfns) == self._capacity():
                 self._write(len(self.pfns))
+
+    def _first_repeat(self, pfn_list, lo: int, hi: int) -> int:
+        """Index of the first entry in ``lo .. hi`` whose pfn the batch already holds, or hi."""
+        if self.held.isdisjoint(pfn_list[lo:hi]):
+            return hi
+        return next(i for i in range(lo, hi) if pfn_list[i] in self.held)
 
     def _start(self) -> None:
         start = self.offset()
@@ -117,17 +139,43 @@ class AlignedBatcher:
         count = self.first_count
         while count < len(self.pfns):
             count += STEP
-        self._fill(count - len(self.pfns))
+        missing = self._fill_from_pool(count - len(self.pfns))
+        self._fill_from_batch(missing)
         self._write(count)
 
-    def _fill(self, missing: int) -> None:
-        """Re-send ``missing`` pages already in the batch (same pfn, type and content).
+    def _fill_from_pool(self, missing: int) -> int:
+        """Re-send up to ``missing`` pool pages the batch does not hold; return how many lack."""
+        chosen = sorted((index, pfn, ptype) for pfn, (ptype, index) in self.pool.items()
+                        if pfn not in self.held)[:missing]
+        run_start = run_len = 0
+        for index, pfn, ptype in chosen:
+            if run_len and index == run_start + run_len:
+                run_len += 1
+                continue
+            self._copy_pool_run(run_start, run_len)
+            run_start, run_len = index, 1
+        self._copy_pool_run(run_start, run_len)
+        self.pfns.extend(pfn for _, pfn, _ in chosen)
+        self.types += bytes(ptype for _, _, ptype in chosen)
+        return missing - len(chosen)
+
+    def _copy_pool_run(self, start: int, length: int) -> None:
+        """Pool pages ``start .. start + length`` onto the batch, in one copy."""
+        if length:
+            self.view[self.pages * PAGE_SIZE:(self.pages + length) * PAGE_SIZE] = \
+                self.pool_view[start * PAGE_SIZE:(start + length) * PAGE_SIZE]
+            self.pages += length
+
+    def _fill_from_batch(self, missing: int) -> None:
+        """Re-send ``missing`` pages of the batch itself (same pfn, type and content).
 
         The buffer holds the data pages in entry order, so re-sending the data-bearing entries
         cyclically copies the buffer's own head, in bulk.
         """
+        if not missing:
+            return
         with_data = [i for i, t in enumerate(self.types) if t in DATA_TYPES]
-        held = self.pages
+        held = len(with_data)
         fill = (with_data * (missing // held + 1))[:missing]
         while missing:
             n = min(missing, held)
@@ -139,10 +187,25 @@ class AlignedBatcher:
         self.types += bytes(self.types[i] for i in fill)
 
     def _write(self, count: int) -> None:
+        types = bytes(self.types)
         self.write_record(RecType.PAGE_DATA, [
-            _count_header(count), pfns.entries(self.pfns, bytes(self.types)),
+            _count_header(count), pfns.entries(self.pfns, types),
             self.view[:self.pages * PAGE_SIZE]])
+        if self.pages:
+            self.pool = {}
+        # Data page k belongs to the k-th data-bearing entry; a later entry for the same pfn
+        # wins, and one without data (XTAB...) takes the pfn out of the pool.
+        k = 0
+        for pfn, flag, ptype in zip(self.pfns, types.translate(_DATA_FLAG), types):
+            if flag:
+                self.pool[pfn] = (ptype, k)
+                k += 1
+            else:
+                self.pool.pop(pfn, None)
+        if self.pages:
+            self.view, self.pool_view = self.pool_view, self.view
         self.pfns = []
+        self.held = set()
         self.types = bytearray()
         self.pages = 0
 

@@ -3,7 +3,8 @@
 One class, :class:`LibxcStream`: the image and domain headers, then records through a dispatch
 table.  What makes a record unreadable is a :class:`FormatError`; what a strict reader objects to
 but can read past is a :class:`Finding` (see :mod:`.rules` for the stream-level rules).  Page data
-is read in bulk as memoryviews; nothing holds more than one record.
+is read in bulk as memoryviews; nothing is held but the current record, the few static records
+before the image header, and one run of PV vCPU records (O(vCPUs), to state the online set first).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from ..records import (PAGE_SIZE, PAGE_TABLE_TYPES, Checkpoint, CpuPolicy, Guest
                        HvmParams, ImageHeader, Opaque, P2MFrames, PageBatch, Record, SharedInfo,
                        Toolstack, TscInfo, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs,
                        VcpuXsave)
-from . import hvmctx, pfns
-from .rules import StreamRules
+from ..x86.hvm_context import TYPE_CPU as HVM_CPU_RECORD, check_hvm_context, iter_hvm_records
+from . import pfns
+from .rules import STATIC, StreamRules
 from .schema import (DHDR_SIZE, IHDR_SIZE, OPTIONAL_BIT, REC_LENGTH_MAX, RHDR_SIZE, DomainType,
                      RecType, domain_header, hvm_params_header, image_header, msr_entry, padding,
                      page_data_header, record_header, tsc_info, vcpu_header, x86_pv_info,
@@ -34,8 +36,7 @@ BASIC_SIZE = {8: 5168, 4: 2800}
 PT_LEVELS = {8: 4, 4: 3}
 EXTENDED_MAX = 128
 #: Records that may come before the image facts are complete (they only add to them).
-STATIC_RECORDS = frozenset({R.X86_PV_INFO, R.X86_CPUID_POLICY, R.X86_MSR_POLICY,
-                            R.STATIC_DATA_END})
+STATIC_RECORDS = STATIC | {R.STATIC_DATA_END}
 VCPU_RECORDS = {R.X86_PV_VCPU_BASIC: VcpuContext, R.X86_PV_VCPU_EXTENDED: VcpuExtended,
                 R.X86_PV_VCPU_XSAVE: VcpuXsave, R.X86_PV_VCPU_MSRS: VcpuMsrs}
 #: Larger PAGE_DATA records are handed out in pieces of this many entries.
@@ -77,7 +78,7 @@ class LibxcStream:
             R.SHARED_INFO: lambda rtype, body, off: [SharedInfo(body)],
             R.X86_TSC_INFO: self._tsc_info, R.HVM_CONTEXT: self._hvm_context,
             R.HVM_PARAMS: self._hvm_params, R.TOOLSTACK: self._toolstack,
-            R.VERIFY: self._verify, R.CHECKPOINT: lambda rtype, body, off: [Checkpoint()],
+            R.VERIFY: self._verify, R.CHECKPOINT: self._checkpoint,
             R.CHECKPOINT_DIRTY_PFN_LIST: self._dirty_pfn_list,
             R.X86_CPUID_POLICY: self._policy, R.X86_MSR_POLICY: self._policy,
         }
@@ -156,20 +157,23 @@ class LibxcStream:
                                      "record header.length", offset + 4)
             self.rules.see(rtype, offset)
             if rtype == R.PAGE_DATA:
-                yield from self._flush(rtype)
+                yield from self._flush()
                 yield from self._page_data(length, offset)
                 continue
             handler = self.handlers.get(rtype) or self._unknown(rtype, offset)
             body = self._body(length, offset, name)
             out = list(handler(rtype, body, offset))
             read_padding(self.src, length, name, self.findings, self.region)
+            if rtype == R.CHECKPOINT and pause_at_checkpoint:
+                # The libxl layer's emulator records still belong to this snapshot: the caller
+                # yields the Checkpoint after them.
+                yield from self._flush()
+                return "checkpoint"
             yield from self._emit(rtype, out)
             if rtype == R.END:
                 self.rules.finish(offset)
-                yield from self._flush(rtype)
+                yield from self._flush()
                 return "end"
-            if rtype == R.CHECKPOINT and pause_at_checkpoint:
-                return "checkpoint"
 
     def _body(self, length: int, offset: int, name: str) -> bytes:
         body = b"".join(bytes(piece) for piece in self.src.chunks(length, f"{name} body"))
@@ -185,7 +189,7 @@ class LibxcStream:
             yield from self._header()
             self.vcpu_run.extend(out)
             return
-        yield from self._flush(rtype)
+        yield from self._flush()
         yield from out
 
     def _header(self) -> Iterable[Record]:
@@ -195,7 +199,7 @@ class LibxcStream:
             yield from self.pending
             self.pending.clear()
 
-    def _flush(self, rtype: int) -> Iterable[Record]:
+    def _flush(self) -> Iterable[Record]:
         yield from self._header()
         if self.vcpu_run:
             # Legacy targets need the online set before the contexts (chunk -2).
@@ -298,13 +302,23 @@ class LibxcStream:
                           "X86_TSC_INFO")
         return [TscInfo(tsc.mode, tsc.nsec, tsc.khz, tsc.incarnation)]
 
-    def _hvm_context(self, rtype, body: bytes, offset: int):
+    def _hvm_context(self, rtype: int, body: bytes, offset: int):
         if not body:
             raise self.src.error("empty HVM context", "HVM_CONTEXT", offset + 4)
-        vcpus, problem = hvmctx.vcpus_in(body)
-        if problem:
-            self._finding("error", f"HVM context {problem}", offset + RHDR_SIZE, "HVM_CONTEXT")
-        out = [VcpuInfo(max(vcpus), vcpus)] if vcpus else []
+        base = offset + RHDR_SIZE
+        try:
+            check_hvm_context(body, base=base, file=self.src.name)
+        except FormatError as exc:
+            self._finding("error", exc.message, exc.offset, "HVM_CONTEXT")
+        vcpus = set()
+        try:
+            for _, typecode, instance, _ in iter_hvm_records(body, base=base):
+                if typecode == HVM_CPU_RECORD:
+                    vcpus.add(instance)
+        except FormatError:
+            pass   # reported above
+        # Legacy targets need the online set (chunk -2) before the context.
+        out = [VcpuInfo(max(vcpus), frozenset(vcpus))] if vcpus else []
         return out + [HvmContext(body)]
 
     def _hvm_params(self, rtype, body: bytes, offset: int):
@@ -335,6 +349,12 @@ class LibxcStream:
         self._finding("info", "VERIFY: the pages that follow are a second copy to compare",
                       offset, "VERIFY")
         return [Opaque("v2", "verify")]
+
+    def _checkpoint(self, rtype, body: bytes, offset: int):
+        self._finding("warning", "CHECKPOINT: only Remus/COLO receivers take checkpointed "
+                                 "streams; a plain restore (xl restore) refuses them", offset,
+                      "CHECKPOINT")
+        return [Checkpoint()]
 
     def _dirty_pfn_list(self, rtype, body: bytes, offset: int):
         raise self.src.error("CHECKPOINT_DIRTY_PFN_LIST belongs to the COLO back channel, "

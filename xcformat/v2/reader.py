@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from ..errors import Finding
 from ..formats import Hints
 from ..layout import Region
-from ..records import EmulatorContext, EmulatorXenstore, End, Record, Wrapper
+from ..records import Checkpoint, EmulatorContext, EmulatorXenstore, End, Record, Wrapper
 from .libxc import LibxcStream, read_padding, read_record_header
 from .prepass import hvm_p2m_size, pv_xsave_size
 from .schema import (LIBXL_HEADER_SIZE, LIBXL_IDENT, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY,
@@ -51,6 +51,11 @@ class V2Reader:
                              lambda start: hvm_p2m_size(self.src, start),
                              lambda start: pv_xsave_size(self.src, start), variant_suffix=suffix)
         stream.read_headers()
+        said = self.hints.guest
+        if said is not None and said.value != ("pv" if stream.pv else "hvm"):
+            self._finding("warning", f"--guest {said.value} ignored: the domain header says "
+                                     f"{'PV' if stream.pv else 'HVM'}", stream.records_start - 16,
+                          "domain header.type")
         self.libxc = stream
         self.layers.append("libxc")
         return stream
@@ -92,9 +97,8 @@ class V2Reader:
         self.layers.append("xl")
         # STREAMv2 describes this file's layering, not the domain: writers set it themselves.
         fields = {"mandatory_flags": hdr.mandatory_flags & ~XL_FLAG_STREAMV2,
-                  "optional_flags": hdr.optional_flags, "byteorder": hdr.byteorder}
-        if tail:
-            fields["optional_tail"] = tail
+                  "optional_flags": hdr.optional_flags, "byteorder": hdr.byteorder,
+                  "config_framed": hdr.optional_data_len > 0, "optional_tail": tail}
         return Wrapper("xl", config, fields)
 
     def _xl_optional_data(self, length: int, offset: int) -> tuple[bytes, bytes]:
@@ -147,10 +151,13 @@ class V2Reader:
                     raise self.src.error("CHECKPOINT_END without a libxc CHECKPOINT before it",
                                          "libxl record", offset)
                 self._mark(offset, RHDR_SIZE, "wrapper", "libxl CHECKPOINT_END")
+                yield Checkpoint()
                 state = yield from self.libxc.records(pause_at_checkpoint=True)
             elif rtype in EMULATOR_RECORDS:
                 yield self._emulator(rtype, length, offset, state)
             elif rtype == L.END:
+                if state == "checkpoint":
+                    yield Checkpoint()
                 if state != "end":
                     self._finding("error", "libxl END before the libxc stream ended", offset,
                                   "libxl END")
@@ -172,8 +179,8 @@ class V2Reader:
                                  "is 8", "record header.length", offset + 4)
         emulator_id, index = struct.unpack("<II", self.src.read(8, f"{name} header"))
         data = b"".join(bytes(p) for p in self.src.chunks(length - 8, f"{name} data"))
-        read_padding(self.src, length, name, self.findings, self.on_region)
         self._mark(offset, RHDR_SIZE + length, "chunk", f"libxl {name}")
+        read_padding(self.src, length, name, self.findings, self.on_region)
         field = f"libxl {name}"
         if state not in ("end", "checkpoint"):
             self._finding("error", f"{name} before the libxc stream", offset, field)

@@ -72,7 +72,10 @@ record_header = _doc("record-header", Struct(
                          "bring the record to a multiple of 8",
 ), "Record header", "4.6", doc=(
     "Followed by ``length`` body bytes, then zero padding to the next multiple of 8.  The C "
-    "restorer refuses bodies over 128 MiB (REC_LENGTH_MAX; 8 MiB before Xen 4.10)."))
+    "restorer refuses bodies over 128 MiB (REC_LENGTH_MAX; 8 MiB before Xen 4.10).  Four "
+    "records have no body at all: END (0x00) ends the stream; VERIFY (0x0D) announces a second "
+    "copy of memory to compare; CHECKPOINT (0x0E) ends one Remus/COLO snapshot; STATIC_DATA_END "
+    "(0x10, v3 only, Xen 4.14) ends the state that does not depend on guest execution."))
 
 page_data_header = _doc("page-data", Struct(
     "count" / Int32ul * "number of pfn entries, at least 1; the Xen saver writes at most 1024",
@@ -140,11 +143,6 @@ opaque_body = _doc("opaque", Struct(
     "data" / GreedyBytes * "uninterpreted bytes",
 ), "TOOLSTACK (0x0B) body", "4.6", doc=(
     "Deprecated: existed only while v2 was developed.  Carries the libxl toolstack blob."))
-
-empty_body = _doc("empty", Struct(), "END, VERIFY, CHECKPOINT, STATIC_DATA_END body", "4.6", doc=(
-    "These records have no body: END (0x00) ends the stream; VERIFY (0x0D) announces a second "
-    "copy of memory to compare; CHECKPOINT (0x0E) ends one Remus/COLO snapshot; STATIC_DATA_END "
-    "(0x10, v3 only, Xen 4.14) ends the state that does not depend on guest execution."))
 
 dirty_pfn_list = _doc("checkpoint-dirty-pfn-list", Struct(
     "pfns" / GreedyBytes * "u64 pfn[length / 8]",

@@ -3,8 +3,9 @@ libxl layer and an xl save-file header, optionally with every page 4096-aligned 
 
 Layering (``WriteOptions.wrap``): ``"libxc"`` a bare libxc stream; ``"libxl"`` a libxl stream
 around it; ``"xl"`` an xl save-file header around that; None keeps what the input had (an xl
-wrapper stays xl, a libxl layer stays libxl, anything else is bare).  The version is 2 only when
-the input is a version-2 stream, else 3.
+wrapper stays xl, a libxl layer stays libxl, anything else is bare).  The version is
+``WriteOptions.version`` when given (2 for Xen 4.6-4.13 hosts, which restore nothing else),
+else 2 for a version-2 input stream and 3 for anything else (what Xen 4.14+ writes).
 
 From legacy input this does what ``convert-legacy-stream`` refuses or gets wrong: PV streams
 without extended info (the guest width comes from the records), no -2 chunk (vCPUs come from the
@@ -30,6 +31,7 @@ from . import pfns
 from .batching import AlignedBatcher, PlainBatcher, legacy_xtab_dropped
 from .libxc import BASIC_SIZE, PT_LEVELS
 from .physmap import physmap_entries, xenstore_keys
+from .rules import STATIC
 from .schema import (LIBXL_OPT_LEGACY, LIBXL_VERSION, XL_BYTEORDER, XL_FLAG_STREAMV2,
                      XL_HEADER_SIZE, DomainType,
                      LibxlRecType, RecType, domain_header, image_header, libxl_header, padding,
@@ -37,10 +39,17 @@ from .schema import (LIBXL_OPT_LEGACY, LIBXL_VERSION, XL_BYTEORDER, XL_FLAG_STRE
 
 R = RecType
 WRAPS = ("libxc", "libxl", "xl")
+VERSIONS = (2, 3)
 #: What the domain header says when the source stated no Xen version: written by a converter.
 CONVERTER_VERSION = (0, 1)
-#: Legacy markers that carry no guest state (legacy chunk -9: this is not a Remus stream).
-STATELESS_MARKERS = frozenset({"last-checkpoint"})
+#: ``--drop`` names for legacy items that belong together (tmem's two chunks; a verify pass).
+DROP_KIND = {"tmem-extra": "tmem", "verify-mode": "verify"}
+#: State records that only one guest type has, and how errors name them.
+STATE_GUEST = {VcpuContext: GuestType.PV, VcpuExtended: GuestType.PV, VcpuXsave: GuestType.PV,
+               VcpuMsrs: GuestType.PV, SharedInfo: GuestType.PV, HvmContext: GuestType.HVM}
+STATE_NAMES = {VcpuContext: "a vCPU context record", VcpuExtended: "a vCPU extended context",
+               VcpuXsave: "a vCPU xsave record", VcpuMsrs: "a vCPU MSR list",
+               SharedInfo: "a shared-info page", HvmContext: "an HVM context"}
 VCPU_RECORDS = {VcpuContext: R.X86_PV_VCPU_BASIC, VcpuExtended: R.X86_PV_VCPU_EXTENDED,
                 VcpuXsave: R.X86_PV_VCPU_XSAVE, VcpuMsrs: R.X86_PV_VCPU_MSRS}
 
@@ -49,6 +58,9 @@ class V2Writer:
     def __init__(self, sink, options: WriteOptions):
         if options.wrap not in (None, *WRAPS):
             raise EnvironmentProblem(f"--wrap {options.wrap}: v2 wraps are {', '.join(WRAPS)}")
+        if options.version not in (None, *VERSIONS):
+            raise EnvironmentProblem(f"--format-version {options.version}: v2 streams are "
+                                     f"version {' or '.join(map(str, VERSIONS))}")
         self.sink = sink
         self.options = options
         self.wrapper: Wrapper | None = None
@@ -56,27 +68,37 @@ class V2Writer:
         self.wrap = "libxc"
         self.version = 3
         self.static_open = True
-        self.in_checkpoint = False
         self.params: dict[int, int] = {}
+        self.state: list[Record] = []       # the current snapshot's state, written at the end
         self.emulator: list[tuple[int, int, int, bytes]] = []
+        self.snapshots = 1
         self.batcher = None
         self.dispatch = {
             Wrapper: self._wrapper, ImageHeader: self._image_header, PvExtInfo: _ignore,
             P2MFrames: self._p2m_frames, PageBatch: self._pages, VcpuInfo: _ignore,
-            VcpuContext: self._vcpu, VcpuExtended: self._vcpu, VcpuXsave: self._vcpu,
-            VcpuMsrs: self._vcpu, SharedInfo: self._shared_info, TscInfo: self._tsc,
-            HvmParams: self._hvm_params, HvmContext: self._hvm_context,
+            VcpuContext: self._hold, VcpuExtended: self._hold, VcpuXsave: self._hold,
+            VcpuMsrs: self._hold, SharedInfo: self._hold, TscInfo: self._hold,
+            HvmParams: self._hvm_params, HvmContext: self._hold,
             Toolstack: self._toolstack, EmulatorContext: self._emulator,
             EmulatorXenstore: self._emulator, UnmappedPfns: self._unmapped,
             CpuPolicy: self._policy, Opaque: self._opaque, Checkpoint: self._checkpoint,
-            LastCheckpoint: _ignore, End: self._end,
+            End: self._end, LastCheckpoint: _ignore,
+        }
+        self.state_writers = {
+            VcpuContext: self._vcpu, VcpuExtended: self._vcpu, VcpuXsave: self._vcpu,
+            VcpuMsrs: self._vcpu, SharedInfo: self._shared_info, TscInfo: self._tsc,
+            HvmContext: self._hvm_context,
         }
 
     def write(self, records: Iterable[Record]) -> None:
         for record in records:
             if self.header is None and not isinstance(record, (Wrapper, ImageHeader)):
                 raise FormatError(f"{type(record).__name__} before the image header")
-            self.dispatch[type(record)](record)
+            handler = self.dispatch.get(type(record))
+            if handler is None:
+                raise UnsupportedError(f"the v2 writer does not know {type(record).__name__} "
+                                       "records")
+            handler(record)
 
     # -- low level --------------------------------------------------------------------------
     def _record(self, rtype: int, parts: list) -> None:
@@ -90,14 +112,15 @@ class V2Writer:
             self.sink.write(bytes(padding(length)))
 
     def _libxc_record(self, rtype: int, parts: list) -> None:
-        """A libxc record after what must precede it: held pages, the end of a checkpoint."""
+        """A libxc record after what must precede it: held pages first."""
         self.batcher.flush()
-        if self.in_checkpoint:
-            self._record(LibxlRecType.CHECKPOINT_END, [])
-            self.in_checkpoint = False
-        if rtype != R.STATIC_DATA_END and rtype not in _STATIC:
-            self._close_static()
+        self._before_libxc(rtype)
         self._record(rtype, parts)
+
+    def _before_libxc(self, rtype: int) -> None:
+        """End the static data before guest state (v3)."""
+        if rtype not in STATIC:
+            self._close_static()
 
     def _close_static(self) -> None:
         if self.static_open:
@@ -127,7 +150,8 @@ class V2Writer:
         if self.header is not None:
             raise FormatError("second image header")
         self.header = header
-        self.version = 2 if header.variant.startswith("v2") else 3
+        # Xen 4.6-4.13 restore version 2 only; 4.14+ take both (migration-v2.md §1.8).
+        self.version = self.options.version or (2 if header.variant.startswith("v2") else 3)
         self.wrap = self._choose_wrap(header)
         if self.options.align:
             self.batcher = AlignedBatcher(self._record, lambda: self.sink.offset)
@@ -169,7 +193,8 @@ class V2Writer:
         if wrapper is None:
             self.options.say("the xl header carries no domain configuration: give one to "
                              "xl restore")
-        optional = (len(config).to_bytes(4, "little") + config + tail) if config or tail else b""
+        framed = fields.get("config_framed", bool(config or tail))
+        optional = (len(config).to_bytes(4, "little") + config + tail) if framed else b""
         if self.options.align:
             # xl ignores optional data after the config: pad so the libxc stream is 8-aligned.
             optional += bytes(-(XL_HEADER_SIZE + len(optional)) % 8)
@@ -214,18 +239,10 @@ class V2Writer:
             pfn_list, types = legacy_xtab_dropped(batch)
             if not pfn_list:
                 return
-        if self.in_checkpoint or self.static_open:
-            self._libxc_record_prelude()
+        self._before_libxc(R.PAGE_DATA)
         self.batcher.add(pfn_list, types, batch.data)
 
-    def _libxc_record_prelude(self) -> None:
-        if self.in_checkpoint:
-            self._record(LibxlRecType.CHECKPOINT_END, [])
-            self.in_checkpoint = False
-        self._close_static()
-
     def _vcpu(self, record) -> None:
-        self._need(True, "a vCPU context record")
         rtype = VCPU_RECORDS[type(record)]
         blob = record.context if isinstance(record, VcpuContext) else record.data
         if rtype == R.X86_PV_VCPU_BASIC and len(blob) != BASIC_SIZE[self._guest_bytes()]:
@@ -236,7 +253,6 @@ class V2Writer:
         self._libxc_record(rtype, [record.vcpu_id.to_bytes(4, "little") + bytes(4), blob])
 
     def _shared_info(self, record: SharedInfo) -> None:
-        self._need(True, "a shared-info page")
         if len(record.page) != PAGE_SIZE:
             raise FormatError(f"shared-info page of {len(record.page)} bytes")
         self._libxc_record(R.SHARED_INFO, [record.page])
@@ -245,6 +261,13 @@ class V2Writer:
         self._libxc_record(R.X86_TSC_INFO, [tsc_info.build({
             "mode": record.mode, "khz": record.khz, "nsec": record.nsec,
             "incarnation": record.incarnation, "reserved": 0})])
+
+    def _hold(self, record: Record) -> None:
+        """vCPU, shared-info, TSC and HVM context state: kept until the snapshot is complete."""
+        guest = STATE_GUEST.get(type(record))
+        if guest is not None:
+            self._need(guest == GuestType.PV, STATE_NAMES[type(record)])
+        self.state.append(record)
 
     def _hvm_params(self, record: HvmParams) -> None:
         self._need(False, "HVM parameters")
@@ -259,10 +282,8 @@ class V2Writer:
             self.params = {}
 
     def _hvm_context(self, record: HvmContext) -> None:
-        self._need(False, "an HVM context")
         if not record.blob:
             raise FormatError("empty HVM context")
-        self.batcher.flush()
         self._flush_params()
         self._libxc_record(R.HVM_CONTEXT, [record.blob])
 
@@ -277,8 +298,8 @@ class V2Writer:
             self._drop("toolstack", "the toolstack physmap (it becomes EMULATOR_XENSTORE_DATA, "
                                     "which needs --wrap libxl or xl)")
         else:
-            self._add_emulator(LibxlRecType.EMULATOR_XENSTORE_DATA, 0, 0,
-                               xenstore_keys(entries))
+            self.emulator.append((LibxlRecType.EMULATOR_XENSTORE_DATA, 0, 0,
+                                  xenstore_keys(entries)))
 
     def _physmap(self, blob: bytes) -> list:
         widths = (self.header.toolstack_bits,) if self.header.toolstack_bits else (64, 32)
@@ -302,14 +323,7 @@ class V2Writer:
             self._drop("emulator", f"{what} (a bare libxc stream has no place for it; use "
                                    "--wrap libxl or xl)")
             return
-        self._add_emulator(rtype, record.emulator_id, record.index, record.data)
-
-    def _add_emulator(self, rtype: int, emulator_id: int, index: int, data: bytes) -> None:
-        item = (rtype, emulator_id, index, data)
-        if self.in_checkpoint:
-            self._write_emulator(item)
-        else:
-            self.emulator.append(item)
+        self.emulator.append((rtype, record.emulator_id, record.index, record.data))
 
     def _write_emulator(self, item) -> None:
         rtype, emulator_id, index, data = item
@@ -329,7 +343,9 @@ class V2Writer:
 
     def _policy(self, record: CpuPolicy) -> None:
         if self.version < 3:
-            raise UnsupportedError("CPU policy records exist only in v3 streams")
+            self._drop("cpu-policy", f"the {record.kind} policy (a v3 record; version 2 streams "
+                                     "have none)")
+            return
         if not self.static_open:
             raise FormatError("a CPU policy after the guest's memory: v3 sends static data "
                               "first")
@@ -341,20 +357,25 @@ class V2Writer:
             self._libxc_record(R.VERIFY, [])
         elif record.origin == "v2" and record.kind.startswith("record-"):
             self._libxc_record(int(record.kind[len("record-"):], 16), [record.data])
-        elif record.kind in STATELESS_MARKERS:
-            return
         else:
-            self._drop(record.kind, f"{record.origin} {record.kind}")
+            self._drop(DROP_KIND.get(record.kind, record.kind), f"{record.origin} {record.kind}")
 
     def _checkpoint(self, record: Checkpoint) -> None:
-        self._flush_params()
-        self._libxc_record(R.CHECKPOINT, [])
-        if self.wrap != "libxc":
-            self._flush_emulator()
-            self.in_checkpoint = True
+        """Flatten: a plain restore refuses CHECKPOINT records (xg_sr_restore.c
+        handle_checkpoint), and restoring a checkpointed legacy file loads every checkpoint's
+        pages and the last one's state; so keep all pages and only the latest state."""
+        self.snapshots += 1
+        self.state.clear()
+        self.params.clear()
+        self.emulator.clear()
 
     def _end(self, record: End) -> None:
         self.batcher.flush()
+        if self.snapshots > 1:
+            self.options.say(f"flattened {self.snapshots} checkpoints into one snapshot: the "
+                             "pages of all, the state of the last (what restoring it loads)")
+        for held in self.state:
+            self.state_writers[type(held)](held)
         self._flush_params()
         self._libxc_record(R.END, [])
         if self.wrap != "libxc":
@@ -362,9 +383,6 @@ class V2Writer:
             self._record(LibxlRecType.END, [])
 
 
-_STATIC = frozenset({R.X86_PV_INFO, R.X86_CPUID_POLICY, R.X86_MSR_POLICY})
-
-
 def _ignore(record: Record) -> None:
-    """Facts v2 states elsewhere: the legacy ext-info block (X86_PV_INFO) and the online vCPU
-    set (the vCPU records themselves)."""
+    """Facts v2 states elsewhere or not at all: the legacy ext-info block (X86_PV_INFO), the
+    online vCPU set (the vCPU records themselves), legacy chunk -9 (no checkpoint follows)."""

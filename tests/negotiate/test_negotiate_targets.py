@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests import toyformats
+from tests.negotiate import toyformats
 
 from xcformat import formats
 from xcformat.errors import EnvironmentProblem, UnsupportedError
 from xcformat.negotiate import options, targets
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "compatibility.rst"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "compatibility.rst"
 
 
 def test_docs_compatibility_page_is_generated_from_the_table():

@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from tests import toyformats
-from tests.netpeers import DEADLINE, old_receiver, server
+from tests.negotiate import toyformats
+from tests.negotiate.netpeers import DEADLINE, old_receiver, server
 
 PEER = [sys.executable, str(Path(__file__).with_name("toypeer.py"))]
 _pool = ThreadPoolExecutor(max_workers=2)

@@ -8,8 +8,8 @@ import struct
 import time
 
 import pytest
-from tests import toyformats
-from tests.netpeers import (DEADLINE, old_receiver, receive_settings, run_receiver, scripted_receiver,
+from tests.negotiate import toyformats
+from tests.negotiate.netpeers import (DEADLINE, old_receiver, receive_settings, run_receiver, scripted_receiver,
                       scripted_sender, send_file, server, transfer)
 
 from xcformat import formats
@@ -55,7 +55,7 @@ def test_two_xcformat_ends_negotiate_aligned_and_it_converts_back_to_the_origina
     sent, got = transfer(legacy_file, out)
     assert (sent.option.name, sent.negotiated, got.format) == ("aligned", True, "aligned")
     assert out.read_bytes()[:8] == toyformats.MAGICS["aligned"]
-    assert sent.bytes == got.bytes == out.stat().st_size
+    assert sent.size == got.size == out.stat().st_size
     back = toyformats.REGISTRY["legacy"]
     from xcformat.io import open_sink, open_source
     with open_source(str(out)) as src, open_sink(str(tmp_path / "back")) as sink:
@@ -272,3 +272,26 @@ def test_a_sender_that_resets_after_its_complete_image_still_gets_it_stored(tmp_
         time.sleep(0.2)
     got = receiving.result(DEADLINE)     # the image ended cleanly (FIN) before the reset
     assert out.read_bytes() == image and got.negotiated
+
+
+def test_a_sender_that_stalls_mid_image_times_out_and_leaves_no_file(tmp_path):
+    srv, address = server()
+    out = tmp_path / "got"
+    receiving = run_receiver(srv, str(out), receive_settings(timeout=0.5))
+    half = toyformats.image("aligned", 40)[:80_000]
+    answer = scripted_sender(address, choice_bytes("aligned") + half, shutdown=False)
+    started = time.monotonic()
+    with pytest.raises(PeerError, match="silent"):
+        receiving.result(DEADLINE)
+    assert time.monotonic() - started < 5
+    _, result = answer.result(DEADLINE)
+    assert result.status == messages.REFUSED and "silent" in result.message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sender_whose_wait_is_shorter_than_the_hold_falls_back_and_still_arrives(
+        tmp_path, legacy_file):
+    out = tmp_path / "got"
+    sent, got = transfer(legacy_file, out, receive_settings(hold=1.0), SendSettings(wait=0.2))
+    assert (sent.negotiated, got.negotiated, sent.option.name) == (False, False, "legacy")
+    assert out.read_bytes() == legacy_file.read_bytes()

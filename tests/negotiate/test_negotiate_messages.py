@@ -13,7 +13,7 @@ from xcformat.errors import PeerError
 from xcformat.negotiate import messages, schema
 from xcformat.schema import REGISTRY
 
-SPEC = Path(__file__).resolve().parents[1] / "spec" / "negotiation.md"
+SPEC = Path(__file__).resolve().parents[2] / "spec" / "negotiation.md"
 ACCEPTS = (messages.Accept("aligned", False, 1, 1, 0), messages.Accept("v2", True, 2, 3, 5))
 
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.netpeers import (DEADLINE, in_thread, old_receiver, receive_settings, run_receiver,
+from tests.negotiate.netpeers import (DEADLINE, in_thread, old_receiver, receive_settings, run_receiver,
                       send_file, server, transfer)
 
 from xcformat import formats
@@ -48,7 +48,7 @@ def pv_records(pages: int = 600):
         pfns = tuple(range(lo, min(pages, lo + 100)))
         data = b"".join(struct.pack("<Q", p) * (PAGE_SIZE // 8) for p in pfns)
         records.append(PageBatch(pfns, bytes(len(pfns)), memoryview(data)))
-    return records + [VcpuInfo(0, frozenset({0})), VcpuContext(0, b"\x01" * 5168),
+    return records + [VcpuInfo(0, frozenset({0})), VcpuContext(0, bytes(5168)),
                       SharedInfo(b"\x5a" * PAGE_SIZE), End()]
 
 
@@ -151,10 +151,8 @@ def test_an_old_legacy_sender_is_sniffed_and_stored_unchanged(tmp_path, legacy_f
 
 @pytest.mark.parametrize("target, expected", [("xcformat", "aligned"), ("xen-4.14+", "v2"),
                                               ("xen-4.6+", "legacy"), ("xen-4.0", "legacy")])
-def test_convert_to_auto_for_a_target(tmp_path, target, expected):
+def test_convert_to_auto_for_a_target(tmp_path, legacy_file, target, expected):
     need("aligned", "v2")
-    # A 3.2 image: no -9 chunk, which the v2 writer cannot take yet (LastCheckpoint).
-    legacy_file = make_legacy(tmp_path, variant="3.2", toolstack_bits=32)
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-m", "xcformat", "convert", str(legacy_file),
                            str(out), "--to", "auto", "--for", target, "--no-progress"],
@@ -207,3 +205,22 @@ def test_whatever_an_old_sender_streams_is_stored_exactly_or_refused_cleanly(tmp
         ours.close()
     feeding.result(DEADLINE)
     theirs.close()
+
+
+def test_an_old_legacy_reader_gets_a_v2_file_as_a_legacy_stream_with_the_same_pages(tmp_path):
+    need("v2")
+    v2_file = tmp_path / "in.v2"       # from a consistent guest: the legacy reader checks cr3
+    convert(make_legacy(tmp_path, variant="3.2", toolstack_bits=32), v2_file, "v2")
+    srv, address = server()
+    reading = old_receiver(srv)
+    sent = send_file(str(v2_file), address, SendSettings(wait=0.3))
+    got = tmp_path / "got.legacy"
+    got.write_bytes(reading.result(DEADLINE))
+    assert (sent.option.name, sent.negotiated) == ("legacy", False)
+
+    def pages(path):
+        with open_source(str(path)) as source:
+            fmt, _ = formats.detect(source)
+            return fmt.name, b"".join(bytes(r.data) for r in fmt.reader(
+                source, formats.Hints()).records() if isinstance(r, PageBatch))
+    assert pages(got) == ("legacy", pages(v2_file)[1])
