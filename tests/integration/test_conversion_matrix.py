@@ -89,7 +89,9 @@ def test_v2_round_trip_keeps_pages_and_contexts(image, align):
     convert(v2, again, "v2")
     assert again.read_bytes() == v2.read_bytes()
     convert(v2, back, "legacy")
-    checked = xcformat("validate", back, *hint)
+    # v2 sends HVM state after the pages, so an HVM legacy image written from it starts with a
+    # batch: the bytes cannot tell it from a pre-3.2 PV stream, and --guest must (as for Xen).
+    checked = xcformat("validate", back, "--guest", spec.guest)
     assert checked.code == 0, checked.output
     pages, vcpus = guest_state(src, spec.guest)
     assert guest_state(v2)[0] == pages
@@ -134,8 +136,8 @@ def test_core_dump_holds_every_final_page(image, via):
         assert page.read_bytes() == expected.content(pfn), pfn
 
 
-# xen-4.6+ takes v2 version 2 only, and xcformat writes version 3 from legacy input: legacy it is.
-@pytest.mark.parametrize("target, format_name", [("xen-4.5", "legacy"), ("xen-4.6+", "legacy"),
+# xen-4.6+ restores v2 version 2 only: the writer is asked for version 2.
+@pytest.mark.parametrize("target, format_name", [("xen-4.5", "legacy"), ("xen-4.6+", "v2"),
                                                  ("xen-4.14+", "v2"), ("xcformat", "aligned")])
 def test_auto_for_picks_a_format_its_reader_takes(image, target, format_name):
     src, spec, hint, cannot = image
