@@ -67,7 +67,7 @@ def _target(args, sniffed: formats.Sniffed) -> tuple[formats.Format, formats.Wri
     if not args.target:
         raise EnvironmentProblem("--to auto needs --for TARGET")
     width = args.width or sniffed.facts.get("toolstack_bits")
-    option, passed = targets.choose(targets.get(args.target), width, sniffed)
+    option, passed = targets.choose(targets.get(args.target), width)
     for reason in passed:
         options.say(f"--for {args.target}: not {reason}")
     options.say(f"--for {args.target}: writing {option.name}")
