@@ -5,8 +5,15 @@ import re
 
 import pytest
 
-from xcformat.synth import (SAMPLE, GuestSpec, expected, legacy_bytes, page_content, sample,
-                            write_legacy)
+from xcformat.synth import (
+    SAMPLE,
+    GuestSpec,
+    expected,
+    legacy_bytes,
+    page_content,
+    sample,
+    write_legacy,
+)
 
 
 def test_same_seed_same_bytes_other_seed_other_pages():
@@ -75,6 +82,7 @@ def test_sample_is_a_few_mib_and_what_the_demo_expects(tmp_path):
     (dict(qemu="DeviceModelRecord0002"), "does not occur"),
     (dict(wrapper="xend"), "does not occur"),
     (dict(batch=1025), "1..1024"),
+    (dict(guest="hvm", hvm_params={-3: -1}), "u64"),
     (dict(variant="2007-hvm", guest="hvm", p2m_size=1000), "pages + 0x20"),
 ])
 def test_impossible_specs_are_refused(kw, message):
@@ -83,8 +91,9 @@ def test_impossible_specs_are_refused(kw, message):
 
 
 def test_command_line_writes_the_image_and_reports(tmp_path, capsys):
-    from xcformat.synth.__main__ import main
     import json
+
+    from xcformat.synth.__main__ import main
 
     path = tmp_path / "hvm.img"
     assert main([str(path), "--guest", "hvm", "--size", "1M", "--width", "32"]) == 0
@@ -102,3 +111,80 @@ def test_command_line_sample_is_the_sample(tmp_path, capsys):
     path = tmp_path / "sample.xl"
     assert main([str(path), "--sample"]) == 0
     assert path.read_bytes() == legacy_bytes(SAMPLE)
+
+
+@pytest.mark.parametrize("kw, version", [
+    (dict(), "4.2"),                                          # -18 is the newest thing present
+    (dict(wrapper="xl"), "4.5"),                              # xl header with the JSON flag
+    (dict(special_pages=True), "4.3"),                        # BROKEN
+    (dict(xsave=True), "4.2"),
+    (dict(guest="hvm"), "4.5"),                               # -19/-20 in the default params
+    (dict(guest="hvm", hvm_params={-3: 1}), "4.2"),
+    (dict(variant="remus"), "4.0"),                           # -7
+    (dict(variant="remus", xsave=True), "4.1"),               # "xcnt"
+    (dict(variant="remus", guest="hvm", hvm_params={}), "4.0"),
+    (dict(variant="remus", guest="hvm", hvm_params={}, qemu="DeviceModelRecord0002"), "4.1"),
+    (dict(variant="remus", guest="hvm", special_pages=True), "4.3"),
+    (dict(variant="remus", vcpus=(0, 64)), "4.2"),            # a -2 map with m >= 64
+    (dict(variant="remus", vcpus=2, xsave=True, xsave_per_vcpu=True), "4.4"),
+    (dict(variant="3.2"), "3.2"),                             # "extv"
+    (dict(variant="3.2", guest="hvm"), "3.1"),                # -2 only
+    (dict(variant="3.1", toolstack_bits=32), "3.1"),
+    (dict(variant="3.0.4-pae", toolstack_bits=32), "3.0.3"),  # the lone "vcpu" block
+    (dict(variant="3.0"), "3.0"),
+    (dict(variant="2007-hvm", guest="hvm"), "3.0"),
+])
+def test_min_xen_version_follows_what_is_present(kw, version):
+    assert expected(GuestSpec(**kw)).min_xen_version == version
+
+
+def test_page_types_cover_every_page_table_kind():
+    e = expected(GuestSpec(pages=2000))
+    kinds = {e.page_type(pfn) for pfn in e.data_pfns()}
+    assert kinds == {0x0, 0x1, 0x2, 0x3, 0x9, 0xC}            # 4 L1s: pinned and not
+    assert e.page_type(e.cr3_pfn) == 0xC and e.page_type(e.p2m_size) is None
+    pae = expected(GuestSpec(guest_bits=32, pages=1500))
+    assert pae.page_type(pae.cr3_pfn) == 0xB
+
+
+def test_live_and_verify_layouts_follow_the_fact_sheet():
+    # §2.1: a live save sends -5 first, then -6 and -7 when the last iteration starts.
+    live = expected(GuestSpec(live=True, tmem=True))
+    assert live.chunks == (-5, -6, -7, -2, -18, -9) and live.page_records > live.pages
+    plain = expected(GuestSpec(tmem=True))
+    assert plain.chunks == (-5, -7, -2, -18, -9) and plain.page_records == plain.pages
+    # §2.1 item 4: -1 then a complete second copy of every page.
+    verify = expected(GuestSpec(verify=True))
+    assert verify.chunks == (-7, -1, -2, -18, -9) and verify.page_records == 2 * verify.pages
+    assert expected(GuestSpec(variant="3.0", verify=True)).chunks == (-1,)
+
+
+def test_chunk_offsets_point_at_their_ids():
+    spec = GuestSpec(guest="hvm", pages=40, wrapper="xl", tmem=True)
+    data, e = legacy_bytes(spec), expected(spec)
+    assert sorted(e.chunk_offsets) == sorted(set(e.chunks))
+    for cid, offsets in e.chunk_offsets.items():
+        assert all(int.from_bytes(data[at:at + 4], "little", signed=True) == cid
+                   for at in offsets)
+
+
+def test_remus_compression_uses_raw_pages_then_deltas():
+    from xcformat.synth.compression import RAW, delta
+
+    old, new = page_content(1, 5, 2), page_content(1, 5, 9)
+    encoded = delta(old, new)
+    # Three changed stamps (two u32 words each) between skips: far smaller than a raw page.
+    assert len(encoded) < 64 and encoded[0] not in (0x00, 0x80) and delta(old, old) == b"\0"
+    spec = GuestSpec(variant="remus", pages=60, checkpoints=10, compression=True)
+    data, e = legacy_bytes(spec), expected(spec)
+    assert e.chunks.count(-13) == 1 and e.chunks.count(-12) == spec.checkpoints - 1
+    first, last = e.chunk_offsets[-12][0], e.chunk_offsets[-12][-1]
+    assert data[first + 12:first + 13] == RAW                 # nothing cached yet: raw pages
+    assert data[last + 12:last + 13] not in (RAW, b"\0")      # version 10 against version 3
+
+
+def test_command_line_reports_an_unwritable_output(tmp_path, capsys):
+    from xcformat.synth.__main__ import main
+
+    assert main([str(tmp_path / "missing" / "image"), "--pages", "40"]) == 2
+    assert "No such file or directory" in capsys.readouterr().err

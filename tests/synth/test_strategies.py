@@ -62,3 +62,19 @@ def test_sample_variants_reachable():
 
     collect()
     assert len(seen) >= 8      # of the 12 variant/guest pairs, most appear in 150 draws
+
+
+@FAST
+@given(spec_images(variant="remus", compression=True, checkpoints=2))
+def test_compression_only_on_request_and_then_walkable(case):
+    spec, image = case
+    assert spec.compression
+    found = walk(image, w=spec.toolstack_bits // 8, guest=spec.guest,
+                 hvm_tail=spec.info.hvm_tail)
+    assert -13 in found.chunks and found.pages == expected(spec).contents()
+
+
+@FAST
+@given(guest_specs())
+def test_default_specs_are_readable_from_a_file(spec):
+    assert not spec.compression

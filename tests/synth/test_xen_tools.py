@@ -29,6 +29,9 @@ CASES = [
     GuestSpec(variant="3.2", toolstack_bits=32, guest_bits=32, pages=300, vcpus=2),
     GuestSpec(variant="3.2", guest="hvm", pages=300),
     GuestSpec(variant="remus", pages=300, checkpoints=1),
+    GuestSpec(live=True, pages=300, batch=50),
+    GuestSpec(verify=True, pages=300),
+    GuestSpec(guest="hvm", live=True, pages=300, special_pages=True),
 ]
 
 
@@ -71,3 +74,12 @@ def test_xen_converter_and_verifier_accept_the_image(tmp_path, spec):
     checked = _run("verify-stream-v2", "-i", str(v2))
     assert checked.returncode == 0, checked.stderr
     assert _v2_pages(v2.read_bytes()) == expected(spec).contents()
+
+
+def test_xen_converter_refuses_remus_compression(tmp_path):
+    # Fact sheet §9: -12/-13 are "todo" in convert-legacy-stream (exit 2), as they must be.
+    legacy = tmp_path / "legacy"
+    write_legacy(GuestSpec(variant="remus", pages=40, checkpoints=2, compression=True), legacy)
+    done = _run("convert-legacy-stream", "-i", str(legacy), "-o", str(tmp_path / "v2"),
+                "-w", "64", "-g", "pv")
+    assert done.returncode != 0

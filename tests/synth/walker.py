@@ -33,6 +33,8 @@ class Walk:
     vcpu_map: set | None = None
     tails: list = field(default_factory=list)
     qemu: list = field(default_factory=list)
+    compressing: bool = False                       # after -13 and the checkpoint it ends
+    pending: list = field(default_factory=list)     # compressed pfns whose pages a -12 brings
 
 
 class Reader:
@@ -77,7 +79,10 @@ def walk(data: bytes, *, w: int, guest: str, hvm_tail: str = "magic", typed: boo
     while True:
         if not _body(r, out, guest, typed):
             break
+        if out.pending:
+            raise Bad("compressed pages never arrived")
         _tail(r, out, guest, hvm_tail)
+        out.compressing = -13 in out.chunks
         if -9 in out.chunks or not r.left():
             break
     if r.left():
@@ -138,8 +143,11 @@ def _body(r: Reader, out: Walk, guest: str, typed: bool) -> bool:
                 if guest == "hvm" and kind:
                     raise Bad("page table type in HVM")
                 seen.add(pfn)
-                out.pages[pfn] = r.take(4096)
                 out.types[pfn] = kind
+                if out.compressing:
+                    out.pending.append(pfn)
+                else:
+                    out.pages[pfn] = r.take(4096)
             continue
         out.chunks.append(n)
         _chunk(r, out, n)
@@ -163,8 +171,10 @@ def _chunk(r: Reader, out: Walk, n: int) -> None:
             raise Bad("tsc mode")
     elif n == -18:
         r.take(r.u("I"))
-    elif n in (-9, -1):
+    elif n in (-9, -1, -13):
         pass
+    elif n == -12:
+        _decompress(r.take(r.ulong()), out)
     elif n == -5:
         r.take(12)
         r.take(16)
@@ -182,6 +192,33 @@ def _chunk(r: Reader, out: Walk, n: int) -> None:
             r.take(28)
     else:
         raise Bad(f"chunk {n}")
+
+
+def _decompress(data: bytes, out: Walk) -> None:
+    """Remus "format B" (fact sheet §2.10) against the pages already held."""
+    at = 0
+    while at < len(data):
+        pfn = out.pending.pop(0)
+        marker = data[at]
+        at += 1
+        if marker == 0x00:
+            continue
+        if marker == 0x80:
+            out.pages[pfn] = data[at:at + 4096]
+            at += 4096
+            continue
+        page, word = bytearray(out.pages[pfn]), 0
+        at -= 1
+        while word < 1024:
+            marker, at = data[at], at + 1
+            count = marker & 0x7F
+            if not marker & 0x80:
+                page[4 * word:4 * (word + count)] = data[at:at + 4 * count]
+                at += 4 * count
+            word += count
+        if word != 1024:
+            raise Bad("runs do not cover the page")
+        out.pages[pfn] = bytes(page)
 
 
 def _tail(r: Reader, out: Walk, guest: str, hvm_tail: str) -> None:

@@ -24,7 +24,8 @@ Variants (``GuestSpec.variant``; :data:`VARIANTS` holds what each writes):
     ``DeviceModelRecord0002``.
 ``"remus"``
     4.0–4.4 xend Remus: body + tail repeated ``checkpoints`` times, no −9/−18; later
-    checkpoints re-send some pages (the last copy wins); ``RemusDeviceModelState``.
+    checkpoints re-send some pages (the last copy wins); ``RemusDeviceModelState``; with
+    ``compression`` the later checkpoints use Remus page compression (−13, −12).
 ``"3.2"``
     ext-info ``vcpu`` + ``extv``, −2; no −7/−9/−18; XTAB entries keep MFN bits (PV) or
     pfns (HVM).
@@ -36,6 +37,9 @@ Variants (``GuestSpec.variant``; :data:`VARIANTS` holds what each writes):
     2007 PV without ext-info; vcpu 0 only.
 ``"2007-hvm"``
     The unreleased 2007 HVM development layout (bare pfns, vcpu contexts after the HVM context).
+
+Any variant can also be written as a live migration (``live``) or with the debug flag's −1
+re-send (``verify``); ``special_pages`` adds BROKEN/XALLOC/XTAB entries and unmapped pfns.
 
 The guest is consistent the way a strict validator checks it: PV page tables (L1–L4, pinned
 and unpinned) hold canonical PTEs naming pfns < p2m_size; the p2m frame list names pages sent as

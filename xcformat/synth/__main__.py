@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -48,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wrapper", choices=("xl", "xend"))
     parser.add_argument("--special-pages", action="store_true")
     parser.add_argument("--tmem", action="store_true")
+    parser.add_argument("--live", action="store_true", help="a live migration's layout")
+    parser.add_argument("--verify", action="store_true", help="the debug flag's -1 re-send")
+    parser.add_argument("--compression", action="store_true",
+                        help="remus: compress checkpoints after the first (-13, -12)")
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--checkpoints", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
@@ -56,18 +61,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pages = args.size // 4096 if args.size else args.pages
     try:
-        spec = SAMPLE if args.sample else GuestSpec(guest=args.guest, toolstack_bits=args.width, guest_bits=args.guest_width,
-                         variant=args.variant, pages=pages, p2m_size=args.p2m_size,
-                         vcpus=args.vcpus, xsave=args.xsave, wrapper=args.wrapper,
-                         special_pages=args.special_pages, tmem=args.tmem, batch=args.batch,
-                         checkpoints=args.checkpoints, seed=args.seed)
+        spec = SAMPLE if args.sample else GuestSpec(
+            guest=args.guest, toolstack_bits=args.width, guest_bits=args.guest_width,
+            variant=args.variant, pages=pages, p2m_size=args.p2m_size, vcpus=args.vcpus,
+            xsave=args.xsave, wrapper=args.wrapper, special_pages=args.special_pages,
+            tmem=args.tmem, batch=args.batch, checkpoints=args.checkpoints, seed=args.seed,
+            live=args.live, verify=args.verify, compression=args.compression)
     except ValueError as error:
         parser.error(str(error))
     start = time.perf_counter()
-    if args.out == "-":
-        written = write_legacy(spec, sys.stdout.buffer)
-    else:
-        written = write_legacy(spec, args.out)
+    try:
+        written = write_legacy(spec, sys.stdout.buffer if args.out == "-" else args.out)
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as other Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("python -m xcformat.synth: output closed early", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"python -m xcformat.synth: {args.out}: {error.strerror}", file=sys.stderr)
+        return 2
     seconds = time.perf_counter() - start
     e = expected(spec)
     report = {"path": args.out, "bytes": written, "seconds": round(seconds, 3),

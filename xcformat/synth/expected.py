@@ -5,12 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .hvmguest import magic_pfns
+from .batches import Batch, final_version, special_pfns
+from .hvmguest import hvm_context, magic_pfns, qemu_state
 from .pages import page_content
-from .pvguest import XSAVE_RECORD, pv_layout, structure_page
+from .pvguest import (
+    XSAVE_RECORD,
+    extended_context,
+    pv_layout,
+    raw_context,
+    shared_info_page,
+    structure_page,
+    tail_context,
+    xsave_record,
+)
 from .spec import GuestSpec, hvm_data_pfns
-from .stream import (Batch, Chunk, emitted_params, ext_info, final_version, has_extv, items,
-                     special_pfns)
+from .stream import Chunk, emitted_params, ext_info, has_extv, items
 from .variants import CHUNK_SINCE, QEMU_LIBXL, QEMU_REMUS, version_key
 
 
@@ -33,6 +42,7 @@ class Expected:
     page_records: int             #: data-bearing batch entries, re-sends included
     batches: int
     chunks: tuple[int, ...]       #: negative ids in stream order (repeats across checkpoints)
+    chunk_offsets: dict           #: chunk id → absolute file offsets of its occurrences
     checkpoints: int              #: body+tail passes (1 unless Remus)
     size: int                     #: total file size in bytes
     stream_offset: int            #: where the libxc stream starts (after any wrapper header)
@@ -82,6 +92,40 @@ class Expected:
         """pfn → final content for every data pfn (small images only)."""
         return {pfn: self.content(pfn) for pfn in self.data_pfns()}
 
+    # The last checkpoint's tail items (the only ones for a non-Remus image).
+
+    @property
+    def _last(self) -> int:
+        return self.checkpoints - 1
+
+    def vcpu_context(self, vcpu: int) -> bytes:
+        """PV: the canonical ``vcpu_guest_context`` the tail carries for ``vcpu``."""
+        return tail_context(self.spec, pv_layout(self.spec), vcpu, self._last)
+
+    def extended_context(self, vcpu: int) -> bytes | None:
+        """PV: the 128-byte extended context (None before 3.2)."""
+        return extended_context(self.spec, vcpu) if has_extv(self.spec) else None
+
+    def xsave(self, vcpu: int) -> bytes | None:
+        """PV: the whole xsave record (mask, size, xcr0, xcr0_accum, area), None without xcnt."""
+        return xsave_record(self.spec, vcpu) if self.spec.xsave else None
+
+    def shared_info(self) -> bytes:
+        """PV: the 4096-byte shared-info page."""
+        return shared_info_page(self.spec, pv_layout(self.spec), self._last)
+
+    def ext_info_vcpu(self) -> bytes | None:
+        """PV: the raw vcpu 0 context of the ext-info "vcpu" block."""
+        return raw_context(self.spec, pv_layout(self.spec)) if self.ext_info else None
+
+    def hvm_context(self) -> bytes:
+        """HVM: the hypervisor context blob."""
+        return hvm_context(self.spec, self._last)
+
+    def qemu_state(self) -> bytes | None:
+        """HVM: the device model's state after its record signature (and length)."""
+        return qemu_state(self.spec, self._last) if self.qemu else None
+
 
 def min_xen_version(spec: GuestSpec, chunk_ids, ext_ids, specials) -> str:
     """The earliest Xen release consistent with what the image holds: fact sheet §9 item 5, the
@@ -92,6 +136,8 @@ def min_xen_version(spec: GuestSpec, chunk_ids, ext_ids, specials) -> str:
         floors.append("4.2")
     if specials["broken"]:
         floors.append("4.3")
+    if spec.xsave_per_vcpu and any(vcpu % 2 for vcpu in spec.vcpus):
+        floors.append("4.4")          # an xsave record smaller than "xcnt" says (§2.8)
     if -2 in chunk_ids and max(spec.vcpus) >= 64:
         floors.append("4.2")
     floors.append({QEMU_LIBXL: "4.1", QEMU_REMUS: "4.0"}.get(spec.qemu, "3.0"))
@@ -106,6 +152,7 @@ def expected(spec: GuestSpec) -> Expected:
     stream_offset = None
     first_batch = None
     chunk_ids: list[int] = []
+    chunk_offsets: dict[int, list[int]] = {}
     page_records = batches = 0
     for index, item in enumerate(items(spec)):
         if isinstance(item, Batch):
@@ -117,6 +164,7 @@ def expected(spec: GuestSpec) -> Expected:
             continue
         if isinstance(item, Chunk):
             chunk_ids.append(item.id)
+            chunk_offsets.setdefault(item.id, []).append(offset)
             offset += len(item.data)
             continue
         offset += len(item)
@@ -136,6 +184,7 @@ def expected(spec: GuestSpec) -> Expected:
         qemu=spec.qemu, variant=spec.variant, xen=spec.info.xen,
         min_xen_version=min_xen_version(spec, chunk_ids, ext_ids, specials), vcpus=spec.vcpus,
         pages=spec.pages, page_records=page_records, batches=batches, chunks=tuple(chunk_ids),
+        chunk_offsets={cid: tuple(at) for cid, at in chunk_offsets.items()},
         checkpoints=spec.checkpoints if spec.info.checkpointed else 1, size=offset,
         stream_offset=stream_offset, first_batch_offset=first_batch, ext_info=ext_ids,
         xsave_size=XSAVE_RECORD if spec.xsave else None,

@@ -24,12 +24,20 @@ def _record(typecode: int, instance: int, payload: bytes) -> bytes:
     return struct.pack("<HHI", typecode, instance, len(payload)) + payload
 
 
+#: hvm_hw_cpu offsets, the same in 3.1 and 4.5 (public/arch-x86/hvm/save.h at 3.1.0-branched and
+#: RELEASE-4.5.0): fpu_regs[512], then rax..r15, rip, rflags, cr0, cr2, cr3, cr4.
+_RAX, _RSP, _RIP, _CR0 = 512, 512 + 7 * 8, 512 + 16 * 8, 512 + 18 * 8
+
+
 def _cpu_payload(spec: GuestSpec, vcpu: int, length: int, checkpoint: int) -> bytes:
-    # hvm_hw_cpu (xen/include/public/arch-x86/hvm/save.h): 4.5 starts with the 512-byte FPU area;
-    # we fill only the control words and a recognisable tag, the rest stays zero.
+    """A plausible 64-bit vcpu: FPU control words, a tag in rax/rbx, rsp, rip, cr0/cr3/cr4."""
     buf = bytearray(length)
     struct.pack_into("<H22xI", buf, 0, 0x037F, 0x1F80)
-    struct.pack_into("<4sIII", buf, 512, b"vcpu", vcpu, spec.seed & 0xFFFFFFFF, checkpoint)
+    struct.pack_into("<4sIII", buf, _RAX, b"vcpu", vcpu, spec.seed & 0xFFFFFFFF, checkpoint)
+    struct.pack_into("<Q", buf, _RSP, 0xFFFF880000010000 - vcpu * 0x4000)
+    struct.pack_into("<QQ", buf, _RIP, 0xFFFFFFFF81000000 + vcpu * 0x10, 0x202)
+    table = 0x10 if data_end(spec) > 0x10 else 1          # the guest's page table: a data pfn
+    struct.pack_into("<QQQQ", buf, _CR0, 0x80050033, 0, table << 12, 0x6F0)
     return bytes(buf)
 
 

@@ -243,18 +243,25 @@ def extended_context(spec: GuestSpec, vcpu: int) -> bytes:
     return head.ljust(128, b"\0")
 
 
-XSAVE_MASK = 0x7                 # x87 | SSE | AVX
-XSAVE_AREA = 832                 # legacy 512 + header 64 + AVX 256
-XSAVE_RECORD = 16 + 16 + XSAVE_AREA   # the "xcnt" value X: mask, size, then S = 16 + area bytes
+XSAVE_MASK = 0x7                 # host xfeature_mask: x87 | SSE | AVX
+XSAVE_AREA = {0x7: 832, 0x3: 576}     # by xcr0_accum: legacy 512 + header 64 (+ AVX 256)
+XSAVE_RECORD = 16 + 16 + XSAVE_AREA[0x7]   # "xcnt" X: mask, size, then S = 16 + area bytes
+
+
+def xsave_accum(spec: GuestSpec, vcpu: int) -> int:
+    """A vcpu's xcr0_accum: odd vcpus never used AVX when ``xsave_per_vcpu`` (4.4+, §2.8)."""
+    return 0x3 if spec.xsave_per_vcpu and vcpu % 2 else XSAVE_MASK
 
 
 def xsave_record(spec: GuestSpec, vcpu: int) -> bytes:
-    """u64 xfeature_mask, u64 S, then S bytes: xcr0, xcr0_accum, XSAVE area (§2.8)."""
-    area = bytearray(XSAVE_AREA)
+    """u64 xfeature_mask, u64 S, then S bytes: xcr0, xcr0_accum, XSAVE area (§2.8).  Since 4.4
+    S follows the vcpu's own xcr0_accum, so it may differ from "xcnt" − 16."""
+    accum = xsave_accum(spec, vcpu)
+    area = bytearray(XSAVE_AREA[accum])
     struct.pack_into("<H22xI", area, 0, 0x037F, 0x1F80)     # fcw, mxcsr
-    struct.pack_into("<Q", area, 512, XSAVE_MASK)      # XSTATE_BV
-    struct.pack_into("<II", area, 576, vcpu, spec.seed & 0xFFFFFFFF)   # a recognisable AVX word
-    return struct.pack("<QQQQ", XSAVE_MASK, 16 + XSAVE_AREA, XSAVE_MASK, XSAVE_MASK) + area
+    struct.pack_into("<Q", area, 512, accum)            # XSTATE_BV
+    struct.pack_into("<II", area, 64, vcpu, spec.seed & 0xFFFFFFFF)   # a recognisable word
+    return struct.pack("<QQQQ", XSAVE_MASK, 16 + len(area), accum, accum) + area
 
 
 #: shared_info.arch offset by guest width (fact sheet §7.3) and the structure's size.

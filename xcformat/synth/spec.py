@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .variants import QEMU_RECORDS, VARIANTS, Variant
+from .variants import VARIANTS, Variant
 
 #: p2m_size must fit the 28 pfn bits of a batch entry (fact sheet §1).
 MAX_P2M_SIZE = 0x0FFFFFFF
@@ -26,7 +26,12 @@ class GuestSpec:
     the highest data pfn + 1 plus a few hole pfns.  ``qemu="auto"`` picks the variant's usual
     device-model record for HVM (None for PV); None writes no record.  ``hvm_params`` maps legacy
     chunk ids (-3, -4, -8, ...) to values; None picks the variant's usual set, ``{}`` none.
-    ``checkpoints`` is used by the "remus" variant only.
+    ``checkpoints`` is used by the "remus" variant only (always live).  ``live`` writes a live
+    migration's layout: every page, then (-6, -7 where the variant has them and) a last
+    iteration that re-sends some pages.  ``verify`` adds the debug flag's -1 chunk and a second
+    copy of every page (non-live saves).  ``xsave_per_vcpu`` (with ``xsave``) gives odd vcpus a
+    smaller xsave record than "xcnt" says, as Xen 4.4+ may (fact sheet §2.8).  ``compression``
+    (Remus) sends checkpoints after the first with Remus page compression (-13, -12; §2.10).
     """
 
     guest: str = "pv"
@@ -37,6 +42,7 @@ class GuestSpec:
     p2m_size: int | None = None
     vcpus: int | tuple[int, ...] = 1
     xsave: bool = False
+    xsave_per_vcpu: bool = False
     wrapper: str | None = None
     qemu: str | None = AUTO
     qemu_bytes: int = 600
@@ -46,11 +52,20 @@ class GuestSpec:
     batch: int = MAX_BATCH
     seed: int = 0
     checkpoints: int = 3
+    live: bool = False
+    verify: bool = False
+    compression: bool = False
 
     def __post_init__(self) -> None:
-        put = object.__setattr__
         if self.variant not in VARIANTS:
             raise ValueError(f"unknown variant {self.variant!r} (known: {', '.join(VARIANTS)})")
+        self._check_guest()
+        self._check_features()
+        self._check_sizes()
+
+    def _check_guest(self) -> None:
+        """Guest type, widths and vcpus the variant can have."""
+        put = object.__setattr__
         v = self.info
         if self.guest not in v.guests:
             raise ValueError(f"variant {self.variant} has no {self.guest} guests")
@@ -71,20 +86,25 @@ class GuestSpec:
         put(self, "vcpus", _vcpu_ids(self.vcpus))
         if self.guest == "pv" and not v.vcpu_info and len(self.vcpus) > 1:
             raise ValueError(f"{self.variant} PV images carry vcpu 0 only (no -2 chunk)")
-        if self.guest == "pv" and max(self.vcpus) > v.max_vcpu_id and v.vcpu_info:
+        if v.vcpu_info and max(self.vcpus) > v.max_vcpu_id:      # the -2 map's limit
             raise ValueError(f"variant {self.variant} allows vcpu ids up to {v.max_vcpu_id}")
+
+    def _check_features(self) -> None:
+        """Records and page kinds the variant can have."""
+        put = object.__setattr__
+        v = self.info
         if self.qemu == AUTO:
             put(self, "qemu", v.qemu_default if self.guest == "hvm" else None)
         if self.qemu is not None and (self.guest == "pv" or self.qemu not in v.qemu_allowed):
             raise ValueError(f"qemu record {self.qemu!r} does not occur in {self.variant} "
                              f"{self.guest} images (allowed: {sorted(map(str, v.qemu_allowed))})")
-        if self.qemu is not None and self.qemu not in QEMU_RECORDS:
-            raise ValueError(f"unknown qemu record {self.qemu!r}")
         if self.wrapper not in v.wrappers:
             raise ValueError(f"wrapper {self.wrapper!r} does not occur with {self.variant}")
         for flag, allowed in (("xsave", v.xsave), ("tmem", v.tmem)):
             if getattr(self, flag) and not allowed:
                 raise ValueError(f"variant {self.variant} has no {flag}")
+        if self.xsave_per_vcpu and not self.xsave:
+            raise ValueError("xsave_per_vcpu needs xsave")
         if self.xsave and self.guest == "hvm":
             raise ValueError("xsave records are PV tail records (HVM keeps them in its context)")
         params = self._params()
@@ -93,15 +113,20 @@ class GuestSpec:
         if bad or (params and self.guest != "hvm"):
             raise ValueError(f"HVM param chunks {sorted(bad) or 'in a PV image'} do not occur in "
                              f"{self.variant} {self.guest} images")
+        if any(not 0 <= value < 1 << 64 for _, value in params):
+            raise ValueError("HVM param values are u64")
         if self.special_pages and self.variant == "2007-hvm":
             raise ValueError("2007-hvm batches are bare pfns: no special page types")
         if not 1 <= self.batch <= MAX_BATCH:
             raise ValueError("batch must be 1..1024")
+        if self.compression and not v.checkpointed:
+            raise ValueError("compression is Remus checkpoint compression (variant remus)")
+        if self.verify and (self.live or v.checkpointed):
+            raise ValueError("verify is for non-live saves here")
         if self.checkpoints < 1:
             raise ValueError("checkpoints must be at least 1")
         if self.qemu_bytes < 4:
             raise ValueError("qemu_bytes must be at least 4 (the QEVM magic)")
-        self._check_sizes()
 
     @property
     def info(self) -> Variant:
@@ -118,6 +143,7 @@ class GuestSpec:
         return tuple(sorted((int(k), int(val)) for k, val in items))
 
     def _check_sizes(self) -> None:
+        """pages and p2m_size leave room for the guest's structures (and fit 28 pfn bits)."""
         if self.pages < 1:
             raise ValueError("pages must be at least 1")
         end = data_end(self)
@@ -137,7 +163,7 @@ class GuestSpec:
         if self.p2m_size > MAX_P2M_SIZE:
             raise ValueError("p2m_size must be <= 0x0FFFFFFF, 28 pfn bits (fact sheet §1)")
         if self.guest == "pv":
-            from .pvguest import pv_layout   # the layout depends on the validated sizes above
+            from .pvguest import pv_layout  # the layout depends on the validated sizes above
             pv_layout(self)
         elif len(hvm_data_pfns(self)) < 16 and self.info.hvm_tail == "magic":
             raise ValueError("an HVM guest needs at least 16 pages (magic and ring pages)")

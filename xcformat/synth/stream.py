@@ -13,20 +13,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import chunks
+from .batches import Batch, dirty_pass, full_pass, is_live, special_pfns
+from .compression import compressed_chunk
 from .hvmguest import hvm_context, magic_pfns, qemu_state
-from .pages import PageBuilder
-from .pvguest import (MFN_BASE, VGC, extended_context, pv_layout, raw_context,
-                      shared_info_page, structure_page, tail_context, vcpu_context,
-                      xsave_record, XSAVE_RECORD)
-from .spec import VGA_HOLE, GuestSpec, data_end, hvm_data_pfns
+from .pvguest import (
+    MFN_BASE,
+    VGC,
+    XSAVE_RECORD,
+    extended_context,
+    pv_layout,
+    raw_context,
+    shared_info_page,
+    tail_context,
+    vcpu_context,
+    xsave_record,
+)
+from .spec import GuestSpec
 from .variants import HVM_PARAM_CHUNKS
-
-XTAB = 0xF << 28
-BROKEN = 0xD << 28
-XALLOC = 0xE << 28
-NO_DATA = (0xD, 0xE, 0xF)
-#: Ordinary pages re-sent in Remus checkpoint version v are those with pfn % DIRTY_STRIDE == v % ...
-DIRTY_STRIDE = 7
 
 
 @dataclass(frozen=True)
@@ -37,149 +40,7 @@ class Chunk:
     data: bytes
 
 
-@dataclass(frozen=True)
-class Batch:
-    """One page batch: ``words`` as written, ``pfns`` of its data-bearing entries, in order."""
-
-    words: tuple[int, ...]
-    pfns: tuple[int, ...]
-    version: int
-    spec: GuestSpec
-
-    def header(self) -> bytes:
-        word = "Q" if self.spec.toolstack_bits == 64 else "I"
-        return struct.pack(f"<i{len(self.words)}{word}", len(self.words), *self.words)
-
-    @property
-    def nbytes(self) -> int:
-        return 4 + len(self.words) * self.spec.toolstack_bits // 8 + 4096 * len(self.pfns)
-
-    def structure_pages(self) -> Iterator[tuple[int, bytes]]:
-        """(index in the batch's data, page) for PV structure pages, which are not patterns."""
-        if self.spec.guest != "pv" or not self.pfns:
-            return
-        lay = pv_layout(self.spec)
-        for index, pfn in enumerate(self.pfns):
-            if pfn >= lay.block_end:
-                return
-            page = structure_page(self.spec, lay, pfn)
-            if page is not None:
-                yield index, page
-
-    def pages(self, builder: PageBuilder) -> memoryview:
-        """The batch's page data, in ``builder``'s buffer (valid until its next build)."""
-        data = builder.build(self.pfns, self.version)
-        for index, page in self.structure_pages():
-            builder.patch(index, page)
-        return data
-
-
 Item = bytes | Chunk | Batch
-
-
-def final_version(spec: GuestSpec, pfn: int) -> int:
-    """The version of the last copy of an ordinary page (Remus re-sends; 0 otherwise)."""
-    structural = spec.guest == "pv" and 0 < pfn < pv_layout(spec).block_end
-    if not spec.info.checkpointed or structural:
-        return 0                     # only ordinary pages are re-sent (see ordinary_pfns)
-    best = 0
-    for version in range(1, spec.checkpoints + 1):
-        if version % DIRTY_STRIDE == pfn % DIRTY_STRIDE:
-            best = version
-    return best
-
-
-# --- batch entries ------------------------------------------------------------------------
-
-def special_pfns(spec: GuestSpec) -> dict[str, tuple[int, ...]]:
-    """Hole pfns (above the data) that ``special_pages`` gives a role."""
-    if not spec.special_pages:
-        return {"unmapped": (), "broken": (), "xalloc": ()}
-    base = data_end(spec)
-    v = spec.info
-    if spec.guest == "pv":
-        return {"unmapped": (base, base + 1), "broken": (base + 2,) if v.broken else (),
-                "xalloc": ()}
-    return {"unmapped": (), "broken": (base,) if v.broken else (),
-            "xalloc": (base + 1, base + 2) if v.xalloc else ()}
-
-
-def _pv_entries(spec: GuestSpec) -> Iterator[tuple[int, int]]:
-    """(word, data pfn or -1) for a PV guest's full pass: pfns in order, specials after pfn 0."""
-    lay = pv_layout(spec)
-    yield 0, 0
-    if spec.special_pages:
-        if spec.info.xtab_pv == "mfn":     # ≤3.x: XTAB keeps leftover MFN bits (§2.5, §4.1)
-            for i in range(3):
-                yield XTAB | ((MFN_BASE + 0x7000 + 0x35 * i) & 0x0FFFFFFF), -1
-        else:                               # 4.x: exactly 0xF0000000, in runs
-            for _ in range(3):
-                yield XTAB, -1
-        for pfn in special_pfns(spec)["broken"]:
-            yield BROKEN | pfn, -1
-    for pfn in range(1, lay.block_end):
-        yield pfn | lay.page_type(pfn) << 28, pfn
-    for pfn in range(lay.block_end, spec.pages):
-        yield pfn, pfn
-
-
-def _hvm_entries(spec: GuestSpec) -> Iterator[tuple[int, int]]:
-    """(word, data pfn or -1) for an HVM guest's full pass (§2.5, §4.2, §5)."""
-    v = spec.info
-    data = hvm_data_pfns(spec)
-    if not v.typed_hvm_pfns:               # 2007: bare pfns, every entry has data
-        for pfn in data:
-            yield pfn, pfn
-        return
-    specials = special_pfns(spec)
-    typed = {pfn: BROKEN | pfn for pfn in specials["broken"]}
-    typed.update({pfn: XALLOC | pfn for pfn in specials["xalloc"]})
-    last = max([data_end(spec) - 1, *typed])
-    stop = spec.p2m_size if v.xtab_hvm == "pfn" else min(
-        spec.p2m_size, (last // spec.batch + 1) * spec.batch)   # 4.x drops all-XTAB batches
-    for pfn in range(stop):
-        if pfn in data:
-            yield pfn, pfn
-        elif pfn in typed:
-            yield typed[pfn], -1
-        elif v.hvm_hole_skipped and pfn in VGA_HOLE:
-            continue                       # 3.1-3.3 never send the VGA hole
-        else:                              # unbacked: XTAB, with the pfn (3.x) or without (4.1+)
-            yield XTAB | (pfn if v.xtab_hvm == "pfn" else 0), -1
-
-
-def _batches(spec: GuestSpec, entries, version: int) -> Iterator[Batch]:
-    drop_empty = spec.info.xtab_pv == "zero"      # 4.x never writes an all-XTAB batch (§2.5)
-    words: list[int] = []
-    pfns: list[int] = []
-    for word, pfn in entries:
-        words.append(word)
-        if pfn >= 0:
-            pfns.append(pfn)
-        if len(words) == spec.batch:
-            if not (drop_empty and all(w >> 28 == 0xF for w in words)):
-                yield Batch(tuple(words), tuple(pfns), version, spec)
-            words, pfns = [], []
-    if words and not (drop_empty and all(w >> 28 == 0xF for w in words)):
-        yield Batch(tuple(words), tuple(pfns), version, spec)
-
-
-def _full_pass(spec: GuestSpec) -> Iterator[Batch]:
-    entries = _pv_entries(spec) if spec.guest == "pv" else _hvm_entries(spec)
-    return _batches(spec, entries, 0)
-
-
-def ordinary_pfns(spec: GuestSpec):
-    """pfns holding pattern pages (the ones Remus re-sends)."""
-    if spec.guest == "hvm":
-        return hvm_data_pfns(spec)
-    return [0, *range(pv_layout(spec).block_end, spec.pages)]
-
-
-def _dirty_pass(spec: GuestSpec, version: int) -> Iterator[Batch]:
-    residue = version % DIRTY_STRIDE
-    dirty = ((pfn, pfn) for pfn in ordinary_pfns(spec) if pfn % DIRTY_STRIDE == residue)
-    return _batches(spec, dirty, version)
 
 
 # --- fixed parts --------------------------------------------------------------------------
@@ -247,8 +108,8 @@ def emitted_params(spec: GuestSpec) -> tuple[tuple[int, int], ...]:
     return tuple((cid, params[cid]) for cid in HVM_PARAM_CHUNKS if params.get(cid))
 
 
-def _body_end(spec: GuestSpec) -> Iterator[Item]:
-    """-2, HVM params, -18, -9 (each where the variant writes it), then 0."""
+def _body_end(spec: GuestSpec, enable_compression: bool = False) -> Iterator[Item]:
+    """-2, HVM params, -18, -9, -13 (each where the variant writes it), then 0."""
     v = spec.info
     if v.vcpu_info:
         yield Chunk(-2, chunks.vcpu_info(spec))
@@ -258,6 +119,8 @@ def _body_end(spec: GuestSpec) -> Iterator[Item]:
         yield Chunk(-18, chunks.toolstack(spec))
     if v.last_checkpoint:
         yield Chunk(-9, chunks.marker(-9))
+    if enable_compression:
+        yield Chunk(-13, chunks.marker(-13))
     yield chunks.marker(0)
 
 
@@ -277,19 +140,29 @@ def items(spec: GuestSpec) -> Iterator[Item]:
         yield _ulongs(spec, pv_layout(spec).frames)
     if spec.tmem:
         yield Chunk(-5, chunks.tmem(spec))
-    if v.tsc and not v.checkpointed:
+    live = is_live(spec)
+    if v.tsc and not live:
         yield Chunk(-7, chunks.tsc_info(spec))          # non-live save: before the batches
-    yield from _full_pass(spec)
-    if not v.checkpointed:
-        yield from _body_end(spec)
-        yield from _tail(spec, 0)
-        return
-    # Remus: the first checkpoint is a live migration whose last iteration starts with -6/-7;
-    # every later checkpoint re-sends the dirty pages, then -2 ... 0 and the tail again.
-    if spec.tmem:
-        yield Chunk(-6, chunks.tmem_extra(spec))
-    yield Chunk(-7, chunks.tsc_info(spec))
-    for checkpoint in range(spec.checkpoints):
-        yield from _dirty_pass(spec, checkpoint + 1)
-        yield from _body_end(spec)
+    yield from full_pass(spec)
+    if live:
+        # §2.1 item 3: once the guest is suspended, the last iteration starts with -6 and -7.
+        if spec.tmem:
+            yield Chunk(-6, chunks.tmem_extra(spec))
+        if v.tsc:
+            yield Chunk(-7, chunks.tsc_info(spec))
+    # Remus repeats (dirty pages, -2 ... 0, tail) for every checkpoint (§2.1 last paragraph).
+    # With compression (§2.10), -13 ends the first checkpoint's body and every later checkpoint's
+    # pages follow their batch headers in a -12 chunk.
+    for checkpoint in range(spec.checkpoints if v.checkpointed else 1):
+        compressed = spec.compression and checkpoint > 0
+        if live:
+            for batch in dirty_pass(spec, checkpoint + 1, compressed):
+                yield batch
+                if compressed:
+                    yield Chunk(-12, compressed_chunk(spec, batch))
+        if spec.verify:
+            # §2.1 item 4 / §4.1: -1, then every page again for the receiver to compare.
+            yield Chunk(-1, chunks.marker(-1))
+            yield from full_pass(spec)
+        yield from _body_end(spec, enable_compression=spec.compression and checkpoint == 0)
         yield from _tail(spec, checkpoint)

@@ -7,7 +7,7 @@ decide what a variant's bytes contain.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: HVM parameter chunks in the order 4.5 emits them (§2.1 item 6) with their first release.
 HVM_PARAM_CHUNKS = (-14, -3, -15, -16, -17, -4, -8, -10, -11, -19, -20)
@@ -61,38 +61,46 @@ class Variant:
 
 _ALL_PARAMS = frozenset(HVM_PARAM_CHUNKS)
 
-VARIANTS: dict[str, Variant] = {v.name: v for v in (
-    # §2, §12: the last legacy layout, libxl (xl) era.
-    Variant("4.5", "4.5", frozenset({"pv", "hvm"}), "full", False, True, True, True, True, False,
-            True, "magic", False, "zero", "zero", _ALL_PARAMS, True, True, True, True, 4095, 56,
-            1024, frozenset({None, "xl"}), QEMU_LIBXL, frozenset({None, *QEMU_RECORDS})),
-    # §2.1 last paragraph, §3.4: xend Remus, 4.0-4.4: checkpoints repeat body+tail, never -9.
-    Variant("remus", "4.0-4.4", frozenset({"pv", "hvm"}), "full", False, True, True, False, False,
-            True, True, "magic", False, "zero", "zero", _ALL_PARAMS - {-19, -20}, True, True, True,
-            True, 4095, 56, 1024, frozenset({None, "xend"}), QEMU_REMUS,
-            frozenset({None, QEMU_LIBXL, QEMU_REMUS})),
-    # §5 "3.2": ext-info for every PV guest, extv, 32-on-64; no chunks but -2.
-    Variant("3.2", "3.2", frozenset({"pv", "hvm"}), "full", False, True, False, False, False,
-            False, True, "magic", True, "mfn", "pfn", frozenset(), False, False, False, False, 63,
-            32, 1016, frozenset({None, "xend"}), QEMU_XEND, frozenset({None, QEMU_XEND})),
-    # §5 "3.1": -2 and all-vcpu tail; ext-info still PAE-only; guest width = tool width.
-    Variant("3.1", "3.1", frozenset({"pv", "hvm"}), "pae", True, True, False, False, False,
-            False, True, "magic", True, "mfn", "pfn", frozenset(), False, False, False, False, 63,
-            0, 1016, frozenset({None, "xend"}), QEMU_XEND, frozenset({None, QEMU_XEND})),
-    # §4.1: 2007 PV (= released 3.0.3/3.0.4) of a PAE guest with extended cr3: lone "vcpu" block.
-    Variant("3.0.4-pae", "3.0.3-3.0.4", frozenset({"pv"}), "pae", True, False, False, False,
-            False, False, True, "magic", True, "mfn", "pfn", frozenset(), False, False, False,
-            False, 0, 0, 0, frozenset({None, "xend"}), None, frozenset({None})),
-    # §4.1: 2007 PV without ext-info (3.0.0-3.0.4, any guest but PAE+extended-cr3).
-    Variant("3.0", "3.0", frozenset({"pv"}), "none", True, False, False, False, False, False,
-            True, "magic", True, "mfn", "pfn", frozenset(), False, False, False, False, 0, 0, 0,
-            frozenset({None, "xend"}), None, frozenset({None})),
-    # §4.2: the unreleased 2007 HVM development layout (xen-unstable 2007-01-18..2007-04-11).
-    Variant("2007-hvm", "unreleased (xen-unstable 2007-01..04)", frozenset({"hvm"}), "none",
-            True, False, False, False, False, False, False, "2007", True, "mfn", "pfn",
-            frozenset(), False, False, False, False, 0, 0, 0, frozenset({None, "xend"}),
-            QEMU_XEND, frozenset({None, QEMU_XEND})),
-)}
+# §2, §12: the last legacy layout, libxl (xl) era.  The others are written as differences to it.
+_V45 = Variant(
+    name="4.5", xen="4.5", guests=frozenset({"pv", "hvm"}), ext_info="full", same_width=False,
+    vcpu_info=True, tsc=True, last_checkpoint=True, toolstack=True, checkpointed=False,
+    typed_hvm_pfns=True, hvm_tail="magic", hvm_hole_skipped=False, xtab_pv="zero",
+    xtab_hvm="zero", hvm_params=_ALL_PARAMS, xsave=True, tmem=True, broken=True, xalloc=True,
+    max_vcpu_id=4095, ext_context_size=56, hvm_cpu_record=1024,
+    wrappers=frozenset({None, "xl"}), qemu_default=QEMU_LIBXL,
+    # The same libxc layout went out of xend in 4.1-4.4, with xend's raw qemu record after it.
+    qemu_allowed=frozenset({None, *QEMU_RECORDS}))
+# §2.1 last paragraph, §3.4: xend Remus, 4.0-4.4: body+tail repeat, no -9; xend registers no
+# toolstack callback, so no -18 either.
+_REMUS = replace(
+    _V45, name="remus", xen="4.0-4.4", last_checkpoint=False, toolstack=False,
+    checkpointed=True, hvm_params=_ALL_PARAMS - {-19, -20}, wrappers=frozenset({None, "xend"}),
+    qemu_default=QEMU_REMUS, qemu_allowed=frozenset({None, QEMU_LIBXL, QEMU_REMUS}))  # xl remus
+# §5 "3.2": ext-info for every PV guest, extv, 32-on-64; -2 is the only chunk; 3.1-3.3 HVM
+# savers skip the VGA hole; XTAB keeps MFN bits (PV) or the pfn (HVM).
+_V32 = replace(
+    _V45, name="3.2", xen="3.2", tsc=False, last_checkpoint=False, toolstack=False,
+    hvm_hole_skipped=True, xtab_pv="mfn", xtab_hvm="pfn", hvm_params=frozenset(), xsave=False,
+    tmem=False, broken=False, xalloc=False, max_vcpu_id=63, ext_context_size=32,
+    hvm_cpu_record=1016, wrappers=frozenset({None, "xend"}), qemu_default=QEMU_XEND,
+    qemu_allowed=frozenset({None, QEMU_XEND}))
+# §5 "3.1": -2 and the all-vcpu tail; ext-info still PAE-only; guest width = tool width.
+_V31 = replace(_V32, name="3.1", xen="3.1", ext_info="pae", same_width=True,
+               ext_context_size=0)
+# §4.1: 2007 PV (= released 3.0.3/3.0.4) of a PAE guest with extended cr3: lone "vcpu" block,
+# no -2, vcpu 0 only.
+_V304 = replace(_V31, name="3.0.4-pae", xen="3.0.3-3.0.4", guests=frozenset({"pv"}),
+                vcpu_info=False, max_vcpu_id=0, qemu_default=None, qemu_allowed=frozenset({None}))
+# §4.1: 2007 PV without ext-info (3.0.0-3.0.4, any guest but PAE+extended-cr3).
+_V30 = replace(_V304, name="3.0", xen="3.0", ext_info="none")
+# §4.2: the unreleased 2007 HVM development layout (xen-unstable 2007-01-18..2007-04-11).
+_V2007 = replace(_V30, name="2007-hvm", xen="unreleased (xen-unstable 2007-01..04)",
+                 guests=frozenset({"hvm"}), typed_hvm_pfns=False, hvm_tail="2007",
+                 qemu_default=QEMU_XEND, qemu_allowed=frozenset({None, QEMU_XEND}))
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (_V45, _REMUS, _V32, _V31, _V304, _V30,
+                                                     _V2007)}
 
 
 def version_key(version: str) -> tuple[int, ...]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from typing import BinaryIO
 
+from .batches import Batch
 from .pages import PageBuilder
 from .spec import GuestSpec
-from .stream import Batch, Chunk, items
+from .stream import Chunk, items
 
 #: Small pieces are gathered up to this size before a write; page data is written as it is.
 _GATHER = 1 << 20
@@ -20,7 +21,8 @@ def pieces(spec: GuestSpec):
     for item in items(spec):
         if isinstance(item, Batch):
             yield item.header()
-            yield item.pages(builder)
+            if not item.compressed:
+                yield item.pages(builder)
         elif isinstance(item, Chunk):
             yield item.data
         elif item:
