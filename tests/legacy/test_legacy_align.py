@@ -203,6 +203,18 @@ def test_what_fillers_cannot_carry_is_refused_and_leaves_no_file(tmp_path, spec,
     assert not (tmp_path / "out").exists()
 
 
+def test_for_a_xen_target_falls_back_to_plain_legacy_when_fillers_are_refused(tmp_path):
+    """A Remus W=64 stream shows it is checkpointed only after its first tail: --for retries."""
+    (tmp_path / "in").write_bytes(legacy_bytes(GuestSpec(variant="remus", pages=40)))
+    done = subprocess.run([sys.executable, "-m", "xcformat", "convert", str(tmp_path / "in"),
+                           str(tmp_path / "out"), "--to", "auto", "--for", "xen-4.5",
+                           "--no-progress"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "not legacy-align: " in done.stderr and "checkpointed" in done.stderr
+    assert done.stderr.rstrip().splitlines()[-2].endswith("writing legacy")
+    assert (tmp_path / "out").read_bytes() == (tmp_path / "in").read_bytes()
+
+
 def test_a_checkpointed_stream_aligns_with_a_32_bit_toolstack(tmp_path):
     spec = GuestSpec(variant="remus", pages=600, toolstack_bits=32, checkpoints=2)
     out, data, _ = aligned(tmp_path, spec)

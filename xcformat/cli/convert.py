@@ -40,38 +40,56 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    with open_image(args, args.input) as (source, fmt, sniffed):
-        target, options = _target(args, sniffed)
-        if target.writer is None:
-            raise UnsupportedError(f"xcformat cannot write {target.name} images")
-        reader = fmt.reader(source, hints(args))
-        with open_sink(args.output, args.io) as sink:
-            records = progress(reader.records(), source, enabled=not args.no_progress,
-                               label=f"{fmt.name} → {target.name}")
-            try:
-                target.writer(sink, options).write(records)
-            except (FormatError, UnsupportedError) as exc:
-                raise _naming(exc, source.name) from None
-    print(f"xcformat: wrote {args.output} ({target.name}) from {args.input} ({fmt.name})",
+    refused: dict[str, str] = {}
+    while (done := _convert(args, refused)) is None:
+        pass                  # --for: the chosen writer refused mid-way; try the next choice
+    print(f"xcformat: wrote {args.output} ({done[1]}) from {args.input} ({done[0]})",
           file=sys.stderr)
     return 0
 
 
-def _target(args, sniffed: formats.Sniffed) -> tuple[formats.Format, formats.WriteOptions]:
-    """The format to write and how: ``--to``, or with ``--to auto`` what ``--for`` picks."""
+def _convert(args, refused: dict[str, str]) -> tuple[str, str] | None:
+    """One attempt: (source format, target format) written, or None when ``--for``'s choice
+    refused the image and another choice may take it (its reason added to ``refused``)."""
+    with open_image(args, args.input) as (source, fmt, sniffed):
+        target, options, option = _target(args, sniffed, refused)
+        if target.writer is None:
+            raise UnsupportedError(f"xcformat cannot write {target.name} images")
+        reader = fmt.reader(source, hints(args))
+        try:
+            with open_sink(args.output, args.io) as sink:
+                records = progress(reader.records(), source, enabled=not args.no_progress,
+                                   label=f"{fmt.name} → {target.name}")
+                try:
+                    target.writer(sink, options).write(records)
+                except (FormatError, UnsupportedError) as exc:
+                    raise _naming(exc, source.name) from None
+        except UnsupportedError as exc:
+            # Only an aligned variant is retried (its plain twin follows it in every row), and
+            # only from a file, which can be read again.
+            if option is None or not option.align or args.input == "-":
+                raise
+            refused[option.name] = str(exc)
+            return None
+    return fmt.name, target.name
+
+
+def _target(args, sniffed: formats.Sniffed, refused: dict[str, str]):
+    """The format to write, how, and the ``--for`` option chosen (None with ``--to FORMAT``)."""
     options = write_options(args)
     if args.to != "auto":
         if args.target:
             raise EnvironmentProblem("--for goes with --to auto")
-        return formats.get(args.to), options
+        return formats.get(args.to), options, None
     if not args.target:
         raise EnvironmentProblem("--to auto needs --for TARGET")
     width = args.width or sniffed.facts.get("toolstack_bits")
-    option, passed = targets.choose(targets.get(args.target), width)
-    for reason in passed:
+    option, passed = targets.choose(targets.get(args.target), width, refused)
+    # A retry repeats only what is new: why the writer refused.
+    for reason in passed if not refused else [r for r in passed if r.split(":")[0] in refused]:
         options.say(f"--for {args.target}: not {reason}")
     options.say(f"--for {args.target}: writing {option.name}")
-    return formats.get(option.format), option.write_options(options)
+    return formats.get(option.format), option.write_options(options), option
 
 
 def _naming(exc: FormatError | UnsupportedError, input_name: str) -> XcFormatError:

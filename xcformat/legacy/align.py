@@ -142,8 +142,8 @@ class BatchAligner:
         if isinstance(record, Checkpoint) and self.word == 8:
             raise UnsupportedError("--align with a 64-bit toolstack pads with chunk -9, which "
                                    "declares the last checkpoint: a checkpointed (Remus) stream "
-                                   "cannot carry it; write it with --width 32 or without "
-                                   "--align")
+                                   "cannot carry it (a 32-bit one needs no -9); write it "
+                                   "without --align")
 
     def take(self, batch: PageBatch) -> Iterator[PageBatch]:
         pfns, types = batch.pfns, batch.types

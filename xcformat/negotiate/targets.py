@@ -89,17 +89,22 @@ def get(name: str) -> Target:
                                  f"(known: {', '.join(TARGETS)})") from None
 
 
-def choose(target: Target, width: int | None) -> tuple[Option, list[str]]:
+def choose(target: Target, width: int | None,
+           refused: dict[str, str] | None = None) -> tuple[Option, list[str]]:
     """The best option for ``target`` and the reasons the better ones were passed over.
 
     ``width`` is the toolstack width (bits) of the legacy stream that would be written; None
     when unknown, in which case only picks good for both widths qualify.  A pick limited to
     some versions of its format is written in the newest of them (``Option.pinned``).
+    ``refused`` maps option names to why their writer already refused this image (the legacy
+    filler variant finds out only at a Remus checkpoint that it cannot serve a 64-bit stream).
     """
     passed: list[str] = []
     for pick in target.picks:
         option = OPTIONS[pick.option]
-        if reason := unwritable(option):
+        if refused and option.name in refused:
+            passed.append(f"{option.name}: {refused[option.name]}")
+        elif reason := unwritable(option):
             passed.append(f"{option.name}: {reason}")
         elif not pick.widths >= ({width} if width else BOTH_WIDTHS):
             passed.append(f"{option.name}: {pick.why}"
