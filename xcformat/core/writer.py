@@ -30,6 +30,7 @@ from __future__ import annotations
 import array
 import mmap
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..errors import FormatError, UnsupportedError
 from ..formats import WriteOptions
@@ -228,26 +229,34 @@ class CoreWriter:
 
     def _pages(self, pages: PageCollector) -> None:
         """Read the pages back in pfn order (from the input, or the scratch file for a stream)
-        and write them, CHUNK_PAGES per aligned write."""
-        buffer = aligned_buffer(CHUNK_PAGES * PAGE_SIZE)
-        view = memoryview(buffer)
-        filled = 0
+        and write them, CHUNK_PAGES per aligned write.  Two buffers take turns: one is written
+        by a worker thread while the next is read (both calls release the GIL)."""
+        buffers = [aligned_buffer(CHUNK_PAGES * PAGE_SIZE) for _ in range(2)]
+        views = [memoryview(buffer) for buffer in buffers]
         try:
-            for read, offset, n in pages.runs():
-                while n:
-                    take = min(n, CHUNK_PAGES - filled)
-                    read(offset, view[filled * PAGE_SIZE:(filled + take) * PAGE_SIZE])
-                    filled += take
-                    offset += take * PAGE_SIZE
-                    n -= take
-                    if filled == CHUNK_PAGES:
-                        self.sink.write(view)
-                        filled = 0
-            if filled:
-                self.sink.write(view[:filled * PAGE_SIZE])
+            with ThreadPoolExecutor(1, thread_name_prefix="xcformat-dump") as writer:
+                writing: Future | None = None
+                view, filled = views[0], 0
+                for read, offset, n in pages.runs():
+                    while n:
+                        take = min(n, CHUNK_PAGES - filled)
+                        read(offset, view[filled * PAGE_SIZE:(filled + take) * PAGE_SIZE])
+                        filled += take
+                        offset += take * PAGE_SIZE
+                        n -= take
+                        if filled == CHUNK_PAGES:
+                            if writing is not None:
+                                writing.result()
+                            writing = writer.submit(self.sink.write, view)
+                            view, filled = views[view is views[0]], 0
+                if writing is not None:
+                    writing.result()
+                if filled:
+                    self.sink.write(view[:filled * PAGE_SIZE])
         finally:
-            view.release()
-            buffer.close()
+            for view, buffer in zip(views, buffers):
+                view.release()
+                buffer.close()
 
     def _table_blocks(self, plan: DumpPlan, pages: PageCollector):
         """The table as byte blocks, in pfn order."""

@@ -68,9 +68,18 @@ class Scratch:
         if offset + len(target) > self.size:
             raise ValueError("scratch read past what was written")
         if not self._flushed:
-            self._sink.flush()
-            self._flushed = True
+            self._finish_writing()
         self._source.pread_into(offset, target, "scratch")
+
+    def _finish_writing(self) -> None:
+        """Push what was appended to the file; outside buffered I/O wait for it to be on disk,
+        so that the page cache can drop what is still held of it (dirty pages it keeps)."""
+        self._sink.flush()
+        if self.mode is not IoMode.BUFFERED:
+            fd = self.fileno()
+            os.fdatasync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        self._flushed = True
 
     def close(self) -> None:
         """Close (and so delete) the file."""
