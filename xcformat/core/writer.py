@@ -234,7 +234,7 @@ class CoreWriter:
         buffers = [aligned_buffer(CHUNK_PAGES * PAGE_SIZE) for _ in range(2)]
         views = [memoryview(buffer) for buffer in buffers]
         try:
-            with ThreadPoolExecutor(1, thread_name_prefix="xcformat-dump") as writer:
+            with ThreadPoolExecutor(1, thread_name_prefix="xcformat-dump") as worker:
                 writing: Future | None = None
                 view, filled = views[0], 0
                 for read, offset, n in pages.runs():
@@ -247,7 +247,7 @@ class CoreWriter:
                         if filled == CHUNK_PAGES:
                             if writing is not None:
                                 writing.result()
-                            writing = writer.submit(self.sink.write, view)
+                            writing = worker.submit(self.sink.write, view)
                             view, filled = views[view is views[0]], 0
                 if writing is not None:
                     writing.result()

@@ -46,6 +46,8 @@ class Source:
         if stat.S_ISBLK(st.st_mode):
             self.size = os.lseek(fd, 0, os.SEEK_END)  # a block device's size is its end
             os.lseek(fd, 0, os.SEEK_SET)
+        # Offsets count from where the fd stood (standard input may be a file read part-way).
+        self._origin = os.lseek(fd, 0, os.SEEK_CUR) if self.seekable else 0
         #: Direct-I/O block: window and reads are multiples of it (1 when any size will do).
         self.block = plan.block
         self._unit = max(self.block, mmap.PAGESIZE)
@@ -196,22 +198,23 @@ class Source:
         if not self.seekable:
             raise UnsupportedError(f"{self.name}: random access needs a regular file")
         n = len(target)
-        if self.block > 1 and (offset % self.block or n % self.block
+        at = self._origin + offset
+        if self.block > 1 and (at % self.block or n % self.block
                                or address_of(target) % self._memory_align):
-            lead = offset % self.block
+            lead = at % self.block
             with aligned_buffer(self._round(lead + n)) as bounce:
                 view = memoryview(bounce)
-                got = self._preadv(view, offset - lead) - lead
+                got = self._preadv(view, at - lead) - lead
                 if got >= n:
                     target[:] = view[lead:lead + n]
                 view.release()
         else:
-            got = self._preadv(target, offset)
+            got = self._preadv(target, at)
         if got < n:
             raise self.error(f"input ends after {max(got, 0)} of {n} bytes", field, offset,
                              cls=TruncatedError)
         if self.mode is IoMode.FADVISE:
-            os.posix_fadvise(self._fd, offset, n, os.POSIX_FADV_DONTNEED)
+            os.posix_fadvise(self._fd, at, n, os.POSIX_FADV_DONTNEED)
 
     def _preadv(self, target: memoryview, offset: int) -> int:
         """Read as much of ``target`` as the file has at ``offset``; how much was read."""
