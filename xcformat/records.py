@@ -80,6 +80,10 @@ class ImageHeader(Record):
     ``xen_version`` is ``(major, minor)`` of the saving Xen where the format states it.
     ``variant`` names the source layout (e.g. ``"legacy-3.1+"``, ``"v2"``, ``"v3"``); writers of the
     same format use it to reproduce the source, writers of other formats ignore it.
+    ``xsave_size`` (PV) is the length of each vCPU's :class:`VcpuXsave` ``data``, for writers that
+    must state it before the pages (legacy's "xcnt"); the v2 reader finds it ahead on a seekable
+    source.  None: no xsave records, or the reader cannot tell (or need not: legacy keeps its
+    "xcnt" in :class:`PvExtInfo`).
     """
 
     guest: GuestType
@@ -88,6 +92,7 @@ class ImageHeader(Record):
     toolstack_bits: int | None = None
     xen_version: tuple[int, int] | None = None
     variant: str = ""
+    xsave_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
