@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 from .. import formats
@@ -56,6 +57,7 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str] | None:
         if target.writer is None:
             raise UnsupportedError(f"xcformat cannot write {target.name} images")
         reader = fmt.reader(source, hints(args))
+        options = dataclasses.replace(options, source=source)
         try:
             with open_sink(args.output, args.io) as sink:
                 records = progress(reader.records(), source, enabled=not args.no_progress,
