@@ -83,10 +83,22 @@ def test_what_legacy_cannot_carry_is_refused_unless_dropped(tmp_path):
     assert read_all(tmp_path / "out")[1]["variant"] == "pv"
 
 
-def test_xsave_without_xcnt_is_refused(tmp_path):
+def test_xsave_size_in_the_header_becomes_xcnt(tmp_path):
+    records = foreign(tmp_path, GuestSpec(pages=16, vcpus=2, xsave=True))
+    xsave = [r for r in records if isinstance(r, VcpuXsave)]
+    assert records[0].xsave_size == len(xsave[0].data)
+    write(tmp_path / "out", records)
+    back, summary, findings = read_all(tmp_path / "out")
+    assert not findings
+    assert dict(back[1].blocks)[b"xcnt"] == (16 + len(xsave[0].data)).to_bytes(4, "little")
+    assert [r for r in back if isinstance(r, VcpuXsave)] == xsave
+
+
+def test_xsave_without_a_size_before_the_frames_is_refused(tmp_path):
     records = foreign(tmp_path, GuestSpec(pages=16, xsave=True))
+    records[0] = dataclasses.replace(records[0], xsave_size=None)
     assert any(isinstance(r, VcpuXsave) for r in records)
-    with pytest.raises(UnsupportedError, match="VcpuXsave"):
+    with pytest.raises(UnsupportedError, match="VcpuXsave.*read it from a file"):
         write(tmp_path / "out", records)
 
 

@@ -139,7 +139,11 @@ class LegacyWriter:
             # Restorers since 3.2 expect ext-info; its "vcpu" block is read for its size (the
             # guest width) and vm_assist only, so a zeroed context is what we can offer.
             size = self.structs.vcpu_context_size
-            self._ext_info(PvExtInfo(((b"vcpu", bytes(size)), (b"extv", b""))))
+            blocks = [(b"vcpu", bytes(size)), (b"extv", b"")]
+            if self.header.xsave_size is not None:
+                # "xcnt" X = 16 + vCPU 0's xsave size (legacy sheet §2.3, §2.8).
+                blocks.append((b"xcnt", struct.pack("<I", 16 + self.header.xsave_size)))
+            self._ext_info(PvExtInfo(tuple(blocks)))
         self._put(self._words(record.frames))
 
     # -- body -------------------------------------------------------------------------------
@@ -265,9 +269,11 @@ class LegacyWriter:
             if b"xcnt" in self.ext_ids:
                 if xsave is None:
                     raise UnsupportedError(f"vCPU {vcpu}: xcnt promises an xsave record")
-                self._put(struct.pack("<QQ", xsave.mask or 0, len(xsave.data)), xsave.data)
+                self._put(struct.pack("<QQ", _xsave_mask(xsave), len(xsave.data)), xsave.data)
             elif xsave is not None:
-                self._refuse(xsave)
+                self._refuse(xsave, "its size had to be stated before the p2m frame list and "
+                                    "the source did not say it (a v2 stream on a pipe cannot "
+                                    "be pre-scanned: read it from a file)")
         if tail.shared_info is None or len(tail.shared_info) != PAGE_SIZE:
             raise UnsupportedError("the PV tail needs the 4096-byte shared-info page")
         self._put(tail.shared_info)
@@ -305,3 +311,15 @@ class LegacyWriter:
     def _xend(self) -> bool:
         return self.options.wrap == "xend"
 
+
+
+def _xsave_mask(xsave: VcpuXsave) -> int:
+    """The host xfeature_mask written before each xsave record; non-zero (§2.8).
+
+    Sources other than legacy do not record it.  Xen's setvcpuextstate ignores it (RELEASE-4.5.0
+    xen/arch/x86/domctl.c), so the features the vCPU used (xcr0_accum) plus x87|SSE stand in.
+    """
+    if xsave.mask is not None:
+        return xsave.mask
+    accum = int.from_bytes(xsave.data[8:16], "little")
+    return accum | 0x3
