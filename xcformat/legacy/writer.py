@@ -24,6 +24,7 @@ from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, Emulat
                        Wrapper)
 from ..x86 import EXT_VCPU_CONTEXT_SIZE, VGC_SIZE
 from . import physmap, wrappers
+from .repeats import without_repeats
 from .schema import CHUNK_OF_PARAM, MAX_BATCH, QEMU_LIBXL, QEMU_XEND, structs
 from .tail import MAGIC_PFN_PARAMS
 
@@ -149,6 +150,10 @@ class LegacyWriter:
     # -- body -------------------------------------------------------------------------------
     def _batch(self, record: PageBatch) -> None:
         self._need_header(record)
+        for part in without_repeats(record):
+            self._one_batch(part)
+
+    def _one_batch(self, record: PageBatch) -> None:
         entries = [(t << 28) | p for p, t in zip(record.pfns, record.types)]
         if len(entries) > MAX_BATCH:
             raise UnsupportedError(f"a batch of {len(entries)} pages (legacy batches hold at "
