@@ -35,7 +35,7 @@ def test_a_tiny_guest_through_v2_align_goes_to_legacy_with_its_final_pages(tmp_p
     with open_source(str(tmp_path / "tiny.v2")) as src, \
             open_sink(str(tmp_path / "tiny.legacy")) as sink:
         get("legacy").writer(sink, WriteOptions(toolstack_bits=64, drop=frozenset(
-            {"EmulatorXenstore"}), say=lambda m: None)).write(
+            {"emulator"}), say=lambda m: None)).write(
             get("v2").reader(src, Hints()).records())
     batches, findings = legacy_pages(tmp_path / "tiny.legacy")
     assert [f for f in findings if f.level == "error"] == []

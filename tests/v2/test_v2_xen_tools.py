@@ -118,7 +118,7 @@ def test_xen_converter_and_ours_agree_on_every_variant_it_accepts(tmp_path, xen)
     assert accepted
 
 
-def to_legacy(source: Path, out: Path, drop=frozenset({"EmulatorXenstore"})) -> None:
+def to_legacy(source: Path, out: Path, drop=frozenset({"emulator"})) -> None:
     from xcformat.formats import Hints, WriteOptions, get
     from xcformat.io import open_sink, open_source
     with open_source(str(source)) as src, open_sink(str(out)) as sink:
@@ -149,7 +149,7 @@ def test_a_stream_in_xen_saver_order_goes_to_legacy_that_xens_converter_accepts(
     (tmp_path / "in").write_bytes(pv_stream(middle=[
         pv_info(), rec(0x11, bytes(24)), rec(0x12, bytes(16)), SDE, p2m(),
         page_data([0, 1, 2, 3]), tsc(), SHINFO, vcpu(), vcpu(0x05, size=128)]))
-    to_legacy(tmp_path / "in", tmp_path / "legacy", drop=frozenset({"CpuPolicy"}))
+    to_legacy(tmp_path / "in", tmp_path / "legacy", drop=frozenset({"cpu-policy"}))
     done = xen("convert-legacy-stream", "-i", tmp_path / "legacy", "-o", tmp_path / "out",
                "-w", "64", "-g", "pv")
     assert done.returncode == 0, done.stderr

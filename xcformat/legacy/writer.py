@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..drops import kind_of, refuse_or_drop, what_of
 from ..errors import FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..io import Sink
@@ -96,12 +97,9 @@ class LegacyWriter:
             raise FormatError(f"{type(record).__name__} before the image header",
                               file=self.sink.name, offset=self.sink.offset, field="records")
 
-    def _refuse(self, record: Record, reason: str = "the legacy format cannot carry it") -> None:
-        kind = record.kind if isinstance(record, Opaque) else type(record).__name__
-        if kind in self.options.drop or type(record).__name__ in self.options.drop:
-            self.options.say(f"dropped {kind}: {reason}")
-            return
-        raise UnsupportedError(f"{kind}: {reason} (allow dropping it with --drop {kind})")
+    def _refuse(self, record: Record, reason: str | None = None) -> None:
+        what = what_of(record) + (f" ({reason})" if reason else "")
+        refuse_or_drop(self.options, "legacy", kind_of(record), what)
 
     @property
     def word_format(self) -> str:
@@ -176,7 +174,7 @@ class LegacyWriter:
             elif index in CHUNK_OF_PARAM:
                 self._chunk(CHUNK_OF_PARAM[index], struct.pack("<IQ", 0, value))
             else:
-                self._refuse(Opaque("hvm-param", f"HvmParam{index}"))
+                refuse_or_drop(self.options, "legacy", "hvm-params", f"HVM parameter {index}")
 
     def _tsc(self, record: TscInfo) -> None:
         self._chunk(-7, struct.pack("<IQII", record.mode, record.nsec, record.khz,
