@@ -80,10 +80,10 @@ class ImageHeader(Record):
     ``xen_version`` is ``(major, minor)`` of the saving Xen where the format states it.
     ``variant`` names the source layout (e.g. ``"legacy-3.1+"``, ``"v2"``, ``"v3"``); writers of the
     same format use it to reproduce the source, writers of other formats ignore it.
-    ``xsave_size`` (PV) is the length of vCPU 0's :class:`VcpuXsave` ``data``, where the reader
-    knows it before the pages (legacy: "xcnt" - 16; v2: a pre-scan of a seekable file); None when
-    vCPU 0 has no xsave state or the source cannot tell yet.  Legacy writers need it before the
-    p2m frame list; the contexts themselves still come in the tail.
+    ``xsave_size`` (PV) is the length of each vCPU's :class:`VcpuXsave` ``data``, for writers that
+    must state it before the pages (legacy's "xcnt"); the v2 reader finds it ahead on a seekable
+    source.  None: no xsave records, or the reader cannot tell (or need not: legacy keeps its
+    "xcnt" in :class:`PvExtInfo`).
     """
 
     guest: GuestType

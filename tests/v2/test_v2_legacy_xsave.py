@@ -16,7 +16,7 @@ from xcformat.errors import UnsupportedError
 from xcformat.formats import Hints, WriteOptions, get
 from xcformat.io import open_sink, open_source
 from xcformat.io.source import Source
-from xcformat.records import ImageHeader, VcpuContext, VcpuExtended, VcpuXsave
+from xcformat.records import PvExtInfo, VcpuContext, VcpuExtended, VcpuXsave
 
 synth = pytest.importorskip("xcformat.synth")
 pytest.importorskip("xcformat.legacy")
@@ -62,9 +62,9 @@ def test_pv_xsave_goes_to_legacy_and_back_with_pages_and_contexts(tmp_path, gues
         to_legacy(src, tmp_path / "back.legacy")
 
     records, findings = legacy_records(tmp_path / "back.legacy")
-    header = next(r for r in records if isinstance(r, ImageHeader))
+    ext_info = dict(next(r for r in records if isinstance(r, PvExtInfo)).blocks)
     xsave0 = next(r for r in first if isinstance(r, VcpuXsave) and r.vcpu_id == 0)
-    assert header.xsave_size == len(xsave0.data)        # xcnt = 16 + vCPU 0's size
+    assert int.from_bytes(ext_info[b"xcnt"], "little") == 16 + len(xsave0.data)
     assert [f for f in findings if f.level == "error"] == []
     size_warnings = [f for f in findings if "xsave size" in f.message]
     assert bool(size_warnings) == per_vcpu               # per-vCPU sizes are kept, and flagged

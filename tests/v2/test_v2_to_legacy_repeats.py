@@ -1,5 +1,5 @@
 """A v2 PAGE_DATA record that sends a pfn twice (v2 --align of a tiny guest) goes to legacy as
-batches that never name a pfn twice, the last copy still winning."""
+batches that never name a pfn twice, the last copy still winning (end to end, through files)."""
 
 import pytest
 
@@ -7,7 +7,6 @@ from v2_helpers import pages_by_pfn, read
 
 from xcformat.formats import Hints, WriteOptions, get
 from xcformat.io import open_sink, open_source
-from xcformat.legacy.repeats import without_repeats
 from xcformat.records import PageBatch
 
 synth = pytest.importorskip("xcformat.synth")
@@ -42,12 +41,3 @@ def test_a_tiny_guest_through_v2_align_goes_to_legacy_with_its_final_pages(tmp_p
     assert all(len(set(b.pfns)) == len(b.pfns) for b in batches)
     assert pages_by_pfn(batches) == pages_by_pfn(v2_records)
 
-
-def test_split_keeps_order_and_pages_and_leaves_xtab_repeats_alone():
-    page = [bytes([n]) * 4096 for n in range(5)]
-    batch = PageBatch((7, 8, 7, 9, 8), bytes(5), memoryview(b"".join(page)))
-    parts = list(without_repeats(batch))
-    assert [p.pfns for p in parts] == [(7, 8), (7, 9, 8)]
-    assert b"".join(bytes(p.data) for p in parts) == b"".join(page)
-    xtab = PageBatch((0, 0, 3), bytes([0xF, 0xF, 0]), memoryview(page[0]))
-    assert list(without_repeats(xtab)) == [xtab]

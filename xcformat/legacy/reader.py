@@ -133,9 +133,7 @@ class LegacyReader:
         return ImageHeader(stream.guest, stream.p2m_size,
                            guest_bits=stream.structs.guest_bits if stream.pv else None,
                            toolstack_bits=stream.structs.toolstack_bits,
-                           variant=f"legacy-{stream.guest.value}",
-                           xsave_size=stream.xsave_record_size - 16
-                           if stream.xsave_record_size is not None else None)
+                           variant=f"legacy-{stream.guest.value}")
 
     def _ext_info(self, cursor: Cursor, w: int):
         """(blocks, None) when the extended-info signature is there, else (None, frame 0)."""
