@@ -119,13 +119,17 @@ class PageBatch(Record):
     ``pfns[i]`` and ``types[i]`` describe entry i; ``data`` holds 4096 bytes for each entry whose
     type is in :data:`DATA_TYPES`, in entry order.  ``data`` is only valid until the next record.
     ``gmfns[i]`` is the machine frame that backed entry i, where the source records one (PV core
-    dumps' ``.xen_p2m``); None elsewhere.
+    dumps' ``.xen_p2m``); None elsewhere.  ``data_offset`` is the input file offset of
+    ``data[0]`` where ``data`` is one contiguous run of the file (a writer that reorders pages
+    reads them back from there instead of keeping a copy); None where it is not (pages made up
+    by the reader, or read from a stream).  It is not content: records compare equal without it.
     """
 
     pfns: tuple[int, ...]
     types: bytes
     data: memoryview
     gmfns: tuple[int, ...] | None = None
+    data_offset: int | None = field(default=None, compare=False)
 
     @property
     def data_pages(self) -> int:

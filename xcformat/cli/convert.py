@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 from .. import formats
@@ -45,6 +46,7 @@ def run(args) -> int:
         if target.writer is None:
             raise UnsupportedError(f"xcformat cannot write {target.name} images")
         reader = fmt.reader(source, hints(args))
+        options = dataclasses.replace(options, source=source)
         with open_sink(args.output, args.io) as sink:
             records = progress(reader.records(), source, enabled=not args.no_progress,
                                label=f"{fmt.name} → {target.name}")

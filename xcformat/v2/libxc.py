@@ -417,9 +417,10 @@ class LibxcStream:
         for lo in range(0, count, ENTRIES_PER_PIECE):
             hi = min(count, lo + ENTRIES_PER_PIECE)
             pages = flags.count(1, lo, hi)
+            data_offset = self.src.offset
             data = self.src.read(PAGE_SIZE * pages, "PAGE_DATA pages") if pages else \
                 memoryview(b"")
-            yield PageBatch(numbers[lo:hi], types[lo:hi], data)
+            yield PageBatch(numbers[lo:hi], types[lo:hi], data, data_offset=data_offset)
 
     def _check_pfns(self, numbers: tuple[int, ...], types: bytes, offset: int) -> None:
         if self.pv and self.p2m_size is not None:
