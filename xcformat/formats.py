@@ -19,10 +19,6 @@ from .records import GuestType, Record
 
 #: How many bytes the sniffers see.
 SNIFF_BYTES = 64 << 10
-#: Subpackages that are tools, not formats: the registry does not import them (importing
-#: ``testing`` alone pulls in hypothesis, a quarter of a second of every command's start-up).
-NOT_FORMATS = frozenset({"bench", "cli", "io", "layoutmap", "negotiate", "refdoc", "synth",
-                         "testing", "x86"})
 
 
 @dataclass(frozen=True)
@@ -108,7 +104,7 @@ def registry() -> dict[str, Format]:
 
     found = {}
     for module in pkgutil.iter_modules(xcformat.__path__):
-        if not module.ispkg or module.name in NOT_FORMATS:
+        if not module.ispkg:
             continue
         fmt = getattr(importlib.import_module(f"xcformat.{module.name}"), "FORMAT", None)
         if isinstance(fmt, Format):
