@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import pkgutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -97,18 +96,18 @@ class Format:
     page_lookup: Callable[[Source, int], PageFound | None] | None = None
 
 
+#: The subpackages of :mod:`xcformat` that are image formats.  Named, not discovered: importing
+#: every subpackage would load the testing strategies (and Hypothesis) on every CLI call.
+FORMAT_PACKAGES = ("aligned", "core", "legacy", "v2")
+
+
 @functools.cache
 def registry() -> dict[str, Format]:
     """Every format package's ``FORMAT``, by name."""
-    import xcformat
-
     found = {}
-    for module in pkgutil.iter_modules(xcformat.__path__):
-        if not module.ispkg:
-            continue
-        fmt = getattr(importlib.import_module(f"xcformat.{module.name}"), "FORMAT", None)
-        if isinstance(fmt, Format):
-            found[fmt.name] = fmt
+    for package in FORMAT_PACKAGES:
+        fmt = importlib.import_module(f"xcformat.{package}").FORMAT
+        found[fmt.name] = fmt
     return dict(sorted(found.items()))
 
 

@@ -78,3 +78,16 @@ def test_the_public_v2_strategy_gives_valid_streams(tmp_path):
         records, findings = read(path)
         assert [f for f in findings if f.level == "error"] == []
         assert sum(len(r.pfns) for r in records if type(r).__name__ == "PageBatch") >= 16
+
+
+def test_prepass_survives_a_page_data_record_with_no_entries(tmp_path):
+    """Found by the hostile-copies property: PAGE_DATA with count 0 broke the p2m_size pre-pass."""
+    import struct
+
+    from xcformat.io import open_source
+    from xcformat.v2.prepass import hvm_p2m_size
+
+    path = tmp_path / "empty-page-data"
+    path.write_bytes(struct.pack("<IIII", 1, 16, 0, 0) + bytes(8) + struct.pack("<II", 0, 0))
+    with open_source(str(path)) as source:
+        assert hvm_p2m_size(source, 0) is None

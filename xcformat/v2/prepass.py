@@ -35,7 +35,8 @@ def hvm_p2m_size(source, start: int) -> int | None:
                 count = struct.unpack("<I", source.pread(body, 4, "PAGE_DATA.count"))[0]
                 if 8 + 8 * count > length:
                     return None
-                top = max(top, max(pfns.pfns_of(source.pread(body + 8, 8 * count, "pfns"))))
+                entries = pfns.pfns_of(source.pread(body + 8, 8 * count, "pfns"))
+                top = max(top, max(entries, default=-1))
             elif rtype == RecType.HVM_PARAMS and length > 8:
                 top = max(top, _highest_param_pfn(source.pread(body + 8, length - 8, "params")))
             elif rtype in (RecType.END, RecType.CHECKPOINT):
