@@ -18,19 +18,29 @@ from ..errors import XcFormatError
 COMMANDS = ("info", "validate", "convert", "page", "map", "send", "receive")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:
+    """The parser for ``commands`` (all of them unless a caller knows which one will run)."""
     parser = argparse.ArgumentParser(
         prog="xcformat",
         description="Read, validate and convert Xen save images, migration streams and core dumps.")
     parser.add_argument("--version", action="version", version=f"xcformat {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in commands:
         importlib.import_module(f"{__name__}.{name}").add_parser(subparsers)
     return parser
 
 
+def _chosen(argv: list[str]) -> tuple[str, ...]:
+    """The command named by ``argv`` (the first word; no top-level option takes a value), or
+    every command: importing only the one that runs keeps the others' dependencies (sockets,
+    XML, the negotiation code) out of start-up."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    return (first,) if first in COMMANDS else COMMANDS
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_chosen(argv))
     args = parser.parse_args(argv)
     try:
         return args.run(args)
