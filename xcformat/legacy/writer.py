@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..entries import pack_typed
 from ..errors import FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..io import Sink
@@ -145,11 +146,16 @@ class LegacyWriter:
     # -- body -------------------------------------------------------------------------------
     def _batch(self, record: PageBatch) -> None:
         self._need_header(record)
-        entries = [(t << 28) | p for p, t in zip(record.pfns, record.types)]
-        if len(entries) > MAX_BATCH:
-            raise UnsupportedError(f"a batch of {len(entries)} pages (legacy batches hold at "
+        pfns, types = record.pfns, record.types
+        if len(pfns) > MAX_BATCH:
+            raise UnsupportedError(f"a batch of {len(pfns)} pages (legacy batches hold at "
                                    f"most {MAX_BATCH})")
-        self._put(struct.pack("<i", len(entries)) + self._words(entries), record.data)
+        if pfns and max(pfns) < 1 << 28 and max(types) <= 0xF:
+            # Entries are u32 ``type << 28 | pfn`` (widened to u64 by a 64-bit toolstack).
+            entries = memoryview(pack_typed(pfns, types, 4)).cast("I")
+        else:
+            entries = [(t << 28) | p for p, t in zip(pfns, types)]
+        self._put(struct.pack("<i", len(pfns)) + self._words(entries), record.data)
 
     def _vcpu_info(self, record: VcpuInfo) -> None:
         words = [0] * (record.max_vcpu_id // 64 + 1)
