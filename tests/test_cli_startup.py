@@ -38,3 +38,10 @@ def test_an_unknown_command_still_lists_every_command():
     assert done.returncode == 2
     assert all(name in done.stderr for name in ("info", "validate", "convert", "page", "map",
                                                 "send", "receive"))
+
+
+def test_top_level_help_before_a_command_lists_every_command():
+    done = subprocess.run([sys.executable, "-m", "xcformat", "-h", "validate"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    assert all(name in done.stdout for name in ("info", "convert", "map", "send", "receive"))

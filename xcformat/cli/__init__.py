@@ -31,11 +31,10 @@ def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParse
 
 
 def _chosen(argv: list[str]) -> tuple[str, ...]:
-    """The command named by ``argv`` (the first word; no top-level option takes a value), or
-    every command: importing only the one that runs keeps the others' dependencies (sockets,
-    XML, the negotiation code) out of start-up."""
-    first = next((arg for arg in argv if not arg.startswith("-")), None)
-    return (first,) if first in COMMANDS else COMMANDS
+    """The command ``argv`` starts with, or every command (for top-level options such as
+    ``--help``): importing only the one that runs keeps the others' dependencies (sockets, XML,
+    the negotiation code) out of start-up."""
+    return (argv[0],) if argv and argv[0] in COMMANDS else COMMANDS
 
 
 def main(argv: list[str] | None = None) -> int:
