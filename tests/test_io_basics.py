@@ -5,7 +5,7 @@ import os
 import pytest
 
 from xcformat.errors import EnvironmentProblem, TruncatedError
-from xcformat.io import open_sink, open_source
+from xcformat.io import Source, open_sink, open_source
 
 
 def test_source_reads_exact_bytes_and_reports_truncation_with_file_offset_and_field(tmp_path):
@@ -53,3 +53,22 @@ def test_missing_input_is_an_environment_problem(tmp_path):
     with pytest.raises(EnvironmentProblem):
         with open_source(str(tmp_path / "nope")):
             pass
+
+
+def test_a_source_on_a_file_read_part_way_counts_offsets_from_where_it_started(tmp_path):
+    # Standard input redirected from a file something else has already read from.
+    data = bytes(range(256)) * 64
+    (tmp_path / "img").write_bytes(data)
+    fd = os.open(tmp_path / "img", os.O_RDONLY)
+    os.lseek(fd, 1000, os.SEEK_SET)
+    source = Source(fd, "<stdin>")
+    try:
+        assert source.read(16, "head") == data[1000:1016]
+        assert source.pread(0, 16, "again") == data[1000:1016]
+        target = memoryview(bytearray(4096))
+        source.pread_into(4096, target, "page")
+        assert target == data[5096:9192]
+        with pytest.raises(TruncatedError):
+            source.pread(len(data) - 1000 - 8, 16, "tail")
+    finally:
+        source.close()

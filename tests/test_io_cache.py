@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from xcformat.io import IoMode, open_sink, open_source, probe
-from xcformat.io.residency import cached_bytes
+from xcformat.io import IoMode, aligned_buffer, open_sink, open_source, probe
+from xcformat.io.residency import cached_bytes, evict
 
 SIZE = 24 << 20
 LEFT_AT_MOST = 2 << 20
@@ -23,15 +23,6 @@ def modes_here(path) -> list[str]:
         if probe.dontcache_works(fd, write=False):
             modes.append("uncached")
         return modes
-    finally:
-        os.close(fd)
-
-
-def evict(path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
 
@@ -72,6 +63,31 @@ def test_reading_leaves_little_in_the_page_cache(image, mode):
         assert src.mode is IoMode(mode)
         for piece in src.chunks(SIZE, "all", step=1 << 20):
             assert piece[:16] == DATA[:16]
+    if mode == "buffered":
+        assert cached_bytes(str(image)) > SIZE // 2
+        evict(image)
+    else:
+        assert cached_bytes(str(image)) <= LEFT_AT_MOST
+
+
+@pytest.mark.parametrize("mode", ["direct", "uncached", "fadvise", "buffered"])
+def test_reading_at_offsets_leaves_little_in_the_page_cache(image, mode):
+    if mode != "buffered" and mode not in modes_here(image):
+        pytest.skip(f"{mode} I/O not available here")
+    evict(image)
+    piece = 1 << 20
+    with open_source(str(image), mode, window=1 << 20) as src:
+        # Backwards, at offsets that are not block-aligned (direct I/O bounces them) and at
+        # aligned ones into aligned memory (read straight).
+        for at in range(SIZE - piece - 100, 0, -piece):
+            target = memoryview(bytearray(piece))
+            src.pread_into(at, target, "piece")
+            assert target == DATA[at % len(DATA):] + DATA[:at % len(DATA)]
+        with aligned_buffer(piece) as memory:
+            target = memoryview(memory)
+            src.pread_into(piece, target, "piece")
+            assert target == DATA
+            target.release()
     if mode == "buffered":
         assert cached_bytes(str(image)) > SIZE // 2
         evict(image)

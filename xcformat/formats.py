@@ -55,6 +55,9 @@ class WriteOptions:
     say: Callable[[str], None] = print  #: where to report what was dropped or adjusted
     version: int | None = None          #: ``--format-version``: which version of the target
     #: format to write, where it has several (v2: 2 for Xen 4.6-4.13; None: the format's default)
+    #: The input the records are read from (``convert`` sets it): a writer that reorders pages
+    #: may read them again at ``PageBatch.data_offset`` instead of keeping a copy.
+    source: Source | None = None
 
 
 class Reader(Protocol):

@@ -86,6 +86,10 @@ class ImageHeader(Record):
     ``xen_version`` is ``(major, minor)`` of the saving Xen where the format states it.
     ``variant`` names the source layout (e.g. ``"legacy-3.1+"``, ``"v2"``, ``"v3"``); writers of the
     same format use it to reproduce the source, writers of other formats ignore it.
+    ``xsave_size`` (PV) is the length of each vCPU's :class:`VcpuXsave` ``data``, for writers that
+    must state it before the pages (legacy's "xcnt"); the v2 reader finds it ahead on a seekable
+    source.  None: no xsave records, or the reader cannot tell (or need not: legacy keeps its
+    "xcnt" in :class:`PvExtInfo`).
     """
 
     guest: GuestType
@@ -94,6 +98,7 @@ class ImageHeader(Record):
     toolstack_bits: int | None = None
     xen_version: tuple[int, int] | None = None
     variant: str = ""
+    xsave_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +125,17 @@ class PageBatch(Record):
     ``pfns[i]`` and ``types[i]`` describe entry i; ``data`` holds 4096 bytes for each entry whose
     type is in :data:`DATA_TYPES`, in entry order.  ``data`` is only valid until the next record.
     ``gmfns[i]`` is the machine frame that backed entry i, where the source records one (PV core
-    dumps' ``.xen_p2m``); None elsewhere.
+    dumps' ``.xen_p2m``); None elsewhere.  ``data_offset`` is the input file offset of
+    ``data[0]`` where ``data`` is one contiguous run of the file (a writer that reorders pages
+    reads them back from there instead of keeping a copy); None where it is not (pages made up
+    by the reader, or read from a stream).  It is not content: records compare equal without it.
     """
 
     pfns: tuple[int, ...]
     types: bytes
     data: memoryview
     gmfns: tuple[int, ...] | None = None
+    data_offset: int | None = field(default=None, compare=False)
 
     @property
     def data_pages(self) -> int:

@@ -1,5 +1,6 @@
-"""Writing a dump with ``--io direct`` leaves the page cache alone: neither the dump nor the
-scratch file that sorts the pages stays cached (the io tests' method: mincore residency)."""
+"""Writing a dump with ``--io direct`` leaves the page cache alone: neither the input it reads
+(twice: once in stream order, then its pages in pfn order), the dump, nor the scratch file that
+sorts a stream's pages stays cached (the io tests' method: mincore residency)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import os
 import pytest
 from coredump_builders import guest_records, page, pages_of, read_all, write_dump
 
-from xcformat.io import probe
-from xcformat.io.residency import cached_bytes
+from xcformat.cli import main
+from xcformat.io import IoMode, probe
+from xcformat.io.residency import cached_bytes, evict
 from xcformat.io.scratch import Scratch
+from xcformat.synth import GuestSpec, expected, write_legacy
 
 PAGES = 3072                 # 12 MiB of guest pages
 LEFT_AT_MOST = 3 << 20
@@ -48,9 +51,28 @@ def test_a_direct_dump_write_leaves_the_dump_out_of_the_page_cache(disk_dir):
     assert all(got[pfn] == page(pfn) for pfn in pfns)   # across several 4 MiB write chunks
 
 
-def test_the_scratch_file_drops_what_it_wrote_and_read_back(disk_dir):
+def test_a_direct_convert_leaves_input_and_dump_out_of_the_page_cache(disk_dir):
+    spec = GuestSpec(guest="pv", pages=PAGES, vcpus=2, live=True)
+    image, dump = disk_dir / "guest.img", disk_dir / "guest.core"
+    write_legacy(spec, str(image))
+    evict(str(image))
+    assert cached_bytes(str(image)) <= LEFT_AT_MOST
+    assert main(["convert", str(image), str(dump), "--to", "core", "--io", "direct",
+                 "--no-progress"]) == 0
+    assert dump.stat().st_size > PAGES * 4096
+    assert cached_bytes(str(image)) <= LEFT_AT_MOST
+    assert cached_bytes(str(dump)) <= LEFT_AT_MOST
+    got = pages_of(read_all(dump)[1])
+    want = expected(spec)
+    assert sorted(got) == list(want.data_pfns())
+    assert all(got[pfn] == want.content(pfn) for pfn in got)
+
+
+@pytest.mark.parametrize("mode", ["direct", "fadvise"])
+def test_the_scratch_file_drops_what_it_wrote_and_read_back(disk_dir, mode):
     chunk = bytes(range(256)) * 4096     # 1 MiB
-    with Scratch(near=str(disk_dir / "out")) as scratch:
+    with Scratch(near=str(disk_dir / "out"), mode=mode) as scratch:
+        assert scratch.mode is IoMode(mode)
         for _ in range(24):
             scratch.append(chunk)
         target = memoryview(bytearray(len(chunk)))

@@ -150,7 +150,7 @@ def test_an_old_legacy_sender_is_sniffed_and_stored_unchanged(tmp_path, legacy_f
 
 
 @pytest.mark.parametrize("target, expected", [("xcformat", "aligned"), ("xen-4.14+", "v2"),
-                                              ("xen-4.6+", "legacy"), ("xen-4.0", "legacy")])
+                                              ("xen-4.6+", "v2"), ("xen-4.0", "legacy")])
 def test_convert_to_auto_for_a_target(tmp_path, legacy_file, target, expected):
     need("aligned", "v2")
     out = tmp_path / "out"

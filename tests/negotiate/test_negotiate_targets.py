@@ -34,7 +34,7 @@ def with_writers(monkeypatch, *names):
     ("xen-4.0", 64, "legacy"),
     ("xen-4.1", 64, "legacy-align"),
     ("xen-4.5", None, "legacy-align"),
-    ("xen-4.6+", 64, "legacy"),       # a legacy image would become v2 version 3
+    ("xen-4.6+", 64, "v2-align"),     # written as version 2 (see below)
     ("xen-4.14+", 64, "v2-align"),
     ("verify-stream-v2", None, "v2-align"),
     ("convert-legacy-stream", 64, "legacy-align"),
@@ -68,13 +68,14 @@ def test_for_refuses_when_nothing_fits(monkeypatch):
         targets.choose(targets.get("xen-4.14+"), 64)
 
 
-@pytest.mark.parametrize("version, expected", [(2, "v2-align"), (3, "legacy")])
-def test_for_xen_4_6_takes_v2_only_when_it_stays_version_2(monkeypatch, version, expected):
+def test_for_xen_4_6_writes_v2_version_2_whatever_the_input(monkeypatch):
+    # Xen 4.6-4.13 restore version 2 only; the v2 writer writes it from any input on request.
     with_writers(monkeypatch, "aligned", "v2", "legacy")
-    source = formats.Sniffed("v2", True, "test", {"version": version})
-    option, passed = targets.choose(targets.get("xen-4.6+"), None, source)
-    assert option.name == expected
-    assert all("version 2 only" in reason for reason in passed)
+    option, passed = targets.choose(targets.get("xen-4.6+"), None)
+    assert option.name == "v2-align" and not passed
+    assert option.write_options(formats.WriteOptions()).version == 2
+    assert targets.choose(targets.get("xen-4.14+"), None)[0].write_options(
+        formats.WriteOptions()).version is None
 
 
 def test_unknown_target_is_a_usage_error():

@@ -176,7 +176,8 @@ class AlignedReader:
         self._padding(head_pad + (0 if data_pages else -head.length % 8), "batch.head_pad")
         if src.offset > pad_at:
             self._region(pad_at, src.offset - pad_at, "padding", "alignment padding")
-        first_block = src.offset // s.BLOCK
+        data_offset = src.offset
+        first_block = data_offset // s.BLOCK
         data = src.read(data_pages * PAGE_SIZE, "batch.page_data")
         if data_pages:
             self._region(first_block * s.BLOCK, len(data), "page-data",
@@ -184,7 +185,7 @@ class AlignedReader:
         self._index.add(pfns, types, first_block)
         self._batches += 1
         self._pages += data_pages
-        return PageBatch(pfns, types, data, gmfns)
+        return PageBatch(pfns, types, data, gmfns, data_offset)
 
     def _entries(self, count: int, size: int) -> tuple[tuple[int, ...], bytes]:
         src = self.source

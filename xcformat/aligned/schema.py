@@ -259,7 +259,9 @@ _body(0x02, ImageHeader, "What the image says about the guest (always the first 
       "toolstack_bits" / _optional(c.Int8ul, "32 or 64") * (
           "the legacy toolstack's unsigned long width, when the source is legacy"),
       "xen_version" / Version * "saving Xen version, where the source states it",
-      "variant" / Text * "the source layout, e.g. legacy-3.1+ (lets its writer reproduce it)")
+      "variant" / Text * "the source layout, e.g. legacy-3.1+ (lets its writer reproduce it)",
+      "xsave_size" / _optional(c.Int32ul, "bytes") * (
+          "PV: each vCPU's xsave blob size, when the source tells it ahead (v2, read ahead)"))
 _body(0x03, Wrapper, "A file wrapper of the source (xl or xend), kept to be rewritten exactly.",
       "kind" / Text * "xl or xend",
       "config" / Blob * "the domain configuration bytes as stored",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 from .. import formats
-from ..errors import EnvironmentProblem, UnsupportedError
+from ..errors import EnvironmentProblem, FormatError, UnsupportedError, XcFormatError
 from ..io import open_sink
 from ..negotiate import targets
 from .common import add_input_options, hints, open_image, progress, write_options
@@ -45,10 +46,14 @@ def run(args) -> int:
         if target.writer is None:
             raise UnsupportedError(f"xcformat cannot write {target.name} images")
         reader = fmt.reader(source, hints(args))
+        options = dataclasses.replace(options, source=source)
         with open_sink(args.output, args.io) as sink:
             records = progress(reader.records(), source, enabled=not args.no_progress,
                                label=f"{fmt.name} → {target.name}")
-            target.writer(sink, options).write(records)
+            try:
+                target.writer(sink, options).write(records)
+            except (FormatError, UnsupportedError) as exc:
+                raise _naming(exc, source.name) from None
     print(f"xcformat: wrote {args.output} ({target.name}) from {args.input} ({fmt.name})",
           file=sys.stderr)
     return 0
@@ -64,8 +69,23 @@ def _target(args, sniffed: formats.Sniffed) -> tuple[formats.Format, formats.Wri
     if not args.target:
         raise EnvironmentProblem("--to auto needs --for TARGET")
     width = args.width or sniffed.facts.get("toolstack_bits")
-    option, passed = targets.choose(targets.get(args.target), width, sniffed)
+    option, passed = targets.choose(targets.get(args.target), width)
     for reason in passed:
         options.say(f"--for {args.target}: not {reason}")
     options.say(f"--for {args.target}: writing {option.name}")
     return formats.get(option.format), option.write_options(options)
+
+
+def _naming(exc: FormatError | UnsupportedError, input_name: str) -> XcFormatError:
+    """A writer's complaint about the records it was given, naming the file they came from.
+
+    Writers see records, not files: "v2 cannot carry ...", or a pfn beyond p2m_size that the
+    reader let through, is about the input, and the one-line message must say which file.
+    """
+    if isinstance(exc, FormatError):
+        if exc.file is None:
+            exc.file = input_name
+        return exc
+    if input_name in str(exc):
+        return exc
+    return UnsupportedError(f"{input_name}: {exc}")

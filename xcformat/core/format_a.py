@@ -110,7 +110,7 @@ class FormatAReader:
                 self.on_region(Region(at, n * PAGE_SIZE, "page-data",
                                       f"pages[{start}..{start + n - 1}]"))
             yield PageBatch(tuple(range(start, start + n)), bytes(n), data,
-                            tuple(mfns[start:start + n]))
+                            tuple(mfns[start:start + n]), at)
         yield End()
 
     def _index(self) -> array.array:

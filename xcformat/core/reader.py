@@ -126,7 +126,8 @@ class CoreReader:
                 end += 1
             yield PageBatch(pfns[run:end], bytes(end - run),
                             data[run * PAGE_SIZE:end * PAGE_SIZE],
-                            gmfns[run:end] if gmfns is not None else None)
+                            gmfns[run:end] if gmfns is not None else None,
+                            at + run * PAGE_SIZE)
             run = end
 
     def summary(self) -> dict:

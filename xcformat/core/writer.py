@@ -30,6 +30,7 @@ from __future__ import annotations
 import array
 import mmap
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..errors import FormatError, UnsupportedError
 from ..formats import WriteOptions
@@ -70,8 +71,7 @@ class CoreWriter:
         handlers = {ImageHeader: self._on_header, PageBatch: self._on_pages,
                     VcpuContext: self._on_context, SharedInfo: self._on_shared_info,
                     HvmContext: self._on_hvm_context, Opaque: self._refuse}
-        with Scratch(near=self.sink.name) as scratch:
-            self._scratch = scratch
+        try:
             for record in records:
                 if type(record) is End:
                     break
@@ -84,11 +84,18 @@ class CoreWriter:
                 raise FormatError("the records ended without End", field="records")
             if self._pages_in is None:
                 raise FormatError("no image header in the records", field="records")
-            self._emit(self._pages_in, scratch)
+            self._emit(self._pages_in)
+        finally:
+            if self._pages_in is not None:
+                self._pages_in.close()
 
     def _on_header(self, record: ImageHeader) -> None:
         self.header = record
-        self._pages_in = PageCollector(self._scratch, record.p2m_size)
+        if self._pages_in is not None:
+            self._pages_in.close()
+        self._pages_in = PageCollector(
+            record.p2m_size, self.options.source,
+            lambda: Scratch(near=self.sink.name, mode=self.sink.mode))
 
     def _on_pages(self, record: PageBatch) -> None:
         if self._pages_in is None:
@@ -113,7 +120,7 @@ class CoreWriter:
                                f"(allow dropping it with --drop {record.kind})")
 
     # -- the dump -----------------------------------------------------------------------------
-    def _emit(self, pages: PageCollector, scratch: Scratch) -> None:
+    def _emit(self, pages: PageCollector) -> None:
         header = self.header
         pv = header.guest is GuestType.PV
         if self.dropped:
@@ -130,7 +137,7 @@ class CoreWriter:
         with aligned_buffer(plan.pages_offset) as head:
             self._head(head, plan, contexts, pages)
             self.sink.write(head)
-        self._pages(plan, pages, scratch)
+        self._pages(pages)
         if not plan.aligned:
             self._tail(plan, pages)
 
@@ -220,33 +227,36 @@ class CoreWriter:
                          note(s.NOTE_FORMAT_VERSION,
                               s.format_version_desc.build(dict(version=s.FORMAT_VERSION)))))
 
-    def _pages(self, plan: DumpPlan, pages: PageCollector, scratch: Scratch) -> None:
-        """Copy pages from the scratch file in pfn order, CHUNK_PAGES per aligned write."""
-        buffer = aligned_buffer(CHUNK_PAGES * PAGE_SIZE)
-        view = memoryview(buffer)
-        filled = 0
+    def _pages(self, pages: PageCollector) -> None:
+        """Read the pages back in pfn order (from the input, or the scratch file for a stream)
+        and write them, CHUNK_PAGES per aligned write.  Two buffers take turns: one is written
+        by a worker thread while the next is read (both calls release the GIL)."""
+        buffers = [aligned_buffer(CHUNK_PAGES * PAGE_SIZE) for _ in range(2)]
+        views = [memoryview(buffer) for buffer in buffers]
         try:
-            for _, slots in pages.sorted_entries():
-                i = 0
-                while i < len(slots):
-                    # The longest run of consecutive scratch slots that fits the buffer.
-                    j = i + 1
-                    while j < len(slots) and slots[j] == slots[j - 1] + 1 and \
-                            filled + (j - i) < CHUNK_PAGES:
-                        j += 1
-                    n = j - i
-                    scratch.read_into(slots[i] * PAGE_SIZE,
-                                      view[filled * PAGE_SIZE:(filled + n) * PAGE_SIZE])
-                    filled += n
-                    i = j
-                    if filled == CHUNK_PAGES:
-                        self.sink.write(view)
-                        filled = 0
-            if filled:
-                self.sink.write(view[:filled * PAGE_SIZE])
+            with ThreadPoolExecutor(1, thread_name_prefix="xcformat-dump") as worker:
+                writing: Future | None = None
+                view, filled = views[0], 0
+                for read, offset, n in pages.runs():
+                    while n:
+                        take = min(n, CHUNK_PAGES - filled)
+                        read(offset, view[filled * PAGE_SIZE:(filled + take) * PAGE_SIZE])
+                        filled += take
+                        offset += take * PAGE_SIZE
+                        n -= take
+                        if filled == CHUNK_PAGES:
+                            if writing is not None:
+                                writing.result()
+                            writing = worker.submit(self.sink.write, view)
+                            view, filled = views[view is views[0]], 0
+                if writing is not None:
+                    writing.result()
+                if filled:
+                    self.sink.write(view[:filled * PAGE_SIZE])
         finally:
-            view.release()
-            buffer.close()
+            for view, buffer in zip(views, buffers):
+                view.release()
+                buffer.close()
 
     def _table_blocks(self, plan: DumpPlan, pages: PageCollector):
         """The table as byte blocks, in pfn order."""

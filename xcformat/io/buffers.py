@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import mmap
 
+from . import native
+
 HUGE_PAGE = 2 << 20
 
 
@@ -24,3 +26,8 @@ def aligned_buffer(size: int) -> mmap.mmap:
         with contextlib.suppress(OSError):
             buf.madvise(mmap.MADV_HUGEPAGE)
     return buf
+
+
+def address_of(view: memoryview) -> int:
+    """The memory address of ``view``'s first byte (direct I/O needs it aligned)."""
+    return int(native.ffi.cast("uintptr_t", native.ffi.from_buffer(view)))

@@ -29,3 +29,13 @@ def cached_bytes(path: str) -> int:
             del address  # the mapping cannot close while cffi still exports it
             # Only the lowest bit of each byte means "resident"; the others are reserved.
             return native.ffi.buffer(vec)[:].translate(_LOW_BIT).count(1) * mmap.PAGESIZE
+
+
+def evict(path: str) -> None:
+    """Write ``path``'s dirty pages back and drop all of it from the page cache (a cold start)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 
 from ..errors import EnvironmentProblem
 from . import native
+from .buffers import address_of
 from .modes import IoMode, Plan, settle
 from .notices import notice
 from .writebehind import WriteBehind
@@ -37,10 +38,6 @@ def _pwrite_all(fd: int, view: memoryview, offset: int, flags: int = 0) -> None:
     while view:
         done = os.pwritev(fd, [view], offset, flags)
         view, offset = view[done:], offset + done
-
-
-def _address(view: memoryview) -> int:
-    return int(native.ffi.cast("uintptr_t", native.ffi.from_buffer(view)))
 
 
 class _FadviseWrite:
@@ -138,7 +135,7 @@ class Sink:
         """Direct I/O, whole blocks, an aligned offset and aligned memory: no bounce needed."""
         block = self.block
         return (self.mode is IoMode.DIRECT and len(view) >= block and not len(view) % block
-                and not self.offset % block and not _address(view) % self._memory_align)
+                and not self.offset % block and not address_of(view) % self._memory_align)
 
     def _write_through(self, view: memoryview) -> None:
         while view:

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from ..errors import EnvironmentProblem, FormatError, TruncatedError, UnsupportedError
 from . import native
-from .buffers import aligned_buffer
+from .buffers import address_of, aligned_buffer
 from .modes import IoMode, Plan, settle
 from .notices import notice
 
@@ -51,9 +51,12 @@ class Source:
         if stat.S_ISBLK(st.st_mode):
             self.size = os.lseek(fd, 0, os.SEEK_END)  # a block device's size is its end
             os.lseek(fd, 0, os.SEEK_SET)
+        # Offsets count from where the fd stood (standard input may be a file read part-way).
+        self._origin = os.lseek(fd, 0, os.SEEK_CUR) if self.seekable else 0
         #: Direct-I/O block: window and reads are multiples of it (1 when any size will do).
         self.block = plan.block
         self._unit = max(self.block, mmap.PAGESIZE)
+        self._memory_align = plan.alignment.memory if plan.alignment else 1
         self._flags = native.RWF_DONTCACHE if self.mode is IoMode.UNCACHED else 0
         self._dropped = 0    # fadvise: the page cache before this offset has been released
         self._retry_from = 0  # ... and is advised once more from here
@@ -186,29 +189,52 @@ class Source:
     # -- random access --------------------------------------------------------------------
     def pread(self, offset: int, n: int, field: str) -> bytes:
         """``n`` bytes at ``offset`` (regular files and block devices only)."""
-        if not self.seekable:
-            raise UnsupportedError(f"{self.name}: random access needs a regular file")
         if n < 0 or n > MAX_READ:
             raise self.error(f"refusing to read {n} bytes at once (limit {MAX_READ})", field,
                              offset)
-        data = self._pread(offset, n)
-        if len(data) < n:
-            raise self.error(f"input ends after {len(data)} of {n} bytes", field, offset,
-                             cls=TruncatedError)
-        return data
+        data = bytearray(n)
+        self.pread_into(offset, memoryview(data), field)
+        return bytes(data)
 
-    def _pread(self, offset: int, n: int) -> bytes:
-        """Up to ``n`` bytes at ``offset``; with direct I/O through an aligned bounce buffer."""
-        start = offset - offset % self.block
-        length = self._round(offset + n - start) if self.block > 1 else n
-        view = memoryview(aligned_buffer(length))
-        try:
-            got = os.preadv(self._fd, [view[:length]], start, self._flags)
-        except OSError as exc:
-            raise EnvironmentProblem(f"{self.name}: read failed at offset {start:#x}: "
-                                     f"{exc.strerror}") from None
-        lo = offset - start
-        return bytes(view[lo:max(lo, min(got, lo + n))])
+    def pread_into(self, offset: int, target: memoryview, field: str) -> None:
+        """Fill ``target`` with the bytes at ``offset`` (regular files and block devices only),
+        in this source's I/O mode: direct reads go straight into ``target`` when it is aligned
+        whole blocks at an aligned offset, else through an aligned bounce buffer; fadvise reads
+        drop what they read from the page cache."""
+        if not self.seekable:
+            raise UnsupportedError(f"{self.name}: random access needs a regular file")
+        n = len(target)
+        at = self._origin + offset
+        if self.block > 1 and (at % self.block or n % self.block
+                               or address_of(target) % self._memory_align):
+            lead = at % self.block
+            with aligned_buffer(self._round(lead + n)) as bounce:
+                view = memoryview(bounce)
+                got = self._preadv(view, at - lead) - lead
+                if got >= n:
+                    target[:] = view[lead:lead + n]
+                view.release()
+        else:
+            got = self._preadv(target, at)
+        if got < n:
+            raise self.error(f"input ends after {max(got, 0)} of {n} bytes", field, offset,
+                             cls=TruncatedError)
+        if self.mode is IoMode.FADVISE:
+            os.posix_fadvise(self._fd, at, n, os.POSIX_FADV_DONTNEED)
+
+    def _preadv(self, target: memoryview, offset: int) -> int:
+        """Read as much of ``target`` as the file has at ``offset``; how much was read."""
+        done = 0
+        while done < len(target):
+            try:
+                got = os.preadv(self._fd, [target[done:]], offset + done, self._flags)
+            except OSError as exc:
+                raise EnvironmentProblem(f"{self.name}: read failed at offset "
+                                         f"{offset + done:#x}: {exc.strerror}") from None
+            if got == 0 or (self.block > 1 and got % self.block):
+                return done + got
+            done += got
+        return done
 
     def close(self) -> None:
         self._view.release()

@@ -65,7 +65,7 @@ def read_batch(cursor: Cursor, stream: Stream, count: int, start: int) -> PageBa
     data_start = cursor.offset
     data = cursor.read(pages * PAGE_SIZE, "batch.pages")
     cursor.region(data_start, "page-data", f"{pages} pages")
-    return PageBatch(pfns, types, data)
+    return PageBatch(pfns, types, data, data_offset=data_start)
 
 
 def check_batch(cursor: Cursor, stream: Stream, pfns: tuple[int, ...], types: bytes,

@@ -9,18 +9,19 @@ chunk is derived from the vCPU contexts, and -9 marks a non-checkpointed stream.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..entries import pack_typed
 from ..errors import FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..io import Sink
-from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
+from ..records import (DATA_TYPES, PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
                        GuestType, HvmContext, HvmParams, ImageHeader, LastCheckpoint, Opaque,
-                       P2MFrames, PageBatch, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
+                       P2MFrames, PageBatch, PageType, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
                        Wrapper)
 from ..x86 import EXT_VCPU_CONTEXT_SIZE, VGC_SIZE
@@ -46,6 +47,35 @@ class _Tail:
 
     def vcpu(self, vcpu_id: int) -> dict[str, Record]:
         return self.vcpus.setdefault(vcpu_id, {})
+
+
+def last_copies(batch: PageBatch) -> PageBatch:
+    """``batch`` naming each pfn at most once, keeping its last copy (what a restore ends with).
+
+    v2 lets a PAGE_DATA record repeat a pfn (``--align`` fills batches that way); legacy batches
+    never do, and convert-legacy-stream and our validator refuse it (legacy fact sheet §2.5).
+    XTAB entries carry no page and may repeat.  Only a batch with repeats pays the per-entry loop.
+    """
+    entries = list(zip(batch.pfns, batch.types))
+    real = [p for p, t in entries if t != PageType.XTAB]
+    if len(set(real)) == len(real):
+        return batch
+    last = {p: i for i, (p, t) in enumerate(entries) if t != PageType.XTAB}
+    keep = [t == PageType.XTAB or last[p] == i for i, (p, t) in enumerate(entries)]
+    page_of = itertools.accumulate((t in DATA_TYPES for _, t in entries), initial=0)
+    pages = [batch.data[n * PAGE_SIZE:(n + 1) * PAGE_SIZE]
+             for (_, t), n, k in zip(entries, page_of, keep) if k and t in DATA_TYPES]
+    return replace(batch, pfns=tuple(itertools.compress(batch.pfns, keep)),
+                   types=bytes(itertools.compress(batch.types, keep)),
+                   data=memoryview(b"".join(pages)),
+                   gmfns=None if batch.gmfns is None
+                   else tuple(itertools.compress(batch.gmfns, keep)))
+
+
+def _xcr0_accum(blob: bytes) -> int:
+    """The mask for an xsave blob from a format without one (v2 drops it): the blob's own
+    xcr0_accum (its second u64), every feature the guest ever enabled, so never 0 (§2.8)."""
+    return struct.unpack_from("<Q", blob, 8)[0] if len(blob) >= 16 else 0
 
 
 class LegacyWriter:
@@ -140,12 +170,18 @@ class LegacyWriter:
             # Restorers since 3.2 expect ext-info; its "vcpu" block is read for its size (the
             # guest width) and vm_assist only, so a zeroed context is what we can offer.
             size = self.structs.vcpu_context_size
-            self._ext_info(PvExtInfo(((b"vcpu", bytes(size)), (b"extv", b""))))
+            blocks = [(b"vcpu", bytes(size)), (b"extv", b"")]
+            if self.header.xsave_size:
+                # "xcnt" = 16 + S: the mask and size words before each S-byte blob (§2.3).
+                blocks.append((b"xcnt", struct.pack("<I", 16 + self.header.xsave_size)))
+            self._ext_info(PvExtInfo(tuple(blocks)))
         self._put(self._words(record.frames))
 
     # -- body -------------------------------------------------------------------------------
     def _batch(self, record: PageBatch) -> None:
         self._need_header(record)
+        if not self.from_legacy:
+            record = last_copies(record)
         pfns, types = record.pfns, record.types
         if len(pfns) > MAX_BATCH:
             raise UnsupportedError(f"a batch of {len(pfns)} pages (legacy batches hold at "
@@ -271,7 +307,8 @@ class LegacyWriter:
             if b"xcnt" in self.ext_ids:
                 if xsave is None:
                     raise UnsupportedError(f"vCPU {vcpu}: xcnt promises an xsave record")
-                self._put(struct.pack("<QQ", xsave.mask or 0, len(xsave.data)), xsave.data)
+                self._put(struct.pack("<QQ", xsave.mask or _xcr0_accum(xsave.data),
+                                      len(xsave.data)), xsave.data)
             elif xsave is not None:
                 self._refuse(xsave)
         if tail.shared_info is None or len(tail.shared_info) != PAGE_SIZE:

@@ -22,10 +22,14 @@ class Option:
     align: bool        #: the format's page-aligned variant (``WriteOptions.align``)
     versions: tuple[int, int]  #: versions of the format this build reads (lowest, highest)
     summary: str
+    #: The version to write when a reader takes fewer than :attr:`versions` (``--for``):
+    #: ``WriteOptions.version``; None leaves the writer's default.
+    pinned: int | None = None
 
     def write_options(self, base: formats.WriteOptions) -> formats.WriteOptions:
-        """``base`` with this option's variant switched on or off."""
-        return dataclasses.replace(base, align=self.align)
+        """``base`` with this option's variant switched on or off (and its version pinned)."""
+        return dataclasses.replace(base, align=self.align,
+                                   version=self.pinned if self.pinned else base.version)
 
 
 #: Every way this build knows to write an image, by command-line name.

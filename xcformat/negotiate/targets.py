@@ -10,13 +10,12 @@ the reader accepts for the image's toolstack width, wins.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 
 from ..errors import EnvironmentProblem, UnsupportedError
-from .. import formats
-from .options import (ALIGNING_WRITERS, NEGOTIATED, OPTIONS, Option, unwritable,
-                      written_version)
+from .options import ALIGNING_WRITERS, NEGOTIATED, OPTIONS, Option, unwritable
 
 BOTH_WIDTHS = frozenset({32, 64})
 
@@ -46,8 +45,7 @@ _FILLER_WITH_M9 = Pick("legacy-align", BOTH_WIDTHS,
                        why="XTAB fillers, and chunk -9 before each batch when W=64 (known since "
                        "Xen 4.1)")
 _PLAIN_LEGACY = Pick("legacy", why="the legacy stream as Xen wrote it")
-_V2_ONLY = ("version 2 only: kept for a version-2 v2 image, any other image is written as "
-            "version 3")
+_V2_ONLY = "version 2 only: written as version 2 whatever the input"
 
 
 def _legacy_reader(version: str, filler: Pick) -> Target:
@@ -91,27 +89,31 @@ def get(name: str) -> Target:
                                  f"(known: {', '.join(TARGETS)})") from None
 
 
-def choose(target: Target, width: int | None,
-           source: formats.Sniffed | None = None) -> tuple[Option, list[str]]:
+def choose(target: Target, width: int | None) -> tuple[Option, list[str]]:
     """The best option for ``target`` and the reasons the better ones were passed over.
 
     ``width`` is the toolstack width (bits) of the legacy stream that would be written; None
-    when unknown, in which case only picks good for both widths qualify.  ``source`` is the
-    input as sniffed (it decides the version some writers produce).
+    when unknown, in which case only picks good for both widths qualify.  A pick limited to
+    some versions of its format is written in the newest of them (``Option.pinned``).
     """
     passed: list[str] = []
     for pick in target.picks:
         option = OPTIONS[pick.option]
-        version = written_version(option, source)
         if reason := unwritable(option):
             passed.append(f"{option.name}: {reason}")
         elif not pick.widths >= ({width} if width else BOTH_WIDTHS):
             passed.append(f"{option.name}: {pick.why}"
                           + ("" if width else " (toolstack width unknown; --width decides)"))
-        elif pick.versions and not pick.versions[0] <= version <= pick.versions[1]:
-            passed.append(f"{option.name}: {pick.why} (this image: version {version})")
-        else:
+        elif pick.versions is None:
             return option, passed
+        else:
+            # The reader takes only some versions: ask the writer for the newest of them
+            # (v2 writes version 2 for Xen 4.6-4.13 from any input, WriteOptions.version).
+            top = min(pick.versions[1], option.versions[1])
+            if top >= max(pick.versions[0], option.versions[0]):
+                return dataclasses.replace(option, pinned=top), passed
+            passed.append(f"{option.name}: {pick.why} (this build writes version "
+                          f"{option.versions[0]}-{option.versions[1]})")
     raise UnsupportedError(f"nothing this xcformat writes is read by {target.reader}: "
                            + "; ".join(passed))
 

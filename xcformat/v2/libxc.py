@@ -50,11 +50,13 @@ class LibxcStream:
     def __init__(self, source, findings: list[Finding],
                  region: Callable[[Region], None] | None,
                  estimate_p2m_size: Callable[[int], int | None] = lambda start: None,
+                 estimate_xsave_size: Callable[[int], int | None] = lambda start: None,
                  variant_suffix: str = ""):
         self.src = source
         self.findings = findings
         self.region = region
         self.estimate_p2m_size = estimate_p2m_size
+        self.estimate_xsave_size = estimate_xsave_size
         #: Appended to ``ImageHeader.variant``: "+libxl" when a libxl layer carries the stream.
         self.variant_suffix = variant_suffix
         self.version = 0
@@ -133,11 +135,13 @@ class LibxcStream:
         if self.pv:
             guest_bits = self.guest_bytes * 8 if self.guest_bytes else None
             p2m_size = self.p2m_size
+            xsave_size = self.estimate_xsave_size(self.records_start)
         else:
-            guest_bits = None
+            guest_bits = xsave_size = None
             p2m_size = self.estimate_p2m_size(self.records_start)
         return ImageHeader(GuestType.PV if self.pv else GuestType.HVM, p2m_size,
                            guest_bits=guest_bits, xen_version=self.xen_version,
+                           xsave_size=xsave_size,
                            variant=f"v{self.version}{self.variant_suffix}")
 
     # -- records ----------------------------------------------------------------------------
@@ -413,9 +417,10 @@ class LibxcStream:
         for lo in range(0, count, ENTRIES_PER_PIECE):
             hi = min(count, lo + ENTRIES_PER_PIECE)
             pages = flags.count(1, lo, hi)
+            data_offset = self.src.offset
             data = self.src.read(PAGE_SIZE * pages, "PAGE_DATA pages") if pages else \
                 memoryview(b"")
-            yield PageBatch(numbers[lo:hi], types[lo:hi], data)
+            yield PageBatch(numbers[lo:hi], types[lo:hi], data, data_offset=data_offset)
 
     def _check_pfns(self, numbers: tuple[int, ...], types: bytes, offset: int) -> None:
         if self.pv and self.p2m_size is not None:

@@ -1,10 +1,14 @@
-"""HVM p2m_size: a cheap pass over record headers, because v2 HVM streams do not state it.
+"""Cheap passes over record headers for what v2 states only after the pages.
+
+HVM p2m_size, because v2 HVM streams do not state it.
 
 Legacy writers need ``p2m_size`` (highest pfn + 1) before the first page.  A PV stream states it
 (X86_PV_P2M_FRAMES end_pfn + 1); an HVM stream does not.  On a seekable source this pass reads
 only record headers, PAGE_DATA pfn arrays (8 bytes per 4 KiB page) and HVM_PARAMS bodies up to the
 first END or CHECKPOINT, and returns 1 + the highest pfn named by a PAGE_DATA entry or by a
 pfn-valued HVM parameter.  On a pipe it returns None: the ImageHeader then says p2m_size is unknown.
+
+PV xsave size, because legacy states it in the header: see :func:`pv_xsave_size`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,19 @@ from .schema import (HVM_PARAM_IOREQ_SERVER_PFN, HVM_PARAM_NR_IOREQ_SERVER_PAGES
                      REC_LENGTH_MAX, RHDR_SIZE, RecType, padding)
 
 _RHDR = struct.Struct("<II")
+#: vcpu_id + reserved before the blob of an X86_PV_VCPU_* record (schema ``vcpu_header``).
+VCPU_HEADER_SIZE = 8
+
+
+def _record_heads(source, start: int):
+    """``(type, body offset, length)`` of each libxc record from ``start`` up to END/CHECKPOINT."""
+    offset = start
+    while True:
+        rtype, length = _RHDR.unpack(source.pread(offset, RHDR_SIZE, "record header"))
+        if length > REC_LENGTH_MAX or rtype in (RecType.END, RecType.CHECKPOINT):
+            return
+        yield rtype, offset + RHDR_SIZE, length
+        offset += RHDR_SIZE + length + padding(length)
 
 
 def hvm_p2m_size(source, start: int) -> int | None:
@@ -24,13 +41,8 @@ def hvm_p2m_size(source, start: int) -> int | None:
     if not source.seekable:
         return None
     top = -1
-    offset = start
     try:
-        while True:
-            rtype, length = _RHDR.unpack(source.pread(offset, RHDR_SIZE, "record header"))
-            if length > REC_LENGTH_MAX:
-                return None
-            body = offset + RHDR_SIZE
+        for rtype, body, length in _record_heads(source, start):
             if rtype == RecType.PAGE_DATA and length >= 16:
                 count = struct.unpack("<I", source.pread(body, 4, "PAGE_DATA.count"))[0]
                 if 8 + 8 * count > length:
@@ -39,12 +51,26 @@ def hvm_p2m_size(source, start: int) -> int | None:
                 top = max(top, max(entries, default=-1))
             elif rtype == RecType.HVM_PARAMS and length > 8:
                 top = max(top, _highest_param_pfn(source.pread(body + 8, length - 8, "params")))
-            elif rtype in (RecType.END, RecType.CHECKPOINT):
-                break
-            offset = body + length + padding(length)
     except XcFormatError:
         return None   # the main pass reports what is wrong, with its offset
     return top + 1 if top >= 0 else None
+
+
+def pv_xsave_size(source, start: int) -> int | None:
+    """Bytes of the first non-empty X86_PV_VCPU_XSAVE blob, or None (none, or a pipe).
+
+    A legacy writer must state this ("xcnt", legacy fact sheet §2.3) before the pages, while
+    v2 sends the xsave records after them.  Page bodies are skipped, not read.
+    """
+    if not source.seekable:
+        return None
+    try:
+        for rtype, _, length in _record_heads(source, start):
+            if rtype == RecType.X86_PV_VCPU_XSAVE and length > VCPU_HEADER_SIZE:
+                return length - VCPU_HEADER_SIZE
+    except XcFormatError:
+        pass          # the main pass reports what is wrong, with its offset
+    return None
 
 
 def _highest_param_pfn(body: bytes) -> int:

@@ -16,7 +16,7 @@ from ..formats import Hints
 from ..layout import Region
 from ..records import Checkpoint, EmulatorContext, EmulatorXenstore, End, Record, Wrapper
 from .libxc import LibxcStream, read_padding, read_record_header
-from .prepass import hvm_p2m_size
+from .prepass import hvm_p2m_size, pv_xsave_size
 from .schema import (LIBXL_HEADER_SIZE, LIBXL_IDENT, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY,
                      LIBXL_VERSION, RHDR_SIZE, XL_BYTEORDER, XL_FLAG_JSON, XL_FLAG_STREAMV2,
                      XL_HEADER_SIZE, XL_MAGIC, LibxlRecType, libxl_header, xl_header)
@@ -48,7 +48,8 @@ class V2Reader:
 
     def _new_libxc(self, suffix: str) -> LibxcStream:
         stream = LibxcStream(self.src, self.findings, self.on_region,
-                             lambda start: hvm_p2m_size(self.src, start), variant_suffix=suffix)
+                             lambda start: hvm_p2m_size(self.src, start),
+                             lambda start: pv_xsave_size(self.src, start), variant_suffix=suffix)
         stream.read_headers()
         said = self.hints.guest
         if said is not None and said.value != ("pv" if stream.pv else "hvm"):
