@@ -56,6 +56,8 @@ def last_copies(batch: PageBatch) -> PageBatch:
     never do, and convert-legacy-stream and our validator refuse it (legacy fact sheet §2.5).
     XTAB entries carry no page and may repeat.  Only a batch with repeats pays the per-entry loop.
     """
+    if PageType.XTAB not in batch.types and len(set(batch.pfns)) == len(batch.pfns):
+        return batch
     entries = list(zip(batch.pfns, batch.types))
     real = [p for p, t in entries if t != PageType.XTAB]
     if len(set(real)) == len(real):
