@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from ..drops import kind_of, refuse_or_drop, what_of
+from ..entries import pack_typed
 from ..errors import FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..io import Sink
@@ -56,6 +57,8 @@ def last_copies(batch: PageBatch) -> PageBatch:
     never do, and convert-legacy-stream and our validator refuse it (legacy fact sheet §2.5).
     XTAB entries carry no page and may repeat.  Only a batch with repeats pays the per-entry loop.
     """
+    if PageType.XTAB not in batch.types and len(set(batch.pfns)) == len(batch.pfns):
+        return batch
     entries = list(zip(batch.pfns, batch.types))
     real = [p for p, t in entries if t != PageType.XTAB]
     if len(set(real)) == len(real):
@@ -179,11 +182,16 @@ class LegacyWriter:
         self._need_header(record)
         if not self.from_legacy:
             record = last_copies(record)
-        entries = [(t << 28) | p for p, t in zip(record.pfns, record.types)]
-        if len(entries) > MAX_BATCH:
-            raise UnsupportedError(f"a batch of {len(entries)} pages (legacy batches hold at "
+        pfns, types = record.pfns, record.types
+        if len(pfns) > MAX_BATCH:
+            raise UnsupportedError(f"a batch of {len(pfns)} pages (legacy batches hold at "
                                    f"most {MAX_BATCH})")
-        self._put(struct.pack("<i", len(entries)) + self._words(entries), record.data)
+        if pfns and max(pfns) < 1 << 28 and max(types) <= 0xF:
+            # Entries are u32 ``type << 28 | pfn`` (widened to u64 by a 64-bit toolstack).
+            entries = memoryview(pack_typed(pfns, types, 4)).cast("I")
+        else:
+            entries = [(t << 28) | p for p, t in zip(pfns, types)]
+        self._put(struct.pack("<i", len(pfns)) + self._words(entries), record.data)
 
     def _vcpu_info(self, record: VcpuInfo) -> None:
         words = [0] * (record.max_vcpu_id // 64 + 1)
