@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from xcformat.errors import EnvironmentProblem, TruncatedError
 from xcformat.io import IoMode, open_sink, open_source
+from xcformat.io import sink as sink_module
 from xcformat.io.buffers import aligned_buffer
 
 MODES = [m.value for m in IoMode]
@@ -146,3 +147,24 @@ def test_any_write_pattern_gives_the_buffered_bytes(tmp_path, mode, sizes, align
     out = tmp_path / f"out-{mode}"
     write_pieces(out, mode, pieces, chunk=16 << 10)
     assert out.read_bytes() == DATA
+
+
+def test_gathered_writes_never_go_straight_even_from_aligned_memory(tmp_path, monkeypatch):
+    straight = []
+    real = sink_module._pwrite_all
+
+    def spy(fd, view, offset, *rest):
+        if not rest:    # the straight path; the writer thread passes flags as well
+            straight.append(len(view))
+        return real(fd, view, offset, *rest)
+
+    monkeypatch.setattr(sink_module, "_pwrite_all", spy)
+    piece = aligned_copy(DATA[:64 << 10])
+    with open_sink(str(tmp_path / "out"), "direct", **SMALL) as sink:
+        if sink.mode is not IoMode.DIRECT:
+            pytest.skip(f"{tmp_path} refuses O_DIRECT")
+        sink.write(piece, gather=True)
+        assert straight == []
+        sink.write(piece)
+        assert straight == [len(piece)]
+    assert (tmp_path / "out").read_bytes() == DATA[:64 << 10] * 2

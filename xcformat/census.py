@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .records import ImageHeader, PageBatch, Record, VcpuContext, Wrapper
+from .pageset import PageSet
+from .records import DATA_TYPES, ImageHeader, PageBatch, Record, VcpuContext, Wrapper
 
 
 class Census:
@@ -13,7 +14,8 @@ class Census:
     def __init__(self) -> None:
         self.header: ImageHeader | None = None
         self.wrapper: str | None = None
-        self.pages = 0
+        self.page_records = 0           # data-bearing entries, re-sends included
+        self.distinct = PageSet()       # pfns with data: a re-sent page counts once
         self.batches = 0
         self.vcpus: set[int] = set()
         self.records: Counter[str] = Counter()
@@ -22,11 +24,14 @@ class Census:
         self.records[type(record).__name__] += 1
         if isinstance(record, PageBatch):
             self.batches += 1
-            self.pages += record.data_pages
+            self.page_records += record.data_pages
+            self.distinct.add([p for p, t in zip(record.pfns, record.types) if t in DATA_TYPES])
         elif isinstance(record, VcpuContext):
             self.vcpus.add(record.vcpu_id)
         elif isinstance(record, ImageHeader):
             self.header = record
+            if not self.batches:
+                self.distinct = PageSet(record.p2m_size)
         elif isinstance(record, Wrapper):
             self.wrapper = record.kind
 
@@ -38,7 +43,8 @@ class Census:
             "toolstack_width": header.toolstack_bits if header else None,
             "guest_width": header.guest_bits if header else None,
             "p2m_size": header.p2m_size if header else None,
-            "pages": self.pages,
+            "pages": self.distinct.count(),
+            "page_records": self.page_records,
             "batches": self.batches,
             "vcpus": len(self.vcpus),
             "records": dict(self.records),

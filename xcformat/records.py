@@ -46,6 +46,12 @@ DATA_TYPES = frozenset({0x0, 0x1, 0x2, 0x3, 0x4, 0x9, 0xA, 0xB, 0xC})
 NO_DATA_TYPES = frozenset({0xD, 0xE, 0xF})
 #: Page-table types (unpinned and pinned): PV only.
 PAGE_TABLE_TYPES = frozenset({0x1, 0x2, 0x3, 0x4, 0x9, 0xA, 0xB, 0xC})
+_DATA_TYPE_BYTES = bytes(sorted(DATA_TYPES))
+
+
+def data_page_count(types: bytes) -> int:
+    """How many of ``types`` carry a page of data (one C-level pass, no per-entry loop)."""
+    return len(types) - len(types.translate(None, _DATA_TYPE_BYTES))
 
 
 class Record:

@@ -41,9 +41,9 @@ class RecordingSink(Sink):
         super().__init__(fd, name)
         self.writes = []
 
-    def write(self, data):
+    def write(self, data, *, gather=False):
         self.writes.append((self.offset, len(data), type(data)))
-        super().write(data)
+        super().write(data, gather=gather)
 
 
 def test_every_write_is_whole_blocks_at_aligned_offsets(tmp_path):

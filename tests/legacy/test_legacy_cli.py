@@ -26,7 +26,8 @@ def test_info_json_on_an_xl_pv_file(tmp_path):
     assert facts["wrapper"] == "xl"
     assert facts["guest"] == "pv"
     assert (facts["toolstack_width"], facts["guest_width"]) == (64, 32)
-    assert facts["pages"] == want.page_records and facts["vcpus"] == 3
+    assert facts["pages"] == want.pages and facts["page_records"] == want.page_records
+    assert facts["vcpus"] == 3
     assert facts["p2m_size"] == want.p2m_size
     assert facts["min_xen_version"] == want.min_xen_version == "4.5"
     assert facts["chunks"] == {"-2 VCPU_INFO": 1, "-7 TSC_INFO": 1, "-9 LAST_CHECKPOINT": 1,
@@ -41,7 +42,8 @@ def test_info_json_on_an_hvm_file_counts_vcpus_from_the_context(tmp_path):
     facts = json.loads(run("info", path, "--json", "--guest", "hvm").stdout)
     assert (facts["wrapper"], facts["guest"], facts["toolstack_width"]) == ("xend", "hvm", 32)
     assert facts["guest_width"] is None
-    assert facts["vcpus"] == 2 and facts["pages"] == expected(spec).page_records
+    assert facts["vcpus"] == 2 and facts["page_records"] == expected(spec).page_records
+    assert facts["pages"] == expected(spec).pages
     assert facts["min_xen_version"] == "3.1"
 
 

@@ -98,7 +98,7 @@ def back_to_legacy_and_v2(spec, path, **options):
         records = get("v2").reader(source, Hints()).records()
         # the legacy writer has no place for physmap xenstore keys or CPU policies
         get("legacy").writer(sink, WriteOptions(
-            toolstack_bits=spec.toolstack_bits, drop=frozenset({"EmulatorXenstore"}),
+            toolstack_bits=spec.toolstack_bits, drop=frozenset({"emulator"}),
             say=lambda message: None)).write(records)
     again = path.with_suffix(".again")
     hints = Hints(guest=GuestType(spec.guest), toolstack_bits=spec.toolstack_bits)

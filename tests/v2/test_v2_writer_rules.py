@@ -18,7 +18,7 @@ def with_inserted(records, index, *extra):
     (Opaque("legacy", "tmem", b"x"), "tmem"),
     (Opaque("legacy", "verify-mode"), "verify"),
     (Opaque("legacy", "tmem-extra", b"x"), "tmem"),
-    (Opaque("legacy", "compressed-data", b"x"), "compressed-data"),
+    (Opaque("legacy", "compressed-data", b"x"), "unknown-record"),
     (UnmappedPfns((5, 6)), "unmapped-pfns"),
 ])
 def test_what_v2_cannot_carry_is_refused_or_dropped_when_named(tmp_path, record, kind):

@@ -118,7 +118,7 @@ def test_xen_converter_and_ours_agree_on_every_variant_it_accepts(tmp_path, xen)
     assert accepted
 
 
-def to_legacy(source: Path, out: Path, drop=frozenset({"EmulatorXenstore"})) -> None:
+def to_legacy(source: Path, out: Path, drop=frozenset({"emulator"})) -> None:
     from xcformat.formats import Hints, WriteOptions, get
     from xcformat.io import open_sink, open_source
     with open_source(str(source)) as src, open_sink(str(out)) as sink:
@@ -149,10 +149,33 @@ def test_a_stream_in_xen_saver_order_goes_to_legacy_that_xens_converter_accepts(
     (tmp_path / "in").write_bytes(pv_stream(middle=[
         pv_info(), rec(0x11, bytes(24)), rec(0x12, bytes(16)), SDE, p2m(),
         page_data([0, 1, 2, 3]), tsc(), SHINFO, vcpu(), vcpu(0x05, size=128)]))
-    to_legacy(tmp_path / "in", tmp_path / "legacy", drop=frozenset({"CpuPolicy"}))
+    to_legacy(tmp_path / "in", tmp_path / "legacy", drop=frozenset({"cpu-policy"}))
     done = xen("convert-legacy-stream", "-i", tmp_path / "legacy", "-o", tmp_path / "out",
                "-w", "64", "-g", "pv")
     assert done.returncode == 0, done.stderr
     records, findings = read(tmp_path / "out")
     assert [f for f in findings if f.level == "error"] == []
     assert pages_by_pfn(records) == pages_by_pfn(read(tmp_path / "in")[0])
+
+
+@pytest.mark.parametrize("guest_bits", [64, 32])
+def test_pv_xsave_goes_back_to_legacy_that_xens_converter_accepts(tmp_path, xen, guest_bits):
+    """v2 -> legacy of a PV guest with xsave ("xcnt" from the pre-scan) -> Xen's converter."""
+    synth = pytest.importorskip("xcformat.synth")
+    from test_v2_from_legacy import convert
+    from xcformat.records import VcpuXsave
+    spec = synth.GuestSpec(guest="pv", variant="4.5", toolstack_bits=64, guest_bits=guest_bits,
+                           vcpus=2, xsave=True, pages=24)
+    convert(spec, tmp_path / "in.v2")
+    to_legacy(tmp_path / "in.v2", tmp_path / "legacy", drop=frozenset())
+    done = xen("convert-legacy-stream", "-i", tmp_path / "legacy", "-o", tmp_path / "out",
+               "-w", "64", "-g", "pv")
+    assert done.returncode == 0, done.stderr
+    theirs, findings = read(tmp_path / "out")
+    ours, _ = read(tmp_path / "in.v2")
+    assert [f for f in findings if f.level == "error"] == []
+    assert pages_by_pfn(theirs) == pages_by_pfn(ours)
+
+    def xsave(records):
+        return {r.vcpu_id: r.data for r in records if isinstance(r, VcpuXsave)}
+    assert xsave(theirs) == xsave(ours) and len(xsave(ours)) == 2

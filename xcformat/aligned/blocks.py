@@ -46,6 +46,7 @@ class BlockWriter:
 
     def _write(self, n: int) -> None:
         if n:
-            self._sink.write(bytes(self._pending[:n]))
+            with memoryview(self._pending) as pending:
+                self._sink.write(pending[:n], gather=True)
             del self._pending[:n]
             self._written += n

@@ -39,7 +39,7 @@ class _CountingSink(Sink):
     def __init__(self) -> None:
         super().__init__(-1, "<counting>", stream=True)
 
-    def write(self, data) -> None:
+    def write(self, data, *, gather: bool = False) -> None:
         self.offset += len(data)
 
 

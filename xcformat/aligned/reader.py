@@ -13,10 +13,11 @@ from ..formats import Hints
 from ..io import Source
 from ..io.source import MAX_READ
 from ..layout import Region
-from ..records import (DATA_TYPES, PAGE_SIZE, EmulatorContext, EmulatorXenstore, End,
-                       HvmContext, ImageHeader, P2MFrames, PageBatch, PvExtInfo, Record,
-                       SharedInfo, UnmappedPfns, VcpuContext, VcpuExtended, VcpuMsrs, VcpuXsave,
-                       Wrapper)
+from ..entries import split_typed
+from ..records import (PAGE_SIZE, EmulatorContext, EmulatorXenstore, End, HvmContext,
+                       ImageHeader, P2MFrames, PageBatch, PvExtInfo, Record, SharedInfo,
+                       UnmappedPfns, VcpuContext, VcpuExtended, VcpuMsrs, VcpuXsave, Wrapper,
+                       data_page_count)
 from . import schema as s
 from .codec import decode_record, parse_struct
 from .index import IndexBuilder, check_against, index_length
@@ -28,7 +29,7 @@ _KINDS = {ImageHeader: "header", Wrapper: "wrapper", PvExtInfo: "ext-info",
           P2MFrames: "p2m-frames", **dict.fromkeys((
               VcpuContext, VcpuExtended, VcpuXsave, VcpuMsrs, SharedInfo, HvmContext,
               EmulatorContext, EmulatorXenstore, UnmappedPfns), "tail")}
-_UNPACK = {4: ("I", 28), 8: ("Q", 60)}
+_ENTRY_SIZES = (4, 8)
 
 
 class AlignedReader:
@@ -147,7 +148,7 @@ class AlignedReader:
         if not 1 <= count <= s.MAX_BATCH:
             raise src.error(f"batch of {count} entries (1..{s.MAX_BATCH})", "batch.count",
                             offset + 16)
-        if size not in _UNPACK:
+        if size not in _ENTRY_SIZES:
             raise src.error(f"entry size {size} (4 or 8)", "batch.entry_size", offset + 20)
         if data_pages > count or head_pad >= s.BLOCK:
             raise src.error(f"batch of {count} entries claims {data_pages} pages and "
@@ -160,7 +161,7 @@ class AlignedReader:
         pfns, types = self._entries(count, size)
         gmfns = (tuple(src.read(8 * count, "batch.gmfns").cast("Q")) if with_gmfns
                  else None)
-        data_types = sum(map(DATA_TYPES.__contains__, types))
+        data_types = data_page_count(types)
         if data_types != data_pages:
             raise src.error(f"{data_types} entries carry data but data_pages is {data_pages}",
                             "batch.data_pages", offset + 24)
@@ -189,14 +190,11 @@ class AlignedReader:
     def _entries(self, count: int, size: int) -> tuple[tuple[int, ...], bytes]:
         src = self.source
         at = src.offset
-        code, shift = _UNPACK[size]
-        values = src.read(count * size, "batch.entries").cast(code)
-        mask = (1 << shift) - 1
-        types = bytes([value >> shift for value in values])
+        types, pfns = split_typed(src.read(count * size, "batch.entries"), size)
         bad = _INVALID_TYPES.intersection(types)
         if bad:
             raise src.error(f"invalid page type {min(bad):#x}", "batch.entries", at)
-        return tuple([value & mask for value in values]), types
+        return pfns, types
 
     def _index_record(self, head, offset: int) -> None:
         src = self.source

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from ..errors import EnvironmentProblem, FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..io import Sink
-from ..records import DATA_TYPES, PAGE_SIZE, End, PageBatch, Record
+from ..entries import pack_typed
+from ..records import PAGE_SIZE, End, PageBatch, Record, data_page_count
 from . import schema as s
 from .blocks import BlockWriter
 from .codec import encode_record, record_bytes
@@ -52,7 +53,7 @@ class AlignedWriter:
             raise UnsupportedError(f"aligned v1 stores batches of 1..{s.MAX_BATCH} entries with "
                                    f"one type each (got {count} pfns, {len(batch.types)} types)")
         data = _byte_view(batch.data)
-        data_pages = sum(map(DATA_TYPES.__contains__, batch.types))
+        data_pages = data_page_count(batch.types)
         if len(data) != data_pages * PAGE_SIZE:
             raise FormatError(f"page batch has {len(data)} bytes of data for "
                               f"{data_pages} data-bearing entries")
@@ -113,8 +114,8 @@ def _entries(batch: PageBatch) -> tuple[bytes, int]:
     if min(pfns) < 0 or top >= s.WIDE_PFN_LIMIT:
         raise UnsupportedError(f"pfn {top:#x} does not fit the 60 bits of an aligned v1 entry")
     if top < s.NARROW_PFN_LIMIT:
-        return struct.pack(f"<{len(pfns)}I", *[p | t << 28 for p, t in zip(pfns, types)]), 4
-    return struct.pack(f"<{len(pfns)}Q", *[p | t << 60 for p, t in zip(pfns, types)]), 8
+        return pack_typed(pfns, types, 4), 4
+    return pack_typed(pfns, types, 8), 8
 
 
 def _gmfns(batch: PageBatch) -> bytes:

@@ -10,9 +10,10 @@ from .. import formats
 from ..io import IoMode
 
 IO_MODES = [m.value for m in IoMode if m is not IoMode.AUTO] + [IoMode.AUTO.value]
-#: Targets that get every mode; the others run with the default (auto) only.
+#: Targets that get every mode; the others run with direct I/O and the default (auto).
 EVERY_MODE = ("aligned",)
-ALSO = ("v2", "core")
+ALSO = ("v2", "legacy", "core")
+ALSO_MODES = (IoMode.DIRECT.value, IoMode.AUTO.value)
 
 
 @dataclass
@@ -52,7 +53,7 @@ def build(inp: str, out: str, *, legacy: bool, xen_tools: str | None) -> tuple[l
         if target not in writable:
             notes.append(f"format {target!r} cannot be written yet: its rows are skipped")
             continue
-        for mode in IO_MODES if target in EVERY_MODE else ["auto"]:
+        for mode in IO_MODES if target in EVERY_MODE else ALSO_MODES:
             cases.append(Case(f"xcformat convert --to {target}", mode,
                               _xcformat("convert", inp, out, "--to", target, "--io", mode,
                                         "--no-progress")))

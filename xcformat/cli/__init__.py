@@ -18,19 +18,28 @@ from ..errors import XcFormatError
 COMMANDS = ("info", "validate", "convert", "page", "map", "send", "receive")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:
+    """The parser for ``commands`` (all of them unless a caller knows which one will run)."""
     parser = argparse.ArgumentParser(
         prog="xcformat",
         description="Read, validate and convert Xen save images, migration streams and core dumps.")
     parser.add_argument("--version", action="version", version=f"xcformat {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in commands:
         importlib.import_module(f"{__name__}.{name}").add_parser(subparsers)
     return parser
 
 
+def _chosen(argv: list[str]) -> tuple[str, ...]:
+    """The command ``argv`` starts with, or every command (for top-level options such as
+    ``--help``): importing only the one that runs keeps the others' dependencies (sockets, XML,
+    the negotiation code) out of start-up."""
+    return (argv[0],) if argv and argv[0] in COMMANDS else COMMANDS
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_chosen(argv))
     args = parser.parse_args(argv)
     try:
         return args.run(args)

@@ -8,7 +8,8 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 
-from .. import formats
+from .. import drops, formats
+from ..errors import EnvironmentProblem
 from ..io import IoMode, Source, open_source
 from ..records import GuestType, Record
 
@@ -73,9 +74,14 @@ def seconds(text: str) -> float:
 
 def write_options(args: argparse.Namespace) -> formats.WriteOptions:
     """The writer options of ``convert`` and ``send`` (those they have)."""
+    drop = frozenset(filter(None, args.drop.split(",")))
+    unknown = drops.unknown_kinds(drop)
+    if unknown:
+        raise EnvironmentProblem(f"--drop {','.join(unknown)}: not a kind (kinds: "
+                                 f"{', '.join(drops.KINDS)})")
     return formats.WriteOptions(
         toolstack_bits=args.width, wrap=getattr(args, "wrap", None),
         align=getattr(args, "align", False), index=not getattr(args, "no_index", False),
-        drop=frozenset(filter(None, args.drop.split(","))),
+        drop=drop,
         version=getattr(args, "format_version", None),
         say=lambda message: print(f"xcformat: {message}", file=sys.stderr))

@@ -32,7 +32,8 @@ import mmap
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from ..errors import FormatError, UnsupportedError
+from ..drops import kind_of, refuse_or_drop, report_dropped, what_of
+from ..errors import FormatError
 from ..formats import WriteOptions
 from ..io import Sink
 from ..io.buffers import aligned_buffer
@@ -79,7 +80,7 @@ class CoreWriter:
                 if handler is not None:
                     handler(record)
                 elif type(record).__name__ not in _IGNORED_QUIETLY:
-                    self.dropped.add(type(record).__name__)
+                    self.dropped.add(kind_of(record))
             else:
                 raise FormatError("the records ended without End", field="records")
             if self._pages_in is None:
@@ -113,18 +114,13 @@ class CoreWriter:
 
     def _refuse(self, record: Opaque) -> None:
         """Opaque records leave only with the user's leave (``--drop KIND``), as elsewhere."""
-        if record.kind in self.options.drop or "Opaque" in self.options.drop:
-            self.dropped.add(record.kind)
-            return
-        raise UnsupportedError(f"a core dump cannot carry {record.origin} {record.kind} "
-                               f"(allow dropping it with --drop {record.kind})")
+        refuse_or_drop(self.options, "core", kind_of(record), what_of(record))
 
     # -- the dump -----------------------------------------------------------------------------
     def _emit(self, pages: PageCollector) -> None:
         header = self.header
         pv = header.guest is GuestType.PV
-        if self.dropped:
-            self.options.say("core dump has no place for: " + ", ".join(sorted(self.dropped)))
+        report_dropped(self.options, "core", self.dropped)
         if pages.resent:
             self.options.say(f"{pages.resent} re-sent pages: the last copy of each was kept")
         contexts = self._contexts(pv)

@@ -2,19 +2,30 @@
 
 ``mmap.mmap(-1, n)`` is aligned but MAP_SHARED: shared anonymous memory is shmem and counts as
 ``Cached:`` in /proc/meminfo, so the I/O buffers would look like page cache.  These are private.
+
+Buffers of 2 MiB or more ask for transparent huge pages (a hint; kernels without THP ignore or
+refuse it): pinning their pages for each O_DIRECT transfer and copying through them then walk
+512 times fewer page-table entries, which halves a direct conversion's system time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 
 from . import native
+
+HUGE_PAGE = 2 << 20
 
 
 def aligned_buffer(size: int) -> mmap.mmap:
     """``size`` bytes (rounded up to whole pages) of private, page-aligned, zeroed memory."""
     size = max(-(-size // mmap.PAGESIZE) * mmap.PAGESIZE, mmap.PAGESIZE)
-    return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    if size >= HUGE_PAGE and hasattr(mmap, "MADV_HUGEPAGE"):
+        with contextlib.suppress(OSError):
+            buf.madvise(mmap.MADV_HUGEPAGE)
+    return buf
 
 
 def address_of(view: memoryview) -> int:

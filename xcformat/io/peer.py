@@ -125,7 +125,7 @@ class PeerSink(Sink):
         self._send: Callable[[memoryview], int] = (
             sock.send if sock is not None else lambda view: os.write(fd, view))
 
-    def write(self, data: bytes | bytearray | memoryview) -> None:
+    def write(self, data: bytes | bytearray | memoryview, *, gather: bool = False) -> None:
         view = memoryview(data).cast("B")
         while view:
             try:

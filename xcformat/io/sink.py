@@ -106,12 +106,15 @@ class Sink:
         self._fill = 0       # bytes gathered in the current chunk
 
     # -- writing ------------------------------------------------------------------------
-    def write(self, data: bytes | bytearray | memoryview) -> None:
+    def write(self, data: bytes | bytearray | memoryview, *, gather: bool = False) -> None:
+        """Append ``data``.  ``gather`` keeps it off the no-copy path: for small structures, whose
+        memory may be aligned by chance, a straight write would be a synchronous device round
+        trip in the caller's thread and would cut the chunk being gathered short."""
         view = memoryview(data).cast("B")
         if self._stream:
             self._write_through(view)
             return
-        if self._goes_straight(view):
+        if not gather and self._goes_straight(view):
             self._submit()
             self._guard(lambda: _pwrite_all(self._fd, view, self.offset), self.offset)
             self.offset += len(view)

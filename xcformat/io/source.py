@@ -4,9 +4,10 @@ A :class:`Source` hands out memoryviews into its own window.  A view is valid un
 call on the source; callers that keep bytes copy them.  Every shortfall becomes a
 :class:`~xcformat.errors.TruncatedError` naming the file, the offset and the field being read.
 
-The window is page-aligned memory refilled in large reads.  With direct I/O its first byte
-always sits at a block-aligned file offset and every read is whole blocks, so the unaligned head
-and tail of what a format asks for come out of the same window (the bounce buffer).  Uncached
+The window is page-aligned memory; a refill reads what was asked for and :data:`READ_AHEAD` more.
+With direct I/O its first byte always sits at a block-aligned file offset and every read is whole
+blocks, so the unaligned head and tail of what a format asks for come out of the same window (the
+bounce buffer).  Uncached
 reads pass ``RWF_DONTCACHE``; fadvise reads drop what was consumed from the page cache.
 """
 
@@ -26,6 +27,10 @@ from .modes import IoMode, Plan, settle
 from .notices import notice
 
 WINDOW = 8 << 20
+#: A refill reads this much beyond what was asked for (the next structure's head, typically),
+#: so the unread tail moved to the window's front at the next refill stays this small instead
+#: of whatever a full window leaves behind (up to a whole batch of pages, per batch).
+READ_AHEAD = 128 << 10
 #: The largest single read a format may ask for; larger structures are read in pieces.
 MAX_READ = 64 << 20
 
@@ -96,7 +101,8 @@ class Source:
             self._release_consumed()
         while self._end - self._start < need:
             room = len(self._buf) - self._end
-            want = room - room % self.block
+            want = min(room - room % self.block,
+                       self._round(need - (self._end - self._start) + READ_AHEAD))
             got = self._read_into(self._view[self._end:self._end + want])
             self._end += got
             # A short direct read means the end of the file: the next offset is unaligned.

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 from ..errors import UnsupportedError
 from ..io import Sink
-from ..records import (DATA_TYPES, PAGE_SIZE, Checkpoint, Opaque, PageBatch, Record,
-                       Wrapper)
+from ..records import (PAGE_SIZE, Checkpoint, Opaque, PageBatch, Record,
+                       Wrapper, data_page_count)
 from . import wrappers
 from .schema import MAX_BATCH
 
@@ -155,7 +155,7 @@ class BatchAligner:
             if end == start:                  # full, or a pfn already in this batch (§11)
                 yield from self.flush()
                 continue
-            pages = sum(types.count(kind, start, end) for kind in DATA_TYPES)
+            pages = data_page_count(types[start:end])
             self.pfns.extend(pfns[start:end])
             self.types += types[start:end]
             self.data += batch.data[at:at + pages * PAGE_SIZE]

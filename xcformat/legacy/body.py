@@ -5,9 +5,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
+from ..entries import split_typed
 from ..errors import Finding
-from ..records import (DATA_TYPES, PAGE_SIZE, PAGE_TABLE_TYPES, HvmParams, LastCheckpoint,
-                       Opaque, PageBatch, Record, Toolstack, TscInfo, VcpuInfo)
+from ..records import (PAGE_SIZE, PAGE_TABLE_TYPES, HvmParams, LastCheckpoint, Opaque,
+                       PageBatch, Record, Toolstack, TscInfo, VcpuInfo, data_page_count)
 from .cursor import Cursor, Stream
 from .schema import CHUNKS, LIBXL_TOOLSTACK_V1, MAX_BATCH, MAX_VCPU_ID
 from .tmem import read_tmem, read_tmem_extra
@@ -16,7 +17,6 @@ XTAB = 0xF
 INVALID_TYPES = frozenset({0x5, 0x6, 0x7, 0x8})
 #: -18 payloads larger than this are refused (libxc did a plain realloc of the declared size).
 MAX_TOOLSTACK = 1 << 20
-PFN_MASK = (1 << 28) - 1
 TYPE_FEATURES = {0xD: "broken", 0xE: "xalloc"}
 
 
@@ -50,15 +50,18 @@ def read_batch(cursor: Cursor, stream: Stream, count: int, start: int) -> PageBa
         raise cursor.error(f"batch of {count} entries (at most {MAX_BATCH})", "batch.count",
                            start)
     word = stream.structs.word
-    entries = cursor.read(count * word, "batch.entries").cast("Q" if word == 8 else "I").tolist()
-    if word == 8 and max(entries) >> 32:
-        index = next(i for i, e in enumerate(entries) if e >> 32)
-        raise cursor.error(f"batch entry {index} has upper 32 bits set ({entries[index]:#x})",
-                           "batch.entries", start + 4 + 8 * index)
-    types = bytes(e >> 28 for e in entries)
-    pfns = tuple(e & PFN_MASK for e in entries)
+    words = cursor.read(count * word, "batch.entries").cast("I")
+    if word == 8:
+        high = words[1::2]
+        if any(high):
+            index = next(i for i, h in enumerate(high) if h)
+            raise cursor.error(f"batch entry {index} has upper 32 bits set "
+                               f"({high[index] << 32 | words[2 * index]:#x})",
+                               "batch.entries", start + 4 + 8 * index)
+        words = words[::2]
+    types, pfns = split_typed(words.tobytes(), 4)
     check_batch(cursor, stream, pfns, types, start)
-    pages = sum(1 for t in types if t in DATA_TYPES)
+    pages = data_page_count(types)
     cursor.region(start, "batch-header", f"batch ({count} entries)")
     data_start = cursor.offset
     data = cursor.read(pages * PAGE_SIZE, "batch.pages")
@@ -80,7 +83,8 @@ def check_batch(cursor: Cursor, stream: Stream, pfns: tuple[int, ...], types: by
         index = next(i for i, t in enumerate(types) if t in PAGE_TABLE_TYPES)
         raise cursor.error(f"batch entry {index}: page-table type {types[index]:#x} in an HVM "
                            "stream", "batch.entries", at(index))
-    real = [p for p, t in zip(pfns, types) if t != XTAB]
+    xtab = XTAB in kinds
+    real = [p for p, t in zip(pfns, types) if t != XTAB] if xtab else pfns
     if real and max(real) >= stream.p2m_size:
         index = next(i for i, (p, t) in enumerate(zip(pfns, types))
                      if t != XTAB and p >= stream.p2m_size)
@@ -92,16 +96,25 @@ def check_batch(cursor: Cursor, stream: Stream, pfns: tuple[int, ...], types: by
                      if t != XTAB and (p in seen or seen.add(p)))
         raise cursor.error(f"batch entry {index}: pfn {pfns[index]:#x} appears twice in one "
                            "batch", "batch.entries", at(index))
-    if XTAB in kinds and any(p for p, t in zip(pfns, types) if t == XTAB):
+    if xtab and any(p for p, t in zip(pfns, types) if t == XTAB):
         stream.versions.lacks("pv-xtab-junk" if stream.pv else "hvm-xtab-junk")
     for kind, feature in TYPE_FEATURES.items():
         if kind in kinds:
             stream.versions.saw(feature)
     if stream.type_map is not None:
-        type_map = stream.type_map
-        for pfn, kind in zip(pfns, types):
-            if kind != XTAB:
-                type_map[pfn] = kind
+        record_types(stream.type_map, pfns, types, xtab)
+
+
+def record_types(type_map: bytearray, pfns: tuple[int, ...], types: bytes, xtab: bool) -> None:
+    """Note each entry's type in the per-pfn map (XTAB entries name no page).  A batch of
+    consecutive pfns, the usual case, is one slice assignment."""
+    first = pfns[0]
+    if not xtab and pfns == tuple(range(first, first + len(pfns))):
+        type_map[first:first + len(pfns)] = types
+        return
+    for pfn, kind in zip(pfns, types):
+        if kind != XTAB:
+            type_map[pfn] = kind
 
 
 def check_body_end(cursor: Cursor, stream: Stream) -> None:

@@ -17,6 +17,8 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from ..drops import kind_of, refuse_or_drop, what_of
+from ..entries import pack_typed
 from ..errors import FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..io import Sink
@@ -57,6 +59,8 @@ def last_copies(batch: PageBatch) -> PageBatch:
     never do, and convert-legacy-stream and our validator refuse it (legacy fact sheet §2.5).
     XTAB entries carry no page and may repeat.  Only a batch with repeats pays the per-entry loop.
     """
+    if PageType.XTAB not in batch.types and len(set(batch.pfns)) == len(batch.pfns):
+        return batch
     entries = list(zip(batch.pfns, batch.types))
     real = [p for p, t in entries if t != PageType.XTAB]
     if len(set(real)) == len(real):
@@ -129,12 +133,9 @@ class LegacyWriter:
             raise FormatError(f"{type(record).__name__} before the image header",
                               file=self.sink.name, offset=self.sink.offset, field="records")
 
-    def _refuse(self, record: Record, reason: str = "the legacy format cannot carry it") -> None:
-        kind = record.kind if isinstance(record, Opaque) else type(record).__name__
-        if kind in self.options.drop or type(record).__name__ in self.options.drop:
-            self.options.say(f"dropped {kind}: {reason}")
-            return
-        raise UnsupportedError(f"{kind}: {reason} (allow dropping it with --drop {kind})")
+    def _refuse(self, record: Record, reason: str | None = None) -> None:
+        what = what_of(record) + (f" ({reason})" if reason else "")
+        refuse_or_drop(self.options, "legacy", kind_of(record), what)
 
     @property
     def word_format(self) -> str:
@@ -185,11 +186,16 @@ class LegacyWriter:
         self._need_header(record)
         if not self.from_legacy:
             record = last_copies(record)
-        entries = [(t << 28) | p for p, t in zip(record.pfns, record.types)]
-        if len(entries) > MAX_BATCH:
-            raise UnsupportedError(f"a batch of {len(entries)} pages (legacy batches hold at "
+        pfns, types = record.pfns, record.types
+        if len(pfns) > MAX_BATCH:
+            raise UnsupportedError(f"a batch of {len(pfns)} pages (legacy batches hold at "
                                    f"most {MAX_BATCH})")
-        self._put(struct.pack("<i", len(entries)) + self._words(entries), record.data)
+        if pfns and max(pfns) < 1 << 28 and max(types) <= 0xF:
+            # Entries are u32 ``type << 28 | pfn`` (widened to u64 by a 64-bit toolstack).
+            entries = memoryview(pack_typed(pfns, types, 4)).cast("I")
+        else:
+            entries = [(t << 28) | p for p, t in zip(pfns, types)]
+        self._put(struct.pack("<i", len(pfns)) + self._words(entries), record.data)
 
     def _vcpu_info(self, record: VcpuInfo) -> None:
         words = [0] * (record.max_vcpu_id // 64 + 1)
@@ -207,7 +213,7 @@ class LegacyWriter:
             elif index in CHUNK_OF_PARAM:
                 self._chunk(CHUNK_OF_PARAM[index], struct.pack("<IQ", 0, value))
             else:
-                self._refuse(Opaque("hvm-param", f"HvmParam{index}"))
+                refuse_or_drop(self.options, "legacy", "hvm-params", f"HVM parameter {index}")
 
     def _tsc(self, record: TscInfo) -> None:
         self._chunk(-7, struct.pack("<IQII", record.mode, record.nsec, record.khz,
@@ -308,7 +314,9 @@ class LegacyWriter:
                 self._put(struct.pack("<QQ", xsave.mask or _xcr0_accum(xsave.data),
                                       len(xsave.data)), xsave.data)
             elif xsave is not None:
-                self._refuse(xsave)
+                self._refuse(xsave, "its size had to be stated before the p2m frame list and "
+                                    "the source did not say it (a v2 stream on a pipe cannot "
+                                    "be pre-scanned: read it from a file)")
         if tail.shared_info is None or len(tail.shared_info) != PAGE_SIZE:
             raise UnsupportedError("the PV tail needs the 4096-byte shared-info page")
         self._put(tail.shared_info)

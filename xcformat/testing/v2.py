@@ -33,7 +33,7 @@ class _MemorySink:
         self.buffer = io.BytesIO()
         self.offset = 0
 
-    def write(self, data) -> None:
+    def write(self, data, *, gather: bool = False) -> None:
         self.offset += self.buffer.write(data)
 
 

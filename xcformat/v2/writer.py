@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..drops import kind_of, refuse_or_drop, what_of
 from ..errors import EnvironmentProblem, FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
@@ -42,8 +43,6 @@ WRAPS = ("libxc", "libxl", "xl")
 VERSIONS = (2, 3)
 #: What the domain header says when the source stated no Xen version: written by a converter.
 CONVERTER_VERSION = (0, 1)
-#: ``--drop`` names for legacy items that belong together (tmem's two chunks; a verify pass).
-DROP_KIND = {"tmem-extra": "tmem", "verify-mode": "verify"}
 #: State records that only one guest type has, and how errors name them.
 STATE_GUEST = {VcpuContext: GuestType.PV, VcpuExtended: GuestType.PV, VcpuXsave: GuestType.PV,
                VcpuMsrs: GuestType.PV, SharedInfo: GuestType.PV, HvmContext: GuestType.HVM}
@@ -129,9 +128,7 @@ class V2Writer:
                 self._record(R.STATIC_DATA_END, [])
 
     def _drop(self, kind: str, what: str) -> None:
-        if kind not in self.options.drop:
-            raise UnsupportedError(f"v2 cannot carry {what}; pass --drop {kind} to leave it out")
-        self.options.say(f"dropped {what} (--drop {kind})")
+        refuse_or_drop(self.options, "v2", kind, what)
 
     @property
     def pv(self) -> bool:
@@ -358,7 +355,7 @@ class V2Writer:
         elif record.origin == "v2" and record.kind.startswith("record-"):
             self._libxc_record(int(record.kind[len("record-"):], 16), [record.data])
         else:
-            self._drop(DROP_KIND.get(record.kind, record.kind), f"{record.origin} {record.kind}")
+            self._drop(kind_of(record), what_of(record))
 
     def _checkpoint(self, record: Checkpoint) -> None:
         """Flatten: a plain restore refuses CHECKPOINT records (xg_sr_restore.c
