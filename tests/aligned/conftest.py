@@ -9,8 +9,9 @@ import pytest
 
 from xcformat import records as r
 from xcformat.aligned import FORMAT
-from xcformat.formats import Hints, WriteOptions
-from xcformat.io import open_sink, open_source
+from xcformat.formats import WriteOptions
+from xcformat.io import open_sink
+from xcformat.testing import read_records
 
 
 def page(seed: int) -> bytes:
@@ -74,16 +75,7 @@ def write_aligned(path, records, index: bool = True) -> bytes:
 
 def read_aligned(path, on_region=None) -> list[r.Record]:
     """Every record, with page data copied (views die with the next record)."""
-    out = []
-    with open_source(str(path)) as source:
-        reader = FORMAT.reader(source, Hints())
-        reader.on_region = on_region
-        for record in reader.records():
-            if isinstance(record, r.PageBatch):
-                record = r.PageBatch(record.pfns, record.types, bytes(record.data),
-                                     record.gmfns)
-            out.append(record)
-    return out
+    return read_records(path, FORMAT, on_region=on_region)[0]
 
 
 def same_records(a: list[r.Record], b: list[r.Record]) -> bool:

@@ -7,10 +7,11 @@ import random
 import re
 import struct
 
-from xcformat.core import CoreWriter, reader
+from xcformat.core import FORMAT, CoreWriter, reader
 from xcformat.errors import FormatError
 from xcformat.formats import WriteOptions
 from xcformat.io import open_sink, open_source
+from xcformat.testing import read_records
 from xcformat.records import (PAGE_SIZE, End, GuestType, HvmContext, ImageHeader, PageBatch,
                               SharedInfo, VcpuContext)
 
@@ -70,16 +71,8 @@ def write_dump(path, records, *, align=False, io="buffered"):
 
 def read_all(path):
     """(reader, records with page data copied) of the dump at ``path``."""
-    with open_source(str(path)) as source:
-        r = reader(source)
-        out = []
-        for record in r.records():
-            if isinstance(record, PageBatch):
-                record = PageBatch(record.pfns, record.types, memoryview(bytes(record.data)),
-                                   record.gmfns)
-            out.append(record)
-        r.summary()
-        return r, out
+    records, _, r = read_records(path, FORMAT)
+    return r, records
 
 
 def pages_of(records):

@@ -13,11 +13,12 @@ from hypothesis import strategies as st
 from coredump_builders import (CR3, RIP, guest_records, page, pages_of, read_all, write_dump)
 from elftools.elf.elffile import ELFFile
 
-from xcformat.core import reader
+from xcformat.core import FORMAT, reader
 from xcformat.core import schema as s
 from xcformat.core.contexts import registers
 from xcformat.core.plan import DumpPlan
 from xcformat.io import open_source
+from xcformat.testing import read_records
 from xcformat.records import GuestType, ImageHeader, SharedInfo, VcpuContext
 
 PFNS = list(range(0, 40)) + list(range(0x100, 0x108)) + [0x12345]
@@ -169,11 +170,7 @@ def test_readelf_lists_the_sections_and_dumps_the_notes(dump):
 def test_regions_come_in_file_order_tile_the_file_and_pages_are_aligned(dump):
     path, _, _ = dump
     regions = []
-    with open_source(str(path)) as source:
-        r = reader(source)
-        r.on_region = regions.append
-        for _ in r.records():
-            pass
+    read_records(path, FORMAT, on_region=regions.append)
     at = 0   # reported in file order, each starting where the one before ended
     for region in regions:
         assert region.offset == at, (region, at)

@@ -8,8 +8,9 @@ import pytest
 from coredump_builders import context, page, pages_of, read_all, verdicts
 from old_dumps import build, format_a
 
-from xcformat.core import reader
+from xcformat.core import FORMAT, reader
 from xcformat.io import open_source
+from xcformat.testing import read_records
 from xcformat.records import GuestType, ImageHeader, VcpuContext
 
 PFNS = [0, 1, 2, 7, 0x30]
@@ -120,11 +121,7 @@ def test_format_a_regions_come_in_file_order_and_tile_the_file(tmp_path):
     path = tmp_path / "a.core"
     path.write_bytes(format_a([4, 5, 6], vcpus=2))
     regions = []
-    with open_source(str(path)) as source:
-        r = reader(source)
-        r.on_region = regions.append
-        for _ in r.records():
-            pass
+    read_records(path, FORMAT, on_region=regions.append)
     at = 0
     for region in regions:
         assert region.offset == at

@@ -3,7 +3,6 @@ of a synthetic image (for tests that break one field)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import struct
 import tempfile
@@ -11,18 +10,16 @@ from dataclasses import dataclass
 
 from xcformat.formats import Hints, WriteOptions
 from xcformat.io import open_sink, open_source
-from xcformat.legacy import LegacyReader, LegacyWriter
+from xcformat.legacy import FORMAT, LegacyReader, LegacyWriter
 from xcformat.records import DATA_TYPES, GuestType, PageBatch
 from xcformat.synth import GuestSpec, legacy_bytes
+from xcformat.testing import read_records
 
 
 def read_all(path, hints: Hints = Hints(), on_region=None):
     """(records, summary, findings) of the image at ``path``; page data copied."""
-    with open_source(str(path)) as source:
-        reader = LegacyReader(source, hints)
-        reader.on_region = on_region
-        records = [_keep(r) for r in reader.records()]
-        return records, reader.summary(), reader.findings
+    records, summary, reader = read_records(path, FORMAT, hints, on_region)
+    return records, summary, reader.findings
 
 
 def rewrite(path, out, hints: Hints = Hints(), options: WriteOptions = WriteOptions()):
@@ -33,10 +30,6 @@ def rewrite(path, out, hints: Hints = Hints(), options: WriteOptions = WriteOpti
         return reader
 
 
-def _keep(record):
-    if isinstance(record, PageBatch):
-        return dataclasses.replace(record, data=memoryview(bytes(record.data)))
-    return record
 
 
 def final_pages(records) -> dict[int, bytes]:

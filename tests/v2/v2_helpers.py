@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import struct
 
-from xcformat.formats import Hints, WriteOptions
-from xcformat.io import open_sink, open_source
+from xcformat.formats import WriteOptions
+from xcformat.io import open_sink
+from xcformat.testing import read_records
 from xcformat.v2 import FORMAT
 
 
@@ -20,17 +21,9 @@ def write(path, records, **options) -> bytes:
 
 def read(path, regions=None):
     """(records with page data copied, findings)."""
-    with open_source(str(path)) as src:
-        reader = FORMAT.reader(src, Hints())
-        if regions is not None:
-            reader.on_region = regions.append
-        out = []
-        for record in reader.records():
-            if hasattr(record, "data") and isinstance(record.data, memoryview):
-                record = type(record)(record.pfns, record.types, memoryview(bytes(record.data)))
-            out.append(record)
-        read.summary = reader.summary()
-        return out, reader.findings
+    records, read.summary, reader = read_records(path, FORMAT, on_region=None if regions is None
+                                                 else regions.append)
+    return records, reader.findings
 
 
 def findings_of(path, data: bytes):

@@ -28,12 +28,16 @@ Strategies:
 * :func:`v2_images` — migration streams v2/v3 of the same guests (bare, libxl, xl; aligned or
   not), written by xcformat's own v2 writer; :func:`v2_bytes` converts one spec.
 
+Helper: :func:`read_records` reads a whole (small) image into a list of records with page data
+copied, for comparing what two images hold.
+
 Examples are small (tens of pages) so that hundreds of them run in seconds.
 """
 
 from .images import guest_specs, legacy_images, spec_images
+from .reading import read_records
 from .hostile import mutations, truncations
 from .v2 import v2_bytes, v2_images
 
 __all__ = ["guest_specs", "spec_images", "legacy_images", "mutations", "truncations",
-           "v2_images", "v2_bytes"]
+           "v2_images", "v2_bytes", "read_records"]
