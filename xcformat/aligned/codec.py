@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 
 import construct as c
@@ -47,7 +46,7 @@ def encode_record(record: Record) -> tuple[int, bytes]:
     if number is None:
         raise FormatError(f"aligned v1 has no record type for {type(record).__name__}")
     _, struct = s.RECORD_BODIES[number]
-    values = {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+    values = {name: getattr(record, name) for name in body_fields(struct)}
     try:
         return number, struct.build(values)
     except (c.ConstructError, UnicodeEncodeError, TypeError, ValueError) as exc:
@@ -58,7 +57,12 @@ def encode_record(record: Record) -> tuple[int, bytes]:
 def decode_record(number: int, body, source: Source, offset: int) -> Record:
     cls, struct = s.RECORD_BODIES[number]
     value = parse_struct(struct, body, source, offset, cls.__name__)
-    return cls(**{f.name: value[f.name] for f in dataclasses.fields(cls)})
+    return cls(**{name: value[name] for name in body_fields(struct)})
+
+
+def body_fields(struct: c.Construct) -> list[str]:
+    """The field names of a v1 record body: the names of the record attributes it carries."""
+    return [sub.name for sub in struct.subcons]
 
 
 def record_bytes(number: int, body: bytes) -> bytes:
