@@ -8,6 +8,7 @@ the parse, and keeps only the rules that span the stream.  Page data never passe
 
 from __future__ import annotations
 
+import functools
 import io
 
 import construct as c
@@ -29,7 +30,9 @@ class Invalid(c.ValidationError):
         self.at = at
 
 
-class _Valid(c.Subconstruct):
+class Validated(c.Subconstruct):
+    """A field with a declared constraint (made by :func:`Valid`)."""
+
     def __init__(self, subcon, predicate, message):
         super().__init__(subcon)
         self.predicate = predicate
@@ -53,7 +56,7 @@ def Valid(subcon: c.Construct, predicate, message: str) -> c.Construct:
     when it does not; the reader's error then names the field and its offset.  Building does
     not check: writers state what they write from records.
     """
-    return _Valid(subcon, predicate, message)
+    return Validated(subcon, predicate, message)
 
 
 def parse_bytes(struct: c.Construct, data, source: Source, offset: int, what: str,
@@ -114,3 +117,11 @@ def field(what: str, exc: Exception) -> str:
     path = getattr(exc, "path", None) or ""
     names = [part.strip() for part in path.split("->")[1:]]
     return ".".join([what, *names]) if names else what
+
+
+@functools.cache
+def head(struct: c.Struct, last: str) -> c.Struct:
+    """The fields of ``struct`` up to and including ``last``: the part a reader parses before
+    it moves the rest (a pfn array, page data) in bulk or checks it against the stream."""
+    names = [sub.name for sub in struct.subcons]
+    return c.Struct(*struct.subcons[:names.index(last) + 1])
