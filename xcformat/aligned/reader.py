@@ -14,8 +14,8 @@ from ..io import Source
 from ..io.source import MAX_READ
 from ..layout import Region
 from ..entries import split_typed
-from ..records import (PAGE_SIZE, EmulatorContext, EmulatorXenstore, End, HvmContext,
-                       ImageHeader, P2MFrames, PageBatch, PvExtInfo, Record, SharedInfo,
+from ..records import (INVALID_TYPES, PAGE_SIZE, EmulatorContext, EmulatorXenstore, End,
+                       HvmContext, ImageHeader, P2MFrames, PageBatch, PvExtInfo, Record, SharedInfo,
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuMsrs, VcpuXsave, Wrapper,
                        data_page_count)
 from . import schema as s
@@ -23,7 +23,6 @@ from ..codec import parse_bytes
 from .codec import decode_record
 from .index import IndexBuilder, check_against, index_length
 
-_INVALID_TYPES = frozenset({5, 6, 7, 8})
 _TRAILER = s.TRAILER.sizeof()
 #: Region kind of each non-batch record; the others are "chunk".
 _KINDS = {ImageHeader: "header", Wrapper: "wrapper", PvExtInfo: "ext-info",
@@ -192,7 +191,7 @@ class AlignedReader:
         src = self.source
         at = src.offset
         types, pfns = split_typed(src.read(count * size, "batch.entries"), size)
-        bad = _INVALID_TYPES.intersection(types)
+        bad = INVALID_TYPES.intersection(types)
         if bad:
             raise src.error(f"invalid page type {min(bad):#x}", "batch.entries", at)
         return pfns, types

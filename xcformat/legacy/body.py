@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from ..codec import head
 from ..entries import split_typed
 from ..errors import Finding
-from ..records import (PAGE_SIZE, PAGE_TABLE_TYPES, HvmParams, LastCheckpoint, Opaque,
-                       PageBatch, Record, Toolstack, TscInfo, VcpuInfo, data_page_count)
+from ..records import (INVALID_TYPES, PAGE_SIZE, PAGE_TABLE_TYPES, HvmParams, LastCheckpoint,
+                       Opaque, PageBatch, Record, Toolstack, TscInfo, VcpuInfo,
+                       data_page_count)
 from .cursor import Cursor, Stream
 from .schema import BODY_ITEM, CHUNKS, LIBXL_TOOLSTACK_V1, MAX_BATCH
 from .tmem import read_tmem, read_tmem_extra
 
 XTAB = 0xF
-INVALID_TYPES = frozenset({0x5, 0x6, 0x7, 0x8})
 TYPE_FEATURES = {0xD: "broken", 0xE: "xalloc"}
 
 
