@@ -426,12 +426,16 @@ QEMU_RECORDS = {
 
 # -- file wrappers (§3) -----------------------------------------------------------------------
 
+#: The xl save-file header, one declaration for both streams it wraps (tools/xl/xl.h): the
+#: legacy stream (4.1-4.5, STREAMv2 clear) and migration v2 (4.6+, STREAMv2 set).
 XL_HEADER = document("legacy", "xl_header", Struct(
-    "magic" / Const(XL_MAGIC) * '"Xen saved domain, xl format\\n \\0 \\r"',
-    "byteorder" / Int32ul * "0x01020304 in the saver's byte order",
-    "mandatory_flags" / Int32ul * "bit 0 JSON config (4.5); bit 1 STREAMv2 (4.6+, not legacy)",
-    "optional_flags" / Int32ul * "none defined",
-    "optional_data_length" / Int32ul * "bytes of optional data that follow"),
+    "magic" / Const(XL_MAGIC) * "\"Xen saved domain, xl format\\n \\0 \\r\" (32 bytes)",
+    "byteorder" / Int32ul * "0x01020304 in the saver's byte order (04 03 02 01 on x86)",
+    "mandatory_flags" / Int32ul * "bit 0 config is JSON (4.5), bit 1 STREAMv2 (a libxl v2 stream "
+                                  "follows; clear: a legacy stream follows); unknown bits: refuse",
+    "optional_flags" / Int32ul * "none defined; unknown bits: refuse",
+    "optional_data_len" / Int32ul * "bytes of optional data that follow: u32 config length, "
+                                    "config; xl ignores anything after the config"),
     title="xl save-file header", since="4.1", source=f"{XEN_450}:tools/libxl/xl_cmdimpl.c",
     doc="xl's own header in front of the libxc stream; optional data (xl_config) follows.")
 XL_CONFIG = document("legacy", "xl_config", Struct(

@@ -16,11 +16,10 @@ from ..formats import Hints, Sniffed
 from ..records import GuestType
 from ..x86 import guest_bits_of_context
 from .schema import CHUNKS, MAX_BATCH, MAX_P2M_SIZE, XEND_MAGIC, XL_BYTEORDER, XL_FLAG_STREAMV2, \
-    XL_MAGIC
+    XL_HEADER, XL_MAGIC
 
 V2_MAGIC = b"\xff" * 8 + b"XENF"
 LIBXL_V2_MAGIC = b"LibxlFmt"
-_XL_HEADER = struct.Struct("<32sIIII")
 
 
 class GuestConflict(EnvironmentProblem):
@@ -43,12 +42,13 @@ class Layout:
 def _wrapper(head: bytes) -> tuple[str | None, int] | None:
     """(wrapper kind, stream offset); None when the head belongs to another format."""
     if head.startswith(XL_MAGIC):
-        if len(head) < _XL_HEADER.size:
-            return "xl", _XL_HEADER.size
-        _, order, mandatory, _, optlen = _XL_HEADER.unpack_from(head)
-        if order == XL_BYTEORDER and mandatory & XL_FLAG_STREAMV2:
+        size = XL_HEADER.sizeof()
+        if len(head) < size:
+            return "xl", size
+        header = XL_HEADER.parse(head)
+        if header.byteorder == XL_BYTEORDER and header.mandatory_flags & XL_FLAG_STREAMV2:
             return None      # an xl file around a v2 stream: the v2 format's
-        return "xl", _XL_HEADER.size + optlen
+        return "xl", size + header.optional_data_len
     if head.startswith(XEND_MAGIC):
         length = int.from_bytes(head[16:20], "big") if len(head) >= 20 else 0
         return "xend", 20 + length

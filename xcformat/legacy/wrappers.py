@@ -23,10 +23,10 @@ def read_xl(cursor) -> Wrapper:
     if header.mandatory_flags & ~XL_KNOWN_MANDATORY:
         raise cursor.error(f"unknown xl mandatory flags {header.mandatory_flags:#x}",
                            "xl_header.mandatory_flags", start + 36)
-    length = header.optional_data_length
+    length = header.optional_data_len
     if length > MAX_CONFIG:
         raise cursor.error(f"xl optional data of {length} bytes (limit {MAX_CONFIG})",
-                           "xl_header.optional_data_length", start + 44)
+                           "xl_header.optional_data_len", start + 44)
     optional = bytes(cursor.read(length, "xl_config"))
     fields = {"byteorder": header.byteorder, "mandatory_flags": header.mandatory_flags,
               "optional_flags": header.optional_flags, "config_framed": bool(optional),
@@ -71,6 +71,6 @@ def encode(wrapper: Wrapper) -> bytes:
         "byteorder": fields.get("byteorder", XL_BYTEORDER),
         "mandatory_flags": fields.get("mandatory_flags", 0),
         "optional_flags": fields.get("optional_flags", 0),
-        "optional_data_length": len(optional)}) + optional
+        "optional_data_len": len(optional)}) + optional
 
 
