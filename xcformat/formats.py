@@ -14,6 +14,7 @@ from typing import Protocol
 
 from .errors import Finding, FormatError
 from .io import Sink, Source
+from .layout import RegionSink
 from .records import GuestType, Record
 
 #: How many bytes the sniffers see.
@@ -63,6 +64,9 @@ class WriteOptions:
 class Reader(Protocol):
     #: Warnings and notes gathered while reading; errors are raised as FormatError.
     findings: list[Finding]
+    #: Set before :meth:`records` to be told where every structure lies (``map`` does); None
+    #: when nobody asks, which costs a reader nothing.
+    on_region: RegionSink | None
 
     def records(self) -> Iterator[Record]: ...
 
