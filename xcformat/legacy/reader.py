@@ -49,14 +49,14 @@ class LegacyReader:
     # -- public -----------------------------------------------------------------------------
     def records(self) -> Iterator[Record]:
         cursor = Cursor(self.source, self.findings, self.on_region)
-        found = sniff.layout(self.source.peek(SNIFF_BYTES), self.hints)
+        found = sniff.shape(self.source.peek(SNIFF_BYTES), self.hints)
         if found is None:
             raise self.source.error("not a legacy Xen save image", "p2m_size", 0)
         wrapper = None
         if found.wrapper:
             wrapper = WRAPPER_READERS[found.wrapper](cursor)
             yield wrapper
-            found = sniff.stream_layout(self.source.peek(SNIFF_BYTES), self.hints)
+            found = sniff.stream_shape(self.source.peek(SNIFF_BYTES), self.hints)
             if found is None:
                 raise cursor.error(f"no legacy stream after the {wrapper.kind} header "
                                    "(p2m_size out of range)", "p2m_size")
@@ -91,7 +91,7 @@ class LegacyReader:
         return summary
 
     # -- header -----------------------------------------------------------------------------
-    def _header(self, cursor: Cursor, found: sniff.Layout):
+    def _header(self, cursor: Cursor, found: sniff.StreamShape):
         w = found.toolstack_bits
         word = w // 8
         start = cursor.offset

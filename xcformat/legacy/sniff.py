@@ -27,7 +27,7 @@ class GuestConflict(EnvironmentProblem):
 
 
 @dataclass(frozen=True)
-class Layout:
+class StreamShape:
     """What the bytes (and hints) decide before the reader starts."""
 
     wrapper: str | None
@@ -96,27 +96,27 @@ def _shape(head: bytes, at: int, w: int) -> tuple[GuestType | None, int | None, 
     return None, None, "HVM or a pre-3.2 PV stream without extended info"
 
 
-def layout(head: bytes, hints: Hints = Hints()) -> Layout | None:
-    """The legacy layout of an image starting with ``head``; None if it is not legacy.
+def shape(head: bytes, hints: Hints = Hints()) -> StreamShape | None:
+    """The legacy stream shape of an image starting with ``head``; None if it is not legacy.
 
     A wrapper magic is enough to claim the file; what follows it is judged by
-    :func:`stream_layout` once the wrapper has been read (it may lie beyond ``head``).
+    :func:`stream_shape` once the wrapper has been read (it may lie beyond ``head``).
     """
     found = _wrapper(head)
     if found is None:
         return None
     wrapper, at = found
-    stream = stream_layout(head[at:], hints)
+    stream = stream_shape(head[at:], hints)
     if stream is not None:
         return dataclasses.replace(stream, wrapper=wrapper or None, stream_offset=at)
     if not wrapper:
         return None
-    return Layout(wrapper, at, hints.toolstack_bits, hints.guest, None,
+    return StreamShape(wrapper, at, hints.toolstack_bits, hints.guest, None,
                   () if hints.guest else ("guest",), "stream not within the sniffed bytes")
 
 
-def stream_layout(head: bytes, hints: Hints = Hints()) -> Layout | None:
-    """The layout of a bare legacy stream starting with ``head`` (no wrapper)."""
+def stream_shape(head: bytes, hints: Hints = Hints()) -> StreamShape | None:
+    """The shape of a bare legacy stream starting with ``head`` (no wrapper)."""
     w = hints.toolstack_bits or _toolstack_bits(head, 0)
     if w is None:
         return None
@@ -131,11 +131,11 @@ def stream_layout(head: bytes, hints: Hints = Hints()) -> Layout | None:
         undecided = ("guest",)
     if guest is GuestType.HVM:
         guest_bits = None
-    return Layout(None, 0, w, guest, guest_bits, undecided, reason)
+    return StreamShape(None, 0, w, guest, guest_bits, undecided, reason)
 
 
 def sniff(head: bytes) -> Sniffed | None:
-    found = layout(head)
+    found = shape(head)
     if found is None:
         return None
     facts = {"wrapper": found.wrapper, "toolstack_bits": found.toolstack_bits,

@@ -6,7 +6,7 @@ declarative construct definition registered under the format name ``"x86"`` for 
 """
 
 from .hvm_context import HvmContextSummary, check_hvm_context, iter_hvm_records
-from .layout import field_offset, field_value
+from .fields import field_offset, field_value
 from .shared_info import SHARED_INFO_ARCH_OFFSET, shared_info_arch
 from .vcpu import EXT_VCPU_CONTEXT, EXT_VCPU_CONTEXT_SIZE, VGC_SIZE, guest_bits_of_context, \
     vcpu_guest_context
