@@ -1,9 +1,9 @@
 """Every legacy structure the reader and writer handle goes through its schema declaration.
 
 For each chunk payload and tail structure of real images from :mod:`xcformat.synth` (an
-independent writer): the bytes at the region the reader reports parse with the structure's own
-schema into exactly what the reader's record says, and the schema's build of that record's
-values gives back those bytes, which are also what the legacy writer wrote for that record.
+independent writer): the bytes at the region the reader reports, parsed by the structure's own
+schema and loaded by its payload codec, are the record the reader yielded; the schema's build of
+the codec's dump of that record gives back those bytes, which are what the legacy writer wrote.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from xcformat import records as r
 from xcformat.formats import Hints
 from xcformat.io import open_sink, open_source
 from xcformat.legacy import LegacyReader, LegacyWriter
+from xcformat.legacy import payloads as p
 from xcformat.legacy import schema as s
 from xcformat.schema import REGISTRY
 from xcformat.synth import GuestSpec, legacy_bytes
@@ -28,41 +29,23 @@ SPECS = {
 }
 
 
-def _chunk_values(record, spec: s.ChunkSpec) -> dict:
-    """What the chunk ``spec`` must hold for ``record``, in its schema's field names."""
-    if isinstance(record, r.TscInfo):
-        return {"tsc_mode": record.mode, "nsec": record.nsec, "khz": record.khz,
-                "incarnation": record.incarnation}
-    if isinstance(record, r.HvmParams):
-        (param, value), = record.params
-        assert param == spec.hvm_param
-        return {"pad": 0, "value": value}
-    if isinstance(record, r.VcpuInfo):
-        words = [0] * (record.max_vcpu_id // 64 + 1)
-        for vcpu in record.online:
-            words[vcpu // 64] |= 1 << (vcpu % 64)
-        return {"max_vcpu_id": record.max_vcpu_id, "online": words}
-    if isinstance(record, r.Toolstack):
-        return {"length": len(record.data), "data": record.data}
-    assert isinstance(record, r.LastCheckpoint | r.Opaque), record
-    return {}
-
-
-def _tail_case(label: str, record):
-    """(struct, values) of a tail region and the record the reader made of it, else None."""
+def _case(label: str, record):
+    """(struct, payload codec, its context, struct fields not from the record) of a region,
+    or None for a region that is not a schema'd record structure."""
+    if label.startswith("chunk -"):
+        chunk = s.CHUNKS[int(label.split()[1])]
+        if chunk.id not in p.CHUNK_PAYLOADS:
+            return None      # no payload (or tmem's, which has no fixed layout)
+        return (REGISTRY[("legacy", f"chunk_{-chunk.id}")].struct, p.CHUNK_PAYLOADS[chunk.id],
+                chunk, {"id": chunk.id})
     if label == "HVM magic pfns":
-        return s.HVM_MAGIC_PFNS, {name: dict(record.params)[param]
-                                  for name, param in s.MAGIC_PFNS.items()}
+        return s.HVM_MAGIC_PFNS, p.MAGIC_PFNS_PAYLOAD, None, {}
     if label == "HVM context":
-        return s.HVM_CONTEXT, {"context_length": len(record.blob), "context": record.blob}
+        return s.HVM_CONTEXT, p.HVM_CONTEXT_PAYLOAD, None, {}
     if label.endswith(" xsave"):
-        return s.XSAVE_RECORD, {"xfeature_mask": record.mask, "size": len(record.data),
-                                "data": record.data}
+        return s.XSAVE_RECORD, p.XSAVE_PAYLOAD, record.vcpu_id, {}
     if label.startswith("qemu record "):
-        struct = s.QEMU_RECORDS[record.signature]
-        if record.signature == s.QEMU_XEND:
-            return struct, {"data": record.data}     # no length: the state runs to EOF
-        return struct, {"length": len(record.data), "data": record.data}
+        return s.QEMU_RECORDS[record.signature], p.QEMU_PAYLOAD, record.signature, {}
     return None
 
 
@@ -105,23 +88,23 @@ def test_each_structure_is_the_schema_parse_and_build_of_its_record(tmp_path, na
     assert written == data
     checked = set()
     for region, record in _pairs(_events(tmp_path / "in", SPECS[name])):
+        case = _case(region.label, record)
+        if case is None:
+            continue
+        struct, payload, context, fixed = case
         part = written[region.offset:region.offset + region.length]
-        if region.label.startswith("chunk -"):
-            chunk = s.CHUNKS[int(region.label.split()[1])]
-            if chunk.payload is None:
-                continue
-            struct = REGISTRY[("legacy", f"chunk_{-chunk.id}")].struct
-            values = {"id": chunk.id, **_chunk_values(record, chunk)}
-        else:
-            case = _tail_case(region.label, record)
-            if case is None:
-                continue
-            struct, values = case
-        parsed = struct.parse(part)
-        assert {k: parsed[k] for k in values} == values, region
-        assert struct.build(values) == part, region
+        # The reader's record is the codec's load of the schema's parse of these bytes ...
+        assert payload.load(struct.parse(part), context) == record, region
+        # ... and the schema's build of the codec's dump of that record gives them back.
+        assert struct.build({**fixed, **payload.dump(record, context)}) == part, region
         checked.add(region.label)
     assert checked, "no structure was checked"
+
+
+def test_every_chunk_with_fields_has_a_payload_codec():
+    with_fields = {chunk.id for chunk in s.CHUNKS.values()
+                   if chunk.payload is not None and chunk.payload.subcons}
+    assert with_fields == set(p.CHUNK_PAYLOADS)
 
 
 def test_the_cases_cover_every_fixed_chunk_and_tail_structure(tmp_path):

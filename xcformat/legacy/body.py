@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from ..codec import head
 from ..entries import split_typed
 from ..errors import Finding
-from ..records import (INVALID_TYPES, PAGE_SIZE, PAGE_TABLE_TYPES, HvmParams, LastCheckpoint,
-                       Opaque, PageBatch, Record, Toolstack, TscInfo, VcpuInfo,
-                       data_page_count)
+from ..records import (INVALID_TYPES, PAGE_SIZE, PAGE_TABLE_TYPES, LastCheckpoint, Opaque,
+                       PageBatch, Record, data_page_count)
 from .cursor import Cursor, Stream
+from .payloads import CHUNK_PAYLOADS
 from .schema import BODY_ITEM, CHUNKS, LIBXL_TOOLSTACK_V1, MAX_BATCH
 from .tmem import read_tmem, read_tmem_extra
 
@@ -150,33 +150,34 @@ def _compression(cursor, stream, spec, start):
                        "page cache and cannot be read from a file", "body.item", start)
 
 
+def _payload(cursor: Cursor, spec, what: str) -> Record:
+    """The chunk's record, through its schema and its payload codec."""
+    return CHUNK_PAYLOADS[spec.id].load(cursor.parse(spec.payload, what), spec)
+
+
 def _vcpu_info(cursor, stream, spec, start):
-    payload = cursor.parse(spec.payload, "vcpu_info")
-    max_id = payload.max_vcpu_id
-    bitmap = sum(word << (64 * i) for i, word in enumerate(payload.online))
-    online = tuple(i for i in range(max_id + 1) if bitmap >> i & 1)
-    stream.online, stream.saw_vcpu_info = online, True
-    if max_id >= 64:
+    record = _payload(cursor, spec, "vcpu_info")
+    stream.online, stream.saw_vcpu_info = tuple(sorted(record.online)), True
+    if record.max_vcpu_id >= 64:
         stream.versions.saw("vcpus>64")
-    yield VcpuInfo(max_id, frozenset(online))
+    yield record
 
 
 def _value(cursor, stream, spec, start):
-    value = cursor.parse(spec.payload, f"chunk{spec.id}").value
+    record = _payload(cursor, spec, f"chunk{spec.id}")
     if spec.id in (-19, -20):
         stream.ioreq_server_chunks.add(spec.id)
-    yield HvmParams(((spec.hvm_param, value),))
+    yield record
 
 
 def _tsc_info(cursor, stream, spec, start):
-    payload = cursor.parse(spec.payload, "tsc_info")
-    yield TscInfo(payload.tsc_mode, payload.nsec, payload.khz, payload.incarnation)
+    yield _payload(cursor, spec, "tsc_info")
 
 
 def _toolstack(cursor, stream, spec, start):
-    data = cursor.parse(spec.payload, "toolstack").data
-    check_libxl_toolstack(cursor, stream, data, start + 8)
-    yield Toolstack(data)
+    record = _payload(cursor, spec, "toolstack")
+    check_libxl_toolstack(cursor, stream, record.data, start + 8)
+    yield record
 
 
 def check_libxl_toolstack(cursor: Cursor, stream: Stream, data: bytes, base: int) -> None:

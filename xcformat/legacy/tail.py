@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..records import (PAGE_SIZE, EmulatorContext, HvmContext, HvmParams, Opaque, Record,
-                       SharedInfo, UnmappedPfns, VcpuContext, VcpuExtended, VcpuXsave)
+from construct import Container
+
+from ..codec import head
+from ..records import (PAGE_SIZE, EmulatorContext, HvmContext, Opaque, Record, SharedInfo,
+                       UnmappedPfns, VcpuContext, VcpuExtended, VcpuXsave)
 from ..x86 import (EXT_VCPU_CONTEXT_SIZE, VGC_SIZE, check_hvm_context, field_offset,
                    field_value)
 from ..x86.hvm_context import HVM_FILE_MAGIC
-from ..codec import head
 from .cursor import NOT_SENT, Cursor, Stream
+from .payloads import HVM_CONTEXT_PAYLOAD, MAGIC_PFNS_PAYLOAD, QEMU_PAYLOAD, XSAVE_PAYLOAD
 from .schema import (HVM_2007_VCPU, HVM_2007_VCPUS, HVM_CONTEXT, HVM_MAGIC_PFNS, MAGIC_PFNS,
                      MAX_QEMU, QEMU_LIBXL, QEMU_RECORDS, QEMU_REMUS, QEMU_XEND, XSAVE_RECORD)
 
@@ -74,7 +77,7 @@ def read_pv_vcpu(cursor: Cursor, stream: Stream, vcpu: int) -> Iterator[Record]:
 
 def read_xsave(cursor: Cursor, stream: Stream, vcpu: int) -> VcpuXsave:
     start = cursor.offset
-    record = cursor.parse(XSAVE_RECORD, f"vcpu{vcpu}.xsave")
+    record = XSAVE_PAYLOAD.load(cursor.parse(XSAVE_RECORD, f"vcpu{vcpu}.xsave"), vcpu)
     size = len(record.data)
     if size + 16 != stream.xsave_record_size:
         stream.versions.saw("xsave-size-per-vcpu")
@@ -82,7 +85,7 @@ def read_xsave(cursor: Cursor, stream: Stream, vcpu: int) -> VcpuXsave:
                     f"{stream.xsave_record_size} (libxc and the Xen converter assume equal "
                     "sizes; 4.4+ may write this)", f"vcpu{vcpu}.xsave.size", start + 8)
     cursor.region(start, "tail", f"vCPU {vcpu} xsave")
-    return VcpuXsave(vcpu, record.data, record.xfeature_mask)
+    return record
 
 
 def check_pv_context(cursor: Cursor, stream: Stream, vcpu: int, context: bytes,
@@ -139,16 +142,17 @@ def read_hvm_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
             raise cursor.error(f"{name} {pfns[name]:#x} >= p2m_size {stream.p2m_size:#x}",
                                f"hvm_tail.{name}", start + 8 * index)
     cursor.region(start, "tail", "HVM magic pfns")
-    yield HvmParams(tuple((param, pfns[name]) for name, param in MAGIC_PFNS.items()))
+    yield MAGIC_PFNS_PAYLOAD.load(pfns, None)
     yield read_hvm_context(cursor, stream, "hvm_tail")
 
 
 def read_hvm_context(cursor: Cursor, stream: Stream, where: str) -> HvmContext:
     start = cursor.offset
-    blob = cursor.parse(HVM_CONTEXT, where).context
-    stream.hvm_vcpus = check_hvm_context(blob, base=start + 4, file=cursor.source.name).cpus
+    record = HVM_CONTEXT_PAYLOAD.load(cursor.parse(HVM_CONTEXT, where), None)
+    stream.hvm_vcpus = check_hvm_context(record.blob, base=start + 4,
+                                         file=cursor.source.name).cpus
     cursor.region(start, "tail", "HVM context")
-    return HvmContext(blob)
+    return record
 
 
 def read_hvm_2007_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
@@ -186,7 +190,7 @@ def read_qemu(cursor: Cursor, stream: Stream) -> EmulatorContext:
         cursor.check_fits(length, "qemu.length")
         data = bytes(cursor.read(length, "qemu.data"))
     cursor.region(start, "tail", f"qemu record {signature.decode()}")
-    return EmulatorContext(data, signature=signature)
+    return QEMU_PAYLOAD.load(Container(data=data), signature)
 
 
 def read_to_eof(cursor: Cursor) -> bytes:

@@ -30,6 +30,8 @@ from ..records import (DATA_TYPES, PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorCon
                        Wrapper)
 from ..x86 import EXT_VCPU_CONTEXT_SIZE, VGC_SIZE
 from . import align, physmap, wrappers
+from .payloads import (CHUNK_PAYLOADS, HVM_CONTEXT_PAYLOAD, MAGIC_PFNS_PAYLOAD, QEMU_PAYLOAD,
+                       XSAVE_PAYLOAD)
 from .schema import (BODY_ITEM, CHUNK_OF_PARAM, CHUNKS, EXT_BLOCK, HVM_2007_VCPU,
                      HVM_2007_VCPUS, HVM_CONTEXT, HVM_MAGIC_PFNS, MAGIC_PFNS, MAX_BATCH,
                      QEMU_LIBXL, QEMU_RECORDS, QEMU_XEND, XSAVE_RECORD, structs)
@@ -127,10 +129,13 @@ class LegacyWriter:
         for part in parts:
             self.sink.write(part)
 
-    def _chunk(self, chunk_id: int, payload=None) -> None:
-        """Chunk ``chunk_id``: its id, then ``payload`` (field values) built by its schema."""
+    def _chunk(self, chunk_id: int, record: Record | None = None) -> None:
+        """Chunk ``chunk_id``: its id, then ``record`` through its payload codec and schema."""
         spec = CHUNKS[chunk_id]
-        body = build(spec.payload, payload or {}, f"chunk{chunk_id}") if spec.payload else b""
+        body = b""
+        if record is not None:
+            values = CHUNK_PAYLOADS[chunk_id].dump(record, spec)
+            body = build(spec.payload, values, f"chunk{chunk_id}")
         self._put(BODY_ITEM.build(chunk_id) + body)
 
     def _opaque_chunk(self, chunk_id: int, data: bytes) -> None:
@@ -208,10 +213,7 @@ class LegacyWriter:
         self._put(BODY_ITEM.build(len(pfns)) + self._words(entries), record.data)
 
     def _vcpu_info(self, record: VcpuInfo) -> None:
-        words = [0] * (record.max_vcpu_id // 64 + 1)
-        for vcpu in record.online:
-            words[vcpu // 64] |= 1 << (vcpu % 64)
-        self._chunk(-2, {"max_vcpu_id": record.max_vcpu_id, "online": words})
+        self._chunk(-2, record)
         self.saw_vcpu_info = True
 
     def _hvm_params(self, record: HvmParams) -> None:
@@ -221,20 +223,19 @@ class LegacyWriter:
             elif not value and not self.from_legacy:
                 continue        # legacy savers write a value chunk only when it is non-zero
             elif index in CHUNK_OF_PARAM:
-                self._chunk(CHUNK_OF_PARAM[index], {"pad": 0, "value": value})
+                self._chunk(CHUNK_OF_PARAM[index], HvmParams(((index, value),)))
             else:
                 refuse_or_drop(self.options, "legacy", "hvm-params", f"HVM parameter {index}")
 
     def _tsc(self, record: TscInfo) -> None:
-        self._chunk(-7, {"tsc_mode": record.mode, "nsec": record.nsec, "khz": record.khz,
-                         "incarnation": record.incarnation})
+        self._chunk(-7, record)
 
     def _toolstack(self, record: Toolstack) -> None:
         data = record.data
         source_bits = self.header.toolstack_bits if self.header else None
         if source_bits and source_bits != self.structs.toolstack_bits:
             data = physmap.repad(data, source_bits, self.structs.toolstack_bits)
-        self._chunk(-18, {"length": len(data), "data": data})
+        self._chunk(-18, Toolstack(data))
 
     def _xenstore(self, record: EmulatorXenstore) -> None:
         """libxl v2 carries the physmap as xenstore keys; legacy as the -18 chunk."""
@@ -243,7 +244,7 @@ class LegacyWriter:
         except UnsupportedError as exc:
             self._refuse(record, str(exc))
             return
-        self._chunk(-18, {"length": len(data), "data": data})
+        self._chunk(-18, Toolstack(data))
 
     def _opaque(self, record: Opaque) -> None:
         if record.origin == "legacy" and record.kind in OPAQUE_CHUNKS:
@@ -322,9 +323,10 @@ class LegacyWriter:
             if b"xcnt" in self.ext_ids:
                 if xsave is None:
                     raise UnsupportedError(f"vCPU {vcpu}: xcnt promises an xsave record")
-                self._put(build(XSAVE_RECORD, {
-                    "xfeature_mask": xsave.mask or _xcr0_accum(xsave.data),
-                    "size": len(xsave.data), "data": xsave.data}, f"vcpu{vcpu}.xsave"))
+                if not xsave.mask:
+                    xsave = replace(xsave, mask=_xcr0_accum(xsave.data))
+                self._put(build(XSAVE_RECORD, XSAVE_PAYLOAD.dump(xsave, vcpu),
+                                f"vcpu{vcpu}.xsave"))
             elif xsave is not None:
                 self._refuse(xsave, "its size had to be stated before the p2m frame list and "
                                     "the source did not say it (a v2 stream on a pipe cannot "
@@ -334,7 +336,7 @@ class LegacyWriter:
         self._put(tail.shared_info)
 
     def _hvm_tail(self, tail: _Tail) -> None:
-        pfns = {name: tail.magic_pfns.get(param, 0) for name, param in MAGIC_PFNS.items()}
+        pfns = MAGIC_PFNS_PAYLOAD.dump(HvmParams(tuple(tail.magic_pfns.items())), None)
         self._put(build(HVM_MAGIC_PFNS, pfns, "hvm_tail"), self._hvm_context_of(tail))
         self._emulators(tail)
 
@@ -353,14 +355,14 @@ class LegacyWriter:
         """The context length and blob that both HVM tails carry."""
         if not tail.hvm_context:
             raise UnsupportedError("the HVM tail needs the guest's HVM context")
-        return build(HVM_CONTEXT, {"context_length": len(tail.hvm_context),
-                                   "context": tail.hvm_context}, "hvm_tail")
+        return build(HVM_CONTEXT, HVM_CONTEXT_PAYLOAD.dump(HvmContext(tail.hvm_context), None),
+                     "hvm_tail")
 
     def _emulators(self, tail: _Tail) -> None:
         for record in tail.emulators:
             signature = record.signature or (QEMU_XEND if self._xend() else QEMU_LIBXL)
-            self._put(build(QEMU_RECORDS[signature], {"length": len(record.data),
-                                                      "data": record.data}, "qemu"))
+            self._put(build(QEMU_RECORDS[signature], QEMU_PAYLOAD.dump(record, signature),
+                            "qemu"))
 
     def _xend(self) -> bool:
         return self.options.wrap == "xend"
