@@ -40,31 +40,32 @@ def _online_ids(values) -> frozenset[int]:
     return frozenset(i for i in range(values.max_vcpu_id + 1) if bitmap >> i & 1)
 
 
-def _one_param(record: HvmParams, spec: ChunkSpec) -> int:
-    (index, value), = record.params
-    if index != spec.hvm_param:
-        raise ValueError(f"HVM parameter {index} in chunk {spec.id}")
-    return value
-
-
+#: -2: the online set as a bitmap of u64 words.
 VCPU_INFO = Payload(
     VcpuInfo,
     lambda v, spec: VcpuInfo(v.max_vcpu_id, _online_ids(v)),
     lambda r, spec: {"max_vcpu_id": r.max_vcpu_id, "online": _online_words(r)})
+#: -7: the TSC fields, in the chunk's own order.
 TSC_INFO = Payload(
     TscInfo,
     lambda v, spec: TscInfo(v.tsc_mode, v.nsec, v.khz, v.incarnation),
     lambda r, spec: {"tsc_mode": r.mode, "nsec": r.nsec, "khz": r.khz,
                      "incarnation": r.incarnation})
-TOOLSTACK = Payload(
-    Toolstack,
-    lambda v, spec: Toolstack(bytes(v.data)),
-    lambda r, spec: {"length": len(r.data), "data": r.data})
+
+
+def _blob(cls: type[Record], attr: str, length: str, data: str) -> Payload:
+    """A record of one blob (its ``attr``), stored as fields ``length`` then ``data``."""
+    return Payload(cls, lambda v, _: cls(bytes(v[data])),
+                   lambda r, _: {length: len(getattr(r, attr)), data: getattr(r, attr)})
+
+
+#: -18: the toolstack blob behind its length.
+TOOLSTACK = _blob(Toolstack, "data", "length", "data")
 #: A value chunk holds one HVM parameter (the chunk spec says which).
 VALUE = Payload(
     HvmParams,
     lambda v, spec: HvmParams(((spec.hvm_param, v.value),)),
-    lambda r, spec: {"pad": 0, "value": _one_param(r, spec)})
+    lambda r, spec: {"pad": 0, "value": dict(r.params)[spec.hvm_param]})
 
 #: chunk id -> its payload codec, for every chunk whose payload is a record's fields.
 CHUNK_PAYLOADS: dict[int, Payload] = {
@@ -74,14 +75,14 @@ CHUNK_PAYLOADS: dict[int, Payload] = {
 
 # -- tails ------------------------------------------------------------------------------------
 
+#: HVM tail: the three magic pfns, as HVM parameters (0 when the source had none).
 MAGIC_PFNS_PAYLOAD = Payload(
     HvmParams,
     lambda v, _: HvmParams(tuple((param, v[name]) for name, param in MAGIC_PFNS.items())),
     lambda r, _: {name: dict(r.params).get(param, 0) for name, param in MAGIC_PFNS.items()})
-HVM_CONTEXT_PAYLOAD = Payload(
-    HvmContext,
-    lambda v, _: HvmContext(bytes(v.context)),
-    lambda r, _: {"context_length": len(r.blob), "context": r.blob})
+#: Both HVM tails: the hypervisor's context blob behind its length.
+HVM_CONTEXT_PAYLOAD = _blob(HvmContext, "blob", "context_length", "context")
+#: PV tail: one vCPU's xsave state behind the host mask and its size.
 XSAVE_PAYLOAD = Payload(
     VcpuXsave,
     lambda v, vcpu: VcpuXsave(vcpu, bytes(v.data), v.xfeature_mask),
