@@ -9,6 +9,7 @@ from ..entries import split_typed
 from ..errors import Finding
 from ..records import (INVALID_TYPES, PAGE_SIZE, PAGE_TABLE_TYPES, LastCheckpoint, Opaque,
                        PageBatch, Record, data_page_count)
+from . import physmap
 from .cursor import Cursor, Stream
 from .payloads import CHUNK_PAYLOADS
 from .schema import BODY_ITEM, CHUNKS, LIBXL_TOOLSTACK_V1, MAX_BATCH
@@ -189,10 +190,8 @@ def check_libxl_toolstack(cursor: Cursor, stream: Stream, data: bytes, base: int
     if header.version != 1:
         raise cursor.error(f"libxl toolstack record version {header.version}, expected 1",
                            "toolstack.version", base)
-    entry = stream.structs.libxl_physmap_entry
-    fixed = head(entry, "namelen")
-    # The bytes after the name: the 64-bit libxl's struct padding.
-    tail = sum(sub.sizeof() for sub in entry.subcons[len(fixed.subcons) + 1:])
+    fixed = head(stream.structs.libxl_physmap_entry, "namelen")
+    tail = physmap.padding(stream.structs.toolstack_bits)
     pos = 8
     for index in range(header.count):
         if len(data) - pos < fixed.sizeof():

@@ -8,14 +8,13 @@ vs a pre-3.2 PV stream without extended info) is listed in ``undecided`` for a h
 from __future__ import annotations
 
 import dataclasses
-import struct
 from dataclasses import dataclass
 
 from ..errors import EnvironmentProblem
 from ..formats import Hints, Sniffed
 from ..records import GuestType
 from ..x86 import guest_bits_of_context
-from .schema import CHUNKS, MAX_BATCH, MAX_P2M_SIZE, XEND_MAGIC, XL_BYTEORDER, XL_FLAG_STREAMV2, \
+from .schema import BODY_ITEM, CHUNKS, MAX_BATCH, MAX_P2M_SIZE, XEND_MAGIC, XL_BYTEORDER, XL_FLAG_STREAMV2, \
     XL_HEADER, XL_MAGIC
 
 V2_MAGIC = b"\xff" * 8 + b"XENF"
@@ -85,7 +84,7 @@ def _shape(head: bytes, at: int, w: int) -> tuple[GuestType | None, int | None, 
         if len(block_id) == 4 and block_id.isascii() and block_id.isalpha():
             return GuestType.PV, None, "extended-info signature"
         return None, None, "all-ones word after p2m_size but no extended-info block"
-    item = struct.unpack_from("<i", head, after)[0]
+    item = BODY_ITEM.parse(head[after:after + 4])
     if item in CHUNKS:
         # a p2m frame-list pfn is never negative: only HVM streams start their body here
         return GuestType.HVM, None, f"chunk {item} right after p2m_size"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from ..codec import head
 from ..errors import UnsupportedError
 from ..records import Wrapper
 from .schema import XEND_HEADER, XL_BYTEORDER, XL_CONFIG, XL_HEADER
 
 #: A domain configuration larger than this is not a configuration.
 MAX_CONFIG = 16 << 20
+XL_CONFIG_LENGTH = head(XL_CONFIG, "config_length")
+XEND_CONFIG_LENGTH = head(XEND_HEADER, "config_length")
 #: xl mandatory flags a legacy file may carry (bit 0: JSON config, 4.5); others make xl refuse it.
 XL_FLAG_JSON = 1 << 0
 XL_KNOWN_MANDATORY = XL_FLAG_JSON
@@ -33,7 +36,8 @@ def read_xl(cursor) -> Wrapper:
               "optional_tail": b""}
     config = b""
     if optional:
-        if length < 4 or int.from_bytes(optional[:4], "little") > length - 4:
+        room = length - XL_CONFIG_LENGTH.sizeof()
+        if room < 0 or XL_CONFIG_LENGTH.parse(optional).config_length > room:
             raise cursor.error("xl config length overruns the optional data",
                                "xl_config.config_length", start + 48)
         parsed = XL_CONFIG.parse(optional)
@@ -44,8 +48,7 @@ def read_xl(cursor) -> Wrapper:
 
 def read_xend(cursor) -> Wrapper:
     start = cursor.offset
-    head = cursor.read(20, "xend_header")
-    length = int.from_bytes(head[16:20], "big", signed=True)
+    length = cursor.parse(XEND_CONFIG_LENGTH, "xend_header").config_length
     if not 0 <= length <= MAX_CONFIG:
         raise cursor.error(f"xend config length {length} (big-endian) out of range",
                            "xend_header.config_length", start + 16)
