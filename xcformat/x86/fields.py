@@ -38,6 +38,12 @@ def field_value(struct: construct.Construct, data, path: str):
     return con.parse(bytes(data[offset:offset + con.sizeof()]))
 
 
+def set_field(struct: construct.Construct, buf: bytearray, path: str, value) -> None:
+    """Store ``value`` in field ``path`` of ``buf``, bytes laid out as ``struct``."""
+    offset, con = _field(struct, path)
+    buf[offset:offset + con.sizeof()] = con.build(value)
+
+
 @functools.cache
 def _field(struct: construct.Construct, path: str) -> tuple[int, construct.Construct]:
     offset = 0
