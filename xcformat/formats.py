@@ -70,6 +70,11 @@ class Reader(Protocol):
         """Format-specific facts for ``info`` (call after :meth:`records` is exhausted)."""
 
 
+#: What a caller may put around the records that move (a progress bar, say):
+#: ``watch(records, source)`` returns the same records.
+Watch = Callable[[Iterator[Record], Source], Iterable[Record]]
+
+
 class Writer(Protocol):
     def write(self, records: Iterable[Record]) -> None: ...
 

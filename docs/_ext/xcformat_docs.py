@@ -95,13 +95,10 @@ class CliHelpAll(Generated):
 
 
 def _help_block(name: str) -> nodes.literal_block:
-    from xcformat.cli import build_parser
+    from xcformat.cli import build_parser, subcommand
 
-    parser = build_parser()
-    sub = next(a for a in parser._subparsers._group_actions  # argparse keeps them there
-               if a.dest == "command").choices[name]
     with _columns(88):
-        text = sub.format_help()
+        text = subcommand(build_parser(), name).format_help()
     return nodes.literal_block(text, text, language="text")
 
 

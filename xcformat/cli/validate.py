@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from ..errors import Finding, FormatError
-from .common import add_input_options, hints, open_image, print_json
+from .common import add_common_options, hints, open_image, print_json
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("validate", help="check an image strictly")
     parser.add_argument("file", help="image to check (- for standard input)")
-    parser.add_argument("--json", action="store_true", help="print the findings as JSON")
-    add_input_options(parser)
+    add_common_options(parser, json_help="print the findings and the summary as JSON")
     parser.set_defaults(run=run)
 
 

@@ -136,7 +136,7 @@ class CoreReader:
         xen = dump.notes
         return {
             "variant": f"elf{dump.elf.bits}",
-            "e_machine": dump.elf.machine,
+            "e_machine": s.MACHINE_NAMES.get(dump.elf.machine, str(dump.elf.machine)),
             "magic": f"{xen.magic:#x}",
             "nr_vcpus": xen.nr_vcpus,
             "nr_pages": xen.nr_pages,
