@@ -14,10 +14,14 @@ from ..io import IoMode, Source, open_source
 from ..records import GuestType, Record
 
 
+#: The title of the group of options every command takes, in ``--help``.
+COMMON_OPTIONS = "options of every command"
+
+
 def add_common_options(parser: argparse.ArgumentParser, *, json_help: str) -> None:
     """The options every command takes, in one group so that ``--help`` shows them apart:
     what to print (``--json``, ``--quiet``, ``--no-progress``) and how to read the image."""
-    group = parser.add_argument_group("options of every command")
+    group = parser.add_argument_group(COMMON_OPTIONS)
     group.add_argument("--json", action="store_true", help=json_help)
     group.add_argument("-q", "--quiet", action="store_true",
                        help="print nothing on standard error but errors (and, for receive "

@@ -22,6 +22,13 @@ def size(n: int | None, *, exact: bool = True) -> str:
     return f"{scaled:.1f} {unit} ({n} bytes)" if exact else f"{scaled:.1f} {unit}"
 
 
+def count(n: int, noun: str) -> str:
+    """``1 page batch``, ``2 page batches``, ``3 vCPUs``."""
+    if n == 1:
+        return f"{n} {noun}"
+    return f"{n} {noun}{'es' if noun.endswith(('ch', 's', 'x')) else 's'}"
+
+
 def value(v) -> str:
     """One value of a ``key: value`` line."""
     if v is None:

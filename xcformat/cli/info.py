@@ -45,14 +45,18 @@ def run(args) -> int:
     facts, error = describe(args, args.file)
     if args.json:
         print_json(facts)
-        return 1 if error else 0
-    if error is not None and facts["format"] is None:
+    elif error is not None and facts["format"] is None:
         raise error  # not an image of any known format: there is nothing to describe
+    else:
+        _print(facts)
+    if error is not None:
+        raise error
+    return 0
+
+
+def _print(facts: dict) -> None:
     shown = {key: human.size(v) if key == "size" else v for key, v in facts.items()
              if key not in ("findings", "error")}
     print(human.columns(shown.items()))
     for finding in facts["findings"]:
         print(f"{finding['level']}: {finding['message']}")
-    if error is not None:
-        raise error
-    return 0

@@ -45,10 +45,11 @@ class LegacyReader:
         self.findings: list[Finding] = []
         self.on_region: RegionSink | None = None
         self.stream: Stream | None = None
+        self.keep_going = False          #: see Cursor.keep_going
 
     # -- public -----------------------------------------------------------------------------
     def records(self) -> Iterator[Record]:
-        cursor = Cursor(self.source, self.findings, self.on_region)
+        cursor = Cursor(self.source, self.findings, self.on_region, self.keep_going)
         found = sniff.layout(self.source.peek(SNIFF_BYTES), self.hints)
         if found is None:
             raise self.source.error("not a legacy Xen save image", "p2m_size", 0)
@@ -217,9 +218,10 @@ class LegacyReader:
             if stream.type_map[pfn] != 0:
                 sent = stream.type_map[pfn]
                 how = "never sent" if sent == NOT_SENT else f"sent with type {sent:#x}"
-                raise cursor.error(f"p2m frame-list entry {index} (pfn {pfn:#x}) was {how}, "
-                                   "not as an ordinary page", "p2m_frame_list",
-                                   stream.frames_offset + stream.structs.word * index)
+                cursor.problem(f"p2m frame-list entry {index} (pfn {pfn:#x}) was {how}, "
+                               "not as an ordinary page", "p2m_frame_list",
+                               stream.frames_offset + stream.structs.word * index)
+                return
 
     # -- checkpoints ------------------------------------------------------------------------
     def _checkpoint(self, cursor: Cursor, stream: Stream) -> Iterator[Record]:

@@ -131,8 +131,8 @@ def check_pv_context(cursor: Cursor, stream: Stream, vcpu: int, context: bytes,
         if kind not in types:
             what = "a top-level page table" if table else "an ordinary (NOTAB) page"
             how = "never sent" if sent == NOT_SENT else f"sent with type {sent:#x}"
-            raise cursor.error(f"vCPU {vcpu}: {path} names pfn {pfn:#x}, {how}, not {what}",
-                               f"vcpu{vcpu}.context.{path}", at)
+            cursor.problem(f"vCPU {vcpu}: {path} names pfn {pfn:#x}, {how}, not {what}",
+                           f"vcpu{vcpu}.context.{path}", at)
 
 
 def read_hvm_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
