@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
+from ..units import binary
 
 
 def size(n: int | None, *, exact: bool = True) -> str:
@@ -12,14 +12,9 @@ def size(n: int | None, *, exact: bool = True) -> str:
     ``3.9 MiB (4125916 bytes)``."""
     if n is None:
         return "-"
-    if n < 1024:
-        return f"{n} bytes"
-    scaled, unit = float(n), "bytes"
-    for unit in _UNITS:
-        scaled /= 1024
-        if scaled < 1024:
-            break
-    return f"{scaled:.1f} {unit} ({n} bytes)" if exact else f"{scaled:.1f} {unit}"
+    if not exact or n < 1024:
+        return binary(n)
+    return f"{binary(n)} ({n} bytes)"
 
 
 def count(n: int, noun: str) -> str:
