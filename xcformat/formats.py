@@ -63,6 +63,11 @@ class WriteOptions:
 class Reader(Protocol):
     #: Warnings and notes gathered while reading; errors are raised as FormatError.
     findings: list[Finding]
+    #: Set by a validator before reading: an error after which the framing still says where
+    #: the next structure starts becomes an error finding and reading goes on (see
+    #: :func:`xcformat.errors.recover`).  Off, the first error is raised: a converter never
+    #: builds anything from a broken image.
+    keep_going: bool
 
     def records(self) -> Iterator[Record]: ...
 

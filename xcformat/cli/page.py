@@ -13,7 +13,8 @@ from ..errors import FormatError
 from ..io import open_sink
 from ..pagefind import find_pages
 from ..records import PAGE_SIZE
-from .common import add_common_options, hints, number, open_image, print_json
+from .common import (add_common_options, hints, json_needs_stdout_free, number, open_image,
+                     print_json)
 
 #: The most pages one ``--pfn`` range may name (they are held in memory: 16 MiB).
 MAX_PAGES = 4096
@@ -54,6 +55,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    json_needs_stdout_free(args, args.output or "")
     with open_image(args, args.file) as (source, fmt, _):
         found = find_pages(fmt, source, args.pfn, hints(args))
     missing = [pfn for pfn, page in found.items() if page.data is None]

@@ -33,6 +33,9 @@ class CoreReader:
         self.hints = hints
         self._findings = Findings(source)
         self.on_region = None
+        #: The dump checks record every problem they can read past whatever this says; only
+        #: those that leave the rest unreadable are raised (findings.py).
+        self.keep_going = False
         self._dump: CoreDump | None = None
         self._dirty_padding = 0      # check #49: how many, and the first (entry, offset)
         self._first_dirty: tuple[int, int] | None = None
