@@ -109,3 +109,17 @@ def test_a_file_of_no_known_format_is_one_fatal_finding(tmp_path):
     code, got = report(junk)
     assert code == 1 and got["format"] is None
     assert got["summary"]["fatal"]["field"] == "magic" and got["summary"]["error"] == 1
+
+
+def test_legacy_reports_a_frame_list_pfn_beyond_the_guest_and_reads_on(images, tmp_path):
+    found = json.loads(xcformat("map", images["legacy"], "--json", "--all").stdout)["regions"]
+    frames = next(r for r in found if r["kind"] == "p2m-frames")["offset"]
+    tsc = regions(images["legacy"], "TSC")[0]["offset"]
+    bad = damaged(images["legacy"], tmp_path, {frames: struct.pack("<Q", 0x7FFFFF),
+                                               tsc + 4: b"\x07"})
+    code, got = report(bad)
+    errors = [f for f in got["findings"] if f["level"] == "error"]
+    assert code == 1 and [e["field"] for e in errors] == ["p2m_frame_list", "tsc_info.tsc_mode"]
+    assert errors[0]["offset"] == frames and "0x7fffff" in errors[0]["message"]
+    assert got["summary"]["fatal"] is None and got["summary"]["seen"]["records"]["End"] == 1
+    assert xcformat("info", bad).code == 1      # info never reads on

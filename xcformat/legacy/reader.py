@@ -203,9 +203,9 @@ class LegacyReader:
             "Q" if word == 8 else "I").tolist()
         for index, pfn in enumerate(frames):
             if pfn >= stream.p2m_size:
-                raise cursor.error(f"p2m frame-list entry {index} is pfn {pfn:#x} >= p2m_size "
-                                   f"{stream.p2m_size:#x}", "p2m_frame_list",
-                                   start + word * index)
+                cursor.problem(f"p2m frame-list entry {index} is pfn {pfn:#x} >= p2m_size "
+                               f"{stream.p2m_size:#x}", "p2m_frame_list", start + word * index)
+                break
         stream.frames, stream.frames_offset = tuple(frames), start
         cursor.region(start, "p2m-frames", f"p2m frame list ({count} entries)")
         return P2MFrames(stream.frames)
@@ -215,6 +215,8 @@ class LegacyReader:
         if stream.type_map is None:
             return
         for index, pfn in enumerate(stream.frames):
+            if pfn >= len(stream.type_map):
+                continue                  # beyond p2m_size: reported by _frame_list
             if stream.type_map[pfn] != 0:
                 sent = stream.type_map[pfn]
                 how = "never sent" if sent == NOT_SENT else f"sent with type {sent:#x}"
