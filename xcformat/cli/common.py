@@ -24,8 +24,8 @@ def add_common_options(parser: argparse.ArgumentParser, *, json_help: str) -> No
     group = parser.add_argument_group(COMMON_OPTIONS)
     group.add_argument("--json", action="store_true", help=json_help)
     group.add_argument("-q", "--quiet", action="store_true",
-                       help="print nothing on standard error but errors (and, for receive "
-                            "--listen with port 0, the port)")
+                       help="print nothing on standard error but errors (and receive's "
+                            "'listening on HOST:PORT', which scripts wait for)")
     group.add_argument("--no-progress", action="store_true",
                        help="no progress bar (there is none anyway when standard error is not "
                             "a terminal)")

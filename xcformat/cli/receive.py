@@ -54,7 +54,7 @@ def run(args) -> int:
         try:
             host, port = server.getsockname()[:2]
             address = f"{host}:{port}"
-            # A script that asked for port 0 reads the port from this line, so --quiet keeps it.
+            # Scripts wait for this line (and read the port from it), so --quiet keeps it.
             print(f"xcformat: listening on {address}", file=sys.stderr, flush=True)
             sock, peer = accept(server, args.timeout)
         finally:
