@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Callable
 
 import construct as c
 
@@ -30,33 +31,46 @@ class Invalid(c.ValidationError):
         self.at = at
 
 
+#: Constraint levels: a FATAL value breaks what follows (a count, a length: the parse stops); a
+#: PROBLEM is a wrong value of fixed size, after which a validator may note it and read on.
+FATAL = "fatal"
+PROBLEM = "problem"
+
+
 class Validated(c.Subconstruct):
     """A field with a declared constraint (made by :func:`Valid`)."""
 
-    def __init__(self, subcon, predicate, message):
+    def __init__(self, subcon, predicate, message, level):
         super().__init__(subcon)
         self.predicate = predicate
         self.message = message
+        self.level = level
 
     def _parse(self, stream, context, path):
         at = c.stream_tell(stream, path)
         value = self.subcon._parsereport(stream, context, path)
         if not self.predicate(value, context):
-            raise Invalid(self.message.format(value=value, this=context), path, at)
+            error = Invalid(self.message.format(value=value, this=context), path, at)
+            report = context._params.get("report") if self.level == PROBLEM else None
+            if report is None:
+                raise error
+            report(error)
         return value
 
     def _build(self, obj, stream, context, path):
         return self.subcon._build(obj, stream, context, path)
 
 
-def Valid(subcon: c.Construct, predicate, message: str) -> c.Construct:
+def Valid(subcon: c.Construct, predicate, message: str, level: str = FATAL) -> c.Construct:
     """``subcon``, whose parsed value must satisfy ``predicate(value, context)``.
 
     ``message`` is formatted with ``value`` and ``this`` (the enclosing struct's fields so far)
-    when it does not; the reader's error then names the field and its offset.  Building does
-    not check: writers state what they write from records.
+    when it does not; the reader's error then names the field and its offset.  A ``PROBLEM``
+    goes to the ``report`` the reader passed to :func:`read` (which may note it and let the
+    parse go on); without one, and at ``FATAL``, the parse stops.  Building does not check:
+    writers state what they write from records.
     """
-    return Validated(subcon, predicate, message)
+    return Validated(subcon, predicate, message, level)
 
 
 def parse_bytes(struct: c.Construct, data, source: Source, offset: int, what: str,
@@ -83,17 +97,26 @@ class _SourceStream:
         return self._source.offset - self._start
 
 
-def read(struct: c.Construct, source: Source, what: str):
-    """``struct`` parsed from ``source`` at its offset (which it advances past it)."""
-    return _parse(struct, _SourceStream(source, what), source, source.offset, what)
+def read(struct: c.Construct, source: Source, what: str,
+         report: Callable[[FormatError], None] | None = None):
+    """``struct`` parsed from ``source`` at its offset (which it advances past it).
+
+    ``report`` receives each failed ``PROBLEM`` constraint as a located FormatError; it may
+    raise it, or note it and return to let the parse go on.
+    """
+    return _parse(struct, _SourceStream(source, what), source, source.offset, what, report)
 
 
-def _parse(struct: c.Construct, stream, source: Source, offset: int, what: str):
+def _parse(struct: c.Construct, stream, source: Source, offset: int, what: str,
+           report: Callable[[FormatError], None] | None = None):
+    def located(exc: Invalid) -> FormatError:
+        return source.error(describe(exc), field(what, exc), offset + exc.at)
+
+    context = {} if report is None else {"report": lambda exc: report(located(exc))}
     try:
-        return struct.parse_stream(stream)
+        return struct.parse_stream(stream, **context)
     except Invalid as exc:
-        raise source.error(describe(exc), field(what, exc),
-                           offset + exc.at) from None
+        raise located(exc) from None
     except PARSE_ERRORS as exc:
         raise source.error(f"bad {what}: {describe(exc)}", field(what, exc), offset) from None
 
@@ -115,7 +138,11 @@ def describe(exc: Exception) -> str:
 def field(what: str, exc: Exception) -> str:
     """``what`` and the construct path of ``exc`` as one dotted field name."""
     path = getattr(exc, "path", None) or ""
-    names = [part.strip() for part in path.split("->")[1:]]
+    names: list[str] = []
+    for part in path.split("->")[1:]:
+        # A documented field ("name" / X * "doc") is two renames: its name comes twice.
+        if not names or names[-1] != part.strip():
+            names.append(part.strip())
     return ".".join([what, *names]) if names else what
 
 

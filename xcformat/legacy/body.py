@@ -93,8 +93,8 @@ def check_batch(cursor: Cursor, stream: Stream, pfns: tuple[int, ...], types: by
         seen: set[int] = set()
         index = next(i for i, (p, t) in enumerate(zip(pfns, types))
                      if t != XTAB and (p in seen or seen.add(p)))
-        raise cursor.error(f"batch entry {index}: pfn {pfns[index]:#x} appears twice in one "
-                           "batch", "batch.entries", at(index))
+        cursor.problem(f"batch entry {index}: pfn {pfns[index]:#x} appears twice in one batch",
+                       "batch.entries", at(index))
     if xtab and any(p for p, t in zip(pfns, types) if t == XTAB):
         stream.versions.lacks("pv-xtab-junk" if stream.pv else "hvm-xtab-junk")
     for kind, feature in TYPE_FEATURES.items():

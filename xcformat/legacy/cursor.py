@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .. import codec
-from ..errors import Finding, FormatError
+from ..errors import Finding, FormatError, recover
 from ..io import Source
 from ..layout import Region, RegionSink
 from ..records import GuestType
@@ -22,10 +22,13 @@ NOT_SENT = 0xFF
 class Cursor:
     """The source wrapped with error, finding and region helpers."""
 
-    def __init__(self, source: Source, findings: list[Finding], on_region: RegionSink | None):
+    def __init__(self, source: Source, findings: list[Finding], on_region: RegionSink | None,
+                 keep_going: bool = False):
         self.source = source
         self.findings = findings
         self.on_region = on_region
+        #: Report wrong values whose size is fixed, and read on (a validator sets it).
+        self.keep_going = keep_going
 
     @property
     def offset(self) -> int:
@@ -36,7 +39,8 @@ class Cursor:
 
     def parse(self, struct, what: str):
         """``struct`` read here through its schema; errors name ``what`` and the field."""
-        return codec.read(struct, self.source, what)
+        return codec.read(struct, self.source, what,
+                          lambda error: recover(error, self.findings, self.keep_going))
 
     def remaining(self) -> int | None:
         """Bytes left in the input, where its size is known."""
@@ -51,6 +55,11 @@ class Cursor:
 
     def error(self, message: str, field: str, offset: int | None = None) -> FormatError:
         return self.source.error(message, field, offset)
+
+    def problem(self, message: str, field: str, offset: int | None = None) -> None:
+        """A wrong value that leaves the framing intact: raised, or with ``keep_going``
+        reported as an error while reading goes on."""
+        recover(self.error(message, field, offset), self.findings, self.keep_going)
 
     def warn(self, message: str, field: str, offset: int | None = None) -> None:
         self.findings.append(Finding("warning", message,

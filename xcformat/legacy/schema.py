@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from construct import (Array, Bytes, Const, GreedyBytes, Int32sb, Int32sl, Int32ul, Int64ul,
                        Struct, this)
 
-from ..codec import Valid
+from ..codec import PROBLEM, Valid
 from ..schema import document
 from ..x86 import VGC_SIZE, shared_info_arch, vcpu_guest_context
 
@@ -211,11 +211,11 @@ class ChunkSpec:
 #: The i32 that starts every body item: a batch count (> 0), a chunk id (< 0) or the end (0).
 BODY_ITEM = Int32sl
 
-_PAD = "pad" / Valid(Int32ul, lambda v, _: v == 0, "pad is {value:#x}, not 0") * (
+_PAD = "pad" / Valid(Int32ul, lambda v, _: v == 0, "pad is {value:#x}, not 0", PROBLEM) * (
     "always written as 0 (libxc drops it unread)")
 VALUE_PAYLOAD = Struct(_PAD, "value" / Int64ul * "the value (an HVM parameter)")
 ACPI_IOPORTS_PAYLOAD = Struct(_PAD, "value" / Valid(
-    Int64ul, lambda v, _: v in (0, 1), "value {value} (only 0 and 1 exist)")
+    Int64ul, lambda v, _: v in (0, 1), "value {value} (only 0 and 1 exist)", PROBLEM)
     * "HVM_PARAM_ACPI_IOPORTS_LOCATION: 0 or 1, the version of the ACPI PM I/O port layout")
 
 
@@ -229,13 +229,13 @@ VCPU_INFO_PAYLOAD = Struct(
     * "highest vCPU id; < 64 until 4.1, < 4096 from 4.2",
     "online" / Valid(Valid(
         Array(this.max_vcpu_id // 64 + 1, Int64ul),
-        lambda v, _: _online_bits(v) & 1, "vCPU 0 is not marked online"),
+        lambda v, _: _online_bits(v) & 1, "vCPU 0 is not marked online", PROBLEM),
         lambda v, this: not _online_bits(v) >> (this.max_vcpu_id + 1),
-        "online bits above max_vcpu_id {this.max_vcpu_id}")
+        "online bits above max_vcpu_id {this.max_vcpu_id}", PROBLEM)
     * "bitmap of online vCPUs, bit i = vCPU i; bit 0 always set; no bits above max_vcpu_id")
 
 TSC_INFO_PAYLOAD = Struct(
-    "tsc_mode" / Valid(Int32ul, lambda v, _: v <= 3, "tsc_mode {value} (0..3 exist)")
+    "tsc_mode" / Valid(Int32ul, lambda v, _: v <= 3, "tsc_mode {value} (0..3 exist)", PROBLEM)
     * "0 default, 1 always emulate, 2 never emulate, 3 pvrdtscp",
     "nsec" / Int64ul * "elapsed nanoseconds (packed right after tsc_mode: no padding)",
     "khz" / Int32ul * "guest TSC frequency",
