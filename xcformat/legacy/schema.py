@@ -428,11 +428,12 @@ QEMU_RECORDS = {
 
 #: The xl save-file header, one declaration for both streams it wraps (tools/xl/xl.h): the
 #: legacy stream (4.1-4.5, STREAMv2 clear) and migration v2 (4.6+, STREAMv2 set).
+_XL_MANDATORY = ("bit 0 config is JSON (4.5), bit 1 STREAMv2 (a libxl v2 stream follows; clear: a "
+                 "legacy stream follows); unknown bits: refuse")
 XL_HEADER = document("legacy", "xl_header", Struct(
     "magic" / Const(XL_MAGIC) * "\"Xen saved domain, xl format\\n \\0 \\r\" (32 bytes)",
     "byteorder" / Int32ul * "0x01020304 in the saver's byte order (04 03 02 01 on x86)",
-    "mandatory_flags" / Int32ul * "bit 0 config is JSON (4.5), bit 1 STREAMv2 (a libxl v2 stream "
-                                  "follows; clear: a legacy stream follows); unknown bits: refuse",
+    "mandatory_flags" / Int32ul * _XL_MANDATORY,
     "optional_flags" / Int32ul * "none defined; unknown bits: refuse",
     "optional_data_len" / Int32ul * "bytes of optional data that follow: u32 config length, "
                                     "config; xl ignores anything after the config"),
