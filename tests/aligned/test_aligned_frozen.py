@@ -41,3 +41,26 @@ def test_the_frozen_files_hold_every_record_kind():
              if isinstance(cls, type) and issubclass(cls, r.Record) and cls is not r.Record}
     assert kinds == every
     assert {cls for cls, _ in schema.RECORD_BODIES.values()} == every - {r.PageBatch, r.End}
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_each_record_body_is_the_schema_parse_and_build_of_its_record(name):
+    """The reader's record is the v1 body schema's parse of the bytes it reports for it, and
+    the schema's build of that record's fields is those bytes (as the writer wrote them)."""
+    regions = []
+    records = [rec for rec in read_aligned(FROZEN / name, regions.append)
+               if not isinstance(rec, (r.PageBatch, r.End))]
+    data = (FROZEN / name).read_bytes()
+    bodies = {cls.__name__: (number, struct) for number, (cls, struct)
+              in schema.RECORD_BODIES.items()}
+    stored = [region for region in regions if region.label in bodies]
+    assert [region.label for region in stored] == [type(rec).__name__ for rec in records]
+    for region, record in zip(stored, records):
+        number, struct = bodies[region.label]
+        head = schema.RECORD_HEADER.parse(data[region.offset:region.offset + 16])
+        assert head.type == number
+        body = data[region.offset + 16:region.offset + 16 + head.length]
+        values = {sub.name: getattr(record, sub.name) for sub in struct.subcons}
+        parsed = struct.parse(body)
+        assert type(record)(**{key: parsed[key] for key in values}) == record
+        assert struct.build(values) == body
