@@ -51,7 +51,7 @@ class PvLayout:
 
 
 def frame_count(p2m_size: int, guest_bytes: int) -> int:
-    """P2M_FL_ENTRIES: ceil(p2m_size / (4096 / G)) (fact sheet §2.4)."""
+    """P2M_FL_ENTRIES of tools/libxc/xg_save_restore.h: ceil(p2m_size / (4096 / G))."""
     per_page = 4096 // guest_bytes
     return -(-p2m_size // per_page)
 
