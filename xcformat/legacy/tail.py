@@ -9,8 +9,8 @@ from construct import Container
 from ..codec import head
 from ..records import (PAGE_SIZE, EmulatorContext, HvmContext, Opaque, Record, SharedInfo,
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuXsave)
-from ..x86 import (EXT_VCPU_CONTEXT_SIZE, VGC_SIZE, check_hvm_context, field_offset,
-                   field_value)
+from ..x86 import (EXT_VCPU_CONTEXT, EXT_VCPU_CONTEXT_SIZE, VGC_SIZE, check_hvm_context,
+                   field_offset, field_value)
 from ..x86.hvm_context import HVM_FILE_MAGIC
 from .cursor import NOT_SENT, Cursor, Stream
 from .payloads import HVM_CONTEXT_PAYLOAD, MAGIC_PFNS_PAYLOAD, QEMU_PAYLOAD, XSAVE_PAYLOAD
@@ -65,9 +65,10 @@ def read_pv_vcpu(cursor: Cursor, stream: Stream, vcpu: int) -> Iterator[Record]:
     if stream.extv:
         start = cursor.offset
         ext = bytes(cursor.read(EXT_VCPU_CONTEXT_SIZE, f"vcpu{vcpu}.extended"))
-        if int.from_bytes(ext[:4], "little") != vcpu:
-            cursor.warn(f"extended context of vCPU {vcpu} names vCPU "
-                        f"{int.from_bytes(ext[:4], 'little')} (3.2's restorer rejects this)",
+        named = field_value(EXT_VCPU_CONTEXT, ext, "vcpu")
+        if named != vcpu:
+            cursor.warn(f"extended context of vCPU {vcpu} names vCPU {named} (3.2's restorer "
+                        "rejects this)",
                         f"vcpu{vcpu}.extended.vcpu", start)
         cursor.region(start, "tail", f"vCPU {vcpu} extended context")
         yield VcpuExtended(vcpu, ext)
