@@ -14,8 +14,8 @@ from ..errors import EnvironmentProblem
 from ..formats import Hints, Sniffed
 from ..records import GuestType
 from ..x86 import guest_bits_of_context
-from .schema import BODY_ITEM, CHUNKS, MAX_BATCH, MAX_P2M_SIZE, XEND_MAGIC, XL_BYTEORDER, XL_FLAG_STREAMV2, \
-    XL_HEADER, XL_MAGIC
+from .schema import (BODY_ITEM, CHUNKS, MAX_BATCH, MAX_P2M_SIZE, XEND_MAGIC, XL_BYTEORDER,
+                     XL_FLAG_STREAMV2, XL_HEADER, XL_MAGIC)
 
 V2_MAGIC = b"\xff" * 8 + b"XENF"
 LIBXL_V2_MAGIC = b"LibxlFmt"

@@ -16,9 +16,9 @@ from construct import ConstructError
 from ..errors import Finding, FormatError, TruncatedError, recover
 from ..layout import Region
 from ..records import (INVALID_TYPES, PAGE_SIZE, PAGE_TABLE_TYPES, Checkpoint, CpuPolicy,
-                       GuestType, HvmContext, HvmParams, ImageHeader, Opaque, P2MFrames, PageBatch, Record, SharedInfo,
-                       Toolstack, TscInfo, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs,
-                       VcpuXsave)
+                       GuestType, HvmContext, HvmParams, ImageHeader, Opaque, P2MFrames,
+                       PageBatch, Record, SharedInfo, Toolstack, TscInfo, VcpuContext,
+                       VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave)
 from ..x86 import VGC_SIZE
 from ..x86.hvm_context import TYPE_CPU as HVM_CPU_RECORD, check_hvm_context, iter_hvm_records
 from . import pfns
