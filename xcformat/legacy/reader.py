@@ -21,7 +21,7 @@ from ..x86 import guest_bits_of_context
 from . import sniff
 from .body import read_body
 from .cursor import NOT_SENT, Cursor, Stream
-from .schema import CHUNKS, EXT_BLOCK, MAX_P2M_SIZE, structs
+from .schema import CHUNKS, EXT_BLOCK, MAX_P2M_SIZE, XCNT_PAYLOAD, structs
 from .tail import qemu_signature, read_hvm_tail, read_pv_tail, read_qemu
 from .versions import SINCE, show
 from .wrappers import READERS as WRAPPER_READERS
@@ -120,7 +120,7 @@ class LegacyReader:
                 stream.versions.saw(EXT_FEATURES.get(block_id, "ext-info"))
             xcnt = dict(ext_blocks).get(b"xcnt")
             if xcnt is not None:
-                stream.xsave_record_size = int.from_bytes(xcnt, "little")
+                stream.xsave_record_size = XCNT_PAYLOAD.parse(xcnt).xsave_record_size
         else:
             stream.versions.lacks("pv-no-ext-info")
         if b"extv" not in stream.ext_ids:
@@ -193,7 +193,7 @@ class LegacyReader:
             raise cursor.error(f"{block_id.decode()} block size {len(payload)}, must be {want}",
                                field, at + 4)
         if block_id == b"xcnt":
-            value = int.from_bytes(payload, "little")
+            value = XCNT_PAYLOAD.parse(payload).xsave_record_size
             if not 16 <= value <= MAX_XCNT:
                 raise cursor.error(f"xcnt {value} out of range 16..{MAX_XCNT}",
                                    "ext_info.xcnt.value", at + 8)

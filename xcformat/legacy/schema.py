@@ -182,11 +182,14 @@ EXT_BLOCK_EXTV = document("legacy", "ext_block_extv", Struct(
     "size" / Const(0, Int32ul) * "0: the block is a flag"),
     title='ext-info block "extv"', since="3.2", source=PROTOCOL_450,
     doc="Every tail vCPU record carries 128 bytes of extended context (3d98e9d1ce).")
+#: The "xcnt" block's payload, as the reader and writer handle it (after the block head).
+XCNT_PAYLOAD = Struct(
+    "xsave_record_size" / Int32ul * "bytes of each vCPU's xsave record in the tail: 16 + the "
+                                    "size Xen reports for vcpu 0")
 EXT_BLOCK_XCNT = document("legacy", "ext_block_xcnt", Struct(
     "id" / Const(b"xcnt") * "block id",
     "size" / Const(4, Int32ul) * "4 (libxc reads 4 bytes whatever the size says)",
-    "xsave_record_size" / Int32ul * "bytes of each vCPU's xsave record in the tail: 16 + the "
-                                    "size Xen reports for vcpu 0"),
+    *XCNT_PAYLOAD.subcons),
     title='ext-info block "xcnt"', since="4.1", source=PROTOCOL_450,
     doc="Present when the host supports XSAVE (d0cf814150).  Since 4.4 (4cc1344447) each "
         "vCPU's own size may differ from this value.")

@@ -34,7 +34,8 @@ from .payloads import (CHUNK_PAYLOADS, HVM_CONTEXT_PAYLOAD, MAGIC_PFNS_PAYLOAD, 
                        XSAVE_PAYLOAD)
 from .schema import (BODY_ITEM, CHUNK_OF_PARAM, CHUNKS, EXT_BLOCK, HVM_2007_VCPU,
                      HVM_2007_VCPUS, HVM_CONTEXT, HVM_MAGIC_PFNS, MAGIC_PFNS, MAX_BATCH,
-                     QEMU_LIBXL, QEMU_RECORDS, QEMU_XEND, XSAVE_RECORD, structs)
+                     QEMU_LIBXL, QEMU_RECORDS, QEMU_XEND, XCNT_PAYLOAD, XSAVE_RECORD,
+                     structs)
 
 #: Opaque legacy items and the chunk id that carries their bytes.
 OPAQUE_CHUNKS = {"verify-mode": -1, "tmem": -5, "tmem-extra": -6}
@@ -192,7 +193,8 @@ class LegacyWriter:
             blocks = [(b"vcpu", bytes(size)), (b"extv", b"")]
             if self.header.xsave_size:
                 # "xcnt" = 16 + S: the mask and size words before each S-byte blob (§2.3).
-                blocks.append((b"xcnt", struct.pack("<I", 16 + self.header.xsave_size)))
+                blocks.append((b"xcnt", XCNT_PAYLOAD.build(
+                    {"xsave_record_size": 16 + self.header.xsave_size})))
             self._ext_info(PvExtInfo(tuple(blocks)))
         self._put(self._words(record.frames))
 
