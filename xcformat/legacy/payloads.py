@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..records import EmulatorContext, HvmContext, HvmParams, Record, Toolstack, TscInfo, \
     VcpuInfo, VcpuXsave
-from .schema import CHUNKS, MAGIC_PFNS, ChunkSpec
+from .schema import CHUNKS, MAGIC_PFNS
 
 
 @dataclass(frozen=True)

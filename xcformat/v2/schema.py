@@ -13,7 +13,8 @@ import enum
 from construct import Bytes, Const, GreedyBytes, Int16ub, Int16ul, Int32ub, Int32ul, Int64ub, \
     Int64ul, Int8ul, Struct
 
-from ..legacy.schema import XL_BYTEORDER, XL_FLAG_STREAMV2, XL_HEADER, XL_MAGIC
+# The xl header and its constants are legacy's declaration (one header wraps both streams).
+from ..legacy.schema import XL_BYTEORDER, XL_FLAG_STREAMV2, XL_HEADER, XL_MAGIC  # noqa: F401
 from ..schema import document
 
 XEN = "c447b7308b1330ec6dcfef37220736c28f41daa0"
