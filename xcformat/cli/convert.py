@@ -59,7 +59,7 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str] | None:
         reader = fmt.reader(source, hints(args))
         options = dataclasses.replace(options, source=source)
         try:
-            with open_sink(args.output, args.io) as sink:
+            with open_sink(args.output, args.io, reading=source.stat()) as sink:
                 records = progress(reader.records(), source, enabled=not args.no_progress,
                                    label=f"{fmt.name} → {target.name}")
                 try:

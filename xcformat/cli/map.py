@@ -7,6 +7,7 @@ import sys
 
 from ..errors import FormatError
 from ..io import open_sink
+from ..io.outputs import classify, input_stat
 from ..layoutmap import LayoutMap, region_json, svg, text
 from ..records import PAGE_SIZE
 from .common import add_input_options, hints, open_image, print_json
@@ -55,6 +56,8 @@ def run(args) -> int:
         sys.stdout.write(("\n  " if first[0] else ",\n  ") + json.dumps(region_json(region)))
         first[0] = False
 
+    if args.svg:
+        classify(args.svg, reading=input_stat(args.file))  # refuse a bad OUT before the work
     layout = LayoutMap(at=args.at, listener=stream if streaming else None)
     if streaming:
         sys.stdout.write('{"regions": [')
@@ -64,7 +67,7 @@ def run(args) -> int:
         raise error  # not an image of any known format: nothing to draw
     title = f"{args.file} ({fmt_name})"
     if args.svg:
-        with open_sink(args.svg, "buffered") as sink:
+        with open_sink(args.svg, "buffered", reading=input_stat(args.file)) as sink:
             sink.write(svg.render(layout, title).encode())
     if args.at is not None:
         print(_at(layout, args.at))

@@ -10,6 +10,7 @@ import sys
 
 from ..errors import FormatError
 from ..io import open_sink
+from ..io.outputs import classify, input_stat
 from ..pagefind import find_page
 from .common import add_input_options, hints, open_image
 
@@ -27,8 +28,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    if args.output:
+        classify(args.output, reading=input_stat(args.file))  # refuse a bad OUT before the scan
     with open_image(args, args.file) as (source, fmt, _):
         found = find_page(fmt, source, args.pfn, hints(args))
+        read = source.stat()
     if found.data is None:
         raise FormatError(f"no data for pfn {args.pfn:#x} ({fmt.name}, {found.how})",
                           file=args.file, field="pfn")
@@ -36,7 +40,7 @@ def run(args) -> int:
     print(f"xcformat: pfn {args.pfn:#x}: found by {found.how}{where} in {args.file} "
           f"({fmt.name})", file=sys.stderr)
     if args.output:
-        with open_sink(args.output, args.io) as sink:
+        with open_sink(args.output, args.io, reading=read) as sink:
             sink.write(found.data)
     elif sys.stdout.isatty():
         for at in range(0, len(found.data), 16):

@@ -70,7 +70,7 @@ def take(source: PeerSource, settings: ReceiveSettings,
 def _teed(source: PeerSource, out: str, settings: ReceiveSettings,
           announced: Option | None) -> formats.Format:
     try:
-        with open_sink(out, settings.io) as sink:
+        with open_sink(out, settings.io, reading=source.stat()) as sink:
             source.tee = sink
             return take(source, settings, announced)
     finally:
