@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .. import __version__
@@ -39,10 +40,17 @@ def _chosen(argv: list[str]) -> tuple[str, ...]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(_chosen(argv))
+    try:
+        parser = build_parser(_chosen(argv))
+    except ImportError as exc:
+        return _broken(exc, debug="--debug" in argv)
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()   # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except ImportError as exc:
+        return _broken(exc, debug=getattr(args, "debug", False))
     except XcFormatError as exc:
         if getattr(args, "debug", False):
             raise
@@ -52,4 +60,17 @@ def main(argv: list[str] | None = None) -> int:
         print("xcformat: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return 1
+        # Standard output's reader left (``| head``): end quietly, as cat does; the descriptor
+        # is pointed at /dev/null so the interpreter's last flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 2
+
+
+def _broken(exc: ImportError, *, debug: bool) -> int:
+    """A module xcformat needs does not load (a dependency or a library it wraps is missing):
+    an environment error."""
+    if debug:
+        raise exc
+    print(f"xcformat: cannot load what it needs ({exc}); reinstall xcformat and its "
+          f"dependencies", file=sys.stderr)
+    return 2

@@ -241,7 +241,6 @@ class CoreWriter:
                     reading = worker.submit(next, chunks, None)
                     self.sink.write(chunk)
         finally:
-            chunks.close()
             for view, buffer in zip(views, buffers):
                 view.release()
                 discard(buffer)
