@@ -72,6 +72,20 @@ def seconds(text: str) -> float:
     return value
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def byte_count(text: str) -> int:
+    """An argparse type: a number of bytes, with an optional K, M, G or T (powers of 1024)."""
+    number, unit = text.strip(), ""
+    if number[-1:].upper() in _UNITS:
+        number, unit = number[:-1], number[-1].upper()
+    value = int(number) * _UNITS[unit]
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
 def write_options(args: argparse.Namespace) -> formats.WriteOptions:
     """The writer options of ``convert`` and ``send`` (those they have)."""
     drop = frozenset(filter(None, args.drop.split(",")))

@@ -7,7 +7,7 @@ import sys
 from ..io.peer import accept, listen
 from ..negotiate.options import OPTIONS, parse_list
 from ..negotiate.receiver import ReceiveSettings, receive_from_pipe, receive_from_socket
-from .common import add_input_options, hints, seconds
+from .common import add_input_options, byte_count, hints, seconds
 
 
 def add_parser(subparsers) -> None:
@@ -30,6 +30,14 @@ def add_parser(subparsers) -> None:
                              "the sender's --wait)")
     parser.add_argument("--accept", default=",".join(OPTIONS), metavar="OPTION,...",
                         help=f"what we accept (default all: {','.join(OPTIONS)})")
+    parser.add_argument("--min-rate", type=byte_count, default=64 << 10, metavar="BYTES",
+                        help="bytes per second a sender must keep up over every --timeout "
+                             "seconds, or it is dropped (K, M, G suffixes; 0: no floor; "
+                             "default 64K)")
+    parser.add_argument("--max-size", type=byte_count, metavar="BYTES",
+                        help="refuse a stream longer than this (K, M, G, T suffixes; default: "
+                             "8 copies of the guest's pages where the image declares its size, "
+                             "plus 256M, else 1T)")
     add_input_options(parser)
     parser.set_defaults(run=run)
 
@@ -37,7 +45,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     settings = ReceiveSettings(accept=parse_list(args.accept, "--accept"),
                                timeout=args.timeout, hold=args.hold, hints=hints(args),
-                               io=args.io)
+                               io=args.io, min_rate=args.min_rate, max_size=args.max_size)
     if args.listen == "-":
         got = receive_from_pipe(sys.stdin.fileno(), "<stdin>", args.output, settings)
     else:
