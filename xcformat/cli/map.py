@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ..errors import FormatError
+from ..errors import FormatError, XcFormatError
 from ..io import open_sink
 from ..io.outputs import classify, input_stat
 from ..layoutmap import LayoutMap, region_json, svg, text
@@ -30,10 +30,11 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def collect(args, layout: LayoutMap) -> tuple[str | None, int | None, FormatError | None]:
-    """Read the whole image with region reporting on.  A format error — the image is not
-    recognised (no format), or breaks its format somewhere (the regions before are kept) — is
-    returned rather than raised."""
+def collect(args, layout: LayoutMap) -> tuple[str | None, int | None, XcFormatError | None]:
+    """Read the whole image with region reporting on.  An error — the image is not recognised
+    (no format), breaks its format somewhere (the regions before are kept), or needs a hint
+    the command line did not give — is returned rather than raised, so that JSON already
+    streamed can still be closed."""
     fmt_name = size = None
     try:
         with open_image(args, args.file) as (source, fmt, _):
@@ -43,7 +44,7 @@ def collect(args, layout: LayoutMap) -> tuple[str | None, int | None, FormatErro
             for _ in reader.records():
                 if layout.found is not None:
                     break  # --at: the answer is known, the rest of the image need not be read
-    except FormatError as exc:
+    except XcFormatError as exc:
         return fmt_name, size, exc
     return fmt_name, size, None
 
@@ -63,8 +64,9 @@ def run(args) -> int:
         sys.stdout.write('{"regions": [')
     fmt_name, size, error = collect(args, layout)
     layout.finish(size)
-    if fmt_name is None and not args.json:
-        raise error  # not an image of any known format: nothing to draw
+    if error is not None and not args.json and (fmt_name is None
+                                                or not isinstance(error, FormatError)):
+        raise error  # not an image of any known format, or a hint missing: nothing to draw
     title = f"{args.file} ({fmt_name})"
     if args.svg:
         with open_sink(args.svg, "buffered", reading=input_stat(args.file)) as sink:
@@ -82,7 +84,7 @@ def run(args) -> int:
         print(text.render(layout, title))
     if error is not None:
         print(f"xcformat: {error}", file=sys.stderr)
-        return 1
+        return error.exit_code
     return 0
 
 
