@@ -97,7 +97,7 @@ class Sink:
         self.block = plan.block
         self._memory_align = plan.alignment.memory if plan.alignment else 1
         self.offset = 0
-        kind = os.fstat(fd).st_mode
+        kind = os.fstat(fd).st_mode if stream is None else stat.S_IFREG
         # A stream is written in order at its current position (pipes, sockets, stdout,
         # character devices); files and block devices by offset.
         self._stream = not (stat.S_ISREG(kind) or stat.S_ISBLK(kind)) if stream is None \
