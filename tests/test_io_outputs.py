@@ -153,20 +153,14 @@ def test_a_block_device_in_use_is_refused(image, tmp_path, loop_device):
         assert disk.read() == before
 
 
-def test_a_block_device_too_small_for_the_image_is_an_environment_error(image, tmp_path):
+def test_a_block_device_too_small_for_the_image_is_an_environment_error(image, tmp_path,
+                                                                       attach_loop):
     path, _ = image
     backing = tmp_path / "small"
     backing.write_bytes(bytes(64 << 10))
-    made = subprocess.run(["losetup", "-f", "--show", str(backing)], capture_output=True,
-                          text=True)
-    if made.returncode != 0:
-        pytest.skip("no loop device here")
-    device = made.stdout.strip()
-    try:
-        ours = node(tmp_path / "disk", stat.S_IFBLK, os.stat(device).st_rdev)
-        done = xcformat("convert", path, ours, "--to", "v2")
-    finally:
-        subprocess.run(["losetup", "-d", device], check=False)
+    device = attach_loop(backing)
+    ours = node(tmp_path / "disk", stat.S_IFBLK, os.stat(device).st_rdev)
+    done = xcformat("convert", path, ours, "--to", "v2")
     assert done.returncode == 2, done.stderr
     assert b"No space left on device" in done.stderr and b"Traceback" not in done.stderr
     assert stat.S_ISBLK(os.lstat(ours).st_mode)

@@ -62,11 +62,11 @@ def _receive(data: bytes, out) -> int:
     read, write = os.pipe()
 
     def feed():
-        with os.fdopen(write, "wb") as pipe:
-            try:
+        try:
+            with os.fdopen(write, "wb") as pipe:
                 pipe.write(data)
-            except BrokenPipeError:
-                pass
+        except BrokenPipeError:
+            pass                   # the receiver stopped reading at the damage
     feeder = threading.Thread(target=feed)
     feeder.start()
     try:

@@ -110,26 +110,21 @@ def _interrupt(source) -> None:
 
 
 @pytest.mark.parametrize("target", WRITERS)
-def test_an_input_that_shrinks_while_read_is_invalid_input(big, tmp_path, monkeypatch, target):
+@pytest.mark.parametrize("event, code, mentions", [
+    (_shrink, 1, "input ends"),            # invalid input, naming the file
+    (_interrupt, 130, "interrupted"),
+], ids=["input-shrinks", "sigint"])
+def test_a_failure_in_the_page_phase_shows_its_cause(big, tmp_path, monkeypatch, target, event,
+                                                      code, mentions):
     path = _copy(big, tmp_path)
     # The core writer reads the pages back from the input after the whole first pass.
     method = "pread_into" if target == "core" else "_read_into"
-    _after(monkeypatch, method, _shrink, past=0 if target == "core" else 4 << 20)
+    _after(monkeypatch, method, event, past=0 if target == "core" else 4 << 20)
     result = xcformat("convert", path, tmp_path / "out", "--to", target, "--no-progress")
-    assert result.code == 1, result.stderr
-    one_clean_line(result.stderr, mentions="input ends")
-    assert str(path) in result.stderr
-    assert sorted(os.listdir(tmp_path)) == ["in.img"]
-
-
-@pytest.mark.parametrize("target", WRITERS)
-def test_sigint_in_the_page_phase_exits_130(big, tmp_path, monkeypatch, target):
-    path = _copy(big, tmp_path)
-    method = "pread_into" if target == "core" else "_read_into"
-    _after(monkeypatch, method, _interrupt, past=0 if target == "core" else 4 << 20)
-    result = xcformat("convert", path, tmp_path / "out", "--to", target, "--no-progress")
-    assert result.code == 130, result.stderr
-    one_clean_line(result.stderr, mentions="interrupted")
+    assert result.code == code, result.stderr
+    one_clean_line(result.stderr, mentions=mentions)
+    if code == 1:
+        assert str(path) in result.stderr
     assert sorted(os.listdir(tmp_path)) == ["in.img"]
 
 
@@ -186,7 +181,7 @@ def test_sigint_stops_send_and_receive_with_130(big, tmp_path):
         time.sleep(0.8)                      # past the greeting
         receiver.send_signal(signal.SIGINT)
         rest = receiver.stderr.read()
-        assert receiver.wait(20) == 130, rest
+        assert receiver.wait(20) == 130, said + rest
     one_clean_line(said + rest, mentions="interrupted")
     assert not (tmp_path / "out").exists()
     # A sender whose receiver stops reading, interrupted in the page phase.

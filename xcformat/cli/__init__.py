@@ -40,19 +40,17 @@ def _chosen(argv: list[str]) -> tuple[str, ...]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
     try:
-        parser = build_parser(_chosen(argv))
-    except ImportError as exc:
-        return _broken(exc, debug="--debug" in argv)
-    args = parser.parse_args(argv)
-    try:
+        args = build_parser(_chosen(argv)).parse_args(argv)
+        debug = getattr(args, "debug", False)
         code = args.run(args)
         sys.stdout.flush()   # a closed pipe shows here, not in the interpreter's exit
         return code
     except ImportError as exc:
-        return _broken(exc, debug=getattr(args, "debug", False))
+        return _broken(exc, debug=debug)
     except XcFormatError as exc:
-        if getattr(args, "debug", False):
+        if debug:
             raise
         print(f"xcformat: {exc}", file=sys.stderr)
         return exc.exit_code
