@@ -239,10 +239,11 @@ def test_every_writing_command_refuses_its_input_as_output(image, tmp_path):
         done = xcformat("receive", "--listen", "-", v2, stdin=stdin)
     assert done.returncode == 2 and b"the input itself" in done.stderr
     assert v2.read_bytes() == reference
-    with open(path, "ab") as stdout:         # standard output appends to the input
-        done = subprocess.run([sys.executable, "-m", "xcformat", "convert", str(path), "-",
-                               "--to", "v2"], stdout=stdout, stderr=subprocess.PIPE, cwd=ROOT)
-    assert done.returncode == 2 and b"the input itself" in done.stderr
+    for argv in (("convert", path, "-", "--to", "v2"), ("page", path, "--pfn", "1")):
+        with open(path, "ab") as stdout:     # standard output appends to the input
+            done = subprocess.run([sys.executable, "-m", "xcformat", *map(str, argv)],
+                                  stdout=stdout, stderr=subprocess.PIPE, cwd=ROOT)
+        assert done.returncode == 2 and b"the input itself" in done.stderr, argv
     assert path.read_bytes() == before
 
 

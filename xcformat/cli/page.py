@@ -39,14 +39,12 @@ def run(args) -> int:
     where = f" at offset {found.offset:#x}" if found.offset is not None else ""
     print(f"xcformat: pfn {args.pfn:#x}: found by {found.how}{where} in {args.file} "
           f"({fmt.name})", file=sys.stderr)
-    if args.output:
-        with open_sink(args.output, args.io, reading=read) as sink:
-            sink.write(found.data)
-    elif sys.stdout.isatty():
+    if not args.output and sys.stdout.isatty():
         for at in range(0, len(found.data), 16):
             row = found.data[at:at + 16]
             print(f"{at:04x}  {row.hex(' ')}")
-    else:
-        sys.stdout.buffer.write(found.data)
-        sys.stdout.flush()
+        return 0
+    with open_sink(args.output or "-", args.io if args.output else "buffered",
+                   reading=read) as sink:
+        sink.write(found.data)
     return 0
