@@ -137,6 +137,18 @@ def test_receive_onto_a_full_disk_is_an_environment_error(big, tiny_tmpfs):
     assert os.listdir(tiny_tmpfs) == []
 
 
+def test_receive_into_a_closed_pipe_is_one_line(big):
+    with open(big[1], "rb") as stdin:
+        child = subprocess.Popen([sys.executable, "-m", "xcformat", "receive", "--listen", "-",
+                                  "-"], cwd=ROOT, stdin=stdin, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+        child.stdout.read(100)
+        child.stdout.close()
+        stderr = child.stderr.read().decode()
+        assert child.wait(60) == 2, stderr
+    one_clean_line(stderr, mentions="the reader closed the pipe")
+
+
 def test_send_into_a_closed_pipe_is_one_line(big):
     child = subprocess.Popen([sys.executable, "-m", "xcformat", "send", str(big[0]), "-"],
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
