@@ -32,6 +32,8 @@ class ReceiveSettings:
     hold: float = 0.5
     hints: formats.Hints = formats.Hints()
     io: IoMode | str = IoMode.AUTO
+    #: Wraps the records read as they arrive (a progress bar, say); None: as they are.
+    watch: formats.Watch | None = None
     #: Bytes per second a sender must keep up over every ``timeout`` seconds (0: no floor).
     min_rate: int = 64 << 10
     #: The most bytes taken from a sender; None: derived from the image where it declares its
@@ -80,8 +82,8 @@ def take(source: PeerSource, settings: ReceiveSettings,
     if announced is not None and fmt.name != announced.format:
         raise PeerError(f"{source.name}: sender announced {announced.name} but sent a "
                         f"{fmt.name} image")
-    reader = fmt.reader(source, settings.hints)
-    for record in reader.records():
+    records = fmt.reader(source, settings.hints).records()
+    for record in records if settings.watch is None else settings.watch(records, source):
         if settings.max_size is None and type(record) is ImageHeader and record.p2m_size:
             source.cap(declared_cap(record.p2m_size),
                        f"{RESENDS} copies of the {record.p2m_size} pages the image declares; "
