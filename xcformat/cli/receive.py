@@ -19,7 +19,8 @@ def add_parser(subparsers) -> None:
         description="Listen on HOST:PORT for one sender (--listen - reads standard input).  An "
                     "xcformat sender is greeted and told what we accept; any other sender is "
                     "recognised from its first bytes.  OUT is written atomically: it appears "
-                    "only once the whole image has arrived and its reader accepted it.")
+                    "only once the whole image has arrived and its reader accepted it (a "
+                    "FIFO or a device is written in place, as the bytes arrive).")
     parser.add_argument("--listen", required=True, metavar="HOST:PORT",
                         help="address to listen on (port 0: any free port; the address is "
                              "announced on standard error as 'xcformat: listening on "
