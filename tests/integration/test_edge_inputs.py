@@ -123,3 +123,31 @@ def test_empty_standard_input_says_it_is_empty():
                           text=True, cwd=ROOT, stdin=subprocess.DEVNULL)
     assert done.returncode == 1
     assert "the input is empty" in done.stderr and "first bytes" not in done.stderr
+
+
+def _first_page_data_entry(v2: bytes) -> int:
+    """The offset of the first pfn entry of the first PAGE_DATA record of a bare v2 stream."""
+    at = 24 + 16                                  # image header, domain header
+    while True:
+        kind, length = struct.unpack_from("<II", v2, at)
+        if kind == 0x01:                          # PAGE_DATA: u32 count, u32 pad, entries
+            return at + 8 + 8
+        at += 8 + -(-length // 8) * 8
+
+
+def test_receive_refuses_what_validate_calls_invalid(tmp_path):
+    """A reader may note an error and read on (a pfn beyond the p2m); receive must not store
+    such an image any more than validate passes it."""
+    legacy = tmp_path / "in.img"
+    synth.write_legacy(synth.GuestSpec(pages=16), legacy)
+    v2 = tmp_path / "in.v2"
+    assert xcformat("convert", legacy, v2, "--to", "v2", "--no-progress").code == 0
+    data = bytearray(v2.read_bytes())
+    entry = _first_page_data_entry(bytes(data))
+    word = struct.unpack_from("<Q", data, entry)[0]
+    struct.pack_into("<Q", data, entry, word | 0x4e00)    # a pfn far beyond the p2m
+    v2.write_bytes(data)
+    validated = xcformat("validate", v2)
+    assert validated.code == 1 and "beyond the p2m" in validated.output
+    assert _receive(bytes(data), tmp_path / "out") == 1
+    assert not (tmp_path / "out").exists()

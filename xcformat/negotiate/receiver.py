@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 
 from .. import formats
-from ..errors import EnvironmentProblem, NegotiationError, PeerError, XcFormatError
+from ..errors import (EnvironmentProblem, Finding, FormatError, NegotiationError, PeerError,
+                      XcFormatError)
 from ..io import IoMode, open_sink
 from ..io.peer import PeerSource
 from ..records import PAGE_SIZE, ImageHeader
@@ -82,15 +83,27 @@ def take(source: PeerSource, settings: ReceiveSettings,
     if announced is not None and fmt.name != announced.format:
         raise PeerError(f"{source.name}: sender announced {announced.name} but sent a "
                         f"{fmt.name} image")
-    records = fmt.reader(source, settings.hints).records()
+    reader = fmt.reader(source, settings.hints)
+    records = reader.records()
     for record in records if settings.watch is None else settings.watch(records, source):
         if settings.max_size is None and type(record) is ImageHeader and record.p2m_size:
             source.cap(declared_cap(record.p2m_size),
                        f"{RESENDS} copies of the {record.p2m_size} pages the image declares; "
                        f"--max-size allows more")
+    _refuse_what_validate_refuses(source, reader.findings)
     if not source.at_eof():
         raise source.error("bytes after the end of the image", field="end")
     return fmt
+
+
+def _refuse_what_validate_refuses(source: PeerSource, findings: list[Finding]) -> None:
+    """A reader notes some errors as findings and reads on; ``validate`` calls such an image
+    invalid, and so must the receiver."""
+    errors = [f for f in findings if f.level == "error"]
+    if errors:
+        more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+        raise FormatError(errors[0].message + more, file=source.name, offset=errors[0].offset,
+                          field=errors[0].field)
 
 
 def _teed(source: PeerSource, out: str, settings: ReceiveSettings,
