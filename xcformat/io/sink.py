@@ -39,7 +39,11 @@ DEPTH = 3
 
 def _pwrite_all(fd: int, view: memoryview, offset: int, flags: int = 0) -> None:
     while view:
-        done = os.pwritev(fd, [view], offset, flags)
+        try:
+            done = os.pwritev(fd, [view], offset, flags)
+        except OSError as exc:
+            exc.offset = offset   # where it failed, for the message (the chunk began earlier)
+            raise
         view, offset = view[done:], offset + done
 
 
@@ -193,6 +197,7 @@ class Sink:
         try:
             return call()
         except OSError as exc:
+            offset = getattr(exc, "offset", offset)
             if exc.errno == errno.EPIPE:
                 raise EnvironmentProblem(f"{self.name}: the reader closed the pipe after "
                                          f"{offset} bytes; the image is incomplete") from None
