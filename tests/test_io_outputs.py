@@ -7,6 +7,7 @@ device over a file in the temp dir.
 
 import os
 import pty
+import shutil
 import socket
 import stat
 import subprocess
@@ -151,6 +152,27 @@ def test_a_block_device_in_use_is_refused(image, tmp_path, loop_device):
     assert b"block device in use" in done.stderr and b"Traceback" not in done.stderr
     with open(ours, "rb") as disk:
         assert disk.read() == before
+
+
+def test_a_mounted_block_device_is_refused(image, tmp_path, attach_loop):
+    if not shutil.which("mkfs.ext4"):
+        pytest.skip("no mkfs.ext4")
+    path, _ = image
+    backing = tmp_path / "fs.img"
+    backing.write_bytes(bytes(16 << 20))
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(backing)], check=True, capture_output=True)
+    device = attach_loop(backing)
+    point = tmp_path / "mnt"
+    point.mkdir()
+    if subprocess.run(["mount", device, str(point)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount here")
+    try:
+        ours = node(tmp_path / "disk", stat.S_IFBLK, os.stat(device).st_rdev)
+        done = xcformat("convert", path, ours, "--to", "v2")
+    finally:
+        subprocess.run(["umount", str(point)], check=False)
+    assert done.returncode == 2 and b"block device in use" in done.stderr, done.stderr
+    assert backing.read_bytes()[1024 + 0x38:1024 + 0x3a] == b"\x53\xef"   # ext4 still there
 
 
 def test_a_block_device_too_small_for_the_image_is_an_environment_error(image, tmp_path,
