@@ -15,11 +15,15 @@ copyright = "2026, the xcformat developers"
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode",
               "xcformat_docs"]
 exclude_patterns = ["_build", "_generated"]
-html_theme = "alabaster"
+html_theme = "furo"
+html_title = "xcformat"
 html_static_path = ["_static"]
 html_css_files = ["xcformat.css"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
+# Quotes and ellipses only: smartquotes' "D" would turn the ``--`` of an option written in running
+# text or in a table cell into an en dash (the build checks the HTML for any that slip through).
+smartquotes_action = "qe"
 # Python cross-references that autodoc cannot resolve stay plain text: the API page documents the
 # public modules, not every internal helper a docstring or signature names.  The links the HTML
 # output really contains are all checked by the xcformat_docs extension.

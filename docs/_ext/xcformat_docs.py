@@ -10,8 +10,9 @@
 * ``.. xcformat-map::``: the layout map of a synthetic sample image, text and SVG;
   ``.. xcformat-map-summary::`` a table comparing several formats' maps of that sample;
 * ``.. xcformat-reference-toc::``: the table of contents of the generated format pages;
-* after an HTML build, every internal link and anchor is checked (a broken one is a warning, and
-  the build runs with warnings as errors).
+* after an HTML build, every internal link and anchor is checked, and no option may be written
+  with an en dash in place of its two hyphens; either is a warning, and the build runs with warnings
+  as errors.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from xcformat import specgen
 from xcformat.refdoc import features, rst
 from xcformat.refdoc.page import build_pages
 from xcformat.refdoc.links import broken_links
+from xcformat.refdoc.typography import dashed_options
 
 logger = logging.getLogger(__name__)
 GENERATED = Path("reference") / "formats"
@@ -330,6 +332,8 @@ def check_links(app, exception) -> None:
         return
     for problem in broken_links(Path(app.outdir)):
         logger.warning(f"broken internal link: {problem}")
+    for problem in dashed_options(Path(app.outdir)):
+        logger.warning(f"option written with a dash, not two hyphens: {problem}")
 
 
 def setup(app):
