@@ -24,10 +24,9 @@ autodoc_typehints = "signature"
 # Quotes and ellipses only: smartquotes' "D" would turn the ``--`` of an option written in running
 # text or in a table cell into an en dash (the build checks the HTML for any that slip through).
 smartquotes_action = "qe"
-# Python cross-references that autodoc cannot resolve stay plain text: the API page documents the
-# public modules, not every internal helper a docstring or signature names.  The links the HTML
-# output really contains are all checked by the xcformat_docs extension.
-nitpicky = False
+# Every cross-reference must resolve (the xcformat_docs extension resolves a docstring's short
+# names the way its reader would, and shows a name of this project that has no page as code).
+nitpicky = True
 # Names from outside this project that autodoc meets in signatures; there is no network at build
 # time for intersphinx, so they stay plain text.
 nitpick_ignore_regex = [
