@@ -409,21 +409,6 @@ XEND_HEADER = document("legacy", "xend_header", Struct(
     doc="xend (3.0 to 4.4) save files and migration; HVM guests end with a "
         "QemuDeviceModelRecord.")
 
-# -- whole-layout overviews (for the reference) -----------------------------------------------
-
-LAYOUT_OVERVIEW = document("legacy", "layout", Struct(
-    "p2m_size" / Bytes(0) * "header_w32/_w64",
-    "ext_info" / Bytes(0) * "PV only: ext_info_header + ext_block*",
-    "p2m_frame_list" / Bytes(0) * "PV only: p2m_frame_list",
-    "body" / Bytes(0) * "{ batch_header + pages | chunk }*, then i32 0",
-    "tail" / Bytes(0) * "PV: unmapped_pfns, per online vCPU (context, [128-byte ext], "
-                        "[pv_tail_xsave]), 4096-byte shared info; HVM: hvm_tail",
-    "device_model" / Bytes(0) * "HVM: one of the qemu records",
-    "checkpoints" / Bytes(0) * "Remus: body and tail repeat until EOF (no -9 chunk)"),
-    title="stream layout (order of the parts)", since="3.0", source=SAVE_450,
-    doc="The structures of this format in stream order (§12); each line names the structure "
-        "documented separately.")
-
 # Register both toolstack widths now, so the reference does not depend on which a run happened to
 # use.
 for _bits in (32, 64):
