@@ -10,6 +10,7 @@
 * ``.. xcformat-map::``: the layout map of a synthetic sample image, text and SVG;
   ``.. xcformat-map-summary::`` a table comparing several formats' maps of that sample;
 * ``.. xcformat-reference-toc::``: the table of contents of the generated format pages;
+* ``.. xcformat-dump-checks::``: the numbered checks ``validate`` makes on a core dump;
 * after an HTML build, every internal link and anchor is checked, and no option may be written
   with an en dash in place of its two hyphens; either is a warning, and the build runs with warnings
   as errors.
@@ -212,6 +213,20 @@ class LayoutMapSummary(Generated):
         return self.parse("\n".join(head + rows).split("\n"))
 
 
+class DumpChecks(Generated):
+    """The numbered checks of a core dump (``xcformat.core.checks``), as a table."""
+
+    def run(self):
+        from xcformat.core.checks import CHECKS
+        from xcformat.refdoc.rst import inline
+
+        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 8 12 80", "",
+                 "   * - #", "     - level", "     - what is checked"]
+        for number, (level, what) in CHECKS.items():
+            lines += [f"   * - {number}", f"     - {level}", f"     - {inline(what)}"]
+        return self.parse(lines)
+
+
 def _sample_options(options) -> dict:
     return {"guest": options.get("guest", "pv"), "pages": options.get("pages", 2100),
             "variant": options.get("variant", "4.5"), **(
@@ -350,4 +365,5 @@ def setup(app):
     app.add_directive("xcformat-map", LayoutMapFigure)
     app.add_directive("xcformat-map-summary", LayoutMapSummary)
     app.add_directive("xcformat-reference-toc", ReferenceToc)
+    app.add_directive("xcformat-dump-checks", DumpChecks)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
