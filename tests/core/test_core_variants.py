@@ -132,7 +132,7 @@ def test_format_a_regions_come_in_file_order_and_tile_the_file(tmp_path):
 
 
 def test_an_arm_dump_is_read_with_its_contexts_kept_raw(tmp_path):
-    # ARM: e_machine 40, 352-byte contexts, .xen_pfn with magic EBEE (fact sheet §4.10).
+    # ARM: e_machine 40, 352-byte contexts, .xen_pfn with magic EBEE.
     data = build(PFNS, machine=40, pv=False, stride=352, ctx=bytes(range(256)) + bytes(96))
     r, records = _read(tmp_path, data)
     assert pages_of(records) == {p: page(p) for p in PFNS}

@@ -1,5 +1,5 @@
 """Every variant's image, walked by the independent test walker, holds exactly what
-``expected`` says, and its guest is consistent the way a strict validator checks it (§11)."""
+``expected`` says, and its guest is consistent the way a strict validator checks it."""
 
 import struct
 

@@ -17,7 +17,7 @@ from xcformat.synth import GuestSpec, expected, write_legacy
 TOOLS = os.environ.get("XCFORMAT_XEN_TOOLS")
 pytestmark = pytest.mark.skipif(not TOOLS, reason="XCFORMAT_XEN_TOOLS is not set")
 
-# What the converter supports (fact sheet §9): PV with ext-info, HVM with DeviceModelRecord0002
+# What the converter supports: PV with ext-info, HVM with DeviceModelRecord0002
 # or --skip-qemu, first checkpoint only, no tmem.
 CASES = [
     GuestSpec(xsave=True, vcpus=(0, 2, 5), pages=300, special_pages=True, batch=128),

@@ -195,7 +195,7 @@ def _chunk(r: Reader, out: Walk, n: int) -> None:
 
 
 def _decompress(data: bytes, out: Walk) -> None:
-    """Remus "format B" (fact sheet §2.10) against the pages already held."""
+    """Remus "format B" against the pages already held."""
     at = 0
     while at < len(data):
         pfn = out.pending.pop(0)

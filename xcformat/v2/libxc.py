@@ -31,7 +31,7 @@ R = RecType
 #: Body lengths that are fixed (anything else is unreadable).
 EXACT_LENGTH = {R.END: 0, R.X86_PV_INFO: 8, R.SHARED_INFO: PAGE_SIZE, R.X86_TSC_INFO: 24,
                 R.VERIFY: 0, R.CHECKPOINT: 0, R.STATIC_DATA_END: 0}
-#: vcpu_guest_context size per guest width in bytes (legacy-save-stream.md §0 VGC).
+#: vcpu_guest_context size per guest width in bytes (spec/x86.md).
 BASIC_SIZE = {8: 5168, 4: 2800}
 PT_LEVELS = {8: 4, 4: 3}
 EXTENDED_MAX = 128
