@@ -39,7 +39,7 @@ def test_elfclass32_dump_of_february_2007_reads_with_a_class_warning(tmp_path):
 
 
 def test_32bit_toolstack_dump_with_offsets_4_mod_8_warns_only_about_alignment(tmp_path):
-    # Fact sheet §4.11 example 2: V = 1276, stride 5168, prstatus at 0x764.
+    # A real HVM dump of 32-bit tools: V = 1276, stride 5168, prstatus at 0x764.
     data = build(PFNS, pv=False, tools_bits=32, stride=5168)
     path = tmp_path / "hvm32tools.core"
     path.write_bytes(data)

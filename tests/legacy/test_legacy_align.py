@@ -1,7 +1,7 @@
 """``convert --to legacy --align``: XTAB-filler batches.
 
-Alignment is checked with a struct walk of the output bytes written here from the fact sheet
-(§2.3-§2.7), not with the reader under test; content with the reader against the input.
+Alignment is checked with a struct walk of the output bytes written here from the layouts
+(spec/legacy.md), not with the reader under test; content with the reader against the input.
 """
 
 from __future__ import annotations
@@ -304,7 +304,7 @@ def test_xen_converter_takes_the_aligned_file_and_keeps_its_pages(tmp_path, name
     assert done.returncode == 0, done.stderr
     verified = run("verify-stream-v2", "-i", str(tmp_path / "v2"), *layer)
     # HVM under xl: the verifier's libxl layer rejects EMULATOR_XENSTORE_DATA under Python 3
-    # (migration-v2.md §5 bug 3, as in test_legacy_xen_crosscheck); the converter succeeded.
+    # (the libxl.py bug of tests/v2/test_v2_xen_tools.py, as in test_legacy_xen_crosscheck); the converter succeeded.
     assert verified.returncode == (1 if layer and spec.guest == "hvm" else 0), verified.stderr
     from xcformat import formats
     from xcformat.io import open_source

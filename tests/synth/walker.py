@@ -1,4 +1,4 @@
-"""A strict test-only walker of legacy images, written from the fact sheet with struct.
+"""A strict test-only walker of legacy images, written from the layouts (spec/legacy.md) with struct.
 
 It shares nothing with the generator (and nothing with xcformat.legacy): it is the second,
 independent reading the generator's output is checked against.
