@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 AREAS = ("xcformat", "docs", "spec", "tests", "README.md")
 #: Written in pieces so that this file does not match itself.
 INTERNAL = re.compile("|".join([
-    r"fact[ _-]?sheet", "\u00a7", r"\bissue [0-9]+", r"shared/formats",
+    r"fact[ _-]?sheet", "\u00a7", r"\bissue [0-9]+", "shared" + "/formats",
     r"legacy-save-stream\.md", r"migration-v2\.md", r"core-dump\.md"]), re.IGNORECASE)
 OUTPUTS = ("docs/_build/", "docs/_generated/", "docs/reference/formats/")
 
@@ -39,5 +39,6 @@ def test_no_reference_to_notes_outside_the_project_or_to_issue_numbers():
 
 
 def test_the_check_would_find_one():
-    assert INTERNAL.search("see the legacy fact sheet \u00a710") and INTERNAL.search("(issue 3)")
+    assert INTERNAL.search("see the legacy " + "fact" + " sheet \u00a710")
+    assert INTERNAL.search("(" + "iss" + "ue 3)") and INTERNAL.search("fact_" + "sheet_offsets")
     assert not INTERNAL.search("xen-project/xen tools/libxc/xc_domain_save.c, spec/legacy.md")
