@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from xcformat import schema, specgen
-from xcformat.refdoc import diagram, markdown, order, worked
+from xcformat.refdoc import diagram, markdown, order, rst, worked
 from xcformat.refdoc.page import build_pages
 from xcformat.schema import Part, StreamOrder
 
@@ -59,6 +59,10 @@ def test_every_format_page_opens_with_its_stream_order(real):
                           f"## {page.order.title}") < text.index("| Structure | Since | Size |")
         for row in order.rows(page.order):
             assert row.structure is None or row.structure in registry, row
+        site = rst.render(page, registry)
+        assert site.index(f".. _ref-{name}-stream-order:") < site.index("   * - Structure")
+        assert site.count('<div class="xcformat-layout"><svg') == 1 + sum(
+            1 for s in page.structures if s.fields)
 
 
 def test_no_part_is_drawn_at_offset_zero_and_size_zero_any_more(real):
