@@ -19,6 +19,11 @@ html_theme = "furo"
 html_title = "xcformat"
 html_static_path = ["_static"]
 html_css_files = ["xcformat.css"]
+# ``sphinx -b man``: xcformat(1) from the user guide (its pages are inlined, --help included).
+man_pages = [("guide/index", "xcformat",
+              "read, validate and convert Xen save images, migration streams and core dumps",
+              [author], 1)]
+man_show_urls = False
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 # Quotes and ellipses only: smartquotes' "D" would turn the ``--`` of an option written in running
