@@ -10,7 +10,8 @@ AREAS = ("xcformat", "docs", "spec", "tests", "README.md")
 #: Written in pieces so that this file does not match itself.
 INTERNAL = re.compile("|".join([
     r"fact[ _-]?sheet", "\u00a7", r"\bissue [0-9]+", "shared" + "/formats",
-    r"legacy-save-stream\.md", r"migration-v2\.md", r"core-dump\.md"]), re.IGNORECASE)
+    *(name + r"\.md" for name in ("legacy-save-stream", "migration-v2", "core-dump"))]),
+    re.IGNORECASE)
 OUTPUTS = ("docs/_build/", "docs/_generated/", "docs/reference/formats/")
 
 
