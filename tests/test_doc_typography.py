@@ -4,7 +4,7 @@ import io
 import runpy
 from pathlib import Path
 
-from xcformat.refdoc.typography import dashed_options
+from xcformat.refdoc.typography import dashed_options, dashed_options_in_man
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 EN_DASH, EM_DASH = "\u2013", "\u2014"
@@ -39,3 +39,10 @@ def test_the_documentation_build_leaves_double_hyphens_alone(tmp_path):
     assert "--hold" in html and "--io" in html and "--to v2" in html
     assert list(dashed_options(tmp_path / "out")) == []
     assert "\u201cquoted\u201d" in html          # quotes are still typeset
+
+
+def test_the_manual_page_check_knows_roff_dashes(tmp_path):
+    (tmp_path / "xcformat.1").write_text(
+        ".TP\n\\-\\-io MODE\nuse \\(enio or \u2013to, bits 0\\(en7\n")
+    assert list(dashed_options_in_man(tmp_path)) == ["xcformat.1: \\(enio",
+                                                      "xcformat.1: \u2013to"]

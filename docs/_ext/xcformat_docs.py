@@ -36,7 +36,7 @@ from xcformat import specgen
 from xcformat.refdoc import features, rst
 from xcformat.refdoc.page import build_pages
 from xcformat.refdoc.links import broken_links
-from xcformat.refdoc.typography import dashed_options
+from xcformat.refdoc.typography import dashed_options, dashed_options_in_man
 
 logger = logging.getLogger(__name__)
 GENERATED = Path("reference") / "formats"
@@ -354,7 +354,12 @@ def follow_imported(app, modname, attribute):
 
 # -- link checking --------------------------------------------------------------------------------
 def check_links(app, exception) -> None:
-    if exception is not None or app.builder.format != "html":
+    if exception is not None:
+        return
+    if app.builder.format == "man":
+        for problem in dashed_options_in_man(Path(app.outdir)):
+            logger.warning(f"option written with a dash, not two hyphens: {problem}")
+    if app.builder.format != "html":
         return
     for problem in broken_links(Path(app.outdir)):
         logger.warning(f"broken internal link: {problem}")

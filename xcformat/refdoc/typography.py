@@ -1,4 +1,4 @@
-"""Checking a built HTML site for command-line options that typography has spoiled.
+"""Checking a built HTML site and manual page for command-line options typography has spoiled.
 
 Sphinx's smartquotes turns ``--`` in running text into an en dash (U+2013), so ``--io`` would
 read as a dash and ``io``, which no shell accepts.  The docs build runs with dashes left alone; this check keeps it so.
@@ -40,4 +40,16 @@ def dashed_options(root: Path) -> Iterator[str]:
         page = _Text()
         page.feed(path.read_text(encoding="utf-8", errors="replace"))
         for match in DASHED_OPTION.finditer("".join(page.chunks)):
+            yield f"{path.relative_to(root)}: {match[0]}"
+
+
+#: The same in roff, where the dash may also be written ``\(en`` or ``\(em``.
+ROFF_DASHED_OPTION = re.compile(DASHED_OPTION.pattern + r"|\\\((?:en|em)[a-z][a-z0-9-]*")
+
+
+def dashed_options_in_man(root: Path) -> Iterator[str]:
+    """The same check for the manual pages (``*.1`` ... ``*.9``) under ``root``."""
+    for path in sorted(p for p in root.rglob("*.[1-9]") if p.is_file()):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for match in ROFF_DASHED_OPTION.finditer(text):
             yield f"{path.relative_to(root)}: {match[0]}"
