@@ -1,7 +1,7 @@
-"""The ELF container of a dump: header, section headers and names (checks #1-#17 of §8).
+"""The ELF container of a dump: header, section headers and names (dump checks #1-#17).
 
 Only what Xen's writers ever produced is parsed: little-endian, ELFCLASS64, or ELFCLASS32 from
-the two-week 2007 variant.  Sections are found by name, never by position (§4.1).
+the two-week 2007 variant.  Sections are found by name, never by position.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from ..io import Source
 from . import schema as s
 from .findings import Findings
 
-#: A sane limit for the string table (libxc caps it at 64 KiB with a u16 length, §5.2).
+#: A sane limit for the string table (libxc caps it at 64 KiB with a u16 length, xc_core.c).
 MAX_SHSTRTAB = 64 << 10
 _EXPECTED_TYPES = {s.SECTION_NOTES: s.SHT_NOTE, s.SECTION_SHSTRTAB: s.SHT_STRTAB}
 

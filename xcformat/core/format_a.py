@@ -1,8 +1,8 @@
-"""The pre-ELF core dump (format A, 2005 to 2007-02-24; §3 of the fact sheet; checks #59-#64).
+"""The pre-ELF core dump (format A, 2005 to 2007-02-24; spec/core.md#format-a-header; dump checks #59-#64).
 
 Header, ``nr_vcpus`` contexts, an index of MFNs, zero padding to a page boundary, the pages.
 Nothing records the toolstack width: the context size comes from the index offset and the index
-entry width from the pages offset (§3.4).
+entry width from the pages offset.
 
 Format A has no pfns at all.  Records therefore number pages by their position in the file
 (``pfns[i]`` = slot i) and carry the index's MFN in ``gmfns``; ``ImageHeader.variant`` is

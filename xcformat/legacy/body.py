@@ -1,4 +1,4 @@
-"""The body of a legacy stream: page batches and chunks, up to the terminating 0 (§2.5, §2.7)."""
+"""The body of a legacy stream: page batches and chunks, up to the terminating 0."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ def check_body_end(cursor: Cursor, stream: Stream) -> None:
         stream.versions.lacks("no-chunk-7")
     if stream.chunks[-9] > 1:
         # Valid: restorers only set a flag (RELEASE-4.5.0 xc_domain_restore.c), the converter
-        # ignores it; xcformat's --align writes one before each W=8 batch (legacy sheet §10).
+        # ignores it; xcformat's --align writes one before each W=8 batch.
         cursor.findings.append(Finding(
             "info", f"{stream.chunks[-9]} -9 (LAST_CHECKPOINT) chunks: repeats are idempotent, "
                     "as in an XTAB-filler aligned stream", None, "body.last_checkpoint"))
@@ -182,7 +182,7 @@ def _toolstack(cursor, stream, spec, start):
 
 
 def check_libxl_toolstack(cursor: Cursor, stream: Stream, data: bytes, base: int) -> None:
-    """The libxl physmap record v1 (§3.3), with the 64-bit libxl's 4 bytes after every entry."""
+    """The libxl physmap record v1, with the 64-bit libxl's 4 bytes after every entry."""
     if len(data) < LIBXL_TOOLSTACK_V1.sizeof():
         raise cursor.error(f"libxl toolstack record of {len(data)} bytes (header is 8)",
                            "toolstack.data", base)

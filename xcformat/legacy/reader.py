@@ -1,8 +1,8 @@
-"""The streaming legacy reader: bytes in file order -> format-neutral records (fact sheet §13).
+"""The streaming legacy reader: bytes in file order -> format-neutral records.
 
 Constant memory: one batch of pages at a time, plus (PV) one byte per pfn of page types for the
 tail checks; checkpoints after the first are held back until complete so that a partial last
-checkpoint can be dropped (§11), up to :data:`MAX_HELD_CHECKPOINT` bytes.
+checkpoint can be dropped, up to :data:`MAX_HELD_CHECKPOINT` bytes.
 """
 
 from __future__ import annotations
@@ -308,7 +308,7 @@ class LegacyReader:
         return True
 
     def _check_type_age(self, stream: Stream) -> None:
-        """BROKEN/XALLOC pages in a stream whose other features say it is older (§11)."""
+        """BROKEN/XALLOC pages in a stream whose other features say it is older."""
         below = stream.versions.below
         for feature, name in (("xalloc", "XALLOC"), ("broken", "BROKEN")):
             if feature in stream.versions.features and below and below <= SINCE[feature]:

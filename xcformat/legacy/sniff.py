@@ -1,4 +1,4 @@
-"""Recognising a legacy stream and what its first bytes say about it (fact sheet §9).
+"""Recognising a legacy stream and what its first bytes say about it.
 
 Legacy streams have no magic: the verdict rests on the xl/xend wrapper magics where present
 (certain), else on the shape of the first words (a heuristic).  What the bytes cannot decide (HVM

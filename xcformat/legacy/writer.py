@@ -61,7 +61,7 @@ def last_copies(batch: PageBatch) -> PageBatch:
     """``batch`` naming each pfn at most once, keeping its last copy (what a restore ends with).
 
     v2 lets a PAGE_DATA record repeat a pfn (``--align`` fills batches that way); legacy batches
-    never do, and convert-legacy-stream and our validator refuse it (legacy fact sheet §2.5).
+    never do, and convert-legacy-stream and our validator refuse it.
     XTAB entries carry no page and may repeat.  Only a batch with repeats pays the per-entry loop.
     """
     if PageType.XTAB not in batch.types and len(set(batch.pfns)) == len(batch.pfns):
@@ -84,7 +84,7 @@ def last_copies(batch: PageBatch) -> PageBatch:
 
 def _xcr0_accum(blob: bytes) -> int:
     """The mask for an xsave blob from a format without one (v2 drops it): the blob's own
-    xcr0_accum (its second u64), every feature the guest ever enabled, so never 0 (§2.8)."""
+    xcr0_accum (its second u64), every feature the guest ever enabled, so never 0."""
     return struct.unpack_from("<Q", blob, 8)[0] if len(blob) >= 16 else 0
 
 
@@ -192,7 +192,7 @@ class LegacyWriter:
             size = self.structs.vcpu_context_size
             blocks = [(b"vcpu", bytes(size)), (b"extv", b"")]
             if self.header.xsave_size:
-                # "xcnt" = 16 + S: the mask and size words before each S-byte blob (§2.3).
+                # "xcnt" = 16 + S: the mask and size words before each S-byte blob.
                 blocks.append((b"xcnt", XCNT_PAYLOAD.build(
                     {"xsave_record_size": 16 + self.header.xsave_size})))
             self._ext_info(PvExtInfo(tuple(blocks)))

@@ -1,6 +1,6 @@
 """Reading a migration-stream file: the xl header, the libxl layer and the libxc stream.
 
-Layers, outermost first (migration-v2.md §1.9): an optional xl save-file header whose STREAMv2 flag
+Layers, outermost first (spec/v2.md#stream-order): an optional xl save-file header whose STREAMv2 flag
 is set, then either a libxl stream (header, LIBXC_CONTEXT, the libxc stream, emulator records,
 END) or a bare libxc stream.  Checkpointed libxl streams interleave: libxc records up to a
 CHECKPOINT, libxl records up to CHECKPOINT_END, libxc records again, without new headers.

@@ -155,7 +155,7 @@ class V2Writer:
         if self.header is not None:
             raise FormatError("second image header")
         self.header = header
-        # Xen 4.6-4.13 restore version 2 only; 4.14+ take both (migration-v2.md §1.8).
+        # Xen 4.6-4.13 restore version 2 only; 4.14+ take both (xg_sr_restore.c).
         self.version = self.options.version or (2 if header.variant.startswith("v2") else 3)
         self.wrap = self._choose_wrap(header)
         if self.options.align:
@@ -255,7 +255,7 @@ class V2Writer:
             raise FormatError(f"vCPU {record.vcpu_id} context of {len(blob)} bytes for a "
                               f"{self.header.guest_bits}-bit guest")
         if not blob:
-            return   # empty data records are left out (migration-v2.md §1.0 errata)
+            return   # empty data records are left out (a restorer refuses PAGE_DATA with no pfn)
         self._libxc_record(rtype, [VCPU_HEAD.build({"vcpu_id": record.vcpu_id, "reserved": 0}),
                                    blob])
 
