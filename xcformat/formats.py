@@ -14,6 +14,7 @@ from typing import Protocol
 
 from .errors import Finding, FormatError
 from .io import Sink, Source
+from .log import Say, say
 from .records import GuestType, Record
 
 #: How many bytes the sniffers see.
@@ -52,7 +53,7 @@ class WriteOptions:
     align: bool = False                 #: ``--align``: the format's page-aligned variant
     drop: frozenset[str] = frozenset()  #: record kinds the user allows to be dropped
     index: bool = True                  #: ``--no-index`` clears it: no pfn index (aligned)
-    say: Callable[[str], None] = print  #: where to report what was dropped or adjusted
+    say: Say = say                      #: where to report what was dropped or adjusted
     version: int | None = None          #: ``--format-version``: which version of the target
     #: format to write, where it has several (v2: 2 for Xen 4.6-4.13; None: the format's default)
     #: The input the records are read from (``convert`` sets it): a writer that reorders pages

@@ -7,11 +7,15 @@ field); 2 a usage or environment error.  Bad input never shows a traceback; ``--
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import sys
+from collections.abc import Iterator
 
 from .. import __version__
 from ..errors import XcFormatError
+from ..log import logger
 
 #: Subcommand modules, each with ``add_parser(subparsers)``; the parser's ``run`` default does
 #: the work and returns the exit code.
@@ -37,12 +41,32 @@ def _chosen(argv: list[str]) -> tuple[str, ...]:
     return (argv[0],) if argv and argv[0] in COMMANDS else COMMANDS
 
 
+class _OnStderr(logging.Handler):
+    """Library messages as ``xcformat: MESSAGE`` lines on the standard error of the moment."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"xcformat: {record.getMessage()}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _messages_on_stderr() -> Iterator[None]:
+    handler, level = _OnStderr(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(_chosen(argv))
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        with _messages_on_stderr():
+            return args.run(args)
     except XcFormatError as exc:
         if getattr(args, "debug", False):
             raise
