@@ -21,6 +21,7 @@ import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 from ..errors import EnvironmentProblem
 from . import native
@@ -203,6 +204,23 @@ class Sink:
                 self._buf = None
             self._behind.close()
             self._behind = None
+
+
+class FileObjectSink(Sink):
+    """A sink that hands its bytes, in order, to a binary file object's ``write`` (a
+    :class:`io.BytesIO`, a socket's file, an open file).  Nothing is atomic here: what was
+    written before a failure stays written."""
+
+    def __init__(self, file: BinaryIO, name: str):
+        super().__init__(-1, name, stream=True)
+        self._file = file
+
+    def _write_through(self, view: memoryview) -> None:
+        while view:
+            done = self._guard(lambda: self._file.write(view), self.offset)
+            done = len(view) if done is None else done  # buffered writers take it all
+            view = view[done:]
+            self.offset += done
 
 
 def _output_file(path: str, directory: str) -> tuple[int, str | None]:

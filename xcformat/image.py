@@ -1,0 +1,480 @@
+"""The Python API: open an image, say what it is, check it, read it, write it in another format.
+
+:func:`open` takes a path, the bytes of an image, or a binary file object, recognises the format
+from the bytes and returns an :class:`Image`.  Each of its methods reads the image from the
+start; a path or a seekable file can be read any number of times, standard input or a pipe once.
+The command line is built on the same calls, so the two cannot disagree.
+
+Messages (what a writer dropped or adjusted, which I/O mode a file fell back to) go to the
+``xcformat`` logger, or to the ``on_message`` callback of a conversion; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io as stdio
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import BinaryIO, TypeAlias
+
+from . import drops, formats
+from .census import Census
+from .errors import EnvironmentProblem, Finding, FormatError, UnsupportedError, XcFormatError
+from .io import FileObjectSink, IoMode, Sink, Source, open_sink, open_source
+from .log import Say, say
+from .pagefind import find_page
+from .records import GuestType, Record
+
+#: What :func:`open` reads: a path (``"-"``: standard input, as on the command line), the bytes
+#: of a whole image, or a binary file object (read from where it stands).
+Input: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO"
+#: Where :meth:`Image.convert` writes: a path (written atomically; ``"-"``: standard output) or a
+#: binary file object (written in order as the image is made).
+Output: TypeAlias = "str | os.PathLike[str] | BinaryIO"
+#: Called with (bytes of the input read so far, the input's size or None) as a conversion goes.
+Progress: TypeAlias = Callable[[int, "int | None"], None]
+
+
+@dataclass(frozen=True)
+class Info:
+    """What an image is and what it holds: the facts of ``xcformat info``.
+
+    The fields every format has come first; ``details`` holds the format's own facts (a legacy
+    stream's variant and chunks, a v2 stream's Xen version, a dump's notes), and ``findings`` the
+    warnings and notes of the reader.  :meth:`as_json` is what ``info --json`` prints.
+    """
+
+    file: str
+    format: str
+    size: int | None            #: bytes, None for a pipe
+    wrapper: str | None         #: file wrapper (``xl``, ``libxl``, ...), None without one
+    guest: str | None           #: ``pv`` or ``hvm``
+    toolstack_width: int | None  #: bits of the toolstack's ``unsigned long``
+    guest_width: int | None      #: bits of the guest's word
+    p2m_size: int | None         #: guest pfns the image describes
+    pages: int                   #: distinct guest pages with data
+    page_records: int            #: data-bearing page entries, pages sent again included
+    batches: int
+    vcpus: int
+    records: dict[str, int]      #: how many records of each kind were read
+    details: dict[str, object] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    #: With ``info(partial=True)``: the error that stopped the reading (the facts are those read
+    #: before it); None when the whole image was read.
+    error: FormatError | None = None
+
+    def as_json(self) -> dict[str, object]:
+        facts: dict[str, object] = {
+            "file": self.file, "format": self.format, "size": self.size,
+            "wrapper": self.wrapper, "guest": self.guest,
+            "toolstack_width": self.toolstack_width, "guest_width": self.guest_width,
+            "p2m_size": self.p2m_size, "pages": self.pages, "page_records": self.page_records,
+            "batches": self.batches, "vcpus": self.vcpus, "records": dict(self.records),
+            **self.details,
+            "findings": [finding.as_json() for finding in self.findings],
+        }
+        if self.error is not None:
+            facts["error"] = str(self.error)
+        return facts
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The verdict of a strict check: every finding, errors included, in the order found."""
+
+    file: str
+    format: str | None          #: None when the bytes are no image xcformat knows
+    findings: list[Finding]
+
+    @property
+    def valid(self) -> bool:
+        """True unless a finding is an error."""
+        return not any(finding.level == "error" for finding in self.findings)
+
+    def as_json(self) -> dict[str, object]:
+        return {"file": self.file, "format": self.format, "valid": self.valid,
+                "findings": [finding.as_json() for finding in self.findings]}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One guest page: its 4096 bytes, where they lie in the file (None when the format cannot
+    say), and how they were found (``index``: the image's pfn index; ``scan``: read through)."""
+
+    pfn: int
+    data: bytes
+    offset: int | None
+    how: str
+
+    def __bytes__(self) -> bytes:
+        return self.data
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a conversion wrote."""
+
+    file: str                    #: the output's name
+    format: str                  #: the format written
+    source_format: str           #: the format read
+    size: int                    #: bytes written
+    messages: list[str]          #: what the writer dropped or adjusted, one line each
+
+
+class Image:
+    """An image opened by :func:`open`; use it as a context manager, or :meth:`close` it."""
+
+    def __init__(self, passes: _Passes, hints: formats.Hints):
+        self.name = passes.name
+        self._passes = passes
+        self._hints = hints
+        self._closed = False
+        stack = contextlib.ExitStack()
+        try:
+            source = stack.enter_context(passes.open())
+            self._format, self.detected = formats.detect(source)
+        except BaseException:
+            stack.close()
+            passes.close()
+            raise
+        # The first pass reads on from where detection peeked: standard input has no second.
+        self._pending: tuple[contextlib.ExitStack, Source] | None = (stack, source)
+
+    @property
+    def format(self) -> str:
+        """The format's name: ``legacy``, ``v2``, ``aligned`` or ``core``."""
+        return self._format.name
+
+    def __repr__(self) -> str:
+        return f"<xcformat.Image {self.name!r} ({self.format})>"
+
+    def __enter__(self) -> Image:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._pending is not None:
+            self._pending[0].close()
+            self._pending = None
+        self._passes.close()
+
+    @contextlib.contextmanager
+    def _source(self) -> Iterator[Source]:
+        """A source at the start of the image, for one pass."""
+        if self._closed:
+            raise ValueError(f"{self.name}: the image is closed")
+        if self._pending is not None:
+            stack, source = self._pending
+            self._pending = None
+            with stack:
+                yield source
+            return
+        with self._passes.open() as source:
+            yield source
+
+    def _reader(self, source: Source) -> formats.Reader:
+        return self._format.reader(source, self._hints)
+
+    # -- reading ----------------------------------------------------------------------------
+    def records(self) -> Iterator[Record]:
+        """Every record of the image, in file order.  A :class:`~xcformat.records.PageBatch`'s
+        ``data`` is valid only until the next record is asked for: copy what you keep."""
+        with self._source() as source:
+            yield from self._reader(source).records()
+
+    def info(self, *, partial: bool = False) -> Info:
+        """Read the whole image and say what it holds.  A damaged image raises
+        :class:`~xcformat.errors.FormatError`, unless ``partial``: then the facts read before
+        the damage come back with the error in :attr:`Info.error`."""
+        with self._source() as source:
+            reader = self._reader(source)
+            census = Census()
+            error = None
+            try:
+                for record in reader.records():
+                    census.see(record)
+            except FormatError as exc:
+                if not partial:
+                    raise
+                error = exc
+            # Some formats look back into the file for their summary: take it while it is open.
+            details = reader.summary() if error is None else {}
+            header = census.header
+            return Info(
+                file=self.name, format=self.format, size=source.size, wrapper=census.wrapper,
+                guest=header.guest.value if header else None,
+                toolstack_width=header.toolstack_bits if header else None,
+                guest_width=header.guest_bits if header else None,
+                p2m_size=header.p2m_size if header else None,
+                pages=census.distinct.count(), page_records=census.page_records,
+                batches=census.batches, vcpus=len(census.vcpus), records=dict(census.records),
+                details=details, findings=list(reader.findings), error=error)
+
+    def validate(self) -> Validation:
+        """Read the whole image strictly; the findings say what is wrong (or worth knowing).
+        Damage is a finding, not an exception."""
+        findings: list[Finding] = []
+        with self._source() as source:
+            reader = self._reader(source)
+            try:
+                for _ in reader.records():
+                    pass
+            except FormatError as exc:
+                findings.extend(reader.findings)
+                findings.append(_finding(exc))
+            else:
+                findings.extend(reader.findings)
+        return Validation(self.name, self.format, findings)
+
+    def page(self, pfn: int) -> Page:
+        """Guest page ``pfn``, through the image's index where it has one, else by reading
+        through (the latest copy wins).  Raises :class:`~xcformat.errors.FormatError` when the
+        image holds no data for it."""
+        if pfn < 0:
+            raise EnvironmentProblem(f"pfn {pfn}: not a page number")
+        with self._source() as source:
+            found = find_page(self._format, source, pfn, self._hints)
+        if found.data is None:
+            raise FormatError(f"no data for pfn {pfn:#x} ({self.format}, {found.how})",
+                              file=self.name, field="pfn")
+        return Page(pfn, found.data, found.offset, found.how)
+
+    # -- writing ----------------------------------------------------------------------------
+    def convert(self, dest: Output, to: str, *, width: int | None = None,
+                wrap: str | None = None, align: bool = False, index: bool = True,
+                drop: Iterable[str] = (), version: int | None = None,
+                io: IoMode | str = IoMode.AUTO, on_message: Say | None = None,
+                on_progress: Progress | None = None) -> Written:
+        """Write the image to ``dest`` in format ``to``, as ``xcformat convert`` does.
+
+        The options are those of the command: ``width`` (a legacy target's toolstack width),
+        ``wrap`` (a file wrapper to add), ``align`` (the page-aligned variant), ``index`` (False:
+        no pfn index), ``drop`` (the kinds of record the target may leave out, see
+        :mod:`xcformat.drops`), ``version`` (of the target format).  What the target cannot carry
+        and ``drop`` does not name is refused with :class:`~xcformat.errors.UnsupportedError`,
+        and nothing is left at a path.  Each message goes to ``on_message`` (default: the
+        ``xcformat`` logger) and into :attr:`Written.messages`.
+        """
+        unknown = drops.unknown_kinds(drop)
+        if unknown:
+            raise EnvironmentProblem(f"drop {','.join(unknown)}: not a kind (kinds: "
+                                     f"{', '.join(drops.KINDS)})")
+        options = formats.WriteOptions(toolstack_bits=width, wrap=wrap, align=align,
+                                       index=index, drop=frozenset(drop), version=version,
+                                       say=on_message or say)
+        return self.write(dest, formats.get(to), options, io=io, on_progress=on_progress)
+
+    def write(self, dest: Output, target: formats.Format, options: formats.WriteOptions, *,
+              io: IoMode | str = IoMode.AUTO, on_progress: Progress | None = None) -> Written:
+        """:meth:`convert` with the target's :class:`~xcformat.formats.Format` and
+        :class:`~xcformat.formats.WriteOptions` already made (as ``--to auto --for`` makes
+        them)."""
+        if target.writer is None:
+            raise UnsupportedError(f"xcformat cannot write {target.name} images")
+        messages: list[str] = []
+
+        def tell(message: str) -> None:
+            messages.append(message)
+            options.say(message)
+
+        with self._source() as source:
+            records = self._reader(source).records()
+            if on_progress is not None:
+                records = _watched(records, source, on_progress)
+            with _sink(dest, io) as sink:
+                try:
+                    target.writer(sink, replace(options, source=source, say=tell)).write(records)
+                except (FormatError, UnsupportedError) as exc:
+                    raise naming(exc, source.name) from None
+                size = sink.offset
+        return Written(sink.name, target.name, self.format, size, messages)
+
+
+def open(source: Input, *, guest: GuestType | str | None = None, width: int | None = None,
+         io: IoMode | str = IoMode.AUTO) -> Image:
+    """Open an image and recognise its format from its first bytes.
+
+    ``guest`` (``pv``/``hvm``) and ``width`` (32/64) say what the bytes of an old legacy image
+    cannot; ``io`` chooses how a path is read (see :class:`~xcformat.io.IoMode`).  An input that
+    is no image xcformat knows raises :class:`~xcformat.errors.FormatError`; one that cannot be
+    opened, :class:`~xcformat.errors.EnvironmentProblem`.
+    """
+    hints = formats.Hints(guest=GuestType(guest) if guest is not None else None,
+                          toolstack_bits=width)
+    return Image(_passes(source, IoMode(io)), hints)
+
+
+def validate(source: Input, *, guest: GuestType | str | None = None, width: int | None = None,
+             io: IoMode | str = IoMode.AUTO) -> Validation:
+    """Check ``source`` strictly, as ``xcformat validate`` does: bytes that are no known image
+    are a finding too (and :attr:`Validation.format` is None)."""
+    try:
+        image = open(source, guest=guest, width=width, io=io)
+    except FormatError as exc:
+        return Validation(_name_of(source), None, [_finding(exc)])
+    with image:
+        return image.validate()
+
+
+def naming(exc: FormatError | UnsupportedError, input_name: str) -> XcFormatError:
+    """A writer's complaint about the records it was given, naming the file they came from.
+
+    Writers see records, not files: "v2 cannot carry ...", or a pfn beyond p2m_size that the
+    reader let through, is about the input, and the one-line message must say which file.
+    """
+    if isinstance(exc, FormatError):
+        if exc.file is None:
+            exc.file = input_name
+        return exc
+    if input_name in str(exc):
+        return exc
+    return UnsupportedError(f"{input_name}: {exc}")
+
+
+def _finding(exc: FormatError) -> Finding:
+    return Finding("error", exc.message, exc.offset, exc.field)
+
+
+def _watched(records: Iterator[Record], source: Source,
+             on_progress: Progress) -> Iterator[Record]:
+    for record in records:
+        on_progress(source.offset, source.size)
+        yield record
+
+
+@contextlib.contextmanager
+def _sink(dest: Output, io: IoMode | str) -> Iterator[Sink]:
+    if isinstance(dest, (str, os.PathLike)):
+        with open_sink(os.fspath(dest), io) as sink:
+            yield sink
+        return
+    sink = FileObjectSink(dest, _name_of(dest))
+    try:
+        yield sink
+    finally:
+        sink.close()
+    dest.flush()
+
+
+# -- inputs: a fresh source for every pass ----------------------------------------------------
+class _Passes:
+    """Sources over one input, each at its start."""
+
+    name: str
+
+    def open(self) -> contextlib.AbstractContextManager[Source]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _PathPasses(_Passes):
+    def __init__(self, path: str, io: IoMode):
+        self.name = "<stdin>" if path == "-" else path
+        self._path = path
+        self._io = io
+        self._once = path == "-"
+        self._used = False
+
+    def open(self) -> contextlib.AbstractContextManager[Source]:
+        if self._once and self._used:
+            raise UnsupportedError(f"{self.name} can be read only once")
+        self._used = True
+        return open_source(self._path, self._io)
+
+
+class _FdPasses(_Passes):
+    """An open file descriptor, read from ``origin`` on each pass (once when not seekable);
+    ``owned`` ones are closed with the image."""
+
+    def __init__(self, fd: int, name: str, *, owned: bool):
+        self.name = name
+        self._fd = fd
+        self._owned = owned
+        try:
+            self._origin: int | None = os.lseek(fd, 0, os.SEEK_CUR)
+        except OSError:
+            self._origin = None          # a pipe or a socket: one pass
+        self._used = False
+
+    @contextlib.contextmanager
+    def _source(self) -> Iterator[Source]:
+        source = Source(self._fd, self.name, close=False)
+        try:
+            yield source
+        finally:
+            source.close()
+
+    def open(self) -> contextlib.AbstractContextManager[Source]:
+        if self._origin is None and self._used:
+            raise UnsupportedError(f"{self.name} can be read only once")
+        self._used = True
+        if self._origin is not None:
+            os.lseek(self._fd, self._origin, os.SEEK_SET)
+        return self._source()
+
+    def close(self) -> None:
+        if self._owned:
+            os.close(self._fd)
+
+
+def _passes(source: Input, io: IoMode) -> _Passes:
+    if isinstance(source, (str, os.PathLike)):
+        return _PathPasses(os.fspath(source), io)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _FdPasses(_in_memory(memoryview(source)), "<bytes>", owned=True)
+    name = _name_of(source)
+    try:
+        fd = source.fileno()
+    except (AttributeError, stdio.UnsupportedOperation):
+        return _FdPasses(_spooled(source), name, owned=True)
+    if source.seekable():
+        os.lseek(fd, source.tell(), os.SEEK_SET)   # a buffered reader's fd may have read ahead
+    return _FdPasses(fd, name, owned=False)
+
+
+def _name_of(thing: object) -> str:
+    if isinstance(thing, (str, os.PathLike)):
+        path = os.fspath(thing)
+        return "<stdin>" if path == "-" else str(path)
+    if isinstance(thing, (bytes, bytearray, memoryview)):
+        return "<bytes>"
+    name = getattr(thing, "name", None)
+    return name if isinstance(name, str) else f"<{type(thing).__name__}>"
+
+
+def _in_memory(data: memoryview) -> int:
+    """A memory file holding ``data`` (the bytes are in memory already)."""
+    fd = os.memfd_create("xcformat-image", os.MFD_CLOEXEC)
+    try:
+        with builtins.open(fd, "wb", closefd=False) as file:
+            file.write(data)
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _spooled(source: BinaryIO) -> int:
+    """An unnamed temporary file holding the rest of ``source`` (a file object with no file
+    descriptor: its bytes are copied once, in chunks, so memory stays small)."""
+    with tempfile.TemporaryFile() as spool:
+        try:
+            shutil.copyfileobj(source, spool, 1 << 20)
+        except OSError as exc:
+            raise EnvironmentProblem(f"{_name_of(source)}: cannot spool: {exc}") from None
+        spool.flush()
+        fd = os.dup(spool.fileno())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
