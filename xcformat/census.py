@@ -9,7 +9,8 @@ from .records import DATA_TYPES, ImageHeader, PageBatch, Record, VcpuContext, Wr
 
 
 class Census:
-    """Feed it every record of an image; :meth:`as_json` says what was seen."""
+    """Feed it every record of an image; its attributes say what was seen (and
+    :meth:`xcformat.Image.info` turns them into an :class:`~xcformat.Info`)."""
 
     def __init__(self) -> None:
         self.header: ImageHeader | None = None
@@ -34,18 +35,3 @@ class Census:
                 self.distinct = PageSet(record.p2m_size)
         elif isinstance(record, Wrapper):
             self.wrapper = record.kind
-
-    def as_json(self) -> dict:
-        header = self.header
-        return {
-            "wrapper": self.wrapper,
-            "guest": header.guest.value if header else None,
-            "toolstack_width": header.toolstack_bits if header else None,
-            "guest_width": header.guest_bits if header else None,
-            "p2m_size": header.p2m_size if header else None,
-            "pages": self.distinct.count(),
-            "page_records": self.page_records,
-            "batches": self.batches,
-            "vcpus": len(self.vcpus),
-            "records": dict(self.records),
-        }

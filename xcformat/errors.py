@@ -75,6 +75,6 @@ class Finding:
     def describe(self, file: str | None = None) -> str:
         return str(FormatError(self.message, file=file, offset=self.offset, field=self.field))
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, object]:
         return {"level": self.level, "offset": self.offset, "field": self.field,
                 "message": self.message}

@@ -10,10 +10,11 @@ import functools
 import importlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import Finding, FormatError
 from .io import Sink, Source
+from .layout import RegionSink
 from .log import Say, say
 from .records import GuestType, Record
 
@@ -32,7 +33,7 @@ class Sniffed:
     format: str
     certain: bool
     reason: str
-    facts: dict = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
     undecided: tuple[str, ...] = ()
 
 
@@ -67,7 +68,10 @@ class Reader(Protocol):
 
     def records(self) -> Iterator[Record]: ...
 
-    def summary(self) -> dict:
+    #: Set before :meth:`records` to hear of every region of the file as it is read (``map``).
+    on_region: RegionSink | None
+
+    def summary(self) -> dict[str, Any]:
         """Format-specific facts for ``info`` (call after :meth:`records` is exhausted)."""
 
 

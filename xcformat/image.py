@@ -56,7 +56,7 @@ class Info:
     toolstack_width: int | None  #: bits of the toolstack's ``unsigned long``
     guest_width: int | None      #: bits of the guest's word
     p2m_size: int | None         #: guest pfns the image describes
-    pages: int                   #: distinct guest pages with data
+    pages: int | None            #: distinct guest pages with data (None: too many to count)
     page_records: int            #: data-bearing page entries, pages sent again included
     batches: int
     vcpus: int
@@ -126,7 +126,12 @@ class Written:
 
 
 class Image:
-    """An image opened by :func:`open`; use it as a context manager, or :meth:`close` it."""
+    """An image opened by :func:`open`; use it as a context manager, or :meth:`close` it.
+
+    ``name`` is what messages call it: the path as given, ``<bytes>``, or the file object's
+    ``name``; ``detected`` is the sniffer's verdict (:class:`~xcformat.formats.Sniffed`: what the
+    first bytes decided, such as the wrapper and the widths).
+    """
 
     def __init__(self, passes: _Passes, hints: formats.Hints):
         self.name = passes.name
@@ -380,7 +385,7 @@ class _Passes:
 
 class _PathPasses(_Passes):
     def __init__(self, path: str, io: IoMode):
-        self.name = "<stdin>" if path == "-" else path
+        self.name = path
         self._path = path
         self._io = io
         self._once = path == "-"
@@ -388,7 +393,7 @@ class _PathPasses(_Passes):
 
     def open(self) -> contextlib.AbstractContextManager[Source]:
         if self._once and self._used:
-            raise UnsupportedError(f"{self.name} can be read only once")
+            raise UnsupportedError("standard input can be read only once")
         self._used = True
         return open_source(self._path, self._io)
 
@@ -445,8 +450,7 @@ def _passes(source: Input, io: IoMode) -> _Passes:
 
 def _name_of(thing: object) -> str:
     if isinstance(thing, (str, os.PathLike)):
-        path = os.fspath(thing)
-        return "<stdin>" if path == "-" else str(path)
+        return str(os.fspath(thing))
     if isinstance(thing, (bytes, bytearray, memoryview)):
         return "<bytes>"
     name = getattr(thing, "name", None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Any
 
 PAGE_SIZE = 4096
 PAGE_SHIFT = 12
@@ -73,7 +74,7 @@ class Wrapper(Record):
 
     kind: str
     config: bytes
-    fields: dict = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

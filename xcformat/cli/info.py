@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..census import Census
-from .common import add_input_options, hints, open_image, print_json
+from .. import image
+from .common import add_input_options, print_json
 
 
 def add_parser(subparsers) -> None:
@@ -16,15 +16,8 @@ def add_parser(subparsers) -> None:
 
 def describe(args, path: str) -> dict:
     """The ``info`` facts of ``path`` (reads the whole image)."""
-    with open_image(args, path) as (source, fmt, sniffed):
-        reader = fmt.reader(source, hints(args))
-        census = Census()
-        for record in reader.records():
-            census.see(record)
-        facts = {"file": path, "format": fmt.name, "size": source.size, **census.as_json()}
-        facts.update(reader.summary())
-        facts["findings"] = [f.as_json() for f in reader.findings]
-        return facts
+    with image.open(path, guest=args.guest, width=args.width, io=args.io) as opened:
+        return opened.info().as_json()
 
 
 def run(args) -> int:
