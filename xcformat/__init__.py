@@ -7,10 +7,10 @@ The API for tools: :func:`open` an image (a path, bytes or a binary file object)
 
 __version__ = "0.1.0"
 
-from .errors import (EnvironmentProblem, Finding, FormatError, UnsupportedError,  # noqa: E402
-                     XcFormatError)
+from .errors import (EnvironmentProblem, Finding, FormatError, NegotiationError,  # noqa: E402
+                     PeerError, TruncatedError, UnsupportedError, XcFormatError)
 from .image import Image, Info, Page, Validation, Written, open, validate  # noqa: E402
 
-__all__ = ["EnvironmentProblem", "Finding", "FormatError", "Image", "Info", "Page",
-           "UnsupportedError", "Validation", "Written", "XcFormatError", "__version__", "open",
-           "validate"]
+__all__ = ["open", "validate", "Image", "Info", "Validation", "Page", "Written", "Finding",
+           "XcFormatError", "FormatError", "TruncatedError", "UnsupportedError",
+           "NegotiationError", "PeerError", "EnvironmentProblem", "__version__"]

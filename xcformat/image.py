@@ -23,7 +23,8 @@ from typing import BinaryIO, TypeAlias
 
 from . import drops, formats
 from .census import Census
-from .errors import EnvironmentProblem, Finding, FormatError, UnsupportedError, XcFormatError
+from .errors import (EnvironmentProblem, Finding, FormatError, UnsupportedError,
+                     naming_the_input)
 from .io import FileObjectSink, IoMode, Sink, Source, open_sink, open_source
 from .log import Say, say
 from .pagefind import find_page
@@ -299,7 +300,7 @@ class Image:
                 try:
                     target.writer(sink, replace(options, source=source, say=tell)).write(records)
                 except (FormatError, UnsupportedError) as exc:
-                    raise naming(exc, source.name) from None
+                    raise naming_the_input(exc, source.name) from None
                 size = sink.offset
         return Written(sink.name, target.name, self.format, size, messages)
 
@@ -328,21 +329,6 @@ def validate(source: Input, *, guest: GuestType | str | None = None, width: int 
         return Validation(_name_of(source), None, [_finding(exc)])
     with image:
         return image.validate()
-
-
-def naming(exc: FormatError | UnsupportedError, input_name: str) -> XcFormatError:
-    """A writer's complaint about the records it was given, naming the file they came from.
-
-    Writers see records, not files: "v2 cannot carry ...", or a pfn beyond p2m_size that the
-    reader let through, is about the input, and the one-line message must say which file.
-    """
-    if isinstance(exc, FormatError):
-        if exc.file is None:
-            exc.file = input_name
-        return exc
-    if input_name in str(exc):
-        return exc
-    return UnsupportedError(f"{input_name}: {exc}")
 
 
 def _finding(exc: FormatError) -> Finding:

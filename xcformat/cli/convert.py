@@ -6,7 +6,7 @@ import dataclasses
 import sys
 
 from .. import formats
-from ..errors import EnvironmentProblem, FormatError, UnsupportedError, XcFormatError
+from ..errors import EnvironmentProblem, FormatError, UnsupportedError, naming_the_input
 from ..io import open_sink
 from ..negotiate import targets
 from .common import add_input_options, hints, open_image, progress, write_options
@@ -65,7 +65,7 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str] | None:
                 try:
                     target.writer(sink, options).write(records)
                 except (FormatError, UnsupportedError) as exc:
-                    raise _naming(exc, source.name) from None
+                    raise naming_the_input(exc, source.name) from None
         except UnsupportedError as exc:
             # Only an aligned variant is retried (its plain twin follows it in every row), and
             # only from a file, which can be read again.
@@ -92,18 +92,3 @@ def _target(args, sniffed: formats.Sniffed, refused: dict[str, str]):
         options.say(f"--for {args.target}: not {reason}")
     options.say(f"--for {args.target}: writing {option.name}")
     return formats.get(option.format), option.write_options(options), option
-
-
-def _naming(exc: FormatError | UnsupportedError, input_name: str) -> XcFormatError:
-    """A writer's complaint about the records it was given, naming the file they came from.
-
-    Writers see records, not files: "v2 cannot carry ...", or a pfn beyond p2m_size that the
-    reader let through, is about the input, and the one-line message must say which file.
-    """
-    if isinstance(exc, FormatError):
-        if exc.file is None:
-            exc.file = input_name
-        return exc
-    if input_name in str(exc):
-        return exc
-    return UnsupportedError(f"{input_name}: {exc}")
