@@ -229,16 +229,20 @@ class Image:
         """Read the whole image strictly; the findings say what is wrong (or worth knowing).
         Damage is a finding, not an exception."""
         findings: list[Finding] = []
-        with self._source() as source:
-            reader = self._reader(source)
-            try:
+        reader = None
+        try:
+            with self._source() as source:
+                reader = self._reader(source)
                 for _ in reader.records():
                     pass
-            except FormatError as exc:
-                findings.extend(reader.findings)
-                findings.append(_finding(exc))
-            else:
-                findings.extend(reader.findings)
+        except FormatError as exc:
+            error: FormatError | None = exc
+        else:
+            error = None
+        if reader is not None:
+            findings.extend(reader.findings)
+        if error is not None:
+            findings.append(_finding(error))
         return Validation(self.name, self.format, findings)
 
     def page(self, pfn: int) -> Page:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..errors import Finding, FormatError
-from .common import add_input_options, hints, open_image, print_json
+from .. import image
+from .common import add_input_options, print_json
 
 
 def add_parser(subparsers) -> None:
@@ -14,32 +14,12 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def check(args, path: str) -> tuple[str | None, list[Finding]]:
-    """Read ``path`` completely; return its format and every finding (errors included)."""
-    findings: list[Finding] = []
-    fmt_name = None
-    try:
-        with open_image(args, path) as (source, fmt, _):
-            fmt_name = fmt.name
-            reader = fmt.reader(source, hints(args))
-            try:
-                for _ in reader.records():
-                    pass
-            finally:
-                findings.extend(reader.findings)
-    except FormatError as exc:
-        findings.append(Finding("error", exc.message, exc.offset, exc.field))
-    return fmt_name, findings
-
-
 def run(args) -> int:
-    fmt_name, findings = check(args, args.file)
-    valid = not any(f.level == "error" for f in findings)
+    verdict = image.validate(args.file, guest=args.guest, width=args.width, io=args.io)
     if args.json:
-        print_json({"file": args.file, "format": fmt_name, "valid": valid,
-                    "findings": [f.as_json() for f in findings]})
+        print_json(verdict.as_json())
     else:
-        for finding in findings:
+        for finding in verdict.findings:
             print(f"{finding.level}: {finding.describe(args.file)}")
-        print(f"{args.file}: {'valid' if valid else 'INVALID'} {fmt_name or 'image'}")
-    return 0 if valid else 1
+        print(f"{args.file}: {'valid' if verdict.valid else 'INVALID'} {verdict.format or 'image'}")
+    return 0 if verdict.valid else 1
