@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LEFT_OUT = shutil.ignore_patterns(".venv", ".git", "__pycache__", "_build", "_generated",
                                   "*.egg-info", "build", "dist", ".hypothesis", ".pytest_cache",
-                                  "bench-results")
+                                  "bench-results", ".mypy_cache")
 pytestmark = pytest.mark.slow
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from ..errors import UnsupportedError
 from ..formats import Hints
 from ..io import Source
-from ..layout import Region
+from ..layout import Region, RegionSink
 from ..records import PAGE_SIZE, End, ImageHeader, PageBatch, Record, SharedInfo, VcpuContext
 from . import schema as s
 from .contexts import ContextChecks
@@ -32,7 +32,7 @@ class CoreReader:
         self.source = source
         self.hints = hints
         self._findings = Findings(source)
-        self.on_region = None
+        self.on_region: RegionSink | None = None
         self._dump: CoreDump | None = None
         self._dirty_padding = 0      # check #49: how many, and the first (entry, offset)
         self._first_dirty: tuple[int, int] | None = None

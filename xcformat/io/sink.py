@@ -107,7 +107,8 @@ class Sink:
         self._fill = 0       # bytes gathered in the current chunk
 
     # -- writing ------------------------------------------------------------------------
-    def write(self, data: bytes | bytearray | memoryview, *, gather: bool = False) -> None:
+    def write(self, data: bytes | bytearray | memoryview | mmap.mmap, *,
+              gather: bool = False) -> None:
         """Append ``data``.  ``gather`` keeps it off the no-copy path: for small structures, whose
         memory may be aligned by chance, a straight write would be a synchronous device round
         trip in the caller's thread and would cut the chunk being gathered short."""

@@ -93,7 +93,7 @@ def check_batch(cursor: Cursor, stream: Stream, pfns: tuple[int, ...], types: by
     if len(set(real)) != len(real):
         seen: set[int] = set()
         index = next(i for i, (p, t) in enumerate(zip(pfns, types))
-                     if t != XTAB and (p in seen or seen.add(p)))
+                     if t != XTAB and (p in seen or seen.add(p)))  # type: ignore[func-returns-value]
         raise cursor.error(f"batch entry {index}: pfn {pfns[index]:#x} appears twice in one "
                            "batch", "batch.entries", at(index))
     if xtab and any(p for p, t in zip(pfns, types) if t == XTAB):

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from typing import Any
 
 from ..errors import Finding
 from ..formats import Hints
-from ..layout import Region
+from ..layout import Region, RegionSink
 from ..records import Checkpoint, EmulatorContext, EmulatorXenstore, End, Record, Wrapper
 from .libxc import LibxcStream, read_padding, read_record_header
 from .prepass import hvm_p2m_size, pv_xsave_size
@@ -25,7 +26,7 @@ L = LibxlRecType
 #: What Xen's converter appends after the libxc END of an HVM stream with ``-f libxc``.
 QEMU_TAIL_SIGNATURE = b"DeviceModelRecord0002"
 EMULATOR_IDS = {0: "unknown", 1: "qemu-traditional", 2: "qemu-upstream"}
-EMULATOR_RECORDS = {L.EMULATOR_XENSTORE_DATA: EmulatorXenstore, L.EMULATOR_CONTEXT: EmulatorContext}
+EMULATOR_RECORDS: dict[int, type[EmulatorXenstore | EmulatorContext]] = {L.EMULATOR_XENSTORE_DATA: EmulatorXenstore, L.EMULATOR_CONTEXT: EmulatorContext}
 
 
 class V2Reader:
@@ -33,7 +34,7 @@ class V2Reader:
         self.src = source
         self.hints = hints
         self.findings: list[Finding] = []
-        self.on_region = None
+        self.on_region: RegionSink | None = None
         self.layers: list[str] = []
         self.libxl_options: int | None = None
         self.libxc: LibxcStream | None = None
@@ -223,9 +224,9 @@ class V2Reader:
         self._finding("error", f"{extra} bytes after the end of the stream", offset, "END")
 
     # -- info -------------------------------------------------------------------------------
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         stream = self.libxc
-        facts = {"layers": self.layers}
+        facts: dict[str, Any] = {"layers": self.layers}
         if stream is not None:
             facts.update({
                 "stream_version": stream.version,
