@@ -11,6 +11,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
+from unittest import mock
 
 from setuptools import build_meta
 from setuptools.build_meta import *  # noqa: F401,F403  (every hook this module does not wrap)
@@ -22,15 +23,8 @@ def _outside_the_checkout() -> Iterator[None]:
         config = os.path.join(work, "setup.cfg")
         with open(config, "w") as file:
             file.write(f"[build]\nbuild_base = {work}/build\n[egg_info]\negg_base = {work}\n")
-        before = os.environ.get("DIST_EXTRA_CONFIG")
-        os.environ["DIST_EXTRA_CONFIG"] = config
-        try:
+        with mock.patch.dict(os.environ, DIST_EXTRA_CONFIG=config):
             yield
-        finally:
-            if before is None:
-                del os.environ["DIST_EXTRA_CONFIG"]
-            else:
-                os.environ["DIST_EXTRA_CONFIG"] = before
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
