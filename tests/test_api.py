@@ -60,6 +60,14 @@ def test_a_file_object_is_read_from_where_it_stands_and_again_on_each_call(image
             assert opened.page(3).data == xcformat.open(image).page(3).data
 
 
+def test_two_passes_under_way_at_once_keep_their_own_places(image):
+    with image.open("rb") as file, xcformat.open(file) as opened:
+        alone = [type(record) for record in opened.records()]
+        first, second = opened.records(), opened.records()
+        together = [(type(a), type(b)) for a, b in zip(first, second)]
+    assert together == [(kind, kind) for kind in alone]
+
+
 def test_a_pipe_is_read_once_and_a_second_pass_says_so(image):
     read_end, write_end = os.pipe()
     data = image.read_bytes()

@@ -390,7 +390,8 @@ class _PathPasses(_Passes):
 
 class _FdPasses(_Passes):
     """An open file descriptor, read from ``origin`` on each pass (once when not seekable);
-    ``owned`` ones are closed with the image."""
+    ``owned`` ones are closed with the image.  Each pass over a seekable one reopens it through
+    /proc, so that passes under way at once (two :meth:`Image.records`) keep their own offsets."""
 
     def __init__(self, fd: int, name: str, *, owned: bool):
         self.name = name
@@ -404,7 +405,12 @@ class _FdPasses(_Passes):
 
     @contextlib.contextmanager
     def _source(self) -> Iterator[Source]:
-        source = Source(self._fd, self.name, close=False)
+        if self._origin is None:
+            source = Source(self._fd, self.name, close=False)
+        else:
+            fd = os.open(f"/proc/self/fd/{self._fd}", os.O_RDONLY | os.O_CLOEXEC)
+            os.lseek(fd, self._origin, os.SEEK_SET)
+            source = Source(fd, self.name)
         try:
             yield source
         finally:
@@ -414,8 +420,6 @@ class _FdPasses(_Passes):
         if self._origin is None and self._used:
             raise UnsupportedError(f"{self.name} can be read only once")
         self._used = True
-        if self._origin is not None:
-            os.lseek(self._fd, self._origin, os.SEEK_SET)
         return self._source()
 
     def close(self) -> None:
