@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
+from .errors import FormatError
 from .pageset import PageSet
-from .records import DATA_TYPES, ImageHeader, PageBatch, Record, VcpuContext, Wrapper
+from .records import DATA_TYPES, HvmContext, ImageHeader, PageBatch, Record, VcpuContext, Wrapper
+from .x86.hvm_context import TYPE_CPU, iter_hvm_records
 
 
 class Census:
-    """Feed it every record of an image; its attributes say what was seen (and
-    :meth:`xcformat.Image.info` turns them into an :class:`~xcformat.Info`)."""
+    """Feed it every record of an image; :meth:`as_json` says what was seen (the fields of
+    :class:`xcformat.Info` that every format has)."""
 
     def __init__(self) -> None:
         self.header: ImageHeader | None = None
@@ -29,9 +32,36 @@ class Census:
             self.distinct.add([p for p, t in zip(record.pfns, record.types) if t in DATA_TYPES])
         elif isinstance(record, VcpuContext):
             self.vcpus.add(record.vcpu_id)
+        elif isinstance(record, HvmContext):
+            self.vcpus.update(_hvm_cpus(record.blob))
         elif isinstance(record, ImageHeader):
             self.header = record
             if not self.batches:
                 self.distinct = PageSet(record.p2m_size)
         elif isinstance(record, Wrapper):
             self.wrapper = record.kind
+
+    def as_json(self) -> dict[str, Any]:
+        header = self.header
+        return {
+            "wrapper": self.wrapper,
+            "guest": header.guest.value if header else None,
+            "toolstack_width": header.toolstack_bits if header else None,
+            "guest_width": header.guest_bits if header else None,
+            "p2m_size": header.p2m_size if header else None,
+            "pages": self.distinct.count(),
+            "page_records": self.page_records,
+            "batches": self.batches,
+            "vcpus": len(self.vcpus),
+            "records": dict(self.records),
+        }
+
+
+def _hvm_cpus(blob: bytes) -> set[int]:
+    """The vCPU ids of an HVM context: an HVM guest's vCPUs have no VcpuContext records, their
+    registers are CPU records inside the context (xen/include/public/arch-x86/hvm/save.h)."""
+    try:
+        return {instance for _, typecode, instance, _ in iter_hvm_records(blob)
+                if typecode == TYPE_CPU}
+    except FormatError:
+        return set()   # a damaged context: the reader has reported it

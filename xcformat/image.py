@@ -17,8 +17,9 @@ import io as stdio
 import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import BinaryIO, TypeAlias
 
 from . import drops, formats
@@ -36,8 +37,6 @@ Input: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryview | Bi
 #: Where :meth:`Image.convert` writes: a path (written atomically; ``"-"``: standard output) or a
 #: binary file object (written in order as the image is made).
 Output: TypeAlias = "str | os.PathLike[str] | BinaryIO"
-#: Called with (bytes of the input read so far, the input's size or None) as a conversion goes.
-Progress: TypeAlias = Callable[[int, "int | None"], None]
 
 
 @dataclass(frozen=True)
@@ -69,36 +68,61 @@ class Info:
     error: FormatError | None = None
 
     def as_json(self) -> dict[str, object]:
-        facts: dict[str, object] = {
-            "file": self.file, "format": self.format, "size": self.size,
-            "wrapper": self.wrapper, "guest": self.guest,
-            "toolstack_width": self.toolstack_width, "guest_width": self.guest_width,
-            "p2m_size": self.p2m_size, "pages": self.pages, "page_records": self.page_records,
-            "batches": self.batches, "vcpus": self.vcpus, "records": dict(self.records),
-            **self.details,
-            "findings": [finding.as_json() for finding in self.findings],
-        }
-        if self.error is not None:
-            facts["error"] = str(self.error)
-        return facts
+        """What ``info --json`` prints: the fields, with ``details`` spread among them."""
+        facts: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)
+                                    if f.name not in ("details", "findings", "error")}
+        return {**facts, "records": dict(self.records), **self.details,
+                "findings": [finding.as_json() for finding in self.findings],
+                "error": str(self.error) if self.error is not None else None}
+
+
+#: Finding levels, worst first.
+LEVELS = ("error", "warning", "info")
 
 
 @dataclass(frozen=True)
 class Validation:
-    """The verdict of a strict check: every finding, errors included, in the order found."""
+    """The verdict of a strict check, as ``qemu-img check`` gives one: every finding, errors
+    included, in the order found (reading on past an error wherever the format's framing says
+    where the next structure starts), and what was checked and what was not."""
 
     file: str
     format: str | None          #: None when the bytes are no image xcformat knows
     findings: list[Finding]
+    size: int | None = None     #: of the input, where known
+    checked: int = 0            #: bytes checked: up to the error that stopped the reading, or all
+    fatal: Finding | None = None  #: the error that stopped the reading (also in ``findings``)
+    census: Census = field(default_factory=Census)   #: what was read
 
     @property
     def valid(self) -> bool:
         """True unless a finding is an error."""
         return not any(finding.level == "error" for finding in self.findings)
 
+    def counts(self) -> dict[str, int]:
+        """Findings by level."""
+        counted = Counter(finding.level for finding in self.findings)
+        return {level: counted[level] for level in LEVELS}
+
+    def unchecked(self) -> int | None:
+        """Bytes after the point where reading stopped (None: unknown, as for a pipe)."""
+        if self.fatal is None:
+            return 0
+        return None if self.size is None else max(self.size - self.checked, 0)
+
+    def summary_json(self) -> dict[str, object]:
+        seen = self.census.as_json()
+        return {**self.counts(), "checked_bytes": self.checked, "size": self.size,
+                "stopped_at": self.checked if self.fatal else None,
+                "unchecked_bytes": self.unchecked(),
+                "fatal": self.fatal.as_json() if self.fatal else None,
+                "seen": {k: seen[k] for k in ("pages", "batches", "vcpus", "records")}}
+
     def as_json(self) -> dict[str, object]:
+        """What ``validate --json`` prints."""
         return {"file": self.file, "format": self.format, "valid": self.valid,
-                "findings": [finding.as_json() for finding in self.findings]}
+                "findings": [finding.as_json() for finding in self.findings],
+                "summary": self.summary_json()}
 
 
 @dataclass(frozen=True)
@@ -214,36 +238,38 @@ class Image:
                 error = exc
             # Some formats look back into the file for their summary: take it while it is open.
             details = reader.summary() if error is None else {}
-            header = census.header
-            return Info(
-                file=self.name, format=self.format, size=source.size, wrapper=census.wrapper,
-                guest=header.guest.value if header else None,
-                toolstack_width=header.toolstack_bits if header else None,
-                guest_width=header.guest_bits if header else None,
-                p2m_size=header.p2m_size if header else None,
-                pages=census.distinct.count(), page_records=census.page_records,
-                batches=census.batches, vcpus=len(census.vcpus), records=dict(census.records),
-                details=details, findings=list(reader.findings), error=error)
+            return Info(file=self.name, format=self.format, size=source.size,
+                        **census.as_json(), details=details, findings=list(reader.findings),
+                        error=error)
 
     def validate(self) -> Validation:
-        """Read the whole image strictly; the findings say what is wrong (or worth knowing).
-        Damage is a finding, not an exception."""
+        """Read the whole image strictly, on past every error the framing allows; the findings
+        say what is wrong (or worth knowing).  Damage is a finding, not an exception."""
         findings: list[Finding] = []
-        reader = None
+        census = Census()
+        reader = fatal = None
+        size, checked = None, 0
         try:
             with self._source() as source:
+                size = source.size
                 reader = self._reader(source)
-                for _ in reader.records():
-                    pass
-        except FormatError as exc:
-            error: FormatError | None = exc
-        else:
-            error = None
+                reader.keep_going = True
+                try:
+                    for record in reader.records():
+                        census.see(record)
+                except FormatError as exc:
+                    fatal = Finding.of(exc)
+                finally:
+                    checked = source.offset
+                if fatal is not None and fatal.offset is not None:
+                    checked = fatal.offset   # a dump is read by offset, not in order
+        except FormatError as exc:           # the reader refused the image at once
+            fatal = Finding.of(exc)
         if reader is not None:
             findings.extend(reader.findings)
-        if error is not None:
-            findings.append(_finding(error))
-        return Validation(self.name, self.format, findings)
+        if fatal is not None:
+            findings.append(fatal)
+        return Validation(self.name, self.format, findings, size, checked, fatal, census)
 
     def page(self, pfn: int) -> Page:
         """Guest page ``pfn``, through the image's index where it has one, else by reading
@@ -263,7 +289,7 @@ class Image:
                 wrap: str | None = None, align: bool = False, index: bool = True,
                 drop: Iterable[str] = (), version: int | None = None,
                 io: IoMode | str = IoMode.AUTO, on_message: Say | None = None,
-                on_progress: Progress | None = None) -> Written:
+                watch: formats.Watch | None = None) -> Written:
         """Write the image to ``dest`` in format ``to``, as ``xcformat convert`` does.
 
         The options are those of the command: ``width`` (a legacy target's toolstack width),
@@ -272,7 +298,8 @@ class Image:
         :mod:`xcformat.drops`), ``version`` (of the target format).  What the target cannot carry
         and ``drop`` does not name is refused with :class:`~xcformat.errors.UnsupportedError`,
         and nothing is left at a path.  Each message goes to ``on_message`` (default: the
-        ``xcformat`` logger) and into :attr:`Written.messages`.
+        ``xcformat`` logger) and into :attr:`Written.messages`.  ``watch`` is handed the
+        records and the input as they move (the command line's progress bar).
         """
         unknown = drops.unknown_kinds(drop)
         if unknown:
@@ -281,10 +308,10 @@ class Image:
         options = formats.WriteOptions(toolstack_bits=width, wrap=wrap, align=align,
                                        index=index, drop=frozenset(drop), version=version,
                                        say=on_message or say)
-        return self.write(dest, formats.get(to), options, io=io, on_progress=on_progress)
+        return self.write(dest, formats.get(to), options, io=io, watch=watch)
 
     def write(self, dest: Output, target: formats.Format, options: formats.WriteOptions, *,
-              io: IoMode | str = IoMode.AUTO, on_progress: Progress | None = None) -> Written:
+              io: IoMode | str = IoMode.AUTO, watch: formats.Watch | None = None) -> Written:
         """:meth:`convert` with the target's :class:`~xcformat.formats.Format` and
         :class:`~xcformat.formats.WriteOptions` already made (as ``--to auto --for`` makes
         them)."""
@@ -298,11 +325,10 @@ class Image:
 
         with self._source() as source:
             records = self._reader(source).records()
-            if on_progress is not None:
-                records = _watched(records, source, on_progress)
+            moving = records if watch is None else watch(records, source)
             with _sink(dest, io) as sink:
                 try:
-                    target.writer(sink, replace(options, source=source, say=tell)).write(records)
+                    target.writer(sink, replace(options, source=source, say=tell)).write(moving)
                 except (FormatError, UnsupportedError) as exc:
                     raise naming_the_input(exc, source.name) from None
                 size = sink.offset
@@ -330,20 +356,10 @@ def validate(source: Input, *, guest: GuestType | str | None = None, width: int 
     try:
         image = open(source, guest=guest, width=width, io=io)
     except FormatError as exc:
-        return Validation(_name_of(source), None, [_finding(exc)])
+        fatal = Finding.of(exc)
+        return Validation(_name_of(source), None, [fatal], fatal=fatal)
     with image:
         return image.validate()
-
-
-def _finding(exc: FormatError) -> Finding:
-    return Finding("error", exc.message, exc.offset, exc.field)
-
-
-def _watched(records: Iterator[Record], source: Source,
-             on_progress: Progress) -> Iterator[Record]:
-    for record in records:
-        on_progress(source.offset, source.size)
-        yield record
 
 
 @contextlib.contextmanager

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-import sys
+import functools
 
-from .. import formats
-from ..errors import EnvironmentProblem, FormatError, UnsupportedError, naming_the_input
-from ..io import open_sink
+from .. import formats, image
+from ..errors import EnvironmentProblem, UnsupportedError
 from ..negotiate import targets
-from .common import add_input_options, hints, open_image, progress, write_options
+from . import human
+from .common import (add_common_options, json_needs_stdout_free, print_json, progress,
+                     progress_wanted, write_options)
 
 
 def add_parser(subparsers) -> None:
@@ -35,37 +35,35 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--drop", default="", metavar="KIND,...",
                         help="record kinds the target cannot carry that may be dropped "
                              "(each drop is reported)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_input_options(parser)
+    add_common_options(parser, json_help="print a JSON summary of what was written (the "
+                                          "output cannot then be standard output)")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
+    json_needs_stdout_free(args, args.output)
     refused: dict[str, str] = {}
     while (done := _convert(args, refused)) is None:
         pass                  # --for: the chosen writer refused mid-way; try the next choice
-    print(f"xcformat: wrote {args.output} ({done[1]}) from {args.input} ({done[0]})",
-          file=sys.stderr)
+    source_format, target_format, size = done
+    args.report.say(f"wrote {args.output} ({target_format}, {human.size(size, exact=False)}) from "
+                    f"{args.input} ({source_format})")
+    if args.json:
+        print_json({"input": args.input, "input_format": source_format, "output": args.output,
+                    "format": target_format, "size": size, "messages": args.report.messages})
     return 0
 
 
-def _convert(args, refused: dict[str, str]) -> tuple[str, str] | None:
-    """One attempt: (source format, target format) written, or None when ``--for``'s choice
-    refused the image and another choice may take it (its reason added to ``refused``)."""
-    with open_image(args, args.input) as (source, fmt, sniffed):
-        target, options, option = _target(args, sniffed, refused)
-        if target.writer is None:
-            raise UnsupportedError(f"xcformat cannot write {target.name} images")
-        reader = fmt.reader(source, hints(args))
-        options = dataclasses.replace(options, source=source)
+def _convert(args, refused: dict[str, str]) -> tuple[str, str, int] | None:
+    """One attempt: (source format, target format, bytes written), or None when ``--for``'s
+    choice refused the image and another choice may take it (its reason added to
+    ``refused``)."""
+    with image.open(args.input, guest=args.guest, width=args.width, io=args.io) as opened:
+        target, options, option = _target(args, opened.detected, refused)
+        watch = functools.partial(progress, enabled=progress_wanted(args),
+                                  label=f"{opened.format} → {target.name}")
         try:
-            with open_sink(args.output, args.io) as sink:
-                records = progress(reader.records(), source, enabled=not args.no_progress,
-                                   label=f"{fmt.name} → {target.name}")
-                try:
-                    target.writer(sink, options).write(records)
-                except (FormatError, UnsupportedError) as exc:
-                    raise naming_the_input(exc, source.name) from None
+            written = opened.write(args.output, target, options, io=args.io, watch=watch)
         except UnsupportedError as exc:
             # Only an aligned variant is retried (its plain twin follows it in every row), and
             # only from a file, which can be read again.
@@ -73,7 +71,7 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str] | None:
                 raise
             refused[option.name] = str(exc)
             return None
-    return fmt.name, target.name
+    return written.source_format, written.format, written.size
 
 
 def _target(args, sniffed: formats.Sniffed, refused: dict[str, str]):
