@@ -41,6 +41,18 @@ def test_a_path_bytes_and_file_objects_give_the_same_facts_as_info_json(image):
     assert printed["pages"] == 24 and printed["vcpus"] == 2
 
 
+def test_info_of_a_damaged_image_raises_or_with_partial_keeps_what_was_read(image, tmp_path):
+    cut = tmp_path / "cut.save"
+    cut.write_bytes(image.read_bytes()[:60000])
+    with xcformat.open(cut) as opened:
+        with pytest.raises(FormatError):
+            opened.info()
+        info = opened.info(partial=True)
+    assert isinstance(info.error, FormatError) and info.as_json()["error"] == str(info.error)
+    assert info.format == "legacy" and info.guest == "pv" and info.details == {}
+    assert info.as_json() == json.loads(cli("info", cut, "--json").stdout)
+
+
 def test_info_is_typed_and_json_able(image):
     with xcformat.open(image) as opened:
         info = opened.info()

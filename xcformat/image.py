@@ -226,10 +226,10 @@ class Image:
         :class:`~xcformat.errors.FormatError`, unless ``partial``: then the facts read before
         the damage come back with the error in :attr:`Info.error`."""
         with self._source() as source:
-            reader = self._reader(source)
             census = Census()
-            error = None
+            reader = error = None
             try:
+                reader = self._reader(source)
                 for record in reader.records():
                     census.see(record)
             except FormatError as exc:
@@ -237,10 +237,10 @@ class Image:
                     raise
                 error = exc
             # Some formats look back into the file for their summary: take it while it is open.
-            details = reader.summary() if error is None else {}
+            details = reader.summary() if reader is not None and error is None else {}
+            findings = list(reader.findings) if reader is not None else []
             return Info(file=self.name, format=self.format, size=source.size,
-                        **census.as_json(), details=details, findings=list(reader.findings),
-                        error=error)
+                        **census.as_json(), details=details, findings=findings, error=error)
 
     def validate(self) -> Validation:
         """Read the whole image strictly, on past every error the framing allows; the findings
