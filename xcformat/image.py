@@ -326,7 +326,7 @@ class Image:
         with self._source() as source:
             records = self._reader(source).records()
             moving = records if watch is None else watch(records, source)
-            with _sink(dest, io) as sink:
+            with _sink(dest, io, reading=source.stat()) as sink:
                 try:
                     target.writer(sink, replace(options, source=source, say=tell)).write(moving)
                 except (FormatError, UnsupportedError) as exc:
@@ -363,9 +363,10 @@ def validate(source: Input, *, guest: GuestType | str | None = None, width: int 
 
 
 @contextlib.contextmanager
-def _sink(dest: Output, io: IoMode | str) -> Iterator[Sink]:
+def _sink(dest: Output, io: IoMode | str, reading: os.stat_result) -> Iterator[Sink]:
+    """A sink on ``dest``; a path that is the input (``reading``) is refused."""
     if isinstance(dest, (str, os.PathLike)):
-        with open_sink(os.fspath(dest), io) as sink:
+        with open_sink(os.fspath(dest), io, reading=reading) as sink:
             yield sink
         return
     sink = FileObjectSink(dest, _name_of(dest))

@@ -16,7 +16,8 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("convert", help="convert an image to another format")
     parser.add_argument("input", help="image to read (- for standard input)")
     parser.add_argument("output", help="file to write (- for standard output); written "
-                                       "atomically, so it appears only when complete")
+                                       "atomically, so it appears only when complete; a FIFO or "
+                                       "a device is written in place")
     parser.add_argument("--to", required=True, metavar="FORMAT",
                         help="target format: " + ", ".join(formats.registry())
                         + "; or auto, with --for")
