@@ -65,6 +65,9 @@ class WriteOptions:
 class Reader(Protocol):
     #: Warnings and notes gathered while reading; errors are raised as FormatError.
     findings: list[Finding]
+    #: Set before :meth:`records` to be told where every structure lies (``map`` does); None
+    #: when nobody asks, which costs a reader nothing.
+    on_region: RegionSink | None
     #: Set by a validator before reading: an error after which the framing still says where
     #: the next structure starts becomes an error finding and reading goes on (see
     #: :func:`xcformat.errors.recover`).  Off, the first error is raised: a converter never
@@ -72,9 +75,6 @@ class Reader(Protocol):
     keep_going: bool
 
     def records(self) -> Iterator[Record]: ...
-
-    #: Set before :meth:`records` to hear of every region of the file as it is read (``map``).
-    on_region: RegionSink | None
 
     def summary(self) -> dict[str, Any]:
         """Format-specific facts for ``info`` (call after :meth:`records` is exhausted)."""
