@@ -7,6 +7,7 @@ the two-week 2007 variant.  Sections are found by name, never by position.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..io import Source
 from . import schema as s
@@ -45,7 +46,7 @@ class ElfContainer:
     """The ELF layer of a dump: class, header, sections (found by name)."""
 
     bits: int                  #: ELF class: 64, or 32 for the 2007 variant
-    header: object             #: the parsed ELF header (construct container)
+    header: Any                #: the parsed ELF header (construct container)
     sections: tuple[Section, ...]
     by_name: dict
     file_size: int

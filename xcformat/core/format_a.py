@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import array
 from collections.abc import Iterator
+from typing import Any
 
 from ..formats import Hints
 from ..io import Source
-from ..layout import Region
+from ..layout import Region, RegionSink
 from ..records import PAGE_SIZE, End, GuestType, ImageHeader, PageBatch, Record, VcpuContext
 from . import schema as s
 from .findings import Findings
@@ -35,8 +36,8 @@ class FormatAReader:
     def __init__(self, source: Source, hints: Hints | None = None) -> None:
         self.source = source
         self._findings = Findings(source)
-        self.on_region = None
-        self.header = None
+        self.on_region: RegionSink | None = None
+        self.header: Any = None          # the parsed header (a construct container)
 
     @property
     def findings(self):
@@ -46,7 +47,7 @@ class FormatAReader:
     def _parse(self):
         source, findings = self.source, self._findings
         raw = source.read(24, "xc_core_header")
-        if raw[:4] in (b"\xf0\x0f\xeb\xed", b"\xf0\x0f\xeb\xee"):
+        if bytes(raw[:4]) in (b"\xf0\x0f\xeb\xed", b"\xf0\x0f\xeb\xee"):
             raise findings.fatal(64, "byte-swapped xc_core magic: no big-endian writer existed",
                                  0, "xch_magic")
         header = s.format_a_header.parse(raw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..io import Source
 from . import schema as s
@@ -34,7 +35,7 @@ class DumpNotes:
     nr_pages: int
     page_size: int
     format_version: int
-    xen_version: object        #: the parsed XEN_VERSION descriptor (a construct container)
+    xen_version: Any           #: the parsed XEN_VERSION descriptor (a construct container)
     xen_version_size: int      #: 1280 (64-bit tools) or 1276 (32-bit tools)
     version_pagesize: int      #: XENVER_pagesize, found by the rule below (spec/core.md#xen-version-desc-pv32)
     pagesize_shifted: bool     #: True for the 32-bit-PV-guest tail variant (pagesize at 1268)

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import array
 import mmap
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from ..drops import kind_of, refuse_or_drop, report_dropped, what_of
 from ..errors import FormatError
@@ -69,7 +70,7 @@ class CoreWriter:
 
     def write(self, records: Iterable[Record]) -> None:
         """Consume ``records`` up to End, then write the dump."""
-        handlers = {ImageHeader: self._on_header, PageBatch: self._on_pages,
+        handlers: dict[type[Record], Callable[[Any], None]] = {ImageHeader: self._on_header, PageBatch: self._on_pages,
                     VcpuContext: self._on_context, SharedInfo: self._on_shared_info,
                     HvmContext: self._on_hvm_context, Opaque: self._refuse}
         try:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from ..errors import UnsupportedError
 from ..io import Sink
+from ..log import Say
 from ..records import (PAGE_SIZE, Checkpoint, Opaque, PageBatch, Record,
                        Wrapper, data_page_count)
 from . import wrappers
@@ -90,7 +91,7 @@ def aligned_records(records: Iterable[Record], writer) -> Iterator[Record]:
         aligner.report()
 
 
-def padded_wrapper(wrapper: Wrapper, say=print) -> Wrapper:
+def padded_wrapper(wrapper: Wrapper, say: Say) -> Wrapper:
     """``wrapper`` grown to a multiple of 4 bytes, so that the stream's items can reach a page
     boundary: xl ignores optional data after the config (RELEASE-4.5.0 tools/libxl/xl_cmdimpl.c,
     "skip tail, if not understood"), and xend's S-expression parser skips trailing blanks."""
@@ -114,7 +115,7 @@ class BatchAligner:
     sink just before their batch is handed out.
     """
 
-    def __init__(self, sink: Sink, word: int, say=print):
+    def __init__(self, sink: Sink, word: int, say: Say):
         self.sink = sink
         self.word = word
         self.say = say

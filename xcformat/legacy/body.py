@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ..codec import head
 from ..entries import split_typed
@@ -92,7 +93,7 @@ def check_batch(cursor: Cursor, stream: Stream, pfns: tuple[int, ...], types: by
     if len(set(real)) != len(real):
         seen: set[int] = set()
         index = next(i for i, (p, t) in enumerate(zip(pfns, types))
-                     if t != XTAB and (p in seen or seen.add(p)))
+                     if t != XTAB and (p in seen or seen.add(p)))  # type: ignore[func-returns-value]
         cursor.problem(f"batch entry {index}: pfn {pfns[index]:#x} appears twice in one batch",
                        "batch.entries", at(index))
     if xtab and any(p for p, t in zip(pfns, types) if t == XTAB):
@@ -151,7 +152,7 @@ def _compression(cursor, stream, spec, start):
                        "page cache and cannot be read from a file", "body.item", start)
 
 
-def _payload(cursor: Cursor, spec, what: str) -> Record:
+def _payload(cursor: Cursor, spec, what: str) -> Any:   # the record of the chunk's kind
     """The chunk's record, through its schema and its payload codec."""
     return CHUNK_PAYLOADS[spec.id].load(cursor.parse(spec.payload, what), spec)
 

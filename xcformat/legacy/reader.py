@@ -74,7 +74,7 @@ class LegacyReader:
         self._check_type_age(stream)
         yield End()
 
-    def _by_length(self, found: sniff.Layout) -> sniff.Layout:
+    def _by_length(self, found: sniff.StreamShape) -> sniff.StreamShape:
         """Settle HVM vs a pre-3.2 PV stream on the length of what is left, or ask for --guest.
 
         A PV stream ends with the 4096-byte shared-info page (tools/libxc/xc_linux_save.c

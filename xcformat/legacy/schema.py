@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 from construct import (Array, Bytes, Const, GreedyBytes, Int32sb, Int32sl, Int32ul, Int64ul,
                        Struct, this)
@@ -62,7 +63,7 @@ class LegacyStructs:
 
     toolstack_bits: int
     guest_bits: int
-    ulong: object
+    ulong: Any                  #: a construct integer of W bits
     header: Struct
     ext_info_header: Struct
     p2m_frame_list: Struct

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from array import array
+from typing import Any
 
 from .pvlayout import PTE_ENTRIES, PvLayout
 from .spec import GuestSpec
@@ -92,7 +93,7 @@ def structure_page(spec: GuestSpec, lay: PvLayout, pfn: int) -> bytes | None:
 # --- vcpu state -------------------------------------------------------------
 
 #: Field offsets in vcpu_guest_context by guest width.
-_CTX = {
+_CTX: dict[int, dict[str, tuple[int, Any]]] = {   # field -> (offset, struct code or size)
     8: dict(flags=(512, "Q"), rax=(600, "Q"), rdx=(616, "Q"), rip=(648, "Q"), cs=(656, "H"),
             rflags=(664, "Q"), rsp=(672, "Q"), ss=(680, "H"), trap=(720, 16),
             gdt_frames=(4832, "Q"), gdt_ents=(4960, "Q"), kernel_ss=(4968, "Q"),

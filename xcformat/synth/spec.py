@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from .pvlayout import pv_layout
@@ -176,14 +176,14 @@ def _vcpu_ids(vcpus) -> tuple[int, ...]:
     return ids
 
 
-def hvm_data_pfns(spec: GuestSpec) -> range | list[int]:
+def hvm_data_pfns(spec: GuestSpec) -> Sequence[int]:
     """The pfns of an HVM guest that hold memory: the first ``pages`` pfns outside the VGA hole."""
     if spec.pages <= VGA_HOLE.start:
         return range(spec.pages)
     return _HvmPfns(spec.pages)
 
 
-class _HvmPfns:
+class _HvmPfns(Sequence[int]):
     """pfns 0..0x9F then 0xC0.. (a sequence without materialising millions of ints)."""
 
     def __init__(self, pages: int) -> None:
@@ -192,17 +192,19 @@ class _HvmPfns:
     def __len__(self) -> int:
         return self.pages
 
-    def __getitem__(self, i: int) -> int:
+    def __getitem__(self, i: int) -> int:  # type: ignore[override]  # no slices
         if i < 0:
             i += self.pages
         if not 0 <= i < self.pages:
             raise IndexError(i)
         return i if i < VGA_HOLE.start else i + len(VGA_HOLE)
 
-    def __contains__(self, pfn: int) -> bool:
+    def __contains__(self, pfn: object) -> bool:
+        if not isinstance(pfn, int):
+            return False
         return 0 <= pfn < VGA_HOLE.start or VGA_HOLE.stop <= pfn < self.pages + len(VGA_HOLE)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         yield from range(VGA_HOLE.start)
         yield from range(VGA_HOLE.stop, self.pages + len(VGA_HOLE))
 

@@ -17,7 +17,8 @@ carry raises UnsupportedError naming it, unless ``WriteOptions.drop`` names it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..codec import head
 from ..drops import kind_of, refuse_or_drop, what_of
@@ -79,8 +80,8 @@ class V2Writer:
         self.state: list[Record] = []       # the current snapshot's state, written at the end
         self.emulator: list[tuple[int, int, int, bytes]] = []
         self.snapshots = 1
-        self.batcher = None
-        self.dispatch = {
+        self.batcher: AlignedBatcher | PlainBatcher | None = None
+        self.dispatch: dict[type[Record], Callable[[Any], None]] = {
             Wrapper: self._wrapper, ImageHeader: self._image_header, PvExtInfo: _ignore,
             P2MFrames: self._p2m_frames, PageBatch: self._pages, VcpuInfo: _ignore,
             VcpuContext: self._hold, VcpuExtended: self._hold, VcpuXsave: self._hold,
