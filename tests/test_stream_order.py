@@ -82,7 +82,7 @@ def test_the_fixed_offsets_declared_agree_with_the_regions_of_a_real_image(real,
     for row, part in zip(order.rows(declared), declared.parts):
         if part.start:
             fixed_end = 0
-        if re.fullmatch(r"0x[0-9a-f]+", row.offset) and part.fixed:
+        if re.fullmatch(r"0x[0-9a-f]+", row.offset) and part.fixed_size is not None:
             fixed_end = int(row.offset, 16) + part.size
         elif fixed_end:
             break

@@ -82,9 +82,12 @@ class Part:
                            #: stream proper, after a file wrapper)
 
     @property
-    def fixed(self) -> bool:
-        """Present once, always, with a size known before reading: the next offset is known."""
-        return isinstance(self.size, int) and not self.when and not self.repeat
+    def fixed_size(self) -> int | None:
+        """The size in bytes when the part is present once, always, with a size known before
+        reading (so the next offset is known); None otherwise."""
+        if isinstance(self.size, int) and not self.when and not self.repeat:
+            return self.size
+        return None
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def _width(text: str) -> float:
 
 def _legend(layout: LayoutMap, parts: list[str], y: int, width: float) -> int:
     """One swatch per kind of the image, wrapping onto more lines as the width requires."""
-    x = 10
+    x = 10.0
     for kind in legend_kinds(layout):
         step = 28 + _width(kind)
         if x + step > width:

@@ -54,8 +54,9 @@ def drawing(order: StreamOrder) -> list[Row]:
         if part.start and index:
             out += byte_rows(group, anchor)
             group, anchor = [], STREAM
-        if position is not None and part.fixed:
-            group.append((position, position + part.size, part.name, index))
+        size = part.fixed_size
+        if position is not None and size is not None:
+            group.append((position, position + size, part.name, index))
             continue
         out += byte_rows(group, anchor)
         group = []
@@ -87,7 +88,8 @@ def _positions(parts: tuple[Part, ...]) -> list[tuple[str, int | None]]:
         else:
             text = f"after {parts[index - 1].name}"
         out.append((text, position))
-        position = position + part.size if position is not None and part.fixed else None
+        size = part.fixed_size
+        position = position + size if position is not None and size is not None else None
     return out
 
 
