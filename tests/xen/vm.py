@@ -35,6 +35,12 @@ class Result:
     timed_out: bool
     steps: dict[str, tuple[int, float]] = field(default_factory=dict)  # name -> (rc, seconds)
 
+    @classmethod
+    def load(cls, job: Path) -> "Result":
+        """The result a finished job directory holds."""
+        rc = job / "rc"
+        return cls(job, int(rc.read_text()) if rc.exists() else None, 0.0, False, _steps(job))
+
     @property
     def out(self) -> Path:
         return self.job / "out"
@@ -134,7 +140,7 @@ def run(script: str, job: Path, *, inputs: dict[str, Path] | None = None, timeou
     seconds = time.monotonic() - start
     if not timed_out and qemu.returncode != 0 and not (job / "serial.log").stat().st_size:
         raise Unavailable(f"QEMU exited with {qemu.returncode}: {(job / 'qemu.log').read_text()[-400:]}")
-    rc_file = job / "rc"
-    rc = int(rc_file.read_text()) if rc_file.exists() else None
-    return Result(job, rc, seconds, timed_out, _steps(job))
+    result = Result.load(job)
+    result.seconds, result.timed_out = seconds, timed_out
+    return result
 
