@@ -37,13 +37,15 @@ console_wait() {
 # last_tick NAME: the last counter value the guest printed.
 last_tick() { grep -Eo 'xcfguest tick [0-9]+' "$(console_log "$1")" | tail -n 1 | cut -d' ' -f3; }
 
-# step NAME COMMAND...: run COMMAND, log its duration and status to $job/steps, keep going.
+# step NAME COMMAND...: run COMMAND, log its duration and status to $job/steps, keep going
+# (the status is also left in $step_rc).
 step() {
     local name=$1 start end rc
     shift
     start=$(cut -d' ' -f1 /proc/uptime)
     "$@" && rc=0 || rc=$?
     end=$(cut -d' ' -f1 /proc/uptime)
+    step_rc=$rc
     echo "$name $rc $start $end" >>"$job/steps"
     echo "xenvm: step $name rc=$rc ($start -> $end)"
     return 0

@@ -128,7 +128,7 @@ def boot2_script(outputs: list[Output]) -> str:
         lines += [
             f"mark=$(console_size {GUEST})",
             f"step restore:{output.name} timeout 300 {restore}",
-            f"console_wait {GUEST} 'pattern (ok|BAD)' 60 \"$mark\" || true",
+            f"[ \"$step_rc\" != 0 ] || console_wait {GUEST} 'pattern (ok|BAD)' 60 \"$mark\" || true",
             f"tail -c +$((mark + 1)) \"$(console_log {GUEST})\" >out/{output.name}.console || true",
             f"xl destroy {GUEST} 2>/dev/null || true",
         ]
