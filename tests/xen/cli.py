@@ -27,7 +27,7 @@ def _run(args) -> int:
     inputs = dict(_pair(item) for item in args.input)
     script = Path(args.script).read_text() if args.script != "-" else sys.stdin.read()
     result = vm.run(script, job, inputs=inputs, timeout=args.timeout, memory_mib=args.memory,
-                    dom0_mib=args.dom0_memory, disks=[Path(d) for d in args.disk])
+                    dom0_mib=args.dom0_memory, disks=[Path(d) for d in args.disk], cpu=args.cpu)
     print(f"job {job}: rc={result.rc} timed_out={result.timed_out} {result.seconds:.0f} s")
     for name, (rc, seconds) in result.steps.items():
         print(f"  step {name}: rc={rc} {seconds:.1f} s")
@@ -72,6 +72,7 @@ def main(argv=None) -> int:
     run.add_argument("--disk", action="append", default=[], help="a raw image, /dev/vdX in dom0")
     run.add_argument("--timeout", type=float, default=900, help="seconds before QEMU is killed")
     run.add_argument("--memory", type=int, default=2048, help="the machine's memory, MiB")
+    run.add_argument("--cpu", default=vm.CPU, help="QEMU's CPU model (default %(default)s)")
     run.add_argument("--dom0-memory", type=int, default=1024, help="dom0's memory, MiB")
     test = commands.add_parser("test", help="run the real-Xen tests (pytest -m xen_vm)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)

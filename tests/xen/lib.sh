@@ -1,11 +1,12 @@
 # Helpers for job scripts, sourced in dom0 before run.sh.  Guest consoles are logged by
 # xenconsoled to $job/console/guest-NAME.log.
 
-# guest_config NAME [MEMORY_MIB [PATTERN_PAGES [SEED]]]: write NAME.cfg for the counting guest.
+# guest_config NAME [MEMORY_MIB [PATTERN_PAGES [SEED [TYPE]]]]: write NAME.cfg for the counting
+# guest; TYPE is pv (the default) or pvh.
 guest_config() {
     cat >"$job/$1.cfg" <<CFG
 name = "$1"
-type = "pv"
+type = "${5:-pv}"
 kernel = "$GUEST_KERNEL"
 ramdisk = "$GUEST_RAMDISK"
 memory = ${2:-96}

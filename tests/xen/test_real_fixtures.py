@@ -6,7 +6,6 @@ accepts, and converting back keeps every page."""
 from __future__ import annotations
 
 import json
-import subprocess
 import tarfile
 from pathlib import Path
 
@@ -16,15 +15,10 @@ from tests.integration.images import guest_state
 
 from . import pattern, scenario
 from .fixtures import ARCHIVE, FIXTURES, MEMBERS
-from .scenario import LEGACY_EXTENDED, XCFORMAT
+from .scenario import LEGACY_EXTENDED, xcformat
 
 NAMES = sorted(MEMBERS)
 SAVES = [n for n in NAMES if n.endswith(".save")]
-
-
-def xcformat(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([str(XCFORMAT), *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -71,29 +65,16 @@ def test_save_and_dump_of_one_paused_state_hold_the_same_pages(real):
         assert same > 0.9 * len(saved), f"{save}: {same} of {len(saved)} pages alike"
 
 
-TARGETS = {
-    "v2": ("--to", "v2"),
-    "v2-align": ("--to", "v2", "--align"),
-    "v2-xl": ("--to", "v2", "--wrap", "xl"),
-    "aligned": ("--to", "aligned"),
-    "core": ("--to", "core"),
-    "legacy": ("--to", "legacy", "--drop", "cpu-policy"),
-    "legacy-align": ("--to", "legacy", "--align", "--drop", "cpu-policy"),
-    "for-xen-4.6+": ("--to", "auto", "--for", "xen-4.6+", "--drop", "cpu-policy"),
-    "for-xen-4.14+": ("--to", "auto", "--for", "xen-4.14+"),
-}
-KNOWN = {("guest.save", "legacy"), ("guest.save", "legacy-align")}
-
-
 def _case(save: str, target: str):
-    marks = pytest.mark.xfail(strict=True, reason=LEGACY_EXTENDED) if (save, target) in KNOWN else ()
+    known = target in scenario.LEGACY_TARGETS
+    marks = pytest.mark.xfail(strict=True, reason=LEGACY_EXTENDED) if known else ()
     return pytest.param(save, target, marks=marks, id=f"{save}-{target}")
 
 
-@pytest.mark.parametrize("save,target", [_case(s, t) for s in SAVES for t in TARGETS])
+@pytest.mark.parametrize("save,target", [_case(s, t) for s in SAVES for t in scenario.CONVERSIONS])
 def test_every_writer_output_is_valid_and_converts_back_page_for_page(real, tmp_path, save, target):
     out = tmp_path / target
-    done = xcformat("convert", real[save], out, *TARGETS[target], "--no-progress")
+    done = xcformat("convert", real[save], out, *scenario.CONVERSIONS[target], "--no-progress")
     assert done.returncode == 0, done.stderr
     checked = xcformat("validate", out)
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 
 import pytest
 
@@ -17,14 +16,9 @@ from xcformat.io import open_source
 from xcformat.records import PageBatch, PageType
 
 from . import pattern, scenario
-from .scenario import XCFORMAT
+from .scenario import xcformat
 
 pytestmark = pytest.mark.xen_vm
-
-
-def xcformat(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(XCFORMAT), *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
 
 
 def info(path) -> dict:
@@ -64,24 +58,15 @@ def test_pattern_is_in_the_real_file(boot1, name):
     assert len(found) == scenario.PATTERN_PAGES
 
 
-CONVERSIONS = {
-    "v2": ("--to", "v2"),
-    "v2-align": ("--to", "v2", "--align"),
-    "v2-xl": ("--to", "v2", "--wrap", "xl"),
-    "aligned": ("--to", "aligned"),
-    "core": ("--to", "core"),
-    "legacy": ("--to", "legacy", "--drop", "cpu-policy"),
-    "legacy-align": ("--to", "legacy", "--align", "--drop", "cpu-policy"),
-}
 LEGACY_XFAIL = pytest.mark.xfail(strict=True, reason=scenario.LEGACY_EXTENDED)
 
 
 @pytest.mark.parametrize("target", [
-    pytest.param(name, marks=LEGACY_XFAIL if name.startswith("legacy") else ())
-    for name in CONVERSIONS])
+    pytest.param(name, marks=LEGACY_XFAIL if name in scenario.LEGACY_TARGETS else ())
+    for name in scenario.CONVERSIONS])
 def test_real_save_converts_and_our_reader_accepts_it(real_save, tmp_path, target):
     out = tmp_path / target
-    done = xcformat("convert", real_save, out, *CONVERSIONS[target], "--no-progress")
+    done = xcformat("convert", real_save, out, *scenario.CONVERSIONS[target], "--no-progress")
     assert done.returncode == 0, done.stderr
     checked = xcformat("validate", out)
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -95,11 +95,11 @@ def prepare_job(job: Path, script: str, parts: Components, inputs: dict[str, Pat
 
 
 def qemu_command(parts: Components, job: Path, memory_mib: int, dom0_mib: int,
-                 disks: list[Path]) -> list[str]:
+                 disks: list[Path], cpu: str = CPU) -> list[str]:
     xen_args = f"dom0_mem={dom0_mib}M,max:{dom0_mib}M console=com1 com1=115200,8n1 loglvl=all guest_loglvl=all"
     dom0_args = "console=hvc0 loglevel=4 rdinit=/init"
     command = [
-        "qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", CPU,
+        "qemu-system-x86_64", "-accel", "tcg,thread=multi", "-cpu", cpu,
         "-m", str(memory_mib), "-smp", "2", "-nodefaults", "-no-reboot", "-display", "none",
         "-serial", f"file:{job / 'serial.log'}",
         "-kernel", str(parts.xen), "-append", xen_args,
@@ -114,14 +114,14 @@ def qemu_command(parts: Components, job: Path, memory_mib: int, dom0_mib: int,
 
 def run(script: str, job: Path, *, inputs: dict[str, Path] | None = None, timeout: float = 600,
         memory_mib: int = 2048, dom0_mib: int = 1024, disks: list[Path] | None = None,
-        environment: dict[str, str] | None = None) -> Result:
+        environment: dict[str, str] | None = None, cpu: str = CPU) -> Result:
     """Boot, run ``script`` in dom0 (sh -e, with lib.sh's helpers), power off; never hangs:
     QEMU is killed after ``timeout`` seconds.  Raises Unavailable when QEMU cannot start."""
     parts = components.ensure()
     # dom0 sees the project read-only: byte-compile it here, or every run in dom0 compiles anew.
     compileall.compile_dir(ROOT / "xcformat", quiet=2)
     prepare_job(job, script, parts, inputs, environment)
-    command = qemu_command(parts, job, memory_mib, dom0_mib, disks or [])
+    command = qemu_command(parts, job, memory_mib, dom0_mib, disks or [], cpu)
     (job / "qemu.cmd").write_text(shlex.join(command) + "\n")
     start = time.monotonic()
     with open(job / "qemu.log", "wb") as log:
