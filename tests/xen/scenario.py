@@ -24,8 +24,8 @@ XCFORMAT = ROOT / ".venv" / "bin" / "xcformat"
 
 LEGACY_EXTENDED = ("v2 -> legacy writes the 64-byte X86_PV_VCPU_EXTENDED into the legacy tail's"
                    " 128-byte slot: the legacy file is truncated and invalid")
-AUTO_FROM_LEGACY = ("--to auto --for an xl host from a legacy input writes a bare stream, without"
-                    " the xl header xl restore needs")
+AUTO_FROM_LEGACY = (LEGACY_EXTENDED + "; and --to auto --for an xl host from a legacy input writes"
+                    " a bare stream, without the xl header xl restore needs")
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,11 @@ OUTPUTS = (
     Output("aligned-v2-xl", (ALIGNED, _from("aligned", "aligned-v2-xl", "--to", "v2", "--wrap", "xl"))),
     Output("aligned-v2-pipe", (ALIGNED,), piped=True),
     Output("for-4.6-from-legacy", (LEGACY, _from("legacy", "for-4.6-from-legacy", *FOR_46)),
-           defect=LEGACY_EXTENDED),
+           defect=AUTO_FROM_LEGACY),
     Output("for-4.6-from-v2", (V2, _from("v2", "for-4.6-from-v2", *FOR_46))),
     Output("for-4.6-from-aligned", (ALIGNED, _from("aligned", "for-4.6-from-aligned", *FOR_46))),
     Output("for-4.14-from-legacy", (LEGACY, _from("legacy", "for-4.14-from-legacy", *FOR_414)),
-           defect=LEGACY_EXTENDED),
+           defect=AUTO_FROM_LEGACY),
     Output("for-4.14-from-v2", (V2, _from("v2", "for-4.14-from-v2", *FOR_414))),
     Output("for-4.14-from-aligned", (ALIGNED, _from("aligned", "for-4.14-from-aligned", *FOR_414))),
 )
