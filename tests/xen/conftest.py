@@ -29,6 +29,10 @@ def pytest_collection_modifyitems(items):
 
 
 def _boot(name: str, script: str, job, **kwargs) -> vm.Result:
+    """Run one boot; XCFORMAT_XENVM_REUSE_<NAME>=DIR takes an earlier job directory instead."""
+    earlier = os.environ.get(f"XCFORMAT_XENVM_REUSE_{name.upper()}")
+    if earlier:
+        return vm.Result.load(Path(earlier))
     try:
         result = vm.run(script, job, **kwargs)
     except Unavailable as why:
@@ -42,11 +46,7 @@ def _boot(name: str, script: str, job, **kwargs) -> vm.Result:
 
 @pytest.fixture(scope="session")
 def boot1(tmp_path_factory) -> vm.Result:
-    """Guest started, saved (xl save -p), dumped (xl dump-core), run on, original restored.
-    XCFORMAT_XENVM_BOOT1=DIR reuses the job directory of an earlier boot 1 instead."""
-    earlier = os.environ.get("XCFORMAT_XENVM_BOOT1")
-    if earlier:
-        return vm.Result.load(Path(earlier))
+    """Guest started, saved (xl save -p), dumped (xl dump-core), run on, original restored."""
     return _boot("boot1", scenario.BOOT1, tmp_path_factory.mktemp("xenvm-boot1"), timeout=900)
 
 
@@ -89,6 +89,13 @@ def boot2(outputs, tmp_path_factory) -> vm.Result:
     inputs["aligned"] = directory / "aligned"
     return _boot("boot2", scenario.boot2_script(wanted), tmp_path_factory.mktemp("xenvm-boot2"),
                  inputs=inputs, timeout=1500)
+
+
+@pytest.fixture(scope="session")
+def pvh_boot(tmp_path_factory) -> vm.Result:
+    """An HVM (PVH) guest saved, then restored from Xen's save and from xcformat's v2 --align."""
+    return _boot("pvh", scenario.PVH_BOOT, tmp_path_factory.mktemp("xenvm-pvh"), timeout=900,
+                 cpu=scenario.HVM_CPU)
 
 
 def pytest_terminal_summary(terminalreporter):
