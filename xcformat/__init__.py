@@ -27,6 +27,10 @@ __all__ = ["open", "validate", "Image", "Info", "Validation", "Page", "Written",
 _FROM_IMAGE = frozenset({"open", "validate", "Image", "Info", "Validation", "Page", "Written"})
 
 
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _FROM_IMAGE)
+
+
 def __getattr__(name: str) -> object:
     if name in _FROM_IMAGE:
         return getattr(importlib.import_module(".image", __name__), name)
