@@ -30,8 +30,6 @@ class Census:
             self.vcpus.add(record.vcpu_id)
         elif isinstance(record, ImageHeader):
             self.header = record
-            if not self.batches:
-                self.distinct = PageSet(record.p2m_size)
         elif isinstance(record, Wrapper):
             self.wrapper = record.kind
 

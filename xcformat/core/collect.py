@@ -1,9 +1,9 @@
 """Gathering a save image's pages for a dump: sorted by pfn, each pfn once, last copy wins.
 
 A save image sends pages in stream order, unsorted, and re-sends pages dirtied during a live
-save; a dump needs one ascending table.  Memory holds only a pfn-indexed array of page
-locations (8 bytes per pfn up to the highest pfn seen, the same order as the guest's own p2m)
-and, for dumps read back from dumps, a parallel gmfn array.  A page whose batch says where it
+save; a dump needs one ascending table.  Memory holds only a pfn-indexed map of page
+locations (8 bytes a pfn, in chunks allocated where pages are present: a page at pfn 0x0ffffffe
+costs one chunk, not 2 GiB) and, for dumps read back from dumps, a parallel gmfn map.  A page whose batch says where it
 lies in a seekable input (``PageBatch.data_offset``) is located there and read back from the
 input in pfn order, so no page is copied twice.  Other pages (from a pipe or a socket, or made up
 by the reader) go, batch by batch as they arrive, to an unlinked
@@ -12,15 +12,16 @@ by the reader) go, batch by batch as they arrive, to an unlinked
 
 from __future__ import annotations
 
-import array
+from array import array
 from collections.abc import Callable, Iterator
 
 from ..errors import FormatError
 from ..io import Source
 from ..io.scratch import Scratch
+from ..pfnmap import PfnMap
 from ..records import DATA_TYPES, PAGE_SIZE, PageBatch
 
-#: pfns at or above this are refused (16 TiB of guest memory; keeps the location array bounded).
+#: pfns at or above this are refused (16 TiB of guest memory, the most a dump's table names).
 MAX_PFN = 1 << 32
 #: A location is an input file offset (>= 0), a scratch offset ``o`` stored as ``~o`` (< 0),
 #: or this for a pfn without data.
@@ -39,16 +40,10 @@ class PageCollector:
         self.reread = reread if reread is not None and reread.seekable else None
         self._spill = spill
         self.scratch: Scratch | None = None
-        self.locations = array.array("q")
-        self.gmfns: array.array | None = None
+        self.locations = PfnMap("q", _ABSENT)
+        self.gmfns: PfnMap | None = None
         self.resent = 0
         self.spilled = 0   # pages that went to the scratch file
-
-    def _grow(self, pfn: int) -> None:
-        size = max(pfn + 1, 2 * len(self.locations), 1024)
-        if self.gmfns is not None:
-            self.gmfns.extend(range(len(self.locations), size))
-        self.locations.extend(array.array("q", [_ABSENT]) * (size - len(self.locations)))
 
     def add(self, batch: PageBatch) -> None:
         """Point ``batch``'s data pages' pfns at their copy in the input or, where the input
@@ -63,18 +58,16 @@ class PageCollector:
             where, step = ~self.scratch.append(batch.data), -PAGE_SIZE
             self.spilled += batch.data_pages
         if batch.gmfns is not None and self.gmfns is None:
-            self.gmfns = array.array("Q", range(len(self.locations)))
+            chunk = self.locations.chunk_pfns
+            self.gmfns = PfnMap("Q", lambda base: array("Q", range(base, base + chunk)))
         for i, (pfn, kind) in enumerate(zip(batch.pfns, batch.types)):
             if kind not in DATA_TYPES:
                 continue
             if not 0 <= pfn < self.limit:
                 raise FormatError(f"pfn {pfn:#x} is beyond the guest's p2m size "
                                   f"{self.limit:#x}", field="pfn")
-            if pfn >= len(self.locations):
-                self._grow(pfn)
-            if self.locations[pfn] != _ABSENT:
+            if self.locations.swap(pfn, where) != _ABSENT:
                 self.resent += 1
-            self.locations[pfn] = where
             if self.gmfns is not None:
                 self.gmfns[pfn] = batch.gmfns[i] if batch.gmfns is not None else pfn
             where += step
@@ -82,15 +75,14 @@ class PageCollector:
     @property
     def count(self) -> int:
         """Distinct pfns with data: the dump's ``xch_nr_pages``."""
-        return len(self.locations) - self.locations.count(_ABSENT)
+        return sum(len(part) - part.count(_ABSENT) for _, part in self.locations.chunks())
 
-    def sorted_entries(self, chunk: int = 4096) -> Iterator[tuple[list[int], list[int]]]:
-        """(pfns, locations) in ascending pfn order, ``chunk`` pfns of the array at a time."""
-        for start in range(0, len(self.locations), chunk):
-            part = self.locations[start:start + chunk]
-            pfns = [start + i for i, where in enumerate(part) if where != _ABSENT]
-            if pfns:
-                yield pfns, [self.locations[p] for p in pfns]
+    def sorted_entries(self) -> Iterator[tuple[list[int], list[int]]]:
+        """(pfns, locations) in ascending pfn order, one chunk of the map at a time."""
+        for start, part in self.locations.chunks():
+            held = [i for i, where in enumerate(part) if where != _ABSENT]
+            if held:
+                yield [start + i for i in held], [part[i] for i in held]
 
     def runs(self) -> Iterator[tuple[ReadAt, int, int]]:
         """The pages in ascending pfn order as (read, offset, pages): runs that lie back to back

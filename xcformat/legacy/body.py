@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ..entries import split_typed
 from ..errors import Finding
+from ..pfnmap import PfnMap
 from ..records import (PAGE_SIZE, PAGE_TABLE_TYPES, HvmParams, LastCheckpoint, Opaque,
                        PageBatch, Record, Toolstack, TscInfo, VcpuInfo, data_page_count)
 from .cursor import Cursor, Stream
@@ -105,12 +106,12 @@ def check_batch(cursor: Cursor, stream: Stream, pfns: tuple[int, ...], types: by
         record_types(stream.type_map, pfns, types, xtab)
 
 
-def record_types(type_map: bytearray, pfns: tuple[int, ...], types: bytes, xtab: bool) -> None:
+def record_types(type_map: PfnMap, pfns: tuple[int, ...], types: bytes, xtab: bool) -> None:
     """Note each entry's type in the per-pfn map (XTAB entries name no page).  A batch of
-    consecutive pfns, the usual case, is one slice assignment."""
+    consecutive pfns, the usual case, is one run."""
     first = pfns[0]
     if not xtab and pfns == tuple(range(first, first + len(pfns))):
-        type_map[first:first + len(pfns)] = types
+        type_map.put_run(first, types)
         return
     for pfn, kind in zip(pfns, types):
         if kind != XTAB:

@@ -110,7 +110,7 @@ class LegacyReader:
         if ext_blocks is not None:
             guest_bits = guest_bits_of_context(len(dict(ext_blocks)[b"vcpu"]))
         stream = Stream(GuestType.PV, structs(w, guest_bits), p2m_size)
-        stream.enable_type_map(cursor)
+        stream.enable_type_map()
         if ext_blocks is not None:
             stream.ext_ids = tuple(block_id for block_id, _ in ext_blocks)
             for block_id in stream.ext_ids:

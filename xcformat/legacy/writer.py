@@ -29,7 +29,7 @@ from ..records import (DATA_TYPES, PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorCon
                        Wrapper)
 from ..x86 import EXT_VCPU_CONTEXT_SIZE, VGC_SIZE
 from . import align, physmap, wrappers
-from .schema import CHUNK_OF_PARAM, MAX_BATCH, QEMU_LIBXL, QEMU_XEND, structs
+from .schema import CHUNK_OF_PARAM, MAX_BATCH, MAX_P2M_SIZE, MAX_VCPU_ID, QEMU_LIBXL, QEMU_XEND, structs
 from .tail import MAGIC_PFN_PARAMS
 
 #: Opaque legacy items and the chunk id that carries their bytes.
@@ -152,6 +152,10 @@ class LegacyWriter:
     def _image_header(self, record: ImageHeader) -> None:
         if record.p2m_size is None:
             raise UnsupportedError("the legacy format needs the guest's p2m size")
+        if not 0 < record.p2m_size < MAX_P2M_SIZE:
+            # Batch entries hold 28 pfn bits, and restorers size their p2m by it.
+            raise UnsupportedError(f"p2m size {record.p2m_size:#x}: a legacy image holds "
+                                   f"pfns below {MAX_P2M_SIZE - 1:#x}")
         w = self.options.toolstack_bits or record.toolstack_bits or 64
         g = record.guest_bits or w if record.guest is GuestType.PV else w
         self.header, self.structs = record, structs(w, g)
@@ -198,10 +202,16 @@ class LegacyWriter:
         self._put(struct.pack("<i", len(pfns)) + self._words(entries), record.data)
 
     def _vcpu_info(self, record: VcpuInfo) -> None:
-        words = [0] * (record.max_vcpu_id // 64 + 1)
+        ids = (record.max_vcpu_id, *record.online)
+        if min(ids) < 0 or max(ids) > MAX_VCPU_ID:
+            # The restorer keeps a 4096-bit online map (XC_SR_MAX_VCPUS, xg_save_restore.h).
+            bad = min(ids) if min(ids) < 0 else max(ids)
+            raise UnsupportedError(f"vCPU id {bad}: a legacy image holds vCPU ids 0.."
+                                   f"{MAX_VCPU_ID}")
+        words = [0] * (max(ids) // 64 + 1)
         for vcpu in record.online:
             words[vcpu // 64] |= 1 << (vcpu % 64)
-        self._chunk(-2, struct.pack(f"<i{len(words)}Q", record.max_vcpu_id, *words))
+        self._chunk(-2, struct.pack(f"<i{len(words)}Q", max(ids), *words))
         self.saw_vcpu_info = True
 
     def _hvm_params(self, record: HvmParams) -> None:
