@@ -57,6 +57,7 @@ class Sample:
     data: bytes
     regions: tuple[Region, ...]   #: where its structures lie (``xcformat map``'s regions)
     pfn: int                      #: a pfn it holds data for
+    guest: str                    #: "pv" or "hvm"
     options: tuple[str, ...] = () #: what every command needs to read it (``--guest`` ...)
 
 
@@ -88,7 +89,7 @@ def _make(name: str, folder: Path) -> Sample:
     records, _, _ = read_records(path, get(fmt), hints, on_region=regions.append)
     pfn = next(p for r in records if isinstance(r, PageBatch) and r.data_pages
                for p, t in zip(r.pfns, r.types) if t in DATA_TYPES)
-    return Sample(name, fmt, data, tuple(regions), pfn, options)
+    return Sample(name, fmt, data, tuple(regions), pfn, spec.guest, options)
 
 
 def _hint_options(spec: GuestSpec, data: bytes) -> tuple[str, ...]:
