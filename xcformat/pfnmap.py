@@ -58,15 +58,20 @@ class PfnMap:
         old, chunk[slot] = chunk[slot], value
         return old
 
-    def put_run(self, first: int, values) -> None:
-        """``values`` (a sequence of the typecode's items) at ``first``, ``first + 1``, ..."""
-        done, mask = 0, self.chunk_pfns - 1
+    def put_run(self, first: int, values: array) -> array:
+        """``values`` (an array of this map's typecode) at ``first``, ``first + 1``, ...;
+        returns what those pfns held, in the same order."""
+        done, mask, held = 0, self.chunk_pfns - 1, None
         while done < len(values):
             pfn = first + done
-            take = min(len(values) - done, self.chunk_pfns - (pfn & mask))
-            self._chunk(pfn, create=True)[pfn & mask:(pfn & mask) + take] = \
-                array(self._chunk(pfn, create=True).typecode, values[done:done + take])
+            slot = pfn & mask
+            take = min(len(values) - done, self.chunk_pfns - slot)
+            chunk = self._chunk(pfn, create=True)
+            old = chunk[slot:slot + take]
+            held = old if held is None else held + old
+            chunk[slot:slot + take] = values[done:done + take]
             done += take
+        return held if held is not None else values[:0]
 
     def chunks(self) -> Iterator[tuple[int, array]]:
         """(first pfn, values) of every allocated chunk, in ascending pfn order."""

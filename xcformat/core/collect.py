@@ -60,17 +60,34 @@ class PageCollector:
         if batch.gmfns is not None and self.gmfns is None:
             chunk = self.locations.chunk_pfns
             self.gmfns = PfnMap("Q", lambda base: array("Q", range(base, base + chunk)))
-        for i, (pfn, kind) in enumerate(zip(batch.pfns, batch.types)):
+        pfns, n = batch.pfns, len(batch.pfns)
+        if batch.data_pages == n and pfns == tuple(range(pfns[0], pfns[0] + n)):
+            self._add_run(pfns[0], n, where, step, batch.gmfns)   # the usual batch
+            return
+        for i, (pfn, kind) in enumerate(zip(pfns, batch.types)):
             if kind not in DATA_TYPES:
                 continue
-            if not 0 <= pfn < self.limit:
-                raise FormatError(f"pfn {pfn:#x} is beyond the guest's p2m size "
-                                  f"{self.limit:#x}", field="pfn")
+            self._check(pfn)
             if self.locations.swap(pfn, where) != _ABSENT:
                 self.resent += 1
             if self.gmfns is not None:
                 self.gmfns[pfn] = batch.gmfns[i] if batch.gmfns is not None else pfn
             where += step
+
+    def _check(self, pfn: int) -> None:
+        if not 0 <= pfn < self.limit:
+            raise FormatError(f"pfn {pfn:#x} is beyond the guest's p2m size "
+                              f"{self.limit:#x}", field="pfn")
+
+    def _add_run(self, first: int, n: int, where: int, step: int, gmfns) -> None:
+        """Pages of ``n`` consecutive pfns from ``first``, back to back from ``where``."""
+        self._check(first)
+        self._check(first + n - 1)
+        old = self.locations.put_run(first, array("q", range(where, where + n * step, step)))
+        self.resent += n - old.count(_ABSENT)
+        if self.gmfns is not None:
+            self.gmfns.put_run(first, array("Q", gmfns if gmfns is not None
+                                            else range(first, first + n)))
 
     @property
     def count(self) -> int:
@@ -89,16 +106,24 @@ class PageCollector:
         in one file, each to be read with one call."""
         reads = (self._read_input, self._read_scratch)
         spilled, at, n = False, 0, 0
-        for _, locations in self.sorted_entries():
-            for where in locations:
+        for _, part in self.locations.chunks():
+            # A whole chunk of pages back to back (the usual case) is one step, not 512.
+            first = part[0]
+            step = -PAGE_SIZE if first < 0 else PAGE_SIZE
+            whole = first != _ABSENT and part == array(
+                "q", range(first, first + len(part) * step, step))
+            for where in (first,) if whole else part:
+                if where == _ABSENT:
+                    continue
                 here = where < 0
                 offset = ~where if here else where
+                size = len(part) if whole else 1
                 if n and here is spilled and offset == at + n * PAGE_SIZE:
-                    n += 1
+                    n += size
                     continue
                 if n:
                     yield reads[spilled], at, n
-                spilled, at, n = here, offset, 1
+                spilled, at, n = here, offset, size
         if n:
             yield reads[spilled], at, n
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from array import array
 from collections.abc import Iterator
 
 from ..entries import split_typed
@@ -111,7 +112,7 @@ def record_types(type_map: PfnMap, pfns: tuple[int, ...], types: bytes, xtab: bo
     consecutive pfns, the usual case, is one run."""
     first = pfns[0]
     if not xtab and pfns == tuple(range(first, first + len(pfns))):
-        type_map.put_run(first, types)
+        type_map.put_run(first, array("B", types))
         return
     for pfn, kind in zip(pfns, types):
         if kind != XTAB:

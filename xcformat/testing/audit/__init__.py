@@ -1,8 +1,8 @@
 """A mutation fuzz of the whole command line: every format, every command, under limits.
 
-Each mutant (see :mod:`.mutants`) of each sample image (see :mod:`.samples`) goes through every
-command (:data:`.runner.COMMANDS`: info, validate, map, page, convert to every target, receive
-from a pipe), each in its own process with a 1 GiB address-space limit and a 20 s deadline, and
+Each mutant (module ``mutants``: random edits, field edits, truncations, splices) of each sample
+image (module ``samples``: every format and its variants) goes through every command
+(:data:`COMMANDS`: info, validate, map, page, convert to every target, receive from a pipe), each in its own process with a 1 GiB address-space limit and a 20 s deadline, and
 every image a command writes is validated.  A run is a finding when it shows a traceback, runs
 out of memory or time, exits with a status other than 0, 1 or 2, or writes an image that
 ``xcformat validate`` rejects.  The run is seeded: ``--seed S --case N`` repeats one mutant.

@@ -57,7 +57,7 @@ class Run:
     mutant: Mutant
     command: str
     outcome: Outcome
-    verdict: str                   #: "ok" or one of :data:`FINDINGS`
+    verdict: str                   #: "ok", or what went wrong (``FINDINGS``)
     message: str                   #: the last line of standard error (or validate's verdict)
 
 
