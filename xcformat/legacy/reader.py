@@ -215,7 +215,7 @@ class LegacyReader:
         if stream.type_map is None:
             return
         for index, pfn in enumerate(stream.frames):
-            if pfn >= len(stream.type_map):
+            if pfn >= stream.p2m_size:
                 continue                  # beyond p2m_size: reported by _frame_list
             if stream.type_map[pfn] != 0:
                 sent = stream.type_map[pfn]
