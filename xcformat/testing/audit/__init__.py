@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .mutants import Mutant, mutant
 from .report import Tally
-from .runner import COMMANDS, MEMORY, TIMEOUT, Command, Run, run_mutant
+from .runner import COMMANDS, MEMORY, PYTHON, TIMEOUT, Command, Run, run_mutant
 from .samples import RECIPES, Sample, build_samples
 
 __all__ = ["audit", "Tally", "Run", "Mutant", "Sample", "Command", "COMMANDS", "RECIPES",
@@ -30,10 +30,10 @@ __all__ = ["audit", "Tally", "Run", "Mutant", "Sample", "Command", "COMMANDS", "
 
 def audit(*, seed: int = 0, runs: int = 100, seconds: float | None = None, jobs: int = 1,
           samples: list[str] | None = None, commands=COMMANDS, cases: list[int] | None = None,
-          memory: int = MEMORY, timeout: float = TIMEOUT,
+          memory: int = MEMORY, timeout: float = TIMEOUT, python: tuple[str, ...] = PYTHON,
           on_run: Callable[[Run], None] | None = None) -> Tally:
     """Mutants ``0, 1, ...`` (or just ``cases``) until ``runs`` command runs or ``seconds`` have
-    been spent, ``jobs`` mutants at a time."""
+    been spent, ``jobs`` mutants at a time; ``python`` runs the xcformat under test."""
     tally, lock = Tally(), threading.Lock()
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="xcformat-audit-samples-") as folder:
@@ -44,7 +44,7 @@ def audit(*, seed: int = 0, runs: int = 100, seconds: float | None = None, jobs:
                 return []
             done = []
             for run in run_mutant(mutant(seed, case, built), commands, memory=memory,
-                                  timeout=timeout):
+                                  timeout=timeout, python=python):
                 done.append(run)
                 with lock:
                     tally.add(run)

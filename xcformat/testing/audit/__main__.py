@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
 from . import audit
 from .report import MIB
-from .runner import BY_NAME, MEMORY, TIMEOUT
+from .runner import BY_NAME, MEMORY, PYTHON, TIMEOUT
 from .samples import RECIPES
 
 
@@ -34,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, help="stop starting mutants after this long")
     parser.add_argument("--jobs", type=int, default=1, help="mutants at a time (default 1)")
     parser.add_argument("--case", type=int, action="append", dest="cases",
-                        help="run only this mutant (repeatable): reproduces a finding")
+                        help="run only this mutant (repeatable): reproduces a finding, given "
+                             "the same --seed and --samples")
     parser.add_argument("--samples", type=lambda t: _names(t, RECIPES, "sample"),
                         help="comma-separated sample names (default all: "
                              + ", ".join(RECIPES) + ")")
@@ -44,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"address-space limit per run, MiB (default {MEMORY // MIB})")
     parser.add_argument("--timeout", type=float, default=TIMEOUT,
                         help=f"deadline per run, seconds (default {TIMEOUT:.0f})")
+    parser.add_argument("--python", type=shlex.split, default=list(PYTHON), metavar="COMMAND",
+                        help="the interpreter that runs the xcformat under test, e.g. 'env "
+                             "PYTHONPATH=/other/checkout python3' (default: this one)")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="save each finding's mutant and a findings.json here")
     parser.add_argument("--progress", action="store_true", help="a dot per run on stderr")
@@ -56,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     tally = audit(seed=args.seed, runs=args.runs, seconds=args.seconds, jobs=args.jobs,
                   samples=args.samples, commands=commands, cases=args.cases,
-                  memory=args.memory * MIB, timeout=args.timeout,
+                  memory=args.memory * MIB, timeout=args.timeout, python=tuple(args.python),
                   on_run=dot if args.progress else None)
     if args.progress:
         sys.stderr.write("\n")

@@ -78,13 +78,17 @@ def _verdict(outcome: Outcome) -> str:
     return "ok"
 
 
-def _xcformat(*argv: str) -> list[str]:
-    return [sys.executable, "-m", "xcformat", *argv]
+#: The interpreter that runs ``python -m xcformat`` (this one unless told otherwise).
+PYTHON = (sys.executable,)
 
 
 def run_mutant(mutant: Mutant, commands=COMMANDS, *, memory: int = MEMORY,
-               timeout: float = TIMEOUT) -> Iterator[Run]:
-    """Each of ``commands`` on ``mutant``; a written image is then validated (another run)."""
+               timeout: float = TIMEOUT, python: tuple[str, ...] = PYTHON) -> Iterator[Run]:
+    """Each of ``commands`` on ``mutant``; a written image is then validated (another run).
+    ``python`` is the command that runs xcformat's interpreter (to audit another install)."""
+    def _xcformat(*argv: str) -> list[str]:
+        return [*python, "-m", "xcformat", *argv]
+
     with tempfile.TemporaryDirectory(prefix="xcformat-audit-") as folder:
         image, out = Path(folder) / "mutant.img", Path(folder) / "out"
         image.write_bytes(mutant.data)
@@ -97,7 +101,7 @@ def run_mutant(mutant: Mutant, commands=COMMANDS, *, memory: int = MEMORY,
             verdict = _verdict(outcome)
             yield Run(mutant, command.name, outcome, verdict, _message(outcome.stderr))
             if command.writes and verdict == "ok" and outcome.code == 0 and out.exists():
-                yield _check_output(mutant, command, out, memory, timeout)
+                yield _check_output(mutant, command, out, memory, timeout, _xcformat)
 
 
 #: What validate says when the bytes of an old legacy image cannot tell PV from HVM.
@@ -105,16 +109,17 @@ _SAY_GUEST = "say --guest"
 
 
 def _check_output(mutant: Mutant, command: Command, out: Path, memory: int,
-                  timeout: float) -> Run:
-    outcome = run_limited(_xcformat("validate", str(out)), memory=memory, timeout=timeout)
+                  timeout: float, xcformat) -> Run:
+    outcome = run_limited(xcformat("validate", str(out)), memory=memory, timeout=timeout)
     if outcome.code == 2 and _SAY_GUEST in outcome.stderr:
         # A legacy image in a layout older than 3.2 is ambiguous by design: tell validate the
         # guest type, as a user would.
-        outcome = run_limited(_xcformat("validate", str(out), "--guest", mutant.sample.guest),
+        outcome = run_limited(xcformat("validate", str(out), "--guest", mutant.sample.guest),
                               memory=memory, timeout=timeout)
     verdict = _verdict(outcome)
     if verdict == "ok" and outcome.code != 0:
         verdict = "invalid-output"
     text = outcome.stderr + outcome.stdout.decode("utf-8", "replace")
-    return Run(mutant, f"{command.name} | validate", outcome, verdict, _message(
-        "\n".join(line for line in text.splitlines() if "error" in line) or text))
+    errors = [line for line in text.splitlines() if line.startswith("error")]
+    return Run(mutant, f"{command.name} | validate", outcome, verdict,
+               errors[0][:300] if errors else _message(text))
