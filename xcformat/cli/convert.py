@@ -17,7 +17,8 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("convert", help="convert an image to another format")
     parser.add_argument("input", help="image to read (- for standard input)")
     parser.add_argument("output", help="file to write (- for standard output); written "
-                                       "atomically, so it appears only when complete")
+                                       "atomically, so it appears only when complete; a FIFO or "
+                                       "a device is written in place")
     parser.add_argument("--to", required=True, metavar="FORMAT",
                         help="target format: " + ", ".join(formats.registry())
                         + "; or auto, with --for")
@@ -66,7 +67,7 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str, int] | None:
         reader = fmt.reader(source, hints(args))
         options = dataclasses.replace(options, source=source)
         try:
-            with open_sink(args.output, args.io) as sink:
+            with open_sink(args.output, args.io, reading=source.stat()) as sink:
                 records = progress(reader.records(), source, enabled=progress_wanted(args),
                                    label=f"{fmt.name} → {target.name}")
                 try:

@@ -10,22 +10,24 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
+from ..codec import head
 from ..errors import EnvironmentProblem, Finding, TruncatedError
 from ..formats import SNIFF_BYTES, Hints
 from ..io import Source
 from ..layout import RegionSink
-from ..records import (Checkpoint, End, GuestType, ImageHeader, P2MFrames, PageBatch,
-                       PvExtInfo, Record)
+from ..records import (PAGE_SIZE, Checkpoint, End, GuestType, ImageHeader, P2MFrames,
+                       PageBatch, PvExtInfo, Record)
 from ..x86 import guest_bits_of_context
 from . import sniff
 from .body import read_body
 from .cursor import NOT_SENT, Cursor, Stream
-from .schema import CHUNKS, MAX_P2M_SIZE, structs
+from .schema import CHUNKS, EXT_BLOCK, MAX_P2M_SIZE, XCNT_PAYLOAD, structs
 from .tail import qemu_signature, read_hvm_tail, read_pv_tail, read_qemu
 from .versions import SINCE, show
 from .wrappers import READERS as WRAPPER_READERS
 from .wrappers import XL_FLAG_JSON
 
+EXT_BLOCK_HEAD = head(EXT_BLOCK, "size")
 #: ext-info larger than this is not ext-info (vcpu 5168 + extv + xcnt is under 5.2 KiB).
 MAX_EXT_INFO = 64 << 10
 MAX_XCNT = 256 << 10
@@ -50,21 +52,19 @@ class LegacyReader:
     # -- public -----------------------------------------------------------------------------
     def records(self) -> Iterator[Record]:
         cursor = Cursor(self.source, self.findings, self.on_region, self.keep_going)
-        found = sniff.layout(self.source.peek(SNIFF_BYTES), self.hints)
+        found = sniff.shape(self.source.peek(SNIFF_BYTES), self.hints)
         if found is None:
             raise self.source.error("not a legacy Xen save image", "p2m_size", 0)
         wrapper = None
         if found.wrapper:
             wrapper = WRAPPER_READERS[found.wrapper](cursor)
             yield wrapper
-            found = sniff.stream_layout(self.source.peek(SNIFF_BYTES), self.hints)
+            found = sniff.stream_shape(self.source.peek(SNIFF_BYTES), self.hints)
             if found is None:
                 raise cursor.error(f"no legacy stream after the {wrapper.kind} header "
                                    "(p2m_size out of range)", "p2m_size")
         if found.guest is None:
-            raise EnvironmentProblem(
-                f"{self.source.name}: the bytes cannot tell an HVM stream from a pre-3.2 PV "
-                "stream without extended info; say --guest pv or --guest hvm")
+            found = self._by_length(found)
         stream = yield from self._header(cursor, found)
         self.stream = stream
         if wrapper is not None and wrapper.kind == "xl":
@@ -73,6 +73,25 @@ class LegacyReader:
         yield from self._checkpoints(cursor, stream)
         self._check_type_age(stream)
         yield End()
+
+    def _by_length(self, found: sniff.Layout) -> sniff.Layout:
+        """Settle HVM vs a pre-3.2 PV stream on the length of what is left, or ask for --guest.
+
+        A PV stream ends with the 4096-byte shared-info page (tools/libxc/xc_linux_save.c
+        writes it last): a stream shorter than p2m_size and that page can only be HVM or
+        nothing, and the HVM reader tells which (invalid input, not a missing hint).
+        """
+        rest = len(self.source.peek(SNIFF_BYTES))
+        if rest >= (found.toolstack_bits or 64) // 8 + PAGE_SIZE:
+            raise EnvironmentProblem(
+                f"{self.source.name}: the bytes cannot tell an HVM stream from a pre-3.2 PV "
+                "stream without extended info; say --guest pv or --guest hvm")
+        self.findings.append(Finding(
+            "info", f"read as HVM: the stream's {rest} bytes are too few for a PV stream, "
+                    f"which ends with a {PAGE_SIZE}-byte shared-info page",
+            self.source.offset, "guest"))
+        return dataclasses.replace(found, guest=GuestType.HVM, undecided=(),
+                                   reason="too short for PV")
 
     def summary(self) -> dict:
         stream = self.stream
@@ -92,11 +111,11 @@ class LegacyReader:
         return summary
 
     # -- header -----------------------------------------------------------------------------
-    def _header(self, cursor: Cursor, found: sniff.Layout):
+    def _header(self, cursor: Cursor, found: sniff.StreamShape):
         w = found.toolstack_bits
         word = w // 8
         start = cursor.offset
-        p2m_size = int.from_bytes(cursor.read(word, "p2m_size"), "little")
+        p2m_size = structs(w, w).ulong.parse(cursor.read(word, "p2m_size"))
         if not 0 < p2m_size < MAX_P2M_SIZE:
             raise cursor.error(f"p2m_size {p2m_size:#x} out of range 1..{MAX_P2M_SIZE - 1:#x}"
                                + (" (is the toolstack width right?)" if p2m_size else ""),
@@ -118,7 +137,7 @@ class LegacyReader:
                 stream.versions.saw(EXT_FEATURES.get(block_id, "ext-info"))
             xcnt = dict(ext_blocks).get(b"xcnt")
             if xcnt is not None:
-                stream.xsave_record_size = int.from_bytes(xcnt, "little")
+                stream.xsave_record_size = XCNT_PAYLOAD.parse(xcnt).xsave_record_size
         else:
             stream.versions.lacks("pv-no-ext-info")
         if b"extv" not in stream.ext_ids:
@@ -140,10 +159,13 @@ class LegacyReader:
         """(blocks, None) when the extended-info signature is there, else (None, frame 0)."""
         word = w // 8
         start = cursor.offset
-        first = int.from_bytes(cursor.read(word, "ext_info.signature"), "little")
+        layout = structs(w, w)
+        # The first word is the signature, or else the p2m frame list's first entry.
+        first = layout.ulong.parse(cursor.source.peek(word)) \
+            if len(cursor.source.peek(word)) == word else None
         if first != (1 << w) - 1:
-            return None, first
-        tot = int.from_bytes(cursor.read(4, "ext_info.tot"), "little")
+            return None, layout.ulong.parse(cursor.read(word, "ext_info.signature"))
+        tot = cursor.parse(layout.ext_info_header, "ext_info").tot
         if not 8 <= tot <= MAX_EXT_INFO:
             raise cursor.error(f"ext-info tot {tot} out of range 8..{MAX_EXT_INFO}",
                                "ext_info.tot", start + word)
@@ -154,8 +176,8 @@ class LegacyReader:
             if left < 8:
                 raise cursor.error(f"ext-info tot {tot} is not the sum of its blocks",
                                    "ext_info.tot", start + word)
-            head = cursor.read(8, "ext_info.block")
-            block_id, size = bytes(head[:4]), int.from_bytes(head[4:], "little")
+            block = cursor.parse(EXT_BLOCK_HEAD, "ext_info.block")
+            block_id, size = block.id, block.size
             if size > left - 8:
                 raise cursor.error(f"ext-info block {block_id!r} size {size} larger than what "
                                    f"remains of tot ({left - 8})", "ext_info.block.size", at + 4)
@@ -188,7 +210,7 @@ class LegacyReader:
             raise cursor.error(f"{block_id.decode()} block size {len(payload)}, must be {want}",
                                field, at + 4)
         if block_id == b"xcnt":
-            value = int.from_bytes(payload, "little")
+            value = XCNT_PAYLOAD.parse(payload).xsave_record_size
             if not 16 <= value <= MAX_XCNT:
                 raise cursor.error(f"xcnt {value} out of range 16..{MAX_XCNT}",
                                    "ext_info.xcnt.value", at + 8)
