@@ -2,7 +2,7 @@
 
 Two checks: a model of the first steps of libxc 4.5's restore, written from
 ``RELEASE-4.5.0:tools/libxc/xc_domain_restore.c`` (xc_domain_restore, load_p2m_frame_list;
-legacy sheet §2.3, §11), for both toolstack widths and both guest types; and, when
+docs/reference/recognising.rst), for both toolstack widths and both guest types; and, when
 XCFORMAT_XEN_TOOLS names a Xen tools/python tree, the Xen project's own converter and verifier.
 """
 

@@ -4,8 +4,8 @@ Skipped unless XCFORMAT_XEN_TOOLS names a Xen ``tools/python`` tree.  For the PV
 matrix: verify-stream-v2 accepts our legacy → v2 (plain and ``--align``); convert-legacy-stream
 accepts our v2 → legacy (down-conversion, ``--align`` repeats included) and its v2 output holds
 the original's final pages (Remus too: our v2 writer flattens the checkpoints into one pass,
-which is all the converter handles, migration-v2.md §5.1).  Wrappers are left out: the tools' xl and libxl readers fail under
-Python 3 (migration-v2.md §5), and the bare libxc layer is what they check.
+which is all the converter handles).  Wrappers are left out: the tools' xl and libxl readers fail under
+Python 3 (see the Python 3 fixes of tests/v2/test_v2_xen_tools.py), and the bare libxc layer is what they check.
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 Skipped unless XCFORMAT_XEN_TOOLS names a Xen ``tools/python`` directory.  Each synthetic
 variant is rewritten by xcformat (byte-identical, checked elsewhere), then handed to the
 converter and the result to verify-stream-v2.  Expected outcomes are the converter's documented
-limits (legacy-save-stream.md §9): it refuses PV streams without ext-info and tmem, misparses
+limits (docs/reference/recognising.rst): it refuses PV streams without ext-info and tmem, misparses
 the 2007 HVM tail, and only knows the libxl qemu record (others need --skip-qemu).  xl/xend
-wrappers are stripped first: the converter's xl reader fails under Python 3 (migration-v2.md §5
-bug 2) and it has no xend reader.
+wrappers are stripped first: the converter's xl reader fails under Python 3 (the xl.py bug of
+tests/v2/test_v2_xen_tools.py) and it has no xend reader.
 """
 
 import os
@@ -36,7 +36,7 @@ FAILS = {
     "2007-hvm": "verify",                       # misparsed tail: "Zero length HVM context"
     "2007-hvm-32-xend": "verify",
     # verify-stream-v2's libxl layer rejects any EMULATOR_XENSTORE_DATA under Python 3
-    # (migration-v2.md §5 bug 3); the converter itself succeeds
+    # (the libxl.py bug of tests/v2/test_v2_xen_tools.py); the converter itself succeeds
     "4.5-hvm-64-xl-broken-xalloc": "verify",
 }
 

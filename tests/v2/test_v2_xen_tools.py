@@ -1,6 +1,6 @@
 """Development cross-check with the Xen project's own tools (skipped unless XCFORMAT_XEN_TOOLS
 names a Xen tree's tools/python).  The tools are copied and the Python 3 fixes of
-migration-v2.md §5 (bugs 1-3) applied to the copy at run time; nothing of Xen is committed."""
+the Python 3 fixes of FIXES applied to the copy at run time; nothing of Xen is committed."""
 
 import os
 import shutil
@@ -18,7 +18,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 TOOLS = os.environ.get("XCFORMAT_XEN_TOOLS")
 pytestmark = pytest.mark.skipif(not TOOLS, reason="XCFORMAT_XEN_TOOLS is not set")
 
-FIXES = [  # (file, old, new): migration-v2.md §5 bugs 1, 2, 3
+FIXES = [  # (file, old, new): bytes vs str and a buffering argument Python 3 refuses
     ("scripts/verify-stream-v2", 'open_file_or_fd(opts.fin, "rb", 0)',
      'open_file_or_fd(opts.fin, "rb")'),
     ("xen/migration/xl.py", 'MAGIC = "', 'MAGIC = b"'),
@@ -99,7 +99,7 @@ def test_xen_converter_and_ours_agree_on_every_variant_it_accepts(tmp_path, xen)
         assert done.returncode == 0, (spec, done.stderr)
         flags = ["-w", str(spec.toolstack_bits), "-g", spec.guest]
         if spec.wrapper is None and not synth.VARIANTS[spec.variant].checkpointed:
-            # (its converter reads only the first checkpoint of a Remus stream, §4.2)
+            # (its converter reads only the first checkpoint of a Remus stream)
             done = xen("convert-legacy-stream", "-i", tmp_path / "ours.legacy", "-o",
                        tmp_path / "xen", *flags, *(["-f", "libxl"] if spec.guest == "hvm"
                                                    else []))
@@ -108,7 +108,7 @@ def test_xen_converter_and_ours_agree_on_every_variant_it_accepts(tmp_path, xen)
                 theirs, findings = read(tmp_path / "xen")
                 errors = [f.message for f in findings if f.level == "error"]
                 if spec.guest == "pv" and not synth.VARIANTS[spec.variant].vcpu_info:
-                    # without a -2 chunk Xen's converter writes no vCPU at all (§9): caught
+                    # without a -2 chunk Xen's converter writes no vCPU at all: caught
                     assert errors == ["no X86_PV_VCPU_BASIC record for vCPU 0: the C restorer "
                                       "refuses the stream"], spec
                 else:

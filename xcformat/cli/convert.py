@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 
-from .. import formats
-from ..errors import EnvironmentProblem, FormatError, UnsupportedError, XcFormatError
-from ..io import open_sink
+from .. import formats, image
+from ..errors import EnvironmentProblem, UnsupportedError
 from ..negotiate import targets
 from . import human
-from .common import (add_common_options, hints, json_needs_stdout_free, open_image, print_json,
-                     progress, progress_wanted, write_options)
+from .common import (add_common_options, json_needs_stdout_free, print_json, progress,
+                     progress_wanted, write_options)
 
 
 def add_parser(subparsers) -> None:
@@ -60,21 +59,12 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str, int] | None:
     """One attempt: (source format, target format, bytes written), or None when ``--for``'s
     choice refused the image and another choice may take it (its reason added to
     ``refused``)."""
-    with open_image(args, args.input) as (source, fmt, sniffed):
-        target, options, option = _target(args, sniffed, refused)
-        if target.writer is None:
-            raise UnsupportedError(f"xcformat cannot write {target.name} images")
-        reader = fmt.reader(source, hints(args))
-        options = dataclasses.replace(options, source=source)
+    with image.open(args.input, guest=args.guest, width=args.width, io=args.io) as opened:
+        target, options, option = _target(args, opened.detected, refused)
+        watch = functools.partial(progress, enabled=progress_wanted(args),
+                                  label=f"{opened.format} → {target.name}")
         try:
-            with open_sink(args.output, args.io, reading=source.stat()) as sink:
-                records = progress(reader.records(), source, enabled=progress_wanted(args),
-                                   label=f"{fmt.name} → {target.name}")
-                try:
-                    target.writer(sink, options).write(records)
-                except (FormatError, UnsupportedError) as exc:
-                    raise _naming(exc, source.name) from None
-                size = sink.offset
+            written = opened.write(args.output, target, options, io=args.io, watch=watch)
         except UnsupportedError as exc:
             # Only an aligned variant is retried (its plain twin follows it in every row), and
             # only from a file, which can be read again.
@@ -82,7 +72,7 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str, int] | None:
                 raise
             refused[option.name] = str(exc)
             return None
-    return fmt.name, target.name, size
+    return written.source_format, written.format, written.size
 
 
 def _target(args, sniffed: formats.Sniffed, refused: dict[str, str]):
@@ -101,18 +91,3 @@ def _target(args, sniffed: formats.Sniffed, refused: dict[str, str]):
         options.say(f"--for {args.target}: not {reason}")
     options.say(f"--for {args.target}: writing {option.name}")
     return formats.get(option.format), option.write_options(options), option
-
-
-def _naming(exc: FormatError | UnsupportedError, input_name: str) -> XcFormatError:
-    """A writer's complaint about the records it was given, naming the file they came from.
-
-    Writers see records, not files: "v2 cannot carry ...", or a pfn beyond p2m_size that the
-    reader let through, is about the input, and the one-line message must say which file.
-    """
-    if isinstance(exc, FormatError):
-        if exc.file is None:
-            exc.file = input_name
-        return exc
-    if input_name in str(exc):
-        return exc
-    return UnsupportedError(f"{input_name}: {exc}")

@@ -39,23 +39,23 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "byte for byte"),
     Option("v2-align", "v2", True, (2, 3),
            "migration stream v2 with batches sized so every page is 4 KiB-aligned "
-           "(migration-v2 fact sheet §2)"),
+           "(510 pfns to a record)"),
     Option("v2", "v2", False, (2, 3), "migration stream v2 as Xen 4.6+ writes it"),
     Option("legacy-align", "legacy", True, (0, 0),
            "legacy stream with XTAB-filled batches that put pages on 4 KiB boundaries "
-           "(legacy fact sheet §10); W=8 adds a -9 chunk before each batch"),
+           "(1023 entries to a batch); W=8 adds a -9 chunk before each batch"),
     Option("legacy", "legacy", False, (0, 0), "the legacy stream of Xen 3.0-4.5"),
 )}
 
-#: What a sender tries, best first, when both ends are xcformat (issue 6).  legacy-align is
+#: What a sender tries, best first, when both ends are xcformat (spec/negotiation.md).  legacy-align is
 #: left out: between two xcformat ends the aligned format does the same job better.
 NEGOTIATED = ("aligned", "v2-align", "v2", "legacy")
 
 
 #: Formats whose writer implements ``WriteOptions.align``; a writer that does not takes the flag
 #: for nothing at all, so an aligned option counts as writable only where this says so.  v2 sizes
-#: its batches (migration-v2 fact sheet §2), legacy fills its batches with XTAB entries
-#: (legacy fact sheet §10, :mod:`xcformat.legacy.align`).
+#: its batches, legacy fills its batches with XTAB entries (:mod:`xcformat.legacy.align`); both
+#: are explained in docs/reference/maps.rst.
 ALIGNING_WRITERS = frozenset({"v2", "legacy"})
 
 

@@ -35,9 +35,10 @@ class Target:
     picks: tuple[Pick, ...]
 
 
-# legacy fact sheet §10: XTAB fillers (0xF0000000) alone align a W=32 batch (1023 entries,
+# XTAB fillers (0xF0000000) alone align a W=32 batch (1023 entries,
 # 4096-byte header); W=64 also needs a 4-byte -9 chunk before each batch, and restorers before
 # Xen 4.1 do not know -9 (added in 00a4b65f85; RELEASE-4.0.0 xc_domain_restore.c fails on it).
+# docs/reference/maps.rst, "The legacy stream", shows the arithmetic.
 _FILLER_ANY_XEN = Pick("legacy-align", frozenset({32}),
                        why="W=32 only: XTAB fillers are skipped by every legacy restorer; W=64 "
                        "would need chunk -9, unknown before Xen 4.1")
@@ -62,19 +63,20 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
                        "inside an xl save file, which libxl converts)",
            (Pick("v2-align", versions=(2, 2), why=_V2_ONLY),
             Pick("v2", versions=(2, 2), why=_V2_ONLY),
-            Pick("legacy", why="in an xl save file libxl runs its legacy converter (legacy "
-                               "fact sheet §9); a bare legacy stream is for xc_restore only"))),
+            Pick("legacy", why="in an xl save file libxl runs its legacy converter "
+                               "(convert-legacy-stream); a bare legacy stream is for "
+                               "xc_restore only"))),
     Target("xen-4.14+", "Xen 4.14 and later (restore v2 versions 2 and 3)",
            (Pick("v2-align", why="a plain v2 stream whose batch sizes align the pages "
-                                 "(migration-v2 fact sheet §2)"),
+                                 "(510 pfns to a record)"),
             Pick("v2", why="as Xen writes it"))),
     Target("convert-legacy-stream", "the Xen project's legacy → v2 converter (what libxl runs "
                                     "for legacy xl files on 4.6+)",
            (Pick("legacy-align", why="it drops exact 0xF0000000 entries and ignores -9 "
-                                     "(legacy fact sheet §9, §10)"),
+                                     "(LAST_CHECKPOINT)"),
             _PLAIN_LEGACY)),
     Target("verify-stream-v2", "the Xen project's v2 stream verifier",
-           (Pick("v2-align", why="accepted (migration-v2 fact sheet §2, item 4)"),
+           (Pick("v2-align", why="accepted (checked against its Xen commit c447b7308b)"),
             Pick("v2"))),
     Target("xcformat", "xcformat itself, any version (the order two xcformat ends negotiate)",
            tuple(Pick(name) for name in NEGOTIATED)),
