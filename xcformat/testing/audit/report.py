@@ -54,7 +54,7 @@ class Tally:
 
     def table(self) -> str:
         head = ("command", "runs", "exit 0", "exit 1", "exit 2", *FINDINGS, "max MiB", "max s")
-        lines = [head]
+        lines: list[tuple] = [head]
         for name, row in [*sorted(self.rows.items()), ("total", self.total())]:
             lines.append((name, row.runs, row.exits[0], row.exits[1], row.exits[2],
                           *(row.verdicts[v] for v in FINDINGS),

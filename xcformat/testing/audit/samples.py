@@ -12,6 +12,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Optional, Union
 
 from ...formats import SNIFF_BYTES, Hints, get, sniff
 from ...layout import Region
@@ -20,33 +21,42 @@ from ...synth import GuestSpec, legacy_bytes
 from ..reading import read_records
 from ..v2 import v2_bytes
 
-_PV = dict(pages=20, vcpus=2)
-_HVM = dict(guest="hvm", pages=20, vcpus=2)
 
-#: name -> (format, spec, how it is made: "legacy", ("v2", align, wrap), or convert options).
-RECIPES = {
-    "legacy-4.5-pv-xl": ("legacy", GuestSpec(**_PV, xsave=True, wrapper="xl",
+def _pv(**more: Any) -> GuestSpec:
+    return GuestSpec(pages=20, vcpus=2, **more)
+
+
+def _hvm(**more: Any) -> GuestSpec:
+    return GuestSpec(guest="hvm", pages=20, vcpus=2, **more)
+
+
+#: How a sample is made: "legacy", ("v2", align, wrap), or the options of a convert.
+Recipe = Union[str, tuple[str, bool, Optional[str]], list[str]]
+
+#: name -> (format, spec, recipe).
+RECIPES: dict[str, tuple[str, GuestSpec, Recipe]] = {
+    "legacy-4.5-pv-xl": ("legacy", _pv(xsave=True, wrapper="xl",
                                              special_pages=True), "legacy"),
     "legacy-4.5-pv32-tmem": ("legacy", GuestSpec(pages=20, guest_bits=32, tmem=True), "legacy"),
-    "legacy-4.5-hvm": ("legacy", GuestSpec(**_HVM), "legacy"),
-    "legacy-remus-pv": ("legacy", GuestSpec(**_PV, variant="remus", checkpoints=2), "legacy"),
+    "legacy-4.5-hvm": ("legacy", _hvm(), "legacy"),
+    "legacy-remus-pv": ("legacy", _pv(variant="remus", checkpoints=2), "legacy"),
     "legacy-3.2-pv32": ("legacy", GuestSpec(pages=20, variant="3.2", toolstack_bits=32),
                         "legacy"),
-    "legacy-3.1-hvm": ("legacy", GuestSpec(**_HVM, variant="3.1"), "legacy"),
+    "legacy-3.1-hvm": ("legacy", _hvm(variant="3.1"), "legacy"),
     "legacy-3.0.4-pae": ("legacy", GuestSpec(pages=20, variant="3.0.4-pae", toolstack_bits=32),
                          "legacy"),
     "legacy-3.0-pv": ("legacy", GuestSpec(pages=20, variant="3.0"), "legacy"),
     "legacy-2007-hvm": ("legacy", GuestSpec(guest="hvm", pages=20, variant="2007-hvm"),
                         "legacy"),
-    "v2-pv": ("v2", GuestSpec(**_PV, xsave=True), ("v2", False, None)),
-    "v2-hvm-libxl": ("v2", GuestSpec(**_HVM), ("v2", False, "libxl")),
+    "v2-pv": ("v2", _pv(xsave=True), ("v2", False, None)),
+    "v2-hvm-libxl": ("v2", _hvm(), ("v2", False, "libxl")),
     "v2-pv-align-xl": ("v2", GuestSpec(pages=20), ("v2", True, "xl")),
-    "v2-version2-hvm": ("v2", GuestSpec(**_HVM), ["--to", "v2", "--format-version", "2"]),
-    "aligned-pv": ("aligned", GuestSpec(**_PV, xsave=True), ["--to", "aligned"]),
-    "aligned-hvm": ("aligned", GuestSpec(**_HVM), ["--to", "aligned"]),
+    "v2-version2-hvm": ("v2", _hvm(), ["--to", "v2", "--format-version", "2"]),
+    "aligned-pv": ("aligned", _pv(xsave=True), ["--to", "aligned"]),
+    "aligned-hvm": ("aligned", _hvm(), ["--to", "aligned"]),
     "aligned-pv-noindex": ("aligned", GuestSpec(pages=20), ["--to", "aligned", "--no-index"]),
-    "core-pv": ("core", GuestSpec(**_PV), ["--to", "core"]),
-    "core-hvm": ("core", GuestSpec(**_HVM), ["--to", "core"]),
+    "core-pv": ("core", _pv(), ["--to", "core"]),
+    "core-hvm": ("core", _hvm(), ["--to", "core"]),
 }
 
 
@@ -79,6 +89,7 @@ def _make(name: str, folder: Path) -> Sample:
     elif isinstance(how, tuple):
         data = v2_bytes(spec, align=how[1], wrap=how[2])
     else:
+        assert isinstance(how, list)
         data = _convert(spec, how, folder, name)
     path = folder / f"{name}.sample"
     path.write_bytes(data)
