@@ -1,10 +1,11 @@
-"""info's ``pages``: distinct pfns with data, in a bitmap; ``page_records``: every copy sent."""
+"""info's ``pages``: distinct pfns with data, in a sparse bitmap; ``page_records``: every copy
+sent."""
 
 import json
 
 from xcformat.census import Census
 from xcformat.cli import main
-from xcformat.pageset import LIMIT, PageSet
+from xcformat.pageset import CHUNK_BYTES, PageSet
 from xcformat.records import GuestType, ImageHeader, PageBatch
 from xcformat.synth import GuestSpec, expected, legacy_bytes
 
@@ -25,18 +26,17 @@ def test_a_live_save_counts_each_resent_page_once(tmp_path, capsys):
     assert (facts["pages"], facts["page_records"]) == (want.pages, want.page_records)
 
 
-def test_no_data_entries_are_not_pages_and_the_bitmap_is_sized_by_p2m_size():
+def test_no_data_entries_are_not_pages_and_a_declared_p2m_size_allocates_nothing():
     census = Census()
-    census.see(ImageHeader(GuestType.HVM, 0x1000))
-    assert len(census.distinct.bits) == 0x1000 // 8
+    census.see(ImageHeader(GuestType.HVM, 0x0FFFFFFF))
+    assert not census.distinct.chunks
     census.see(_batch([1, 2, 3], [0, 0xF, 0xD]))
     census.see(_batch([1, 5]))
     assert (census.distinct.count(), census.page_records) == (2, 3)
 
 
-def test_without_p2m_size_the_bitmap_grows_and_gives_up_past_the_limit():
+def test_the_bitmap_costs_a_chunk_where_pfns_lie_not_a_bitmap_up_to_the_highest():
     pages = PageSet()
-    pages.add([7, 100_000, 7])
-    assert pages.count() == 2 and len(pages.bits) <= 100_000 // 8 + 1
-    pages.add([LIMIT])
-    assert pages.count() is None and not pages.bits
+    pages.add([7, 0x0FFFFFFE, 7, 1 << 40])
+    assert pages.count() == 3
+    assert len(pages.chunks) == 3 and all(len(b) == CHUNK_BYTES for b in pages.chunks.values())

@@ -36,8 +36,6 @@ class Census:
             self.vcpus.update(_hvm_cpus(record.blob))
         elif isinstance(record, ImageHeader):
             self.header = record
-            if not self.batches:
-                self.distinct = PageSet(record.p2m_size)
         elif isinstance(record, Wrapper):
             self.wrapper = record.kind
 

@@ -1,9 +1,9 @@
 """Gathering a save image's pages for a dump: sorted by pfn, each pfn once, last copy wins.
 
 A save image sends pages in stream order, unsorted, and re-sends pages dirtied during a live
-save; a dump needs one ascending table.  Memory holds only a pfn-indexed array of page
-locations (8 bytes per pfn up to the highest pfn seen, the same order as the guest's own p2m)
-and, for dumps read back from dumps, a parallel gmfn array.  A page whose batch says where it
+save; a dump needs one ascending table.  Memory holds only a pfn-indexed map of page
+locations (8 bytes a pfn, in chunks allocated where pages are present: a page at pfn 0x0ffffffe
+costs one chunk, not 2 GiB) and, for dumps read back from dumps, a parallel gmfn map.  A page whose batch says where it
 lies in a seekable input (``PageBatch.data_offset``) is located there and read back from the
 input in pfn order, so no page is copied twice.  Other pages (from a pipe or a socket, or made up
 by the reader) go, batch by batch as they arrive, to an unlinked
@@ -12,15 +12,16 @@ by the reader) go, batch by batch as they arrive, to an unlinked
 
 from __future__ import annotations
 
-import array
+from array import array
 from collections.abc import Callable, Iterator
 
 from ..errors import FormatError
 from ..io import Source
 from ..io.scratch import Scratch
+from ..pfnmap import PfnMap
 from ..records import DATA_TYPES, PAGE_SIZE, PageBatch
 
-#: pfns at or above this are refused (16 TiB of guest memory; keeps the location array bounded).
+#: pfns at or above this are refused (16 TiB of guest memory, the most a dump's table names).
 MAX_PFN = 1 << 32
 #: A location is an input file offset (>= 0), a scratch offset ``o`` stored as ``~o`` (< 0),
 #: or this for a pfn without data.
@@ -39,16 +40,10 @@ class PageCollector:
         self.reread = reread if reread is not None and reread.seekable else None
         self._spill = spill
         self.scratch: Scratch | None = None
-        self.locations = array.array("q")
-        self.gmfns: array.array | None = None
+        self.locations = PfnMap("q", _ABSENT)
+        self.gmfns: PfnMap | None = None
         self.resent = 0
         self.spilled = 0   # pages that went to the scratch file
-
-    def _grow(self, pfn: int) -> None:
-        size = max(pfn + 1, 2 * len(self.locations), 1024)
-        if self.gmfns is not None:
-            self.gmfns.extend(range(len(self.locations), size))
-        self.locations.extend(array.array("q", [_ABSENT]) * (size - len(self.locations)))
 
     def add(self, batch: PageBatch) -> None:
         """Point ``batch``'s data pages' pfns at their copy in the input or, where the input
@@ -63,50 +58,72 @@ class PageCollector:
             where, step = ~self.scratch.append(batch.data), -PAGE_SIZE
             self.spilled += batch.data_pages
         if batch.gmfns is not None and self.gmfns is None:
-            self.gmfns = array.array("Q", range(len(self.locations)))
-        for i, (pfn, kind) in enumerate(zip(batch.pfns, batch.types)):
+            chunk = self.locations.chunk_pfns
+            self.gmfns = PfnMap("Q", lambda base: array("Q", range(base, base + chunk)))
+        pfns, n = batch.pfns, len(batch.pfns)
+        if batch.data_pages == n and pfns == tuple(range(pfns[0], pfns[0] + n)):
+            self._add_run(pfns[0], n, where, step, batch.gmfns)   # the usual batch
+            return
+        for i, (pfn, kind) in enumerate(zip(pfns, batch.types)):
             if kind not in DATA_TYPES:
                 continue
-            if not 0 <= pfn < self.limit:
-                raise FormatError(f"pfn {pfn:#x} is beyond the guest's p2m size "
-                                  f"{self.limit:#x}", field="pfn")
-            if pfn >= len(self.locations):
-                self._grow(pfn)
-            if self.locations[pfn] != _ABSENT:
+            self._check(pfn)
+            if self.locations.swap(pfn, where) != _ABSENT:
                 self.resent += 1
-            self.locations[pfn] = where
             if self.gmfns is not None:
                 self.gmfns[pfn] = batch.gmfns[i] if batch.gmfns is not None else pfn
             where += step
 
+    def _check(self, pfn: int) -> None:
+        if not 0 <= pfn < self.limit:
+            raise FormatError(f"pfn {pfn:#x} is beyond the guest's p2m size "
+                              f"{self.limit:#x}", field="pfn")
+
+    def _add_run(self, first: int, n: int, where: int, step: int, gmfns) -> None:
+        """Pages of ``n`` consecutive pfns from ``first``, back to back from ``where``."""
+        self._check(first)
+        self._check(first + n - 1)
+        old = self.locations.put_run(first, array("q", range(where, where + n * step, step)))
+        self.resent += n - old.count(_ABSENT)
+        if self.gmfns is not None:
+            self.gmfns.put_run(first, array("Q", gmfns if gmfns is not None
+                                            else range(first, first + n)))
+
     @property
     def count(self) -> int:
         """Distinct pfns with data: the dump's ``xch_nr_pages``."""
-        return len(self.locations) - self.locations.count(_ABSENT)
+        return sum(len(part) - part.count(_ABSENT) for _, part in self.locations.chunks())
 
-    def sorted_entries(self, chunk: int = 4096) -> Iterator[tuple[list[int], list[int]]]:
-        """(pfns, locations) in ascending pfn order, ``chunk`` pfns of the array at a time."""
-        for start in range(0, len(self.locations), chunk):
-            part = self.locations[start:start + chunk]
-            pfns = [start + i for i, where in enumerate(part) if where != _ABSENT]
-            if pfns:
-                yield pfns, [self.locations[p] for p in pfns]
+    def sorted_entries(self) -> Iterator[tuple[list[int], list[int]]]:
+        """(pfns, locations) in ascending pfn order, one chunk of the map at a time."""
+        for start, part in self.locations.chunks():
+            held = [i for i, where in enumerate(part) if where != _ABSENT]
+            if held:
+                yield [start + i for i in held], [part[i] for i in held]
 
     def runs(self) -> Iterator[tuple[ReadAt, int, int]]:
         """The pages in ascending pfn order as (read, offset, pages): runs that lie back to back
         in one file, each to be read with one call."""
         reads = (self._read_input, self._read_scratch)
         spilled, at, n = False, 0, 0
-        for _, locations in self.sorted_entries():
-            for where in locations:
+        for _, part in self.locations.chunks():
+            # A whole chunk of pages back to back (the usual case) is one step, not 512.
+            first = part[0]
+            step = -PAGE_SIZE if first < 0 else PAGE_SIZE
+            whole = first != _ABSENT and part == array(
+                "q", range(first, first + len(part) * step, step))
+            for where in (first,) if whole else part:
+                if where == _ABSENT:
+                    continue
                 here = where < 0
                 offset = ~where if here else where
+                size = len(part) if whole else 1
                 if n and here is spilled and offset == at + n * PAGE_SIZE:
-                    n += 1
+                    n += size
                     continue
                 if n:
                     yield reads[spilled], at, n
-                spilled, at, n = here, offset, 1
+                spilled, at, n = here, offset, size
         if n:
             yield reads[spilled], at, n
 

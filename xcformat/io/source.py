@@ -144,10 +144,18 @@ class Source:
             raise EnvironmentProblem(f"{self.name}: read failed at offset {offset:#x}: "
                                      f"{exc.strerror}") from None
 
+    def _left(self, offset: int) -> int | None:
+        """Bytes of the input from ``offset`` on, where its size is known."""
+        return None if self.size is None else max(self.size - self._origin - offset, 0)
+
     def read(self, n: int, field: str) -> memoryview:
         """Exactly ``n`` bytes, or :class:`TruncatedError` naming ``field``."""
         if n < 0 or n > MAX_READ:
             raise self.error(f"refusing to read {n} bytes at once (limit {MAX_READ})", field)
+        left = self._left(self._pos)
+        if left is not None and n > left:
+            # Before the window grows to a declared size the file cannot hold.
+            raise self.error(f"input ends after {left} of {n} bytes", field, cls=TruncatedError)
         got = self._fill(n)
         if got < n:
             raise self.error(f"input ends after {got} of {n} bytes", field, cls=TruncatedError)
@@ -192,6 +200,10 @@ class Source:
         if n < 0 or n > MAX_READ:
             raise self.error(f"refusing to read {n} bytes at once (limit {MAX_READ})", field,
                              offset)
+        left = self._left(offset)
+        if left is not None and n > left:
+            raise self.error(f"input ends after {left} of {n} bytes", field, offset,
+                             cls=TruncatedError)
         data = bytearray(n)
         self.pread_into(offset, memoryview(data), field)
         return bytes(data)

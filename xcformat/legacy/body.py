@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from typing import Any
 
 from ..codec import head
 from ..entries import split_typed
 from ..errors import Finding
+from ..pfnmap import PfnMap
 from ..records import (INVALID_TYPES, PAGE_SIZE, PAGE_TABLE_TYPES, LastCheckpoint, Opaque,
                        PageBatch, Record, data_page_count)
 from . import physmap
@@ -105,12 +107,12 @@ def check_batch(cursor: Cursor, stream: Stream, pfns: tuple[int, ...], types: by
         record_types(stream.type_map, pfns, types, xtab)
 
 
-def record_types(type_map: bytearray, pfns: tuple[int, ...], types: bytes, xtab: bool) -> None:
+def record_types(type_map: PfnMap, pfns: tuple[int, ...], types: bytes, xtab: bool) -> None:
     """Note each entry's type in the per-pfn map (XTAB entries name no page).  A batch of
-    consecutive pfns, the usual case, is one slice assignment."""
+    consecutive pfns, the usual case, is one run."""
     first = pfns[0]
     if not xtab and pfns == tuple(range(first, first + len(pfns))):
-        type_map[first:first + len(pfns)] = types
+        type_map.put_run(first, array("B", types))
         return
     for pfn, kind in zip(pfns, types):
         if kind != XTAB:

@@ -9,14 +9,15 @@ from .. import codec
 from ..errors import Finding, FormatError, recover
 from ..io import Source
 from ..layout import Region, RegionSink
+from ..pfnmap import PfnMap
 from ..records import GuestType
 from .schema import LegacyStructs
 from .versions import VersionBounds
 
-#: Above this p2m size the reader does not keep a per-pfn type map (1 byte per pfn) and skips
-#: the checks that need one (cr3, GDT, start_info and frame-list page types), saying so.
-MAX_TYPE_MAP = 1 << 25
 NOT_SENT = 0xFF
+#: The type map's chunks: 64 pfns (64 bytes) each, so that even entries that carry no page
+#: (BROKEN, XALLOC: 4 or 8 bytes of file each) cost memory in proportion to the file.
+TYPE_MAP_CHUNK_BITS = 6
 
 
 class Cursor:
@@ -81,7 +82,7 @@ class Stream:
     frames: tuple[int, ...] = ()             #: PV p2m frame list, checked after each body
     frames_offset: int = 0
     xsave_record_size: int | None = None     #: the "xcnt" value
-    type_map: bytearray | None = None        #: last type sent per pfn (PV), NOT_SENT if none
+    type_map: PfnMap | None = None           #: last type sent per pfn (PV), NOT_SENT if none
     versions: VersionBounds = field(default_factory=VersionBounds)
     chunks: Counter = field(default_factory=Counter)
     online: tuple[int, ...] = (0,)           #: vCPUs of the tail (-2 map; vCPU 0 without it)
@@ -100,10 +101,5 @@ class Stream:
     def extv(self) -> bool:
         return b"extv" in self.ext_ids
 
-    def enable_type_map(self, cursor: Cursor) -> None:
-        if self.p2m_size <= MAX_TYPE_MAP:
-            self.type_map = bytearray([NOT_SENT]) * self.p2m_size
-        else:
-            cursor.findings.append(Finding(
-                "info", f"p2m_size {self.p2m_size:#x} is too large for page-type checks of the "
-                        f"tail (limit {MAX_TYPE_MAP:#x})", None, "p2m_size"))
+    def enable_type_map(self) -> None:
+        self.type_map = PfnMap("B", NOT_SENT, TYPE_MAP_CHUNK_BITS)

@@ -130,7 +130,7 @@ class LegacyReader:
         if ext_blocks is not None:
             guest_bits = guest_bits_of_context(len(dict(ext_blocks)[b"vcpu"]))
         stream = Stream(GuestType.PV, structs(w, guest_bits), p2m_size)
-        stream.enable_type_map(cursor)
+        stream.enable_type_map()
         if ext_blocks is not None:
             stream.ext_ids = tuple(block_id for block_id, _ in ext_blocks)
             for block_id in stream.ext_ids:
@@ -237,7 +237,7 @@ class LegacyReader:
         if stream.type_map is None:
             return
         for index, pfn in enumerate(stream.frames):
-            if pfn >= len(stream.type_map):
+            if pfn >= stream.p2m_size:
                 continue                  # beyond p2m_size: reported by _frame_list
             if stream.type_map[pfn] != 0:
                 sent = stream.type_map[pfn]

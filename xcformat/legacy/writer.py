@@ -35,8 +35,8 @@ from .payloads import (CHUNK_PAYLOADS, HVM_CONTEXT_PAYLOAD, MAGIC_PFNS_PAYLOAD, 
                        XSAVE_PAYLOAD)
 from .schema import (BODY_ITEM, CHUNK_OF_PARAM, CHUNKS, EXT_BLOCK, HVM_2007_VCPU,
                      HVM_2007_VCPUS, HVM_CONTEXT, HVM_MAGIC_PFNS, MAGIC_PFNS, MAX_BATCH,
-                     LegacyStructs, QEMU_LIBXL, QEMU_RECORDS, QEMU_XEND, XCNT_PAYLOAD,
-                     XSAVE_RECORD, structs)
+                     MAX_P2M_SIZE, MAX_VCPU_ID, LegacyStructs, QEMU_LIBXL, QEMU_RECORDS, QEMU_XEND,
+                     XCNT_PAYLOAD, XSAVE_RECORD, structs)
 
 #: Opaque legacy items and the chunk id that carries their bytes.
 OPAQUE_CHUNKS = {"verify-mode": -1, "tmem": -5, "tmem-extra": -6}
@@ -168,6 +168,10 @@ class LegacyWriter:
     def _image_header(self, record: ImageHeader) -> None:
         if record.p2m_size is None:
             raise UnsupportedError("the legacy format needs the guest's p2m size")
+        if not 0 < record.p2m_size < MAX_P2M_SIZE:
+            # Batch entries hold 28 pfn bits, and restorers size their p2m by it.
+            raise UnsupportedError(f"p2m size {record.p2m_size:#x}: a legacy image holds "
+                                   f"pfns below {MAX_P2M_SIZE - 1:#x}")
         w = self.options.toolstack_bits or record.toolstack_bits or 64
         g = record.guest_bits or w if record.guest is GuestType.PV else w
         self.header, self.structs = record, structs(w, g)
@@ -216,7 +220,14 @@ class LegacyWriter:
         self._put(BODY_ITEM.build(len(pfns)) + self._words(entries), record.data)
 
     def _vcpu_info(self, record: VcpuInfo) -> None:
-        self._chunk(-2, record)
+        ids = (record.max_vcpu_id, *record.online)
+        if min(ids) < 0 or max(ids) > MAX_VCPU_ID:
+            # Checked before the bitmap is sized by the highest id: the restorer keeps a
+            # 4096-bit online map (XC_SR_MAX_VCPUS, xg_save_restore.h).
+            bad = min(ids) if min(ids) < 0 else max(ids)
+            raise UnsupportedError(f"vCPU id {bad}: a legacy image holds vCPU ids 0.."
+                                   f"{MAX_VCPU_ID}")
+        self._chunk(-2, replace(record, max_vcpu_id=max(ids)))
         self.saw_vcpu_info = True
 
     def _hvm_params(self, record: HvmParams) -> None:
