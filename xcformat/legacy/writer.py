@@ -27,7 +27,7 @@ from ..records import (DATA_TYPES, PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorCon
                        P2MFrames, PageBatch, PageType, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
                        Wrapper)
-from ..x86 import EXT_VCPU_CONTEXT_SIZE, VGC_SIZE
+from ..x86 import EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE
 from . import align, physmap, wrappers
 from .schema import CHUNK_OF_PARAM, MAX_BATCH, QEMU_LIBXL, QEMU_XEND, structs
 from .tail import MAGIC_PFN_PARAMS
@@ -304,9 +304,7 @@ class LegacyWriter:
                 raise UnsupportedError(f"vCPU {vcpu}: the PV tail needs a {size}-byte context")
             self._put(context.context)
             if b"extv" in self.ext_ids:
-                ext = parts.get("VcpuExtended")
-                self._put(ext.data if ext else
-                          struct.pack("<I", vcpu) + bytes(EXT_VCPU_CONTEXT_SIZE - 4))
+                self._put(self._extended_slot(vcpu, parts.get("VcpuExtended")))
             xsave = parts.get("VcpuXsave")
             if b"xcnt" in self.ext_ids:
                 if xsave is None:
@@ -320,6 +318,19 @@ class LegacyWriter:
         if tail.shared_info is None or len(tail.shared_info) != PAGE_SIZE:
             raise UnsupportedError("the PV tail needs the 4096-byte shared-info page")
         self._put(tail.shared_info)
+
+    def _extended_slot(self, vcpu: int, ext: VcpuExtended | None) -> bytes:
+        """The fixed 128-byte slot legacy restorers read (xc_domain_restore.c of 4.5 copies
+        128 bytes into the domctl union): v2 carries only the ``size`` bytes the hypervisor
+        filled (64 on 4.10+, 56 on 4.3-4.9), so the rest is zero, as the saver left it."""
+        if ext is None or not ext.data:
+            # Nothing saved (a dump, or the 8-byte EXTENDED of 4.6-4.8): the callbacks alone,
+            # size = offsetof(vmce) = 32, the least set_ext_vcpucontext accepts (domctl.c).
+            return struct.pack("<II", vcpu, EXT_VCPU_MIN_SIZE).ljust(EXT_VCPU_CONTEXT_SIZE, b"\0")
+        if len(ext.data) > EXT_VCPU_CONTEXT_SIZE:
+            raise UnsupportedError(f"vCPU {vcpu}: an extended context of {len(ext.data)} bytes "
+                                   f"(the legacy slot holds {EXT_VCPU_CONTEXT_SIZE})")
+        return ext.data.ljust(EXT_VCPU_CONTEXT_SIZE, b"\0")
 
     def _hvm_tail(self, tail: _Tail) -> None:
         pfns = [tail.magic_pfns.get(index, 0) for index in MAGIC_PFN_PARAMS]
