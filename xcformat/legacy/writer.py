@@ -17,7 +17,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from ..drops import kind_of, refuse_or_drop, what_of
+from ..drops import NO_XL_CONFIG, kind_of, refuse_or_drop, what_of
 from ..entries import pack_typed
 from ..errors import FormatError, UnsupportedError
 from ..formats import WriteOptions
@@ -111,6 +111,7 @@ class LegacyWriter:
         }
 
     def write(self, records: Iterable[Record]) -> None:
+        records = (self._wrapper_asked(r) if isinstance(r, Wrapper) else r for r in records)
         if self.options.align:
             records = align.aligned_records(records, self)
         for record in records:
@@ -145,6 +146,21 @@ class LegacyWriter:
         return array(self.word_format, values).tobytes()
 
     # -- header -----------------------------------------------------------------------------
+    def _wrapper_asked(self, record: Wrapper) -> Wrapper:
+        """The source's wrapper, or the one ``--wrap`` asks for instead: xend's S-expression
+        configuration means nothing to xl (nor xl's to xend), so it goes."""
+        wrap = self.options.wrap
+        if wrap is None or wrap == record.kind:
+            return record
+        refuse_or_drop(self.options, "legacy", "config",
+                       f"the {record.kind} wrapper's domain configuration in an {wrap} file")
+        return self._empty_wrapper()
+
+    def _empty_wrapper(self) -> Wrapper:
+        if self.options.wrap == "xl":
+            self.options.say(NO_XL_CONFIG)
+        return Wrapper(self.options.wrap, b"", {})
+
     def _wrapper(self, record: Wrapper) -> None:
         self._put(wrappers.encode(record))
         self.wrapped = True
@@ -157,7 +173,7 @@ class LegacyWriter:
         self.header, self.structs = record, structs(w, g)
         self.from_legacy = record.variant.startswith("legacy")
         if self.options.wrap and not self.wrapped:
-            self._put(wrappers.encode(Wrapper(self.options.wrap, b"", {})))
+            self._put(wrappers.encode(self._empty_wrapper()))
         self._put(self._words([record.p2m_size]))
 
     def _ext_info(self, record: PvExtInfo) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..drops import kind_of, refuse_or_drop, what_of
+from ..drops import NO_XL_CONFIG, kind_of, refuse_or_drop, what_of
 from ..errors import EnvironmentProblem, FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
@@ -188,8 +188,7 @@ class V2Writer:
         config = wrapper.config if wrapper else b""
         tail = fields.get("optional_tail", b"")
         if wrapper is None:
-            self.options.say("the xl header carries no domain configuration: give one to "
-                             "xl restore")
+            self.options.say(NO_XL_CONFIG)
         framed = fields.get("config_framed", bool(config or tail))
         optional = (len(config).to_bytes(4, "little") + config + tail) if framed else b""
         if self.options.align:
