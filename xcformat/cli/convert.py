@@ -10,6 +10,7 @@ from ..errors import EnvironmentProblem, FormatError, UnsupportedError, XcFormat
 from ..io import open_sink
 from ..negotiate import targets
 from ..negotiate.options import Option
+from ..selfcheck import output_check
 from .common import add_input_options, hints, open_image, progress, write_options
 
 
@@ -75,12 +76,16 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str] | None:
         say = options.say
         options = dataclasses.replace(options, source=source,
                                       say=choice.notes.append if choice else say)
+        writer = None
+        check = output_check(target.name, args.output, source.name,
+                             lambda: getattr(writer, "read_hints", formats.Hints()))
         try:
-            with open_sink(args.output, args.io) as sink:
+            with open_sink(args.output, args.io, check=check) as sink:
                 records = progress(reader.records(), source, enabled=not args.no_progress,
                                    label=f"{fmt.name} → {target.name}")
                 try:
-                    target.writer(sink, options).write(records)
+                    writer = target.writer(sink, options)
+                    writer.write(records)
                 except (FormatError, UnsupportedError) as exc:
                     raise _naming(exc, source.name) from None
         except XcFormatError as exc:

@@ -245,8 +245,11 @@ def _publish(fd: int, tmp: str | None, path: str, directory: str) -> None:
 
 @contextlib.contextmanager
 def open_sink(path: str, mode: IoMode | str = IoMode.AUTO, *, chunk: int = CHUNK,
-              depth: int = DEPTH) -> Iterator[Sink]:
-    """Open ``path`` (``-`` for standard output) for writing; the file appears only on success."""
+              depth: int = DEPTH, check: Callable[[str], None] | None = None) -> Iterator[Sink]:
+    """Open ``path`` (``-`` for standard output) for writing; the file appears only on success.
+
+    ``check``, given a path that reads the finished but unpublished file, may raise to keep it
+    from appearing (standard output cannot be taken back, so it is not checked)."""
     mode = IoMode(mode)
     if path == "-":
         if mode not in (IoMode.AUTO, IoMode.BUFFERED):
@@ -270,6 +273,8 @@ def open_sink(path: str, mode: IoMode | str = IoMode.AUTO, *, chunk: int = CHUNK
         yield sink
         sink.flush()
         sink.close()
+        if check is not None:
+            check(f"/proc/self/fd/{fd}")
         os.fsync(fd)
         if sink.mode is not IoMode.BUFFERED:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)

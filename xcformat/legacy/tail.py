@@ -21,6 +21,7 @@ MAX_QEMU = 64 << 20
 MAX_GDT_ENTS = 8192
 #: HVM_PARAM_* indexes of the tail's magic pfns, in stream order: ioreq, bufioreq, store.
 MAGIC_PFN_PARAMS = (5, 6, 1)
+MAGIC_PFN_NAMES = ("ioreq_pfn", "bufioreq_pfn", "store_pfn")
 NOTAB = 0
 QEMU_FEATURES = {QEMU_LIBXL: "qemu-libxl", QEMU_REMUS: "qemu-remus", QEMU_XEND: "qemu-xend"}
 UNPIN = 0x7          # LTABTYPE_MASK >> 28: ignore the pinned bit when checking a table type
@@ -148,7 +149,7 @@ def read_hvm_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
     pfns = struct.unpack("<QQQ", cursor.read(24, "hvm_tail.magic_pfns"))
     for index, pfn in enumerate(pfns):
         if pfn >= stream.p2m_size:
-            name = ("ioreq_pfn", "bufioreq_pfn", "store_pfn")[index]
+            name = MAGIC_PFN_NAMES[index]
             raise cursor.error(f"{name} {pfn:#x} >= p2m_size {stream.p2m_size:#x}",
                                f"hvm_tail.{name}", start + 8 * index)
     cursor.region(start, "tail", "HVM magic pfns")

@@ -20,17 +20,17 @@ from dataclasses import dataclass, field, replace
 from ..drops import NO_XL_CONFIG, kind_of, refuse_or_drop, what_of
 from ..entries import pack_typed
 from ..errors import FormatError, UnsupportedError
-from ..formats import WriteOptions
+from ..formats import Hints, WriteOptions
 from ..io import Sink
-from ..records import (DATA_TYPES, PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
+from ..records import (DATA_TYPES, NO_P2M_FRAMES, PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
                        GuestType, HvmContext, HvmParams, ImageHeader, LastCheckpoint, Opaque,
                        P2MFrames, PageBatch, PageType, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
                        Wrapper)
-from ..x86 import EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE
+from ..x86 import EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE, check_hvm_context
 from . import align, physmap, wrappers
-from .schema import CHUNK_OF_PARAM, MAX_BATCH, QEMU_LIBXL, QEMU_XEND, structs
-from .tail import MAGIC_PFN_PARAMS
+from .schema import CHUNK_OF_PARAM, MAX_BATCH, MAX_P2M_SIZE, QEMU_LIBXL, QEMU_XEND, structs
+from .tail import MAGIC_PFN_NAMES, MAGIC_PFN_PARAMS
 
 #: Opaque legacy items and the chunk id that carries their bytes.
 OPAQUE_CHUNKS = {"verify-mode": -1, "tmem": -5, "tmem-extra": -6}
@@ -95,6 +95,7 @@ class LegacyWriter:
         self.wrapped = False
         self.ext_ids: tuple[bytes, ...] = ()
         self.saw_vcpu_info = False
+        self.saw_frames = False
         self.saw_last_checkpoint = False
         self.checkpointed = False
         self.tail = _Tail()
@@ -120,6 +121,13 @@ class LegacyWriter:
                 self._refuse(record)
             else:
                 handler(record)
+
+    @property
+    def read_hints(self) -> Hints:
+        """What a reader of this stream must be told: its bytes need not say either."""
+        if self.header is None:
+            return Hints()
+        return Hints(guest=self.header.guest, toolstack_bits=self.structs.toolstack_bits)
 
     # -- helpers ----------------------------------------------------------------------------
     def _put(self, *parts: bytes | memoryview) -> None:
@@ -168,6 +176,11 @@ class LegacyWriter:
     def _image_header(self, record: ImageHeader) -> None:
         if record.p2m_size is None:
             raise UnsupportedError("the legacy format needs the guest's p2m size")
+        if not 0 < record.p2m_size < MAX_P2M_SIZE:
+            # Batch entries are ``type << 28 | pfn``: legacy pfns have 28 bits.
+            raise UnsupportedError(f"p2m_size {record.p2m_size:#x} (1 + the highest pfn the "
+                                   f"image names): a legacy stream holds pfns below "
+                                   f"{MAX_P2M_SIZE:#x}")
         w = self.options.toolstack_bits or record.toolstack_bits or 64
         g = record.guest_bits or w if record.guest is GuestType.PV else w
         self.header, self.structs = record, structs(w, g)
@@ -186,6 +199,16 @@ class LegacyWriter:
 
     def _frames(self, record: P2MFrames) -> None:
         self._need_header(record)
+        size = self.header.p2m_size
+        want = self.structs.frame_list_entries(size)
+        if len(record.frames) != want:
+            raise UnsupportedError(f"{len(record.frames)} p2m frames for p2m_size {size:#x}: "
+                                   f"a legacy stream lists exactly {want}")
+        beyond = next((i for i, pfn in enumerate(record.frames) if pfn >= size), None)
+        if beyond is not None:
+            raise UnsupportedError(f"p2m frame-list entry {beyond} is pfn "
+                                   f"{record.frames[beyond]:#x} >= p2m_size {size:#x}")
+        self.saw_frames = True
         if not self.from_legacy and not self.ext_ids:
             # Restorers since 3.2 expect ext-info; its "vcpu" block is read for its size (the
             # guest width) and vm_assist only, so a zeroed context is what we can offer.
@@ -202,7 +225,12 @@ class LegacyWriter:
         self._need_header(record)
         if not self.from_legacy:
             record = last_copies(record)
+            if record.pfns and max(record.pfns) >= self.header.p2m_size:
+                raise UnsupportedError(f"page of pfn {max(record.pfns):#x} >= p2m_size "
+                                       f"{self.header.p2m_size:#x}")
         pfns, types = record.pfns, record.types
+        if self.header.guest is GuestType.PV and not self.saw_frames:
+            raise UnsupportedError(NO_P2M_FRAMES)
         if len(pfns) > MAX_BATCH:
             raise UnsupportedError(f"a batch of {len(pfns)} pages (legacy batches hold at "
                                    f"most {MAX_BATCH})")
@@ -350,6 +378,11 @@ class LegacyWriter:
 
     def _hvm_tail(self, tail: _Tail) -> None:
         pfns = [tail.magic_pfns.get(index, 0) for index in MAGIC_PFN_PARAMS]
+        for name, pfn in zip(MAGIC_PFN_NAMES, pfns):
+            if pfn >= self.header.p2m_size:
+                raise UnsupportedError(f"the HVM {name} {pfn:#x} >= p2m_size "
+                                       f"{self.header.p2m_size:#x}: the legacy tail's magic "
+                                       "pfns lie in the guest's p2m")
         context = self._hvm_context_of(tail)
         self._put(struct.pack("<QQQI", *pfns, len(context)), context)
         self._emulators(tail)
@@ -368,6 +401,11 @@ class LegacyWriter:
     def _hvm_context_of(tail: _Tail) -> bytes:
         if not tail.hvm_context:
             raise UnsupportedError("the HVM tail needs the guest's HVM context")
+        try:
+            check_hvm_context(tail.hvm_context)
+        except FormatError as exc:
+            raise UnsupportedError(f"legacy restorers refuse this HVM context: {exc.message} "
+                                   f"(byte {exc.offset} of it)") from None
         return tail.hvm_context
 
     def _emulators(self, tail: _Tail) -> None:

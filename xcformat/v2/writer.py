@@ -24,8 +24,7 @@ from ..errors import EnvironmentProblem, FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
                        GuestType, HvmContext, HvmParams, ImageHeader, LastCheckpoint, Opaque,
-                       P2MFrames,
-                       PageBatch, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
+                       NO_P2M_FRAMES, P2MFrames, PageBatch, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
                        Wrapper)
 from . import pfns
@@ -72,6 +71,7 @@ class V2Writer:
         self.emulator: list[tuple[int, int, int, bytes]] = []
         self.snapshots = 1
         self.batcher = None
+        self.frames_sent = False
         self.dispatch = {
             Wrapper: self._wrapper, ImageHeader: self._image_header, PvExtInfo: _ignore,
             P2MFrames: self._p2m_frames, PageBatch: self._pages, VcpuInfo: _ignore,
@@ -223,6 +223,7 @@ class V2Writer:
         if len(record.frames) != want:
             raise FormatError(f"{len(record.frames)} p2m frames for p2m_size {size}; "
                               f"{want} expected")
+        self.frames_sent = True
         self._libxc_record(R.X86_PV_P2M_FRAMES, [
             (0).to_bytes(4, "little") + (size - 1).to_bytes(4, "little"),
             pfns.entries(record.frames, bytes(len(record.frames)))])
@@ -230,6 +231,8 @@ class V2Writer:
     def _pages(self, batch: PageBatch) -> None:
         if not batch.pfns:
             return
+        if self.pv and not self.frames_sent:
+            raise UnsupportedError(NO_P2M_FRAMES)
         pfn_list, types = batch.pfns, batch.types
         if not self.header.variant.startswith(("v2", "v3")):
             pfn_list, types = legacy_xtab_dropped(batch)
@@ -263,6 +266,10 @@ class V2Writer:
         guest = STATE_GUEST.get(type(record))
         if guest is not None:
             self._need(guest == GuestType.PV, STATE_NAMES[type(record)])
+        if isinstance(record, TscInfo):
+            # A legacy stream may repeat its -7 chunk; its restorer applies each in turn, so the
+            # last one holds.  v2 takes one per snapshot (a second is an error before CHECKPOINT).
+            self.state = [r for r in self.state if not isinstance(r, TscInfo)]
         self.state.append(record)
 
     def _hvm_params(self, record: HvmParams) -> None:
