@@ -97,6 +97,19 @@ def test_a_valid_image_converts_to_a_valid_file_or_is_refused(source, target, ca
         check_outcome(path, read, target, options, tmp / "out", spec.guest)
 
 
+FIXTURES = sorted((Path(__file__).parents[1] / "v2" / "fixtures").glob("xen-converted-*"))
+
+
+@pytest.mark.parametrize("drop", [[], ALL_KINDS], ids=["keep", "drop"])
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda path: path.name)
+def test_every_fixture_converts_to_a_valid_file_or_is_refused(tmp_path, fixture, target, drop):
+    """Streams Xen's own converter wrote, to each target in each of its variants."""
+    guest = "hvm" if "hvm" in fixture.name else "pv"
+    for n, options in enumerate(TARGETS[target]):
+        check_outcome(fixture, [], target, [*options, *drop], tmp_path / f"out{n}", guest)
+
+
 #: the guests whose images are mutated: a PV one with two vCPUs, an HVM one
 MUTATED = {"pv": GuestSpec(pages=20, vcpus=2), "hvm": GuestSpec(guest="hvm", pages=20)}
 

@@ -30,6 +30,19 @@ UNPIN = 0x7          # LTABTYPE_MASK >> 28: ignore the pinned bit when checking 
 TOP_LEVELS = {64: {4}, 32: {3, 2}}
 
 
+def check_frame_types(cursor: Cursor, stream: Stream) -> None:
+    """Every frame-list page must have been sent as NOTAB (checked once the body is read)."""
+    if stream.type_map is None:
+        return
+    for index, pfn in enumerate(stream.frames):
+        if stream.type_map[pfn] != NOTAB:
+            sent = stream.type_map[pfn]
+            how = "never sent" if sent == NOT_SENT else f"sent with type {sent:#x}"
+            raise cursor.error(f"p2m frame-list entry {index} (pfn {pfn:#x}) was {how}, "
+                               "not as an ordinary page", "p2m_frame_list",
+                               stream.frames_offset + stream.structs.word * index)
+
+
 def read_pv_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
     yield read_unmapped(cursor, stream)
     for vcpu in stream.online:

@@ -29,8 +29,10 @@ from ..records import (DATA_TYPES, NO_P2M_FRAMES, PAGE_SIZE, Checkpoint, CpuPoli
                        Wrapper)
 from ..x86 import EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE, check_hvm_context
 from . import align, physmap, wrappers
+from .body import record_types
+from .cursor import MAX_TYPE_MAP, NOT_SENT, Stream
 from .schema import CHUNK_OF_PARAM, MAX_BATCH, MAX_P2M_SIZE, QEMU_LIBXL, QEMU_XEND, structs
-from .tail import MAGIC_PFN_NAMES, MAGIC_PFN_PARAMS
+from .tail import MAGIC_PFN_NAMES, MAGIC_PFN_PARAMS, check_frame_types, check_pv_context
 
 #: Opaque legacy items and the chunk id that carries their bytes.
 OPAQUE_CHUNKS = {"verify-mode": -1, "tmem": -5, "tmem-extra": -6}
@@ -83,6 +85,14 @@ def _xcr0_accum(blob: bytes) -> int:
     return struct.unpack_from("<Q", blob, 8)[0] if len(blob) >= 16 else 0
 
 
+class _Refusals:
+    """The ``cursor`` the reader's PV checks raise through: here, their findings refuse."""
+
+    @staticmethod
+    def error(message: str, field: str, offset: int | None = None) -> UnsupportedError:
+        return UnsupportedError(f"{message} (legacy restorers refuse it: {field})")
+
+
 class LegacyWriter:
     """Writes one legacy image to ``sink``."""
 
@@ -95,7 +105,8 @@ class LegacyWriter:
         self.wrapped = False
         self.ext_ids: tuple[bytes, ...] = ()
         self.saw_vcpu_info = False
-        self.saw_frames = False
+        #: PV: the frames and page types written, for the reader's checks of the tail
+        self.written: Stream | None = None
         self.saw_last_checkpoint = False
         self.checkpointed = False
         self.tail = _Tail()
@@ -185,6 +196,10 @@ class LegacyWriter:
         g = record.guest_bits or w if record.guest is GuestType.PV else w
         self.header, self.structs = record, structs(w, g)
         self.from_legacy = record.variant.startswith("legacy")
+        if record.guest is GuestType.PV:
+            self.written = Stream(GuestType.PV, self.structs, record.p2m_size, type_map=(
+                bytearray([NOT_SENT]) * record.p2m_size
+                if record.p2m_size <= MAX_TYPE_MAP else None))
         if self.options.wrap and not self.wrapped:
             self._put(wrappers.encode(self._empty_wrapper()))
         self._put(self._words([record.p2m_size]))
@@ -208,7 +223,8 @@ class LegacyWriter:
         if beyond is not None:
             raise UnsupportedError(f"p2m frame-list entry {beyond} is pfn "
                                    f"{record.frames[beyond]:#x} >= p2m_size {size:#x}")
-        self.saw_frames = True
+        if self.written is not None:
+            self.written.frames, self.written.frames_offset = record.frames, self.sink.offset
         if not self.from_legacy and not self.ext_ids:
             # Restorers since 3.2 expect ext-info; its "vcpu" block is read for its size (the
             # guest width) and vm_assist only, so a zeroed context is what we can offer.
@@ -229,7 +245,7 @@ class LegacyWriter:
                 raise UnsupportedError(f"page of pfn {max(record.pfns):#x} >= p2m_size "
                                        f"{self.header.p2m_size:#x}")
         pfns, types = record.pfns, record.types
-        if self.header.guest is GuestType.PV and not self.saw_frames:
+        if self.written is not None and not self.written.frames:
             raise UnsupportedError(NO_P2M_FRAMES)
         if len(pfns) > MAX_BATCH:
             raise UnsupportedError(f"a batch of {len(pfns)} pages (legacy batches hold at "
@@ -240,6 +256,8 @@ class LegacyWriter:
         else:
             entries = [(t << 28) | p for p, t in zip(pfns, types)]
         self._put(struct.pack("<i", len(pfns)) + self._words(entries), record.data)
+        if self.written is not None and self.written.type_map is not None and pfns:
+            record_types(self.written.type_map, pfns, types, PageType.XTAB in types)
 
     def _vcpu_info(self, record: VcpuInfo) -> None:
         words = [0] * (record.max_vcpu_id // 64 + 1)
@@ -338,6 +356,7 @@ class LegacyWriter:
             self._last_checkpoint(LastCheckpoint())
 
     def _pv_tail(self, tail: _Tail) -> None:
+        check_frame_types(_Refusals, self.written)
         self._put(struct.pack("<I", len(tail.unmapped)) + self._words(tail.unmapped))
         size = self.structs.vcpu_context_size
         if 0 not in tail.vcpus:
@@ -346,6 +365,7 @@ class LegacyWriter:
             context = parts.get("VcpuContext")
             if context is None or len(context.context) != size:
                 raise UnsupportedError(f"vCPU {vcpu}: the PV tail needs a {size}-byte context")
+            check_pv_context(_Refusals, self.written, vcpu, context.context, self.sink.offset)
             self._put(context.context)
             if b"extv" in self.ext_ids:
                 self._put(self._extended_slot(vcpu, parts.get("VcpuExtended")))
