@@ -10,6 +10,7 @@ a valid input, so a refusal naming it fails here too.  A broken writer shows the
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -114,32 +115,32 @@ def test_every_fixture_converts_to_a_valid_file_or_is_refused(tmp_path, fixture,
 MUTATED = {"pv": GuestSpec(pages=20, vcpus=2), "hvm": GuestSpec(guest="hvm", pages=20)}
 
 
-@pytest.fixture(scope="module")
-def bases(tmp_path_factory):
+@functools.cache
+def bases() -> dict:
     """source format -> guest -> (image bytes, the options that read it)."""
-    tmp = tmp_path_factory.mktemp("bases")
     made: dict = {source: {} for source in SOURCES}
-    for guest, spec in MUTATED.items():
-        write_legacy(spec, tmp / f"{guest}.legacy")
-        made["legacy"][guest] = ((tmp / f"{guest}.legacy").read_bytes(), hints(spec))
-        for source in ("v2", "aligned", "core"):
-            out = tmp / f"{guest}.{source}"
-            wrap = ["--wrap", "libxl"] if source == "v2" and guest == "hvm" else []
-            assert xcformat("convert", tmp / f"{guest}.legacy", out, "--to", source,
-                            "--no-progress", *hints(spec), *wrap, *ALL_KINDS).code == 0
-            made[source][guest] = (out.read_bytes(), [])
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for guest, spec in MUTATED.items():
+            write_legacy(spec, tmp / f"{guest}.legacy")
+            made["legacy"][guest] = ((tmp / f"{guest}.legacy").read_bytes(), hints(spec))
+            for source in ("v2", "aligned", "core"):
+                out = tmp / f"{guest}.{source}"
+                wrap = ["--wrap", "libxl"] if source == "v2" and guest == "hvm" else []
+                assert xcformat("convert", tmp / f"{guest}.legacy", out, "--to", source,
+                                "--no-progress", *hints(spec), *wrap, *ALL_KINDS).code == 0
+                made[source][guest] = (out.read_bytes(), [])
     return made
 
 
 @pytest.mark.parametrize("source", SOURCES)
 @settings(max_examples=60, deadline=None, suppress_health_check=[
-    HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])
+    HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
-def test_a_mutant_that_still_validates_converts_to_a_valid_file_or_is_refused(bases, source,
-                                                                             data):
+def test_a_mutant_that_still_validates_converts_to_a_valid_file_or_is_refused(source, data):
     """What a fuzzer finds: an image changed in a way its own validator lets through."""
     guest = data.draw(st.sampled_from(sorted(MUTATED)))
-    image, read = bases[source][guest]
+    image, read = bases()[source][guest]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"in.{source}"
         path.write_bytes(data.draw(mutations(image)))

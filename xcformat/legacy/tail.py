@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 from ..records import (PAGE_SIZE, EmulatorContext, HvmContext, HvmParams, Opaque, Record,
                        SharedInfo, UnmappedPfns, VcpuContext, VcpuExtended, VcpuXsave)
-from ..x86 import EXT_VCPU_CONTEXT_SIZE, VGC_SIZE, check_hvm_context, field_offset
+from ..x86 import (EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE, check_hvm_context,
+                   field_offset)
 from ..x86.hvm_context import HVM_FILE_MAGIC
 from .cursor import NOT_SENT, Cursor, Stream
 from .schema import MAX_VCPU_ID, QEMU_LIBXL, QEMU_RECORDS, QEMU_REMUS, QEMU_XEND
@@ -85,6 +86,13 @@ def read_pv_vcpu(cursor: Cursor, stream: Stream, vcpu: int) -> Iterator[Record]:
             cursor.warn(f"extended context of vCPU {vcpu} names vCPU "
                         f"{int.from_bytes(ext[:4], 'little')} (3.2's restorer rejects this)",
                         f"vcpu{vcpu}.extended.vcpu", start)
+        size = int.from_bytes(ext[4:8], "little")
+        if not EXT_VCPU_MIN_SIZE <= size <= EXT_VCPU_CONTEXT_SIZE:
+            # The restorer hands the slot to XEN_DOMCTL_set_ext_vcpucontext as it is.
+            cursor.warn(f"extended context of vCPU {vcpu} says size {size}: Xen takes "
+                        f"{EXT_VCPU_MIN_SIZE}..{EXT_VCPU_CONTEXT_SIZE} (domctl.c, EINVAL "
+                        "otherwise), so a restore fails here", f"vcpu{vcpu}.extended.size",
+                        start + 4)
         cursor.region(start, "tail", f"vCPU {vcpu} extended context")
         yield VcpuExtended(vcpu, ext)
     if stream.xsave_record_size is not None:
