@@ -18,6 +18,11 @@ exclude_patterns = ["_build", "_generated"]
 html_theme = "alabaster"
 html_static_path = ["_static"]
 html_css_files = ["xcformat.css"]
+# ``sphinx -b man``: xcformat(1) from the user guide (its pages are inlined, --help included).
+man_pages = [("guide/index", "xcformat",
+              "read, validate and convert Xen save images, migration streams and core dumps",
+              [author], 1)]
+man_show_urls = False
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 # Python cross-references that autodoc cannot resolve stay plain text: the API page documents the

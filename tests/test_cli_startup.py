@@ -28,7 +28,8 @@ def test_validate_loads_neither_other_commands_nor_hypothesis(tmp_path):
     loaded = modules_loaded_by("validate", path)
     assert "xcformat.cli.validate" in loaded and "xcformat.legacy.reader" in loaded
     for absent in ("xcformat.cli.send", "xcformat.cli.map", "xcformat.negotiate.sender",
-                   "xcformat.layoutmap", "hypothesis", "xcformat.testing"):
+                   "xcformat.layoutmap", "hypothesis", "xcformat.testing", "shtab",
+                   "tqdm"):
         assert absent not in loaded, absent
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+from .errors import FormatError
 from .pageset import PageSet
-from .records import DATA_TYPES, ImageHeader, PageBatch, Record, VcpuContext, Wrapper
+from .records import DATA_TYPES, HvmContext, ImageHeader, PageBatch, Record, VcpuContext, Wrapper
+from .x86.hvm_context import TYPE_CPU, iter_hvm_records
 
 
 class Census:
@@ -28,6 +30,8 @@ class Census:
             self.distinct.add([p for p, t in zip(record.pfns, record.types) if t in DATA_TYPES])
         elif isinstance(record, VcpuContext):
             self.vcpus.add(record.vcpu_id)
+        elif isinstance(record, HvmContext):
+            self.vcpus.update(_hvm_cpus(record.blob))
         elif isinstance(record, ImageHeader):
             self.header = record
             if not self.batches:
@@ -49,3 +53,13 @@ class Census:
             "vcpus": len(self.vcpus),
             "records": dict(self.records),
         }
+
+
+def _hvm_cpus(blob: bytes) -> set[int]:
+    """The vCPU ids of an HVM context: an HVM guest's vCPUs have no VcpuContext records, their
+    registers are CPU records inside the context (xen/include/public/arch-x86/hvm/save.h)."""
+    try:
+        return {instance for _, typecode, instance, _ in iter_hvm_records(blob)
+                if typecode == TYPE_CPU}
+    except FormatError:
+        return set()   # a damaged context: the reader has reported it

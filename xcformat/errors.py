@@ -72,9 +72,23 @@ class Finding:
     offset: int | None = None
     field: str | None = None
 
+    @classmethod
+    def of(cls, error: FormatError) -> Finding:
+        """An error finding for ``error``."""
+        return cls("error", error.message, error.offset, error.field)
+
     def describe(self, file: str | None = None) -> str:
         return str(FormatError(self.message, file=file, offset=self.offset, field=self.field))
 
     def as_json(self) -> dict:
         return {"level": self.level, "offset": self.offset, "field": self.field,
                 "message": self.message}
+
+
+def recover(error: FormatError, findings: list[Finding], keep_going: bool) -> None:
+    """A problem after which the framing still says where the next structure starts: with
+    ``keep_going`` (a validator reporting every problem) it becomes an error finding and
+    reading goes on; otherwise it is raised, so that nothing is built from a broken input."""
+    if not keep_going or isinstance(error, TruncatedError):
+        raise error       # a cut input has nothing after the cut to read on to
+    findings.append(Finding.of(error))

@@ -63,11 +63,21 @@ class WriteOptions:
 class Reader(Protocol):
     #: Warnings and notes gathered while reading; errors are raised as FormatError.
     findings: list[Finding]
+    #: Set by a validator before reading: an error after which the framing still says where
+    #: the next structure starts becomes an error finding and reading goes on (see
+    #: :func:`xcformat.errors.recover`).  Off, the first error is raised: a converter never
+    #: builds anything from a broken image.
+    keep_going: bool
 
     def records(self) -> Iterator[Record]: ...
 
     def summary(self) -> dict:
         """Format-specific facts for ``info`` (call after :meth:`records` is exhausted)."""
+
+
+#: What a caller may put around the records that move (a progress bar, say):
+#: ``watch(records, source)`` returns the same records.
+Watch = Callable[[Iterator[Record], Source], Iterable[Record]]
 
 
 class Writer(Protocol):

@@ -3,7 +3,8 @@
 * ``reference/formats/<format>.rst`` for every format that registers structures, generated from
   the construct schemas by :mod:`xcformat.refdoc` (field tables and SVG byte layouts);
 * ``.. xcformat-cli:: COMMAND``: the command's ``--help``, from the real argument parser;
-  ``.. xcformat-cli-all::`` the same for every command;
+  ``.. xcformat-cli-all::`` the same for every command; ``.. xcformat-cli-common::`` the options
+  every command shares, as a definition list;
 * ``.. xcformat-api:: MODULE ...``: autodoc for each module this build has;
 * ``.. xcformat-requires:: REQUIREMENT ...``: what a page's examples need, checked against this
   build (the example tests read the same line);
@@ -81,6 +82,19 @@ class CliHelp(Generated):
         return [_help_block(name)]
 
 
+class CliCommonOptions(Generated):
+    """The options every command shares, as a definition list, from the argument parser's
+    group of them (so the guide cannot drift from ``--help``)."""
+
+    def run(self):
+        from xcformat.cli import common_options
+
+        lines = []
+        for invocation, text in common_options():
+            lines += [f"``{invocation}``", f"    {text}", ""]
+        return self.parse(lines)
+
+
 class CliHelpAll(Generated):
     """``--help`` of every subcommand this build has, in the order of ``COMMANDS``."""
 
@@ -95,13 +109,10 @@ class CliHelpAll(Generated):
 
 
 def _help_block(name: str) -> nodes.literal_block:
-    from xcformat.cli import build_parser
+    from xcformat.cli import build_parser, subcommand
 
-    parser = build_parser()
-    sub = next(a for a in parser._subparsers._group_actions  # argparse keeps them there
-               if a.dest == "command").choices[name]
     with _columns(88):
-        text = sub.format_help()
+        text = subcommand(build_parser(), name).format_help()
     return nodes.literal_block(text, text, language="text")
 
 
@@ -341,6 +352,7 @@ def setup(app):
     app.connect("viewcode-follow-imported", follow_imported)
     app.add_directive("xcformat-cli", CliHelp)
     app.add_directive("xcformat-cli-all", CliHelpAll)
+    app.add_directive("xcformat-cli-common", CliCommonOptions)
     app.add_directive("xcformat-api", Api)
     app.add_directive("xcformat-requires", Requires)
     app.add_directive("xcformat-map", LayoutMapFigure)

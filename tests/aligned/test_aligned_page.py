@@ -9,7 +9,7 @@ from xcformat.aligned import FORMAT
 from xcformat.cli import main
 from xcformat.formats import Hints
 from xcformat.io import open_source
-from xcformat.pagefind import find_page, scan_for_page
+from xcformat.pagefind import find_page, scan_for_pages
 
 from conftest import batch, page, write_aligned
 
@@ -42,7 +42,7 @@ def test_index_and_scan_agree(tmp_path):
     write_aligned(tmp_path / "img", RESENT)
     for pfn in EXPECTED:
         with open_source(str(tmp_path / "img")) as source:
-            scanned = scan_for_page(FORMAT, source, pfn, Hints()).data
+            scanned = scan_for_pages(FORMAT, source, range(pfn, pfn + 1), Hints())[pfn].data
             assert FORMAT.page_lookup(source, pfn).data == scanned
 
 

@@ -152,7 +152,7 @@ def test_sending_to_a_closed_port_fails_cleanly(tmp_path):
     srv, address = server()
     srv.close()
     code, err = finish(start("send", str(src), address, "--timeout", "2"))
-    assert code == 1 and "cannot connect" in err
+    assert code == 2 and "cannot connect" in err
 
 
 @pytest.mark.parametrize("args, message", [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..errors import Finding, TruncatedError, UnsupportedError
+from ..errors import Finding, FormatError, TruncatedError, UnsupportedError, recover
 from ..formats import Hints
 from ..io import Source
 from ..io.source import MAX_READ
@@ -38,6 +38,9 @@ class AlignedReader:
         self._hints = hints or Hints()
         self.findings: list[Finding] = []
         self.on_region = None
+        #: Report a record that breaks the format and read on at the next one (its length
+        #: still frames it); a validator sets it, converters never do.
+        self.keep_going = False
         self._header = None
         self._index = IndexBuilder()
         self._index_offset = 0
@@ -57,20 +60,20 @@ class AlignedReader:
             offset = src.offset
             head = parse_struct(s.RECORD_HEADER, src.read(16, "record.header"), src, offset,
                                 "record")
-            if head.flags or head.reserved:
-                raise src.error("record header flags and reserved field must be zero",
-                                "record.flags", offset)
             if src.size is not None and offset + 16 + head.length > src.size:
                 raise src.error(f"record of {head.length} bytes runs past the end of the file "
                                 f"({src.size} bytes)", "record.length", offset + 8,
                                 cls=TruncatedError)
-            handler = self._dispatch.get(head.type)
-            if handler is None:
-                if head.type not in s.RECORD_BODIES:
-                    raise src.error(f"unknown record type {head.type:#x}", "record.type",
-                                    offset)
-                handler = self._other
-            record = handler(head, offset)
+            try:
+                record = self._record(head, offset)
+            except FormatError as exc:
+                # Every record is padded to 8 bytes: the next one starts there.
+                after = offset + 16 + head.length + (-head.length % 8)
+                if src.offset > after:
+                    raise
+                recover(exc, self.findings, self.keep_going)
+                record = None
+                src.skip(after - src.offset, "record")
             if head.type != s.TYPE_END:
                 self._records += 1
             if record is not None:
@@ -79,6 +82,18 @@ class AlignedReader:
                 break
         if not src.at_eof():
             raise src.error("bytes after the END record", "end", src.offset)
+
+    def _record(self, head, offset: int) -> Record | None:
+        src = self.source
+        if head.flags or head.reserved:
+            raise src.error("record header flags and reserved field must be zero",
+                            "record.flags", offset)
+        handler = self._dispatch.get(head.type)
+        if handler is None:
+            if head.type not in s.RECORD_BODIES:
+                raise src.error(f"unknown record type {head.type:#x}", "record.type", offset)
+            handler = self._other
+        return handler(head, offset)
 
     def _file_header(self):
         """Block 0, checked: constants, zero reserved bytes, a version and features we know."""

@@ -12,10 +12,12 @@ import sys
 
 from .. import __version__
 from ..errors import XcFormatError
+from ..io import set_notice_handler
+from .common import COMMON_OPTIONS, Report
 
 #: Subcommand modules, each with ``add_parser(subparsers)``; the parser's ``run`` default does
 #: the work and returns the exit code.
-COMMANDS = ("info", "validate", "convert", "page", "map", "send", "receive")
+COMMANDS = ("info", "validate", "convert", "page", "map", "send", "receive", "completion")
 
 
 def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:
@@ -30,6 +32,23 @@ def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParse
     return parser
 
 
+def subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` inside ``parser``."""
+    action = next(a for a in parser._subparsers._group_actions  # argparse keeps them there
+                  if a.dest == "command")
+    return action.choices[name]
+
+
+def common_options(command: str = "info") -> list[tuple[str, str]]:
+    """``(invocation, help)`` of each option every command shares, as ``--help`` shows them
+    (but ``--json``, whose help says what that command prints)."""
+    parser = subcommand(build_parser((command,)), command)
+    group = next(g for g in parser._action_groups if g.title == COMMON_OPTIONS)
+    formatter = parser._get_formatter()
+    return [(formatter._format_action_invocation(action), formatter._expand_help(action))
+            for action in group._group_actions if action.dest != "json"]
+
+
 def _chosen(argv: list[str]) -> tuple[str, ...]:
     """The command ``argv`` starts with, or every command (for top-level options such as
     ``--help``): importing only the one that runs keeps the others' dependencies (sockets, XML,
@@ -40,7 +59,11 @@ def _chosen(argv: list[str]) -> tuple[str, ...]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(_chosen(argv))
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # the subcommand's usage, not the list of commands, says what it takes
+        subcommand(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.report = Report(getattr(args, "quiet", False))
+    previous = set_notice_handler(args.report.say)
     try:
         return args.run(args)
     except XcFormatError as exc:
@@ -53,3 +76,5 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    finally:
+        set_notice_handler(previous)

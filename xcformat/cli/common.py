@@ -14,7 +14,25 @@ from ..io import IoMode, Source, open_source
 from ..records import GuestType, Record
 
 
-def add_input_options(parser: argparse.ArgumentParser) -> None:
+#: The title of the group of options every command takes, in ``--help``.
+COMMON_OPTIONS = "options of every command"
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, json_help: str) -> None:
+    """The options every command takes, in one group so that ``--help`` shows them apart:
+    what to print (``--json``, ``--quiet``, ``--no-progress``) and how to read the image."""
+    group = parser.add_argument_group(COMMON_OPTIONS)
+    group.add_argument("--json", action="store_true", help=json_help)
+    group.add_argument("-q", "--quiet", action="store_true",
+                       help="print nothing on standard error but errors (and receive's "
+                            "'listening on HOST:PORT', which scripts wait for)")
+    group.add_argument("--no-progress", action="store_true",
+                       help="no progress bar (there is none anyway when standard error is not "
+                            "a terminal)")
+    add_input_options(group)
+
+
+def add_input_options(parser) -> None:
     """Options of every command that reads an image."""
     parser.add_argument("--guest", choices=[g.value for g in GuestType],
                         help="guest type, where the bytes cannot tell (legacy HVM vs pre-3.2 PV)")
@@ -25,7 +43,7 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
-def add_io_option(parser: argparse.ArgumentParser) -> None:
+def add_io_option(parser) -> None:
     parser.add_argument("--io", choices=[m.value for m in IoMode], default=IoMode.AUTO.value,
                         help="how to move the bytes (default: the best the file system allows)")
 
@@ -44,19 +62,44 @@ def open_image(args: argparse.Namespace, path: str) -> Iterator[tuple[Source, fo
         yield source, fmt, sniffed
 
 
+class Report:
+    """What a command tells the operator on standard error (nothing with ``--quiet``), kept
+    for its ``--json`` summary too."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.messages: list[str] = []
+
+    def say(self, message: str) -> None:
+        self.messages.append(message)
+        if not self.quiet:
+            print(f"xcformat: {message}", file=sys.stderr, flush=True)
+
+
+def progress_wanted(args: argparse.Namespace) -> bool:
+    return not (args.no_progress or args.quiet)
+
+
 def progress(records: Iterable[Record], source: Source, *, enabled: bool,
              label: str) -> Iterator[Record]:
-    """Pass ``records`` through, showing a progress bar over the input bytes on a terminal."""
+    """Pass ``records`` through, showing a progress bar over the input bytes on a terminal
+    (a byte count and rate where the size is unknown, as from a peer)."""
     if not enabled or not sys.stderr.isatty():
         yield from records
         return
     from tqdm import tqdm
 
-    with tqdm(total=source.size, unit="B", unit_scale=True, unit_divisor=1024, desc=label,
-              leave=False) as bar:
+    with tqdm(total=source.size or None, unit="B", unit_scale=True, unit_divisor=1024,
+              desc=label, leave=False) as bar:
         for record in records:
             bar.update(source.offset - bar.n)
             yield record
+
+
+def json_needs_stdout_free(args: argparse.Namespace, path: str) -> None:
+    """``--json`` prints on standard output, so the image cannot go there too."""
+    if args.json and path == "-":
+        raise EnvironmentProblem("--json prints on standard output: write the image to a file")
 
 
 def print_json(data: dict) -> None:
@@ -72,6 +115,23 @@ def seconds(text: str) -> float:
     return value
 
 
+def number(text: str, what: str = "number") -> int:
+    """A whole number >= 0, decimal or 0x... hex; a clear usage error otherwise."""
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a {what} (decimal, or 0x... hex)"
+                                         ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: a {what} cannot be negative")
+    return value
+
+
+def offset(text: str) -> int:
+    """An argparse type: a byte offset."""
+    return number(text, "byte offset")
+
+
 def write_options(args: argparse.Namespace) -> formats.WriteOptions:
     """The writer options of ``convert`` and ``send`` (those they have)."""
     drop = frozenset(filter(None, args.drop.split(",")))
@@ -84,4 +144,4 @@ def write_options(args: argparse.Namespace) -> formats.WriteOptions:
         align=getattr(args, "align", False), index=not getattr(args, "no_index", False),
         drop=drop,
         version=getattr(args, "format_version", None),
-        say=lambda message: print(f"xcformat: {message}", file=sys.stderr))
+        say=args.report.say)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 
 from .. import formats
 from ..errors import EnvironmentProblem, FormatError, UnsupportedError, XcFormatError
@@ -11,7 +10,9 @@ from ..io import open_sink
 from ..negotiate import targets
 from ..negotiate.options import Option
 from ..selfcheck import output_check
-from .common import add_input_options, hints, open_image, progress, write_options
+from . import human
+from .common import (add_common_options, hints, json_needs_stdout_free, open_image, print_json,
+                     progress, progress_wanted, write_options)
 
 
 def add_parser(subparsers) -> None:
@@ -38,17 +39,22 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--drop", default="", metavar="KIND,...",
                         help="record kinds the target cannot carry that may be dropped "
                              "(each drop is reported)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_input_options(parser)
+    add_common_options(parser, json_help="print a JSON summary of what was written (the "
+                                          "output cannot then be standard output)")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
+    json_needs_stdout_free(args, args.output)
     refused: dict[str, str] = {}
     while (done := _convert(args, refused)) is None:
         pass                  # --for: the chosen writer refused mid-way; try the next choice
-    print(f"xcformat: wrote {args.output} ({done[1]}) from {args.input} ({done[0]})",
-          file=sys.stderr)
+    source_format, target_format, size = done
+    args.report.say(f"wrote {args.output} ({target_format}, {human.size(size, exact=False)}) from "
+                    f"{args.input} ({source_format})")
+    if args.json:
+        print_json({"input": args.input, "input_format": source_format, "output": args.output,
+                    "format": target_format, "size": size, "messages": args.report.messages})
     return 0
 
 
@@ -62,9 +68,10 @@ class _Choice:
     notes: list[str] = dataclasses.field(default_factory=list)   #: the writer's reports
 
 
-def _convert(args, refused: dict[str, str]) -> tuple[str, str] | None:
-    """One attempt: (source format, target format) written, or None when ``--for``'s choice
-    refused the image and another choice may take it (its reason added to ``refused``).
+def _convert(args, refused: dict[str, str]) -> tuple[str, str, int] | None:
+    """One attempt: (source format, target format, bytes written), or None when ``--for``'s
+    choice refused the image and another choice may take it (its reason added to
+    ``refused``).
 
     With ``--for`` the attempt's messages wait until it is settled: a choice that is refused
     and retried says one line about it, and a refusal its successor repeats is said once."""
@@ -81,13 +88,14 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str] | None:
                              lambda: getattr(writer, "read_hints", formats.Hints()))
         try:
             with open_sink(args.output, args.io, check=check) as sink:
-                records = progress(reader.records(), source, enabled=not args.no_progress,
+                records = progress(reader.records(), source, enabled=progress_wanted(args),
                                    label=f"{fmt.name} → {target.name}")
                 try:
                     writer = target.writer(sink, options)
                     writer.write(records)
                 except (FormatError, UnsupportedError) as exc:
                     raise _naming(exc, source.name) from None
+                size = sink.offset
         except XcFormatError as exc:
             if choice is None:
                 raise
@@ -103,7 +111,7 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str] | None:
     if choice:
         for line in (*choice.passed, *choice.writing, *choice.notes):
             say(line)
-    return fmt.name, target.name
+    return fmt.name, target.name, size
 
 
 def _target(args, sniffed: formats.Sniffed, refused: dict[str, str]):

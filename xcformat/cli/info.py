@@ -3,43 +3,60 @@
 from __future__ import annotations
 
 from ..census import Census
-from .common import add_input_options, hints, open_image, print_json
+from ..errors import FormatError
+from . import human
+from .common import add_common_options, hints, open_image, print_json
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("info", help="describe an image")
     parser.add_argument("file", help="image to describe (- for standard input)")
-    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
-    add_input_options(parser)
+    add_common_options(parser, json_help="print JSON for scripts (a damaged image too: what "
+                                         "was read, and the error)")
     parser.set_defaults(run=run)
 
 
-def describe(args, path: str) -> dict:
-    """The ``info`` facts of ``path`` (reads the whole image)."""
-    with open_image(args, path) as (source, fmt, sniffed):
-        reader = fmt.reader(source, hints(args))
-        census = Census()
-        for record in reader.records():
-            census.see(record)
-        facts = {"file": path, "format": fmt.name, "size": source.size, **census.as_json()}
-        facts.update(reader.summary())
-        facts["findings"] = [f.as_json() for f in reader.findings]
-        return facts
+def describe(args, path: str) -> tuple[dict, FormatError | None]:
+    """The ``info`` facts of ``path`` (reads the whole image), and the format error that
+    stopped the reading, if one did: the facts then hold what was read before it."""
+    facts: dict = {"file": path, "format": None, "size": None}
+    census = Census()
+    findings: list = []
+    try:
+        with open_image(args, path) as (source, fmt, _):
+            facts.update(format=fmt.name, size=source.size)
+            reader = fmt.reader(source, hints(args))
+            findings = reader.findings
+            for record in reader.records():
+                census.see(record)
+            facts.update(census.as_json())
+            facts.update(reader.summary())
+    except FormatError as exc:
+        facts.update(census.as_json())
+        error = exc
+    else:
+        error = None
+    facts["findings"] = [f.as_json() for f in findings]
+    facts["error"] = str(error) if error else None
+    return facts, error
 
 
 def run(args) -> int:
-    facts = describe(args, args.file)
+    facts, error = describe(args, args.file)
     if args.json:
         print_json(facts)
-        return 0
-    for key, value in facts.items():
-        if key == "findings":
-            continue
-        if isinstance(value, dict):
-            value = ", ".join(f"{k} {v}" for k, v in value.items()) or "-"
-        elif isinstance(value, list):
-            value = ", ".join(map(str, value)) or "-"
-        print(f"{key + ':':<18}{'-' if value is None else value}")
+    elif error is not None and facts["format"] is None:
+        raise error  # not an image of any known format: there is nothing to describe
+    else:
+        _print(facts)
+    if error is not None:
+        raise error
+    return 0
+
+
+def _print(facts: dict) -> None:
+    shown = {key: human.size(v) if key == "size" else v for key, v in facts.items()
+             if key not in ("findings", "error")}
+    print(human.columns(shown.items()))
     for finding in facts["findings"]:
         print(f"{finding['level']}: {finding['message']}")
-    return 0

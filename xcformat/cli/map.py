@@ -5,41 +5,46 @@ from __future__ import annotations
 import json
 import sys
 
-from ..errors import FormatError
+from ..census import Census
+from ..errors import EnvironmentProblem, FormatError
 from ..io import open_sink
 from ..layoutmap import LayoutMap, region_json, svg, text
 from ..records import PAGE_SIZE
-from .common import add_input_options, hints, open_image, print_json
+from .common import add_common_options, hints, offset, open_image, print_json
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "map", help="show where each structure lies and whether page data is block-aligned")
     parser.add_argument("file", help="image to map (- for standard input)")
-    parser.add_argument("--json", action="store_true",
-                        help="print JSON for scripts: regions (offset, length, kind, label) and a "
-                             "summary")
     parser.add_argument("--svg", metavar="OUT", help="also draw the map as an SVG picture")
     parser.add_argument("--all", action="store_true",
                         help="with --json: list every region, with no runs folded (output grows "
                              "with the image; memory does not)")
-    parser.add_argument("--at", metavar="OFFSET", type=lambda s: int(s, 0),
-                        help="say which structure holds this byte offset (0x... allowed)")
-    add_input_options(parser)
+    parser.add_argument("--at", metavar="OFFSET", type=offset,
+                        help="say which structure holds this byte offset (0x... allowed; it must "
+                             "lie inside the file)")
+    add_common_options(parser, json_help="print JSON for scripts: regions (offset, length, kind, "
+                                         "label) and a summary")
     parser.set_defaults(run=run)
 
 
-def collect(args, layout: LayoutMap) -> tuple[str | None, int | None, FormatError | None]:
-    """Read the whole image with region reporting on.  A format error — the image is not
-    recognised (no format), or breaks its format somewhere (the regions before are kept) — is
-    returned rather than raised."""
+def collect(args, layout: LayoutMap, census: Census
+            ) -> tuple[str | None, int | None, FormatError | None]:
+    """Read the whole image with region reporting on, counting its pages in ``census``.  A
+    format error — the image is not recognised (no format), or breaks its format somewhere (the
+    regions before are kept) — is returned rather than raised."""
     fmt_name = size = None
     try:
         with open_image(args, args.file) as (source, fmt, _):
             fmt_name, size = fmt.name, source.size
+            if args.at is not None and size is not None and args.at >= size:
+                raise EnvironmentProblem(f"--at {args.at:#x}: past the end of {args.file}, "
+                                         f"which has {size} ({size:#x}) bytes")
             reader = fmt.reader(source, hints(args))
             reader.on_region = layout.add
-            for _ in reader.records():
+            for record in reader.records():
+                census.see(record)
                 if layout.found is not None:
                     break  # --at: the answer is known, the rest of the image need not be read
     except FormatError as exc:
@@ -58,8 +63,10 @@ def run(args) -> int:
     layout = LayoutMap(at=args.at, listener=stream if streaming else None)
     if streaming:
         sys.stdout.write('{"regions": [')
-    fmt_name, size, error = collect(args, layout)
+    census = Census()
+    fmt_name, size, error = collect(args, layout, census)
     layout.finish(size)
+    pages = _pages(layout, census) if error is None and args.at is None else None
     if fmt_name is None and not args.json:
         raise error  # not an image of any known format: nothing to draw
     title = f"{args.file} ({fmt_name})"
@@ -70,17 +77,39 @@ def run(args) -> int:
         print(_at(layout, args.at))
     elif streaming:
         tail = {"format": fmt_name, "size": size, "summary": layout.summary_json(),
-                "error": str(error) if error else None}
+                "guest_pages": pages, "error": str(error) if error else None}
         sys.stdout.write("\n]," + json.dumps(tail)[1:] + "\n")
     elif args.json:
         print_json({"file": args.file, "format": fmt_name, "size": size, **layout.as_json(),
-                    "error": str(error) if error else None})
+                    "guest_pages": pages, "error": str(error) if error else None})
     else:
         print(text.render(layout, title))
+        if pages is not None and pages["distinct"] != layout.summary.pages:
+            print(_fillers(pages))
     if error is not None:
         print(f"xcformat: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _pages(layout: LayoutMap, census: Census) -> dict:
+    """How the pages of the page-data regions relate to the guest's pages: an image may send a
+    page more than once (a live save's later rounds; copies that fill an aligned v2 batch, as a
+    restorer keeps the last copy), and hold page-sized slots that are no guest page (a dump's
+    padding entries)."""
+    return {"in_page_data": layout.summary.pages, "distinct": census.distinct.count(),
+            "copies": census.page_records - (census.distinct.count() or 0),
+            "not_guest_pages": layout.summary.pages - census.page_records}
+
+
+def _fillers(pages: dict) -> str:
+    parts = [f"{pages['distinct']} distinct guest pages"]
+    if pages["copies"]:
+        parts.append(f"{pages['copies']} copies of pages sent before (re-sent by a live save, "
+                     "or filling an aligned batch; a restore keeps the last copy)")
+    if pages["not_guest_pages"]:
+        parts.append(f"{pages['not_guest_pages']} page slots that hold no guest page")
+    return f"pages: {pages['in_page_data']} in page data = " + " + ".join(parts)
 
 
 def _at(layout: LayoutMap, offset: int) -> str:

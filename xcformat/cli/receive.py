@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 
 from ..io.peer import accept, listen
 from ..negotiate.options import OPTIONS, parse_list
 from ..negotiate.receiver import ReceiveSettings, receive_from_pipe, receive_from_socket
-from .common import add_input_options, hints, seconds
+from . import human
+from .common import (add_common_options, hints, json_needs_stdout_free, print_json, progress,
+                     progress_wanted, seconds)
 
 
 def add_parser(subparsers) -> None:
@@ -18,8 +21,9 @@ def add_parser(subparsers) -> None:
                     "recognised from its first bytes.  OUT is written atomically: it appears "
                     "only once the whole image has arrived and its reader accepted it.")
     parser.add_argument("--listen", required=True, metavar="HOST:PORT",
-                        help="address to listen on (port 0: any free port, announced on "
-                             "standard error), or - for standard input")
+                        help="address to listen on (port 0: any free port; the address is "
+                             "announced on standard error as 'xcformat: listening on "
+                             "HOST:PORT', even with --quiet), or - for standard input")
     parser.add_argument("output", help="file to write (- for standard output)")
     parser.add_argument("--timeout", type=seconds, default=60.0, metavar="S",
                         help="the longest wait for the sender to connect, and the longest "
@@ -30,21 +34,28 @@ def add_parser(subparsers) -> None:
                              "the sender's --wait)")
     parser.add_argument("--accept", default=",".join(OPTIONS), metavar="OPTION,...",
                         help=f"what we accept (default all: {','.join(OPTIONS)})")
-    add_input_options(parser)
+    add_common_options(parser, json_help="print a JSON summary of what was received (OUT "
+                                          "cannot then be -)")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
+    json_needs_stdout_free(args, args.output)
     settings = ReceiveSettings(accept=parse_list(args.accept, "--accept"),
                                timeout=args.timeout, hold=args.hold, hints=hints(args),
-                               io=args.io)
+                               io=args.io,
+                               watch=functools.partial(progress, enabled=progress_wanted(args),
+                                                          label=f"receive {args.output}"))
+    address = None
     if args.listen == "-":
         got = receive_from_pipe(sys.stdin.fileno(), "<stdin>", args.output, settings)
     else:
         server = listen(args.listen)
         try:
             host, port = server.getsockname()[:2]
-            print(f"xcformat: listening on {host}:{port}", file=sys.stderr, flush=True)
+            address = f"{host}:{port}"
+            # Scripts wait for this line (and read the port from it), so --quiet keeps it.
+            print(f"xcformat: listening on {address}", file=sys.stderr, flush=True)
             sock, peer = accept(server, args.timeout)
         finally:
             server.close()
@@ -55,6 +66,11 @@ def run(args) -> int:
     how = f"negotiated {got.option.name}" if got.negotiated else "sender did not negotiate"
     if not got.confirmed:
         how += "; the sender left before our confirmation"
-    print(f"xcformat: received {args.output} ({got.format}, {got.size} bytes, {how})",
-          file=sys.stderr)
+    args.report.say(f"received {args.output} ({got.format}, "
+                    f"{human.size(got.size, exact=False)}, {how})")
+    if args.json:
+        print_json({"output": args.output, "listen": address, "format": got.format,
+                    "size": got.size, "negotiated": got.negotiated,
+                    "option": got.option.name if got.option else None,
+                    "confirmed": got.confirmed, "messages": args.report.messages})
     return 0

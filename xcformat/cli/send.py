@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 
 from ..errors import EnvironmentProblem
 from ..io.peer import connect
 from ..negotiate.options import NEGOTIATED, OPTIONS, parse_list
 from ..negotiate.sender import SendSettings, send_to_pipe, send_to_socket
-from .common import add_input_options, hints, open_image, seconds, write_options
+from . import human
+from .common import (add_common_options, hints, json_needs_stdout_free, open_image, print_json,
+                     progress, progress_wanted, seconds, write_options)
 
 
 def add_parser(subparsers) -> None:
@@ -39,14 +42,18 @@ def add_parser(subparsers) -> None:
                                        "pair it with an --offer of formats that take it")
     parser.add_argument("--drop", default="", metavar="KIND,...",
                         help="record kinds the chosen format cannot carry that may be dropped")
-    add_input_options(parser)
+    add_common_options(parser, json_help="print a JSON summary of what was sent (DEST cannot "
+                                          "then be -)")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
+    json_needs_stdout_free(args, args.dest)
     settings = SendSettings(offer=parse_list(args.offer, "--offer"), fallback=OPTIONS[args.to],
                             wait=args.wait, timeout=args.timeout, hints=hints(args),
-                            write=write_options(args))
+                            write=write_options(args),
+                            watch=functools.partial(progress, enabled=progress_wanted(args),
+                                                       label=f"send {args.input}"))
     with open_image(args, args.input) as (source, fmt, sniffed):
         if args.dest == "-":
             if sys.stdout.isatty():
@@ -61,6 +68,11 @@ def run(args) -> int:
     how = (f"negotiated with {sent.peer_software}; stored by the receiver" if sent.negotiated
            else "no negotiation: the peer did not greet us" if args.dest != "-"
            else "no negotiation over a pipe")
-    print(f"xcformat: sent {args.input} ({fmt.name}) to {args.dest} as {sent.option.name}, "
-          f"{sent.size} bytes ({how})", file=sys.stderr)
+    args.report.say(f"sent {args.input} ({fmt.name}) to {args.dest} as {sent.option.name}, "
+                    f"{human.size(sent.size, exact=False)} ({how})")
+    if args.json:
+        print_json({"input": args.input, "input_format": fmt.name, "dest": args.dest,
+                    "sent_as": sent.option.name, "size": sent.size,
+                    "negotiated": sent.negotiated, "peer_software": sent.peer_software,
+                    "messages": args.report.messages})
     return 0

@@ -33,6 +33,9 @@ class CoreReader:
         self.hints = hints
         self._findings = Findings(source)
         self.on_region = None
+        #: The dump checks record every problem they can read past whatever this says; only
+        #: those that leave the rest unreadable are raised (findings.py).
+        self.keep_going = False
         self._dump: CoreDump | None = None
         self._dirty_padding = 0      # check #49: how many, and the first (entry, offset)
         self._first_dirty: tuple[int, int] | None = None
@@ -136,7 +139,7 @@ class CoreReader:
         xen = dump.notes
         return {
             "variant": f"elf{dump.elf.bits}",
-            "e_machine": dump.elf.machine,
+            "e_machine": s.MACHINE_NAMES.get(dump.elf.machine, str(dump.elf.machine)),
             "magic": f"{xen.magic:#x}",
             "nr_vcpus": xen.nr_vcpus,
             "nr_pages": xen.nr_pages,

@@ -20,7 +20,9 @@ ELFDATA2LSB = 1
 EV_CURRENT = 1
 ET_CORE = 4
 EM_386, EM_ARM, EM_IA_64, EM_X86_64 = 3, 40, 50, 62
-KNOWN_MACHINES = frozenset({EM_386, EM_X86_64, EM_ARM, EM_IA_64})
+#: What readelf and the kernel call each e_machine a dump can have.
+MACHINE_NAMES = {EM_386: "i386", EM_X86_64: "x86_64", EM_ARM: "arm", EM_IA_64: "ia64"}
+KNOWN_MACHINES = frozenset(MACHINE_NAMES)
 SHT_PROGBITS, SHT_STRTAB, SHT_NOTE = 1, 3, 7
 SHN_XINDEX = 0xFFFF
 

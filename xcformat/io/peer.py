@@ -40,7 +40,8 @@ def connect(address: str, timeout: float) -> socket.socket:
     except TimeoutError:
         raise PeerError(f"{address}: no answer to connect within {timeout:g} s") from None
     except OSError as exc:
-        raise PeerError(f"{address}: cannot connect: {exc.strerror or exc}") from None
+        # Nobody listening, no route, no such host: the machine or the command line is at fault.
+        raise EnvironmentProblem(f"{address}: cannot connect: {exc.strerror or exc}") from None
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import BLOCK, LayoutMap, Run
 from ..layout import Region
+from ..units import binary as human
 
 #: One letter per region kind in the picture of the first blocks.
 LETTERS = {"wrapper": "W", "header": "H", "ext-info": "E", "p2m-frames": "F",
@@ -13,14 +14,6 @@ LETTERS = {"wrapper": "W", "header": "H", "ext-info": "E", "p2m-frames": "F",
 
 #: Parts of a batch unit, named by kind in a fold line (other parts by their label).
 BATCH_KINDS = frozenset({"batch-header", "padding", "page-data"})
-
-
-def human(n: int) -> str:
-    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
-        if n >= 1 << shift and (n >= 10 << 10 or n % (1 << shift) == 0):
-            value = n / (1 << shift)
-            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
-    return f"{n} B"
 
 
 def render(layout: LayoutMap, title: str) -> str:

@@ -94,8 +94,8 @@ def check_batch(cursor: Cursor, stream: Stream, pfns: tuple[int, ...], types: by
         seen: set[int] = set()
         index = next(i for i, (p, t) in enumerate(zip(pfns, types))
                      if t != XTAB and (p in seen or seen.add(p)))
-        raise cursor.error(f"batch entry {index}: pfn {pfns[index]:#x} appears twice in one "
-                           "batch", "batch.entries", at(index))
+        cursor.problem(f"batch entry {index}: pfn {pfns[index]:#x} appears twice in one batch",
+                       "batch.entries", at(index))
     if xtab and any(p for p, t in zip(pfns, types) if t == XTAB):
         stream.versions.lacks("pv-xtab-junk" if stream.pv else "hvm-xtab-junk")
     for kind, feature in TYPE_FEATURES.items():
@@ -160,10 +160,9 @@ def _vcpu_info(cursor, stream, spec, start):
     words = cursor.read(8 * (max_id // 64 + 1), "vcpu_info.online").cast("Q").tolist()
     bitmap = sum(word << (64 * i) for i, word in enumerate(words))
     if not bitmap & 1:
-        raise cursor.error("vCPU 0 is not marked online", "vcpu_info.online", start + 8)
+        cursor.problem("vCPU 0 is not marked online", "vcpu_info.online", start + 8)
     if bitmap >> (max_id + 1):
-        raise cursor.error(f"online bits above max_vcpu_id {max_id}", "vcpu_info.online",
-                           start + 8)
+        cursor.problem(f"online bits above max_vcpu_id {max_id}", "vcpu_info.online", start + 8)
     online = tuple(i for i in range(max_id + 1) if bitmap >> i & 1)
     stream.online, stream.saw_vcpu_info = online, True
     if max_id >= 64:
@@ -174,11 +173,11 @@ def _vcpu_info(cursor, stream, spec, start):
 def _value(cursor, stream, spec, start):
     pad, value = struct.unpack("<IQ", cursor.read(12, f"chunk{spec.id}"))
     if pad:
-        raise cursor.error(f"chunk {spec.id} {spec.name}: pad is {pad:#x}, not 0",
-                           f"chunk{spec.id}.pad", start + 4)
+        cursor.problem(f"chunk {spec.id} {spec.name}: pad is {pad:#x}, not 0",
+                       f"chunk{spec.id}.pad", start + 4)
     if spec.id == -10 and value not in (0, 1):
-        raise cursor.error(f"chunk -10 {spec.name}: value {value} (only 0 and 1 exist)",
-                           "chunk-10.value", start + 8)
+        cursor.problem(f"chunk -10 {spec.name}: value {value} (only 0 and 1 exist)",
+                       "chunk-10.value", start + 8)
     if spec.id in (-19, -20):
         stream.ioreq_server_chunks.add(spec.id)
     yield HvmParams(((spec.hvm_param, value),))
@@ -187,7 +186,7 @@ def _value(cursor, stream, spec, start):
 def _tsc_info(cursor, stream, spec, start):
     mode, nsec, khz, incarnation = struct.unpack("<IQII", cursor.read(20, "tsc_info"))
     if mode > 3:
-        raise cursor.error(f"tsc_mode {mode} (0..3 exist)", "tsc_info.tsc_mode", start + 4)
+        cursor.problem(f"tsc_mode {mode} (0..3 exist)", "tsc_info.tsc_mode", start + 4)
     yield TscInfo(mode, nsec, khz, incarnation)
 
 

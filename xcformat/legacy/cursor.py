@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..errors import Finding, FormatError
+from ..errors import Finding, FormatError, recover
 from ..io import Source
 from ..layout import Region, RegionSink
 from ..records import GuestType
@@ -21,10 +21,13 @@ NOT_SENT = 0xFF
 class Cursor:
     """The source wrapped with error, finding and region helpers."""
 
-    def __init__(self, source: Source, findings: list[Finding], on_region: RegionSink | None):
+    def __init__(self, source: Source, findings: list[Finding], on_region: RegionSink | None,
+                 keep_going: bool = False):
         self.source = source
         self.findings = findings
         self.on_region = on_region
+        #: Report wrong values whose size is fixed, and read on (a validator sets it).
+        self.keep_going = keep_going
 
     @property
     def offset(self) -> int:
@@ -46,6 +49,11 @@ class Cursor:
 
     def error(self, message: str, field: str, offset: int | None = None) -> FormatError:
         return self.source.error(message, field, offset)
+
+    def problem(self, message: str, field: str, offset: int | None = None) -> None:
+        """A wrong value that leaves the framing intact: raised, or with ``keep_going``
+        reported as an error while reading goes on."""
+        recover(self.error(message, field, offset), self.findings, self.keep_going)
 
     def warn(self, message: str, field: str, offset: int | None = None) -> None:
         self.findings.append(Finding("warning", message,

@@ -45,10 +45,11 @@ class LegacyReader:
         self.findings: list[Finding] = []
         self.on_region: RegionSink | None = None
         self.stream: Stream | None = None
+        self.keep_going = False          #: see Cursor.keep_going
 
     # -- public -----------------------------------------------------------------------------
     def records(self) -> Iterator[Record]:
-        cursor = Cursor(self.source, self.findings, self.on_region)
+        cursor = Cursor(self.source, self.findings, self.on_region, self.keep_going)
         found = sniff.layout(self.source.peek(SNIFF_BYTES), self.hints)
         if found is None:
             raise self.source.error("not a legacy Xen save image", "p2m_size", 0)
@@ -202,9 +203,9 @@ class LegacyReader:
             "Q" if word == 8 else "I").tolist()
         for index, pfn in enumerate(frames):
             if pfn >= stream.p2m_size:
-                raise cursor.error(f"p2m frame-list entry {index} is pfn {pfn:#x} >= p2m_size "
-                                   f"{stream.p2m_size:#x}", "p2m_frame_list",
-                                   start + word * index)
+                cursor.problem(f"p2m frame-list entry {index} is pfn {pfn:#x} >= p2m_size "
+                               f"{stream.p2m_size:#x}", "p2m_frame_list", start + word * index)
+                break
         stream.frames, stream.frames_offset = tuple(frames), start
         cursor.region(start, "p2m-frames", f"p2m frame list ({count} entries)")
         return P2MFrames(stream.frames)

@@ -36,12 +36,15 @@ def check_frame_types(cursor: Cursor, stream: Stream) -> None:
     if stream.type_map is None:
         return
     for index, pfn in enumerate(stream.frames):
+        if pfn >= len(stream.type_map):
+            continue                  # beyond p2m_size: reported with the frame list
         if stream.type_map[pfn] != NOTAB:
             sent = stream.type_map[pfn]
             how = "never sent" if sent == NOT_SENT else f"sent with type {sent:#x}"
-            raise cursor.error(f"p2m frame-list entry {index} (pfn {pfn:#x}) was {how}, "
-                               "not as an ordinary page", "p2m_frame_list",
-                               stream.frames_offset + stream.structs.word * index)
+            cursor.problem(f"p2m frame-list entry {index} (pfn {pfn:#x}) was {how}, "
+                           "not as an ordinary page", "p2m_frame_list",
+                           stream.frames_offset + stream.structs.word * index)
+            return
 
 
 def read_pv_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
@@ -67,8 +70,8 @@ def read_unmapped(cursor: Cursor, stream: Stream) -> UnmappedPfns:
         pfns.extend(piece.cast("Q" if word == 8 else "I").tolist())
     if pfns and max(pfns) >= stream.p2m_size:
         index = next(i for i, p in enumerate(pfns) if p >= stream.p2m_size)
-        raise cursor.error(f"unmapped pfn {pfns[index]:#x} >= p2m_size {stream.p2m_size:#x}",
-                           "unmapped_pfns.pfns", start + 4 + word * index)
+        cursor.problem(f"unmapped pfn {pfns[index]:#x} >= p2m_size {stream.p2m_size:#x}",
+                       "unmapped_pfns.pfns", start + 4 + word * index)
     cursor.region(start, "tail", f"{count} unmapped pfns")
     return UnmappedPfns(tuple(pfns))
 
@@ -144,8 +147,9 @@ def check_pv_context(cursor: Cursor, stream: Stream, vcpu: int, context: bytes,
     for path, pfn, types, table in wanted:
         at = start + field_offset(layout, path)
         if pfn >= stream.p2m_size:
-            raise cursor.error(f"vCPU {vcpu}: {path} names pfn {pfn:#x} >= p2m_size "
-                               f"{stream.p2m_size:#x}", f"vcpu{vcpu}.context.{path}", at)
+            cursor.problem(f"vCPU {vcpu}: {path} names pfn {pfn:#x} >= p2m_size "
+                           f"{stream.p2m_size:#x}", f"vcpu{vcpu}.context.{path}", at)
+            continue
         if stream.type_map is None:
             continue
         sent = stream.type_map[pfn]
@@ -153,8 +157,8 @@ def check_pv_context(cursor: Cursor, stream: Stream, vcpu: int, context: bytes,
         if kind not in types:
             what = "a top-level page table" if table else "an ordinary (NOTAB) page"
             how = "never sent" if sent == NOT_SENT else f"sent with type {sent:#x}"
-            raise cursor.error(f"vCPU {vcpu}: {path} names pfn {pfn:#x}, {how}, not {what}",
-                               f"vcpu{vcpu}.context.{path}", at)
+            cursor.problem(f"vCPU {vcpu}: {path} names pfn {pfn:#x}, {how}, not {what}",
+                           f"vcpu{vcpu}.context.{path}", at)
 
 
 def read_hvm_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
@@ -171,8 +175,8 @@ def read_hvm_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
     for index, pfn in enumerate(pfns):
         if pfn >= stream.p2m_size:
             name = MAGIC_PFN_NAMES[index]
-            raise cursor.error(f"{name} {pfn:#x} >= p2m_size {stream.p2m_size:#x}",
-                               f"hvm_tail.{name}", start + 8 * index)
+            cursor.problem(f"{name} {pfn:#x} >= p2m_size {stream.p2m_size:#x}",
+                           f"hvm_tail.{name}", start + 8 * index)
     cursor.region(start, "tail", "HVM magic pfns")
     yield HvmParams(tuple(zip(MAGIC_PFN_PARAMS, pfns)))
     yield read_hvm_context(cursor, stream, "hvm_tail")

@@ -92,6 +92,10 @@ class _Refusals:
     def error(message: str, field: str, offset: int | None = None) -> UnsupportedError:
         return UnsupportedError(f"{message} (legacy restorers refuse it: {field})")
 
+    @classmethod
+    def problem(cls, message: str, field: str, offset: int | None = None) -> None:
+        raise cls.error(message, field, offset)
+
 
 class LegacyWriter:
     """Writes one legacy image to ``sink``."""

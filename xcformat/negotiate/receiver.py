@@ -31,6 +31,8 @@ class ReceiveSettings:
     hold: float = 0.5
     hints: formats.Hints = formats.Hints()
     io: IoMode | str = IoMode.AUTO
+    #: Wraps the records read as they arrive (a progress bar, say); None: as they are.
+    watch: formats.Watch | None = None
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,8 @@ def take(source: PeerSource, settings: ReceiveSettings,
     if announced is not None and fmt.name != announced.format:
         raise PeerError(f"{source.name}: sender announced {announced.name} but sent a "
                         f"{fmt.name} image")
-    reader = fmt.reader(source, settings.hints)
-    for _ in reader.records():
+    records = fmt.reader(source, settings.hints).records()
+    for _ in records if settings.watch is None else settings.watch(records, source):
         pass
     if not source.at_eof():
         raise source.error("bytes after the end of the image", field="end")

@@ -29,6 +29,8 @@ class SendSettings:
     timeout: float = 30.0                 #: the longest silence tolerated afterwards
     hints: formats.Hints = formats.Hints()
     write: formats.WriteOptions = field(default_factory=formats.WriteOptions)
+    #: Wraps the records read from the input (a progress bar, say); None: as they are.
+    watch: formats.Watch | None = None
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,10 @@ def stream(source: Source, sniffed: formats.Sniffed, option: Option, sink: Sink,
     target = formats.registry().get(option.format)
     if target is None or target.writer is None:
         raise NegotiationError(f"this xcformat cannot write {option.name}")
-    reader = formats.get(sniffed.format).reader(source, settings.hints)
-    target.writer(sink, option.write_options(settings.write)).write(reader.records())
+    records = formats.get(sniffed.format).reader(source, settings.hints).records()
+    if settings.watch is not None:
+        records = settings.watch(records, source)
+    target.writer(sink, option.write_options(settings.write)).write(records)
 
 
 def send_to_pipe(source: Source, sniffed: formats.Sniffed, fd: int, name: str,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Generator, Iterable
 
 from construct import ConstructError
 
-from ..errors import Finding, FormatError, TruncatedError
+from ..errors import Finding, FormatError, TruncatedError, recover
 from ..layout import Region
 from ..records import (PAGE_SIZE, PAGE_TABLE_TYPES, Checkpoint, CpuPolicy, GuestType, HvmContext,
                        HvmParams, ImageHeader, Opaque, P2MFrames, PageBatch, Record, SharedInfo,
@@ -59,6 +59,9 @@ class LibxcStream:
         self.estimate_xsave_size = estimate_xsave_size
         #: Appended to ``ImageHeader.variant``: "+libxl" when a libxl layer carries the stream.
         self.variant_suffix = variant_suffix
+        #: Report a record whose contents are wrong and read on at the next (its length still
+        #: frames it); a validator sets it, converters never do.
+        self.keep_going = False
         self.version = 0
         self.pv = False
         self.xen_version: tuple[int, int] = (0, 0)
@@ -152,17 +155,25 @@ class LibxcStream:
             name = _name(rtype)
             self.counts[name] = self.counts.get(name, 0) + 1
             want = EXACT_LENGTH.get(rtype)
-            if want is not None and length != want:
-                raise self.src.error(f"{name} body is {length} bytes, must be {want}",
-                                     "record header.length", offset + 4)
             self.rules.see(rtype, offset)
             if rtype == R.PAGE_DATA:
                 yield from self._flush()
                 yield from self._page_data(length, offset)
                 continue
-            handler = self.handlers.get(rtype) or self._unknown(rtype, offset)
+            try:
+                if want is not None and length != want:
+                    raise self.src.error(f"{name} body is {length} bytes, must be {want}",
+                                         "record header.length", offset + 4)
+                handler = self.handlers.get(rtype) or self._unknown(rtype, offset)
+            except FormatError as exc:
+                recover(exc, self.findings, self.keep_going)
+                handler = _nothing
             body = self._body(length, offset, name)
-            out = list(handler(rtype, body, offset))
+            try:
+                out = list(handler(rtype, body, offset))
+            except FormatError as exc:
+                recover(exc, self.findings, self.keep_going)
+                out = []
             read_padding(self.src, length, name, self.findings, self.region)
             if rtype == R.CHECKPOINT and pause_at_checkpoint:
                 # The libxl layer's emulator records still belong to this snapshot: the caller

@@ -34,6 +34,7 @@ class V2Reader:
         self.hints = hints
         self.findings: list[Finding] = []
         self.on_region = None
+        self.keep_going = False          #: see LibxcStream.keep_going
         self.layers: list[str] = []
         self.libxl_options: int | None = None
         self.libxc: LibxcStream | None = None
@@ -50,6 +51,7 @@ class V2Reader:
         stream = LibxcStream(self.src, self.findings, self.on_region,
                              lambda start: hvm_p2m_size(self.src, start),
                              lambda start: pv_xsave_size(self.src, start), variant_suffix=suffix)
+        stream.keep_going = self.keep_going
         stream.read_headers()
         said = self.hints.guest
         if said is not None and said.value != ("pv" if stream.pv else "hvm"):
