@@ -12,7 +12,7 @@ import pytest
 from xcformat import formats
 from xcformat.formats import WriteOptions
 from xcformat.io import open_sink
-from xcformat.records import HvmContext, HvmParams, P2MFrames, TscInfo
+from xcformat.records import HvmContext, HvmParams, ImageHeader, P2MFrames, TscInfo
 from xcformat.synth import GuestSpec, write_legacy
 from xcformat.testing import read_records
 
@@ -109,3 +109,16 @@ def test_an_hvm_parameter_naming_pfn_2_to_the_32_is_refused_by_the_legacy_writer
     source = write(tmp_path / "in.v2", "v2", records, wrap="libxl")
     refused(source, "legacy", "p2m_size 0x100000000 (1 + the highest pfn the image names)")
     assert struct.pack("<Q", 0xFFFFFFFF) in source.read_bytes()
+
+
+def test_a_xen_version_the_v2_domain_header_cannot_hold_becomes_the_converters(tmp_path):
+    """A dump's version note holds u64s; v2's domain header u32s (once a construct traceback)."""
+    records = [dataclasses.replace(r, xen_version=(1 << 32, 17)) if isinstance(r, ImageHeader)
+               else r for r in records_of(tmp_path, PV)]
+    out = tmp_path / "out.v2"
+    with open_sink(str(out)) as sink:
+        formats.get("v2").writer(sink, WriteOptions(
+            say=lambda m: None, drop=frozenset({"unmapped-pfns", "toolstack"}))).write(records)
+    assert xcformat("validate", out).code == 0
+    header = read_records(out, formats.get("v2"))[0][0]
+    assert header.xen_version == (0, 1)

@@ -202,7 +202,12 @@ class V2Writer:
         self.sink.write(optional)
 
     def _xen_version(self) -> tuple[int, int]:
-        return self.header.xen_version or CONVERTER_VERSION
+        version = self.header.xen_version
+        # The domain header holds u32 major and minor; a version that does not fit (a dump's
+        # note holds u64s) is no Xen's, so the stream says a converter wrote it.
+        if not version or not all(0 <= part < 1 << 32 for part in version):
+            return CONVERTER_VERSION
+        return version
 
     def _guest_bytes(self) -> int:
         bits = self.header.guest_bits
