@@ -56,19 +56,29 @@ def said():
 
 
 @pytest.fixture
-def loop_device(tmp_path):
-    """A loop block device over an 8 MiB file of known bytes; yields (device, bytes)."""
+def attach_loop():
+    """A function making a loop block device over a backing file (in the test's temp dir);
+    every device made is detached at the end of the test."""
     if os.geteuid() != 0:
         pytest.skip("loop devices need root")
+    made_devices = []
+
+    def attach(backing) -> str:
+        made = subprocess.run(["losetup", "-f", "--show", str(backing)], capture_output=True,
+                              text=True)
+        if made.returncode != 0:
+            pytest.skip("no loop device here")
+        made_devices.append(made.stdout.strip())
+        return made_devices[-1]
+    yield attach
+    for device in made_devices:
+        subprocess.run(["losetup", "-d", device], check=False)
+
+
+@pytest.fixture
+def loop_device(tmp_path, attach_loop):
+    """A loop block device over an 8 MiB file of known bytes; yields (device, bytes)."""
     backing = tmp_path / "backing"
     data = os.urandom(8 << 20)
     backing.write_bytes(data)
-    made = subprocess.run(["losetup", "-f", "--show", str(backing)], capture_output=True,
-                          text=True)
-    if made.returncode != 0:
-        pytest.skip("no loop device here")
-    device = made.stdout.strip()
-    try:
-        yield device, data
-    finally:
-        subprocess.run(["losetup", "-d", device], check=False)
+    yield attach_loop(backing), data

@@ -141,6 +141,8 @@ def detect(source: Source) -> tuple[Format, Sniffed]:
     """The format of ``source``, from its first bytes."""
     head = source.peek(SNIFF_BYTES)
     verdicts = sniff(head)
+    if not head:
+        raise source.error("the input is empty", field="magic", offset=0)
     if not verdicts:
         raise source.error(f"not an image xcformat knows (first bytes: {head[:16].hex(' ')})",
                            field="magic", offset=0)

@@ -32,8 +32,9 @@ def test_greeting_choice_and_result_round_trip():
         assert greeting.accepts == ACCEPTS and greeting.protocol == schema.PROTOCOL
         choice = messages.Choice(1, "v2", True, 3, 0)
         messages.send_choice(b, choice, "b", 2)
-        assert messages.is_choice(messages.peek_head(a, "a", 2))
-        assert messages.read_choice(a, "a", 2) == choice
+        head = messages.read_head(a, "a", 2)
+        assert messages.is_choice(head)
+        assert messages.read_choice(a, "a", 2, head) == choice
         result = messages.Result(messages.REFUSED, 12345, "bad page ✗")
         messages.send_result(a, result, "a", 2)
         assert messages.read_result(b, "b", 2) == result

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .. import __version__
 from ..errors import XcFormatError
-from ..io import set_notice_handler
-from .common import COMMON_OPTIONS, Report
+
+# What the commands need (the I/O layer, cffi) is imported inside the functions: a broken
+# installation must reach main's error handling, not fail at import with a traceback.
 
 #: Subcommand modules, each with ``add_parser(subparsers)``; the parser's ``run`` default does
 #: the work and returns the exit code.
@@ -42,6 +44,8 @@ def subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentP
 def common_options(command: str = "info") -> list[tuple[str, str]]:
     """``(invocation, help)`` of each option every command shares, as ``--help`` shows them
     (but ``--json``, whose help says what that command prints)."""
+    from .common import COMMON_OPTIONS
+
     parser = subcommand(build_parser((command,)), command)
     group = next(g for g in parser._action_groups if g.title == COMMON_OPTIONS)
     formatter = parser._get_formatter()
@@ -58,16 +62,28 @@ def _chosen(argv: list[str]) -> tuple[str, ...]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(_chosen(argv))
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:  # the subcommand's usage, not the list of commands, says what it takes
-        subcommand(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
-    args.report = Report(getattr(args, "quiet", False))
-    previous = set_notice_handler(args.report.say)
+    debug = "--debug" in argv
+    restore = None
     try:
-        return args.run(args)
+        from ..io import set_notice_handler
+        from .common import Report
+
+        parser = build_parser(_chosen(argv))
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # the subcommand's usage, not the list of commands, says what it takes
+            subcommand(parser, args.command).error(
+                f"unrecognized arguments: {' '.join(unknown)}")
+        debug = getattr(args, "debug", False)
+        args.report = Report(getattr(args, "quiet", False))
+        previous = set_notice_handler(args.report.say)
+        restore = lambda: set_notice_handler(previous)  # noqa: E731
+        code = args.run(args)
+        sys.stdout.flush()   # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except ImportError as exc:
+        return _broken(exc, debug=debug)
     except XcFormatError as exc:
-        if getattr(args, "debug", False):
+        if debug:
             raise
         print(f"xcformat: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -75,6 +91,20 @@ def main(argv: list[str] | None = None) -> int:
         print("xcformat: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return 1
+        # Standard output's reader left (``| head``): end quietly, as cat does; the descriptor
+        # is pointed at /dev/null so the interpreter's last flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 2
     finally:
-        set_notice_handler(previous)
+        if restore is not None:
+            restore()
+
+
+def _broken(exc: ImportError, *, debug: bool) -> int:
+    """A module xcformat needs does not load (a dependency or a library it wraps is missing):
+    an environment error."""
+    if debug:
+        raise exc
+    print(f"xcformat: cannot load what it needs ({exc}); reinstall xcformat and its "
+          f"dependencies", file=sys.stderr)
+    return 2

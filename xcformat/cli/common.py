@@ -132,6 +132,21 @@ def offset(text: str) -> int:
     return number(text, "byte offset")
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def byte_count(text: str) -> int:
+    """An argparse type: a number of bytes >= 0, with an optional K, M, G or T suffix (powers
+    of 1024)."""
+    digits, unit = text.strip(), ""
+    if digits[-1:].upper() in _UNITS and digits[-1:]:
+        digits, unit = digits[:-1], digits[-1].upper()
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of bytes (e.g. 4096, 64K, "
+                                         f"2G)")
+    return int(digits) * _UNITS[unit]
+
+
 def write_options(args: argparse.Namespace) -> formats.WriteOptions:
     """The writer options of ``convert`` and ``send`` (those they have)."""
     drop = frozenset(filter(None, args.drop.split(",")))

@@ -19,7 +19,8 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("convert", help="convert an image to another format")
     parser.add_argument("input", help="image to read (- for standard input)")
     parser.add_argument("output", help="file to write (- for standard output); written "
-                                       "atomically, so it appears only when complete")
+                                       "atomically, so it appears only when complete; a FIFO or "
+                                       "a device is written in place")
     parser.add_argument("--to", metavar="FORMAT",
                         help="target format: " + ", ".join(formats.registry())
                         + "; or auto, with --for (the default when --for is given)")
@@ -87,7 +88,7 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str, int] | None:
         check = output_check(target.name, args.output, source.name,
                              lambda: getattr(writer, "read_hints", formats.Hints()))
         try:
-            with open_sink(args.output, args.io, check=check) as sink:
+            with open_sink(args.output, args.io, reading=source.stat(), check=check) as sink:
                 records = progress(reader.records(), source, enabled=progress_wanted(args),
                                    label=f"{fmt.name} → {target.name}")
                 try:

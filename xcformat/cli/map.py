@@ -6,8 +6,9 @@ import json
 import sys
 
 from ..census import Census
-from ..errors import EnvironmentProblem, FormatError
+from ..errors import EnvironmentProblem, FormatError, XcFormatError
 from ..io import open_sink
+from ..io.outputs import classify, input_stat
 from ..layoutmap import LayoutMap, region_json, svg, text
 from ..records import PAGE_SIZE
 from .common import add_common_options, hints, offset, open_image, print_json
@@ -30,10 +31,11 @@ def add_parser(subparsers) -> None:
 
 
 def collect(args, layout: LayoutMap, census: Census
-            ) -> tuple[str | None, int | None, FormatError | None]:
-    """Read the whole image with region reporting on, counting its pages in ``census``.  A
-    format error — the image is not recognised (no format), or breaks its format somewhere (the
-    regions before are kept) — is returned rather than raised."""
+            ) -> tuple[str | None, int | None, XcFormatError | None]:
+    """Read the whole image with region reporting on, counting its pages in ``census``.  An
+    error — the image is not recognised (no format), breaks its format somewhere (the regions
+    before are kept), or needs a hint the command line did not give — is returned rather than
+    raised, so that JSON already streamed can still be closed."""
     fmt_name = size = None
     try:
         with open_image(args, args.file) as (source, fmt, _):
@@ -47,7 +49,7 @@ def collect(args, layout: LayoutMap, census: Census
                 census.see(record)
                 if layout.found is not None:
                     break  # --at: the answer is known, the rest of the image need not be read
-    except FormatError as exc:
+    except XcFormatError as exc:
         return fmt_name, size, exc
     return fmt_name, size, None
 
@@ -60,6 +62,8 @@ def run(args) -> int:
         sys.stdout.write(("\n  " if first[0] else ",\n  ") + json.dumps(region_json(region)))
         first[0] = False
 
+    if args.svg:
+        classify(args.svg, reading=input_stat(args.file))  # refuse a bad OUT before the work
     layout = LayoutMap(at=args.at, listener=stream if streaming else None)
     if streaming:
         sys.stdout.write('{"regions": [')
@@ -67,11 +71,12 @@ def run(args) -> int:
     fmt_name, size, error = collect(args, layout, census)
     layout.finish(size)
     pages = _pages(layout, census) if error is None and args.at is None else None
-    if fmt_name is None and not args.json:
-        raise error  # not an image of any known format: nothing to draw
+    if error is not None and not args.json and (fmt_name is None
+                                                or not isinstance(error, FormatError)):
+        raise error  # not an image of any known format, or a hint missing: nothing to draw
     title = f"{args.file} ({fmt_name})"
     if args.svg:
-        with open_sink(args.svg, "buffered") as sink:
+        with open_sink(args.svg, "buffered", reading=input_stat(args.file)) as sink:
             sink.write(svg.render(layout, title).encode())
     if args.at is not None:
         print(_at(layout, args.at))
@@ -88,7 +93,7 @@ def run(args) -> int:
             print(_fillers(pages))
     if error is not None:
         print(f"xcformat: {error}", file=sys.stderr)
-        return 1
+        return error.exit_code
     return 0
 
 

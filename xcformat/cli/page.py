@@ -11,6 +11,7 @@ import sys
 
 from ..errors import FormatError
 from ..io import open_sink
+from ..io.outputs import classify, input_stat
 from ..pagefind import find_pages
 from ..records import PAGE_SIZE
 from .common import (add_common_options, hints, json_needs_stdout_free, number, open_image,
@@ -56,8 +57,11 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     json_needs_stdout_free(args, args.output or "")
+    if args.output:
+        classify(args.output, reading=input_stat(args.file))  # refuse a bad OUT before the scan
     with open_image(args, args.file) as (source, fmt, _):
         found = find_pages(fmt, source, args.pfn, hints(args))
+        read = source.stat()
     missing = [pfn for pfn, page in found.items() if page.data is None]
     for pfn, page in found.items():
         if page.data is not None:
@@ -72,7 +76,7 @@ def run(args) -> int:
     if args.output or (not dump and not args.json):
         if error is not None:
             raise error   # raw bytes with a page missing would put the next ones at its place
-        _write(args.output or "-", args.io, [p.data for p in found.values()])
+        _write(args.output or "-", args.io, [p.data for p in found.values()], read)
     if args.json:
         print_json({"file": args.file, "format": fmt.name, "output": args.output, "pages": [
             {"pfn": pfn, "found_by": page.how, "offset": page.offset,
@@ -87,13 +91,9 @@ def run(args) -> int:
     return 0
 
 
-def _write(path: str, io: str, pages: list[bytes]) -> None:
-    if path == "-":
-        for data in pages:
-            sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    with open_sink(path, io) as sink:
+def _write(path: str, io: str, pages: list[bytes], reading) -> None:
+    """The pages, raw, to ``path`` (``-``: standard output), which must not be the input."""
+    with open_sink(path, io if path != "-" else "buffered", reading=reading) as sink:
         for data in pages:
             sink.write(data)
 

@@ -9,8 +9,8 @@ from ..io.peer import accept, listen
 from ..negotiate.options import OPTIONS, parse_list
 from ..negotiate.receiver import ReceiveSettings, receive_from_pipe, receive_from_socket
 from . import human
-from .common import (add_common_options, hints, json_needs_stdout_free, print_json, progress,
-                     progress_wanted, seconds)
+from .common import (add_common_options, byte_count, hints, json_needs_stdout_free, print_json,
+                     progress, progress_wanted, seconds)
 
 
 def add_parser(subparsers) -> None:
@@ -19,7 +19,8 @@ def add_parser(subparsers) -> None:
         description="Listen on HOST:PORT for one sender (--listen - reads standard input).  An "
                     "xcformat sender is greeted and told what we accept; any other sender is "
                     "recognised from its first bytes.  OUT is written atomically: it appears "
-                    "only once the whole image has arrived and its reader accepted it.")
+                    "only once the whole image has arrived and its reader accepted it (a "
+                    "FIFO or a device is written in place, as the bytes arrive).")
     parser.add_argument("--listen", required=True, metavar="HOST:PORT",
                         help="address to listen on (port 0: any free port; the address is "
                              "announced on standard error as 'xcformat: listening on "
@@ -34,6 +35,14 @@ def add_parser(subparsers) -> None:
                              "the sender's --wait)")
     parser.add_argument("--accept", default=",".join(OPTIONS), metavar="OPTION,...",
                         help=f"what we accept (default all: {','.join(OPTIONS)})")
+    parser.add_argument("--min-rate", type=byte_count, default=64 << 10, metavar="BYTES",
+                        help="bytes per second a sender must keep up over every --timeout "
+                             "seconds, or it is dropped (K, M, G suffixes; 0: no floor; "
+                             "default 64K)")
+    parser.add_argument("--max-size", type=byte_count, metavar="BYTES",
+                        help="refuse a stream longer than this (K, M, G, T suffixes; default: "
+                             "8 copies of the guest's pages where the image declares its size, "
+                             "plus 256M, else 1T)")
     add_common_options(parser, json_help="print a JSON summary of what was received (OUT "
                                           "cannot then be -)")
     parser.set_defaults(run=run)
@@ -43,9 +52,9 @@ def run(args) -> int:
     json_needs_stdout_free(args, args.output)
     settings = ReceiveSettings(accept=parse_list(args.accept, "--accept"),
                                timeout=args.timeout, hold=args.hold, hints=hints(args),
-                               io=args.io,
+                               io=args.io, min_rate=args.min_rate, max_size=args.max_size,
                                watch=functools.partial(progress, enabled=progress_wanted(args),
-                                                          label=f"receive {args.output}"))
+                                                       label=f"receive {args.output}"))
     address = None
     if args.listen == "-":
         got = receive_from_pipe(sys.stdin.fileno(), "<stdin>", args.output, settings)

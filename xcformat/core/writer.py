@@ -29,14 +29,14 @@ from __future__ import annotations
 
 import array
 import mmap
-from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from ..drops import kind_of, refuse_or_drop, report_dropped, what_of
 from ..errors import FormatError
 from ..formats import WriteOptions
 from ..io import Sink
-from ..io.buffers import aligned_buffer
+from ..io.buffers import aligned_buffer, discard
 from ..io.scratch import Scratch
 from ..records import (PAGE_SIZE, End, GuestType, HvmContext, ImageHeader, Opaque, PageBatch,
                        Record, SharedInfo, VcpuContext)
@@ -130,9 +130,12 @@ class CoreWriter:
         plan = DumpPlan(len(contexts), pages.count, pv, self.shared_info is not None,
                         aligned=self.options.align)
         # Page-aligned memory, a whole number of pages: one aligned write, no bounce copy.
-        with aligned_buffer(plan.pages_offset) as head:
+        head = aligned_buffer(plan.pages_offset)
+        try:
             self._head(head, plan, contexts, pages)
             self.sink.write(head)
+        finally:
+            discard(head)
         self._pages(pages)
         if not plan.aligned:
             self._tail(plan, pages)
@@ -225,35 +228,40 @@ class CoreWriter:
 
     def _pages(self, pages: PageCollector) -> None:
         """Read the pages back in pfn order (from the input, or the scratch file for a stream)
-        and write them, CHUNK_PAGES per aligned write.  Two buffers take turns: one is written
-        by a worker thread while the next is read (both calls release the GIL)."""
+        and write them, CHUNK_PAGES per aligned write.  Two buffers take turns: a worker thread
+        reads the next chunk while this thread writes the last (both calls release the GIL).
+        Writes stay in this thread, where SIGINT interrupts one blocked on a pipe."""
         buffers = [aligned_buffer(CHUNK_PAGES * PAGE_SIZE) for _ in range(2)]
         views = [memoryview(buffer) for buffer in buffers]
+        chunks = self._chunks(pages, views)
         try:
             with ThreadPoolExecutor(1, thread_name_prefix="xcformat-dump") as worker:
-                writing: Future | None = None
-                view, filled = views[0], 0
-                for read, offset, n in pages.runs():
-                    while n:
-                        take = min(n, CHUNK_PAGES - filled)
-                        read(offset, view[filled * PAGE_SIZE:(filled + take) * PAGE_SIZE])
-                        filled += take
-                        offset += take * PAGE_SIZE
-                        n -= take
-                        if filled == CHUNK_PAGES:
-                            if writing is not None:
-                                writing.result()
-                            writing = worker.submit(self.sink.write, view)
-                            view, filled = views[view is views[0]], 0
-                if writing is not None:
-                    writing.result()
-                if filled:
-                    self.sink.write(view[:filled * PAGE_SIZE])
+                reading = worker.submit(next, chunks, None)
+                while (chunk := reading.result()) is not None:
+                    reading = worker.submit(next, chunks, None)
+                    self.sink.write(chunk)
         finally:
             for view, buffer in zip(views, buffers):
                 view.release()
-                buffer.close()
+                discard(buffer)
 
+    @staticmethod
+    def _chunks(pages: PageCollector, views: list[memoryview]) -> Iterator[memoryview]:
+        """``views`` filled in turn with the pages in pfn order, each up to CHUNK_PAGES pages: a
+        view handed out is filled again only after the next one has been handed out."""
+        turn, filled = 0, 0
+        for read, offset, n in pages.runs():
+            while n:
+                take = min(n, CHUNK_PAGES - filled)
+                read(offset, views[turn][filled * PAGE_SIZE:(filled + take) * PAGE_SIZE])
+                filled += take
+                offset += take * PAGE_SIZE
+                n -= take
+                if filled == CHUNK_PAGES:
+                    yield views[turn]
+                    turn, filled = turn ^ 1, 0
+        if filled:
+            yield views[turn][:filled * PAGE_SIZE]
     def _table_blocks(self, plan: DumpPlan, pages: PageCollector):
         """The table as byte blocks, in pfn order."""
         for pfns, _ in pages.sorted_entries():

@@ -28,6 +28,16 @@ def aligned_buffer(size: int) -> mmap.mmap:
     return buf
 
 
+def discard(buf: mmap.mmap) -> None:
+    """Unmap ``buf`` now or, while a view of it is still alive, when the last view goes.
+
+    Views outlive a failed write in the frames of the exception on its way up (ENOSPC, EPIPE,
+    SIGINT): ``mmap.close`` would then raise ``BufferError`` over that exception.
+    """
+    with contextlib.suppress(BufferError):
+        buf.close()
+
+
 def address_of(view: memoryview) -> int:
     """The memory address of ``view``'s first byte (direct I/O needs it aligned)."""
     return int(native.ffi.cast("uintptr_t", native.ffi.from_buffer(view)))

@@ -92,6 +92,8 @@ def settle(fd: int, path: str, requested: IoMode | str, *, write: bool) -> Plan:
             notice(f"{path}: not a file; using buffered I/O")
         return Plan(IoMode.BUFFERED)
     auto = requested is IoMode.AUTO
+    # A device's bytes are not ours to probe with (the write probe writes and truncates).
+    write = write and stat.S_ISREG(os.fstat(fd).st_mode)
     chain = _CHAIN if auto else _CHAIN[_CHAIN.index(requested):]
     refused = []
     for mode in chain:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable
 
 from ..errors import EnvironmentProblem, PeerError
@@ -85,36 +86,89 @@ class PeerSource(Source):
 
     ``sock`` is a connected socket (its timeout bounds each wait) or None to read the fd (a
     pipe).  Every byte taken from the peer is also written to ``tee`` when it is set.
+    ``head`` is what was already taken off the connection (it is served first).
 
     ``reset_is_eof``: take a connection reset for the end of the stream.  An old sender that
     closes without reading what we sent it resets the connection after its last byte; the
     format reader still tells a whole image from a cut one.
+
+    ``min_rate`` (bytes per second, sockets only): a peer must send at least that much over
+    every ``window`` seconds, or it is dropped; a peer dripping a byte now and then stays
+    clear of the idle timeout and would otherwise hold the connection for ever.
+    :attr:`limit` caps the bytes taken from the peer.
     """
 
     def __init__(self, fd: int, name: str, *, sock: socket.socket | None = None,
-                 reset_is_eof: bool = False):
+                 reset_is_eof: bool = False, head: bytes = b"", min_rate: int = 0,
+                 window: float = 30.0, limit: int | None = None):
         super().__init__(fd, name, mode=IoMode.BUFFERED, close=False)
         self._sock = sock
         self._reset_is_eof = reset_is_eof
+        self._head = head
         #: Where every byte taken from the peer is also written (the receiver's output), or None.
         self.tee: Sink | None = None
         self._recv: Callable[[memoryview], int] = (
             sock.recv_into if sock is not None else lambda view: os.readv(fd, [view]))
         #: Bytes taken from the peer so far (the read-ahead included).
         self.received = 0
+        #: The most bytes taken from the peer before it is refused (None: no cap), and why.
+        self.limit = limit
+        self._limit_reason = "--max-size"
+        self._rate = RateFloor(min_rate if sock is not None else 0, window, name)
+
+    def cap(self, limit: int, reason: str) -> None:
+        """Lower :attr:`limit` to ``limit`` (counted from the stream's first byte)."""
+        if self.limit is None or limit < self.limit:
+            self.limit, self._limit_reason = limit, reason
+            self._check_limit()
+
+    def _check_limit(self) -> None:
+        if self.limit is not None and self.received > self.limit:
+            raise PeerError(f"{self.name}: the stream goes past {self.limit} bytes "
+                            f"({self._limit_reason}); refused")
 
     def _read_into(self, target: memoryview) -> int:
-        try:
-            got = self._recv(target)
-        except OSError as exc:
-            if self._reset_is_eof and isinstance(exc, ConnectionResetError):
-                return 0
-            raise _peer_failure(self.name, "receiving", self.received, exc,
-                                self._sock.gettimeout() if self._sock else None) from None
+        if self._head:
+            got = min(len(self._head), len(target))
+            target[:got] = self._head[:got]
+            self._head = self._head[got:]
+        else:
+            try:
+                got = self._recv(target)
+            except OSError as exc:
+                if self._reset_is_eof and isinstance(exc, ConnectionResetError):
+                    return 0
+                raise _peer_failure(self.name, "receiving", self.received, exc,
+                                    self._sock.gettimeout() if self._sock else None) from None
+        self.received += got
+        self._check_limit()
+        self._rate.saw(got, self.received)
         if got and self.tee is not None:
             self.tee.write(target[:got])
-        self.received += got
         return got
+
+
+class RateFloor:
+    """A minimum transfer rate, checked over successive windows of ``window`` seconds."""
+
+    def __init__(self, min_rate: int, window: float, name: str):
+        self._min_rate, self._window, self._name = min_rate, window, name
+        self._start = time.monotonic()
+        self._bytes = 0
+
+    def saw(self, got: int, total: int) -> None:
+        if not self._min_rate:
+            return
+        self._bytes += got
+        now = time.monotonic()
+        elapsed = now - self._start
+        if elapsed < self._window:
+            return
+        if self._bytes < self._min_rate * elapsed:
+            raise PeerError(f"{self._name}: peer too slow: {self._bytes} bytes in the last "
+                            f"{elapsed:.3g} s, below the minimum of {self._min_rate} bytes/s "
+                            f"(--min-rate), at offset {total:#x}")
+        self._start, self._bytes = now, 0
 
 
 class PeerSink(Sink):

@@ -8,7 +8,9 @@ to the file, no copy.  Streams (pipes, sockets) are written through at once, in 
 
 :func:`open_sink` writes into an anonymous ``O_TMPFILE`` (or a hidden temporary file) beside the
 output, fsyncs it and only then gives it the output's name, so a failed or killed conversion
-leaves nothing at OUT.
+leaves nothing at OUT.  FIFOs and devices are written in place instead (:mod:`.outputs`); on a
+block device a direct-I/O tail is padded with the device's own bytes, so only the image's bytes
+change.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from collections.abc import Callable, Iterator
 
 from ..errors import EnvironmentProblem
 from . import native
-from .buffers import address_of
+from .buffers import address_of, aligned_buffer, discard
 from .modes import IoMode, Plan, settle
 from .notices import notice
+from .outputs import classify, keep_owner_and_mode, open_in_place, refuse_input
 from .writebehind import WriteBehind
 
 #: Bytes gathered before a chunk goes to the writer thread, and how many chunks may be in flight.
@@ -36,7 +39,11 @@ DEPTH = 3
 
 def _pwrite_all(fd: int, view: memoryview, offset: int, flags: int = 0) -> None:
     while view:
-        done = os.pwritev(fd, [view], offset, flags)
+        try:
+            done = os.pwritev(fd, [view], offset, flags)
+        except OSError as exc:
+            exc.offset = offset   # where it failed, for the message (the chunk began earlier)
+            raise
         view, offset = view[done:], offset + done
 
 
@@ -94,8 +101,13 @@ class Sink:
         self.block = plan.block
         self._memory_align = plan.alignment.memory if plan.alignment else 1
         self.offset = 0
-        # A stream is written in order at its current position (pipes, sockets, stdout).
-        self._stream = not stat.S_ISREG(os.fstat(fd).st_mode) if stream is None else stream
+        kind = os.fstat(fd).st_mode if stream is None else stat.S_IFREG
+        # A stream is written in order at its current position (pipes, sockets, stdout,
+        # character devices); files and block devices by offset.
+        self._stream = not (stat.S_ISREG(kind) or stat.S_ISBLK(kind)) if stream is None \
+            else stream
+        #: A block device: it cannot be truncated, and its bytes past the image are not ours.
+        self._device = stat.S_ISBLK(kind)
         unit = max(self.block, mmap.PAGESIZE)
         self._chunk = -(-max(chunk, unit) // unit) * unit
         self._depth = depth
@@ -158,7 +170,8 @@ class Sink:
         length = self._fill
         if pad and length % self.block:
             length += self.block - length % self.block
-            self._view[self._fill:length] = bytes(length - self._fill)
+            self._view[self._fill:length] = self._beyond(self._base + self._fill,
+                                                         length - self._fill)
         self._view.release()
         self._view = None
         buf, self._buf = self._buf, None
@@ -166,10 +179,28 @@ class Sink:
         self._base += self._fill
         self._fill = 0
 
+    def _beyond(self, offset: int, n: int) -> bytes:
+        """What pads a direct-I/O tail to its block's end at ``offset``: zeros on a file (it is
+        truncated back), the bytes already there on a device (which keeps them)."""
+        if not self._device:
+            return bytes(n)
+        start = offset + n - self.block
+        buf = aligned_buffer(self.block)
+        try:
+            with memoryview(buf)[:self.block] as block:
+                got = self._guard(lambda: os.preadv(self._fd, [block], start), start)
+                return bytes(block[self.block - n:]) if got == self.block else bytes(n)
+        finally:
+            discard(buf)
+
     def _guard(self, call, offset: int):
         try:
             return call()
         except OSError as exc:
+            offset = getattr(exc, "offset", offset)
+            if exc.errno == errno.EPIPE:
+                raise EnvironmentProblem(f"{self.name}: the reader closed the pipe after "
+                                         f"{offset} bytes; the image is incomplete") from None
             raise EnvironmentProblem(f"{self.name}: write failed near offset {offset:#x}: "
                                      f"{exc.strerror or exc}") from None
 
@@ -186,7 +217,8 @@ class Sink:
         self._submit(pad=True)
         self._guard(self._behind.drain, self._base)
         if self.mode is IoMode.DIRECT and tail:
-            self._guard(lambda: os.ftruncate(self._fd, self.offset), self.offset)
+            if not self._device:
+                self._guard(lambda: os.ftruncate(self._fd, self.offset), self.offset)
             self._base = tail_start
             self._take()
             self._view[:len(tail)] = tail
@@ -245,29 +277,48 @@ def _publish(fd: int, tmp: str | None, path: str, directory: str) -> None:
 
 @contextlib.contextmanager
 def open_sink(path: str, mode: IoMode | str = IoMode.AUTO, *, chunk: int = CHUNK,
-              depth: int = DEPTH, check: Callable[[str], None] | None = None) -> Iterator[Sink]:
-    """Open ``path`` (``-`` for standard output) for writing; the file appears only on success.
-
-    ``check``, given a path that reads the finished but unpublished file, may raise to keep it
-    from appearing (standard output cannot be taken back, so it is not checked)."""
+              depth: int = DEPTH, reading: os.stat_result | None = None,
+              check: Callable[[str], None] | None = None) -> Iterator[Sink]:
+    """Open ``path`` (``-`` for standard output) for writing.  A regular file appears only on
+    success, with the owner and permissions of the file it replaces; a FIFO or a device is
+    written in place (:mod:`.outputs`).  ``reading`` is the input's ``stat``: an output that is
+    the same file is refused.  ``check``, given a path that reads the finished but unpublished
+    file, may raise to keep it from appearing (what is written in place, or to standard
+    output, cannot be taken back, so it is not checked)."""
     mode = IoMode(mode)
     if path == "-":
+        fd = sys.stdout.fileno()
+        refuse_input("standard output", os.fstat(fd), reading)
         if mode not in (IoMode.AUTO, IoMode.BUFFERED):
             notice(f"standard output: {mode.value} I/O does not apply; using buffered I/O")
-        sink = Sink(sys.stdout.fileno(), "<stdout>", stream=True)
-        try:
+        with _writing(Sink(fd, "<stdout>", stream=True)) as sink:
             yield sink
-            sink.flush()
-        finally:
-            sink.close()
         return
-    directory = os.path.dirname(os.path.abspath(path))
+    output = classify(path, reading)
+    if output.in_place:
+        fd = open_in_place(output)
+        try:
+            with _writing(Sink(fd, path, plan=settle(fd, path, mode, write=True), chunk=chunk,
+                               depth=depth)) as sink:
+                yield sink
+            if output.block_device:
+                os.fsync(fd)
+        except OSError as exc:
+            raise EnvironmentProblem(f"{path}: cannot write output: {exc.strerror or exc}") \
+                from None
+        finally:
+            os.close(fd)
+        return
+    target = output.target
+    directory = os.path.dirname(os.path.abspath(target))
     try:
-        fd, tmp = _output_file(path, directory)
+        fd, tmp = _output_file(target, directory)
     except OSError as exc:
         raise EnvironmentProblem(f"{path}: cannot create output: {exc.strerror}") from None
     sink = None
     try:
+        if output.existing is not None:
+            keep_owner_and_mode(fd, output.existing)
         sink = Sink(fd, path, plan=settle(fd, directory, mode, write=True), chunk=chunk,
                     depth=depth)
         yield sink
@@ -278,7 +329,7 @@ def open_sink(path: str, mode: IoMode | str = IoMode.AUTO, *, chunk: int = CHUNK
         os.fsync(fd)
         if sink.mode is not IoMode.BUFFERED:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        _publish(fd, tmp, path, directory)
+        _publish(fd, tmp, target, directory)
     except OSError as exc:
         raise EnvironmentProblem(f"{path}: cannot write output: {exc.strerror or exc}") from None
     finally:
@@ -288,3 +339,13 @@ def open_sink(path: str, mode: IoMode | str = IoMode.AUTO, *, chunk: int = CHUNK
         if tmp is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def _writing(sink: Sink) -> Iterator[Sink]:
+    """``sink`` flushed at the end of the block, and closed in any case."""
+    try:
+        yield sink
+        sink.flush()
+    finally:
+        sink.close()

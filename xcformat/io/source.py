@@ -258,6 +258,10 @@ class Source:
             done += got
         return done
 
+    def stat(self) -> os.stat_result:
+        """What the input is (an output must not be the same file)."""
+        return os.fstat(self._fd)
+
     def close(self) -> None:
         self._view.release()
         if self.mode is IoMode.FADVISE:

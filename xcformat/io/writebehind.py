@@ -13,7 +13,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-from .buffers import aligned_buffer
+from .buffers import aligned_buffer, discard
 
 #: Writes ``view`` at file offset ``offset`` completely (raises OSError on failure).
 Put = Callable[[memoryview, int], None]
@@ -62,7 +62,7 @@ class WriteBehind:
         self._work.put(None)
         self._thread.join()
         while not self._free.empty():
-            self._free.get_nowait().close()
+            discard(self._free.get_nowait())
 
     def _run(self) -> None:
         while (item := self._work.get()) is not None:

@@ -14,8 +14,8 @@ from ..errors import EnvironmentProblem, Finding, TruncatedError
 from ..formats import SNIFF_BYTES, Hints
 from ..io import Source
 from ..layout import RegionSink
-from ..records import (Checkpoint, End, GuestType, ImageHeader, P2MFrames, PageBatch,
-                       PvExtInfo, Record)
+from ..records import (PAGE_SIZE, Checkpoint, End, GuestType, ImageHeader, P2MFrames,
+                       PageBatch, PvExtInfo, Record)
 from ..x86 import guest_bits_of_context
 from . import sniff
 from .body import read_body
@@ -62,9 +62,7 @@ class LegacyReader:
                 raise cursor.error(f"no legacy stream after the {wrapper.kind} header "
                                    "(p2m_size out of range)", "p2m_size")
         if found.guest is None:
-            raise EnvironmentProblem(
-                f"{self.source.name}: the bytes cannot tell an HVM stream from a pre-3.2 PV "
-                "stream without extended info; say --guest pv or --guest hvm")
+            found = self._by_length(found)
         stream = yield from self._header(cursor, found)
         self.stream = stream
         if wrapper is not None and wrapper.kind == "xl":
@@ -73,6 +71,25 @@ class LegacyReader:
         yield from self._checkpoints(cursor, stream)
         self._check_type_age(stream)
         yield End()
+
+    def _by_length(self, found: sniff.Layout) -> sniff.Layout:
+        """Settle HVM vs a pre-3.2 PV stream on the length of what is left, or ask for --guest.
+
+        A PV stream ends with the 4096-byte shared-info page (tools/libxc/xc_linux_save.c
+        writes it last): a stream shorter than p2m_size and that page can only be HVM or
+        nothing, and the HVM reader tells which (invalid input, not a missing hint).
+        """
+        rest = len(self.source.peek(SNIFF_BYTES))
+        if rest >= (found.toolstack_bits or 64) // 8 + PAGE_SIZE:
+            raise EnvironmentProblem(
+                f"{self.source.name}: the bytes cannot tell an HVM stream from a pre-3.2 PV "
+                "stream without extended info; say --guest pv or --guest hvm")
+        self.findings.append(Finding(
+            "info", f"read as HVM: the stream's {rest} bytes are too few for a PV stream, "
+                    f"which ends with a {PAGE_SIZE}-byte shared-info page",
+            self.source.offset, "guest"))
+        return dataclasses.replace(found, guest=GuestType.HVM, undecided=(),
+                                   reason="too short for PV")
 
     def summary(self) -> dict:
         stream = self.stream

@@ -107,6 +107,12 @@ def _send(sock: socket.socket, data: bytes, name: str, what: str, timeout: float
         raise PeerError(f"{name}: cannot send the {what}: {exc.strerror or exc}") from None
 
 
+def printable(text: str) -> str:
+    """Peer text made safe for a terminal: control and formatting characters (escape
+    sequences, bidirectional overrides) shown as Python escapes, the rest kept."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _describe(head: bytes) -> str:
     text = head.decode("ascii", "replace") if head.isascii() else head.hex(" ")
     return repr(text[:64])
@@ -157,8 +163,8 @@ def await_greeting(sock: socket.socket, name: str, wait: float,
     if len(parsed.accepts) > schema.MAX_ACCEPTS:
         raise PeerError(f"{name}: greeting lists {len(parsed.accepts)} accept entries "
                         f"(at most {schema.MAX_ACCEPTS})")
-    return Greeting(parsed.protocol, parsed.software, tuple(
-        Accept(a.format, bool(a.align), a.min_version, a.max_version, a.features)
+    return Greeting(parsed.protocol, printable(parsed.software), tuple(
+        Accept(printable(a.format), bool(a.align), a.min_version, a.max_version, a.features)
         for a in parsed.accepts))
 
 
@@ -170,27 +176,44 @@ def send_choice(sock: socket.socket, choice: Choice, name: str, timeout: float) 
     _send(sock, data, name, "choice", timeout)
 
 
-def peek_head(sock: socket.socket, name: str, timeout: float) -> bytes:
-    """Up to the first 8 bytes the sender sends, left in the socket (fewer only at its end)."""
-    sock.settimeout(timeout)
-    try:
-        return sock.recv(schema.MAGIC_SIZE, socket.MSG_PEEK | socket.MSG_WAITALL)
-    except TimeoutError:
-        raise PeerError(f"{name}: sender silent for {timeout:g} s after the greeting") from None
-    except OSError as exc:
-        raise PeerError(f"{name}: connection failed before any data: "
-                        f"{exc.strerror or exc}") from None
+def read_head(sock: socket.socket, name: str, timeout: float) -> bytes:
+    """The first 8 bytes the sender sends (fewer only where its stream ends sooner), taken off
+    the socket: the start of a choice, or of an old sender's image.
+
+    Read in a loop, however the bytes are split into segments: ``MSG_WAITALL`` returns early
+    on a socket with a timeout.  An old sender may reset the connection after its last byte;
+    that ends the head like a close.
+    """
+    head = bytearray()
+    deadline = time.monotonic() + timeout
+    while len(head) < schema.MAGIC_SIZE:
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        try:
+            got = sock.recv(schema.MAGIC_SIZE - len(head))
+        except TimeoutError:
+            raise PeerError(f"{name}: sender silent for {timeout:g} s after the greeting") \
+                from None
+        except ConnectionResetError:
+            break
+        except OSError as exc:
+            raise PeerError(f"{name}: connection failed before any data: "
+                            f"{exc.strerror or exc}") from None
+        if not got:
+            break
+        head += got
+    return bytes(head)
 
 
 def is_choice(head: bytes) -> bool:
     return head == schema.CHOICE_MAGIC
 
 
-def read_choice(sock: socket.socket, name: str, timeout: float) -> Choice:
-    wire = _Wire(sock, name, "choice", time.monotonic() + timeout)
+def read_choice(sock: socket.socket, name: str, timeout: float, head: bytes = b"") -> Choice:
+    """The sender's choice; ``head`` is what was already read of it (:func:`read_head`)."""
+    wire = _Wire(sock, name, "choice", time.monotonic() + timeout, pending=head)
     parsed = _parse(schema.CHOICE, wire, name, "choice")
-    return Choice(parsed.protocol, parsed.format, bool(parsed.align), parsed.version,
-                  parsed.features)
+    return Choice(parsed.protocol, printable(parsed.format), bool(parsed.align),
+                  parsed.version, parsed.features)
 
 
 # -- result -----------------------------------------------------------------------------------
@@ -203,4 +226,4 @@ def send_result(sock: socket.socket, result: Result, name: str, timeout: float) 
 def read_result(sock: socket.socket, name: str, timeout: float) -> Result:
     wire = _Wire(sock, name, "result", time.monotonic() + timeout)
     parsed = _parse(schema.RESULT, wire, name, "result")
-    return Result(parsed.status, parsed.received, parsed.message)
+    return Result(parsed.status, parsed.received, printable(parsed.message))

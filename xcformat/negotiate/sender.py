@@ -86,7 +86,7 @@ def send_to_socket(source: Source, sniffed: formats.Sniffed, sock: socket.socket
     sink = PeerSink(sock.fileno(), name, sock=sock)
     try:
         stream(source, sniffed, option, sink, settings)
-        sock.shutdown(socket.SHUT_WR)
+        _end_of_stream(sock, name)
     except PeerError as exc:
         refusal = _refusal(sock, name) if greeting is not None else None
         raise (refusal or exc) from None
@@ -104,6 +104,16 @@ def send_to_socket(source: Source, sniffed: formats.Sniffed, sock: socket.socket
         raise PeerError(f"{name}: the receiver stored {result.received} bytes of the "
                         f"{sink.offset} sent")
     return Sent(option, sink.offset, negotiated=True, peer_software=greeting.software)
+
+
+def _end_of_stream(sock: socket.socket, name: str) -> None:
+    """Tell the receiver the image is complete (shut our sending side)."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except OSError as exc:
+        # The receiver reset the connection after our last byte (ENOTCONN, ECONNRESET).
+        raise PeerError(f"{name}: the receiver hung up as the last byte went out "
+                        f"({exc.strerror or exc}); it never confirmed the image") from None
 
 
 def _agree(sock: socket.socket, name: str, greeting: messages.Greeting,
