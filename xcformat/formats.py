@@ -14,6 +14,7 @@ from typing import Protocol
 
 from .errors import Finding, FormatError
 from .io import Sink, Source
+from .layout import RegionSink
 from .records import GuestType, Record
 
 #: How many bytes the sniffers see.
@@ -63,6 +64,9 @@ class WriteOptions:
 class Reader(Protocol):
     #: Warnings and notes gathered while reading; errors are raised as FormatError.
     findings: list[Finding]
+    #: Set before :meth:`records` to be told where every structure lies (``map`` does); None
+    #: when nobody asks, which costs a reader nothing.
+    on_region: RegionSink | None
     #: Set by a validator before reading: an error after which the framing still says where
     #: the next structure starts becomes an error finding and reading goes on (see
     #: :func:`xcformat.errors.recover`).  Off, the first error is raised: a converter never

@@ -44,6 +44,8 @@ class PageType(enum.IntEnum):
 DATA_TYPES = frozenset({0x0, 0x1, 0x2, 0x3, 0x4, 0x9, 0xA, 0xB, 0xC})
 #: Page types that carry no data; their entries still name a pfn (XTAB's may be junk).
 NO_DATA_TYPES = frozenset({0xD, 0xE, 0xF})
+#: The type values 5-8 that no Xen defines: every reader refuses them.
+INVALID_TYPES = frozenset({0x5, 0x6, 0x7, 0x8})
 #: Page-table types (unpinned and pinned): PV only.
 PAGE_TABLE_TYPES = frozenset({0x1, 0x2, 0x3, 0x4, 0x9, 0xA, 0xB, 0xC})
 _DATA_TYPE_BYTES = bytes(sorted(DATA_TYPES))

@@ -6,7 +6,7 @@ import pytest
 
 from xcformat.errors import EnvironmentProblem
 from xcformat.formats import Hints
-from xcformat.legacy.sniff import layout, sniff
+from xcformat.legacy.sniff import shape, sniff
 from xcformat.records import GuestType
 from xcformat.synth import GuestSpec, expected, legacy_bytes
 
@@ -35,12 +35,12 @@ def test_hvm_starting_with_a_batch_and_old_pv_cannot_be_told_apart():
     for head in (old_hvm, old_pv):
         verdict = sniff(head)
         assert verdict.undecided == ("guest",) and verdict.facts["guest"] is None
-    assert layout(old_pv, Hints(guest=GuestType.PV)).guest is GuestType.PV
-    assert layout(old_pv, Hints(guest=GuestType.PV)).undecided == ()
+    assert shape(old_pv, Hints(guest=GuestType.PV)).guest is GuestType.PV
+    assert shape(old_pv, Hints(guest=GuestType.PV)).undecided == ()
 
 
 def test_a_large_first_frame_pfn_can_only_be_pv():
-    assert layout(struct.pack("<II", 0x100000, 5000)).guest is GuestType.PV
+    assert shape(struct.pack("<II", 0x100000, 5000)).guest is GuestType.PV
 
 
 @pytest.mark.parametrize("kind", ["xl", "xend"])
@@ -48,7 +48,7 @@ def test_wrappers_are_certain_and_give_the_stream_offset(kind):
     spec = GuestSpec(pages=16, wrapper=kind, variant="4.5" if kind == "xl" else "3.2")
     verdict = sniff(legacy_bytes(spec))
     assert verdict.certain and verdict.facts["wrapper"] == kind
-    assert layout(legacy_bytes(spec)).stream_offset == expected(spec).stream_offset
+    assert shape(legacy_bytes(spec)).stream_offset == expected(spec).stream_offset
 
 
 def xl_v2_head() -> bytes:
@@ -69,11 +69,11 @@ def test_other_formats_are_not_claimed(head):
 
 
 def test_width_hint_overrides_the_bytes():
-    assert layout(image(), Hints(toolstack_bits=32)).toolstack_bits == 32
+    assert shape(image(), Hints(toolstack_bits=32)).toolstack_bits == 32
 
 
 def test_a_guest_hint_contradicting_the_bytes_is_refused():
     with pytest.raises(EnvironmentProblem, match="the bytes say PV"):
-        layout(image(), Hints(guest=GuestType.HVM))
+        shape(image(), Hints(guest=GuestType.HVM))
     with pytest.raises(EnvironmentProblem, match="the bytes say HVM"):
-        layout(image(guest="hvm"), Hints(guest=GuestType.PV))
+        shape(image(guest="hvm"), Hints(guest=GuestType.PV))

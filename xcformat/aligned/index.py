@@ -15,7 +15,7 @@ from ..formats import PageFound
 from ..io import Source
 from ..records import DATA_TYPES, PAGE_SIZE, PageType
 from . import schema as s
-from .codec import parse_struct
+from ..codec import parse_bytes
 
 _EMPTY_LEAF = bytes(4 * s.LEAF_PFNS)
 _XTAB = PageType.XTAB
@@ -96,7 +96,7 @@ def lookup(source: Source, pfn: int) -> PageFound | None:
     if size < s.BLOCK * 2 or size % s.BLOCK:
         raise source.error(f"file size {size} is not a whole number (>= 2) of 4096-byte "
                            "blocks", "file_size", size)
-    trailer = parse_struct(s.TRAILER, source.pread(size - trailer_size, trailer_size, "trailer"),
+    trailer = parse_bytes(s.TRAILER, source.pread(size - trailer_size, trailer_size, "trailer"),
                            source, size - trailer_size, "trailer")
     if trailer.index_offset == 0:
         return None
@@ -104,12 +104,12 @@ def lookup(source: Source, pfn: int) -> PageFound | None:
     if at % 8 or not s.BLOCK <= at < trailer.end_offset:
         raise source.error(f"index offset {at:#x} outside the records", "trailer.index_offset",
                            size - trailer_size + 8)
-    header = parse_struct(s.RECORD_HEADER, source.pread(at, 16, "index.header"), source, at,
+    header = parse_bytes(s.RECORD_HEADER, source.pread(at, 16, "index.header"), source, at,
                           "index.header")
     if header.type != s.TYPE_INDEX:
         raise source.error(f"the trailer's index offset holds a record of type {header.type}",
                            "index.type", at)
-    head = parse_struct(s.INDEX_HEAD, source.pread(at + 16, s.INDEX_HEAD.sizeof(), "index"),
+    head = parse_bytes(s.INDEX_HEAD, source.pread(at + 16, s.INDEX_HEAD.sizeof(), "index"),
                         source, at + 16, "index")
     if index_length(head.leaf_count) != header.length or at + 16 + header.length > size:
         raise source.error(f"index of {head.leaf_count} leaves does not fit its record "

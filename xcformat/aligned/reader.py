@@ -14,15 +14,15 @@ from ..io import Source
 from ..io.source import MAX_READ
 from ..layout import Region
 from ..entries import split_typed
-from ..records import (PAGE_SIZE, EmulatorContext, EmulatorXenstore, End, HvmContext,
-                       ImageHeader, P2MFrames, PageBatch, PvExtInfo, Record, SharedInfo,
+from ..records import (INVALID_TYPES, PAGE_SIZE, EmulatorContext, EmulatorXenstore, End,
+                       HvmContext, ImageHeader, P2MFrames, PageBatch, PvExtInfo, Record, SharedInfo,
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuMsrs, VcpuXsave, Wrapper,
                        data_page_count)
 from . import schema as s
-from .codec import decode_record, parse_struct
+from ..codec import parse_bytes
+from .codec import decode_record
 from .index import IndexBuilder, check_against, index_length
 
-_INVALID_TYPES = frozenset({5, 6, 7, 8})
 _TRAILER = s.TRAILER.sizeof()
 #: Region kind of each non-batch record; the others are "chunk".
 _KINDS = {ImageHeader: "header", Wrapper: "wrapper", PvExtInfo: "ext-info",
@@ -58,7 +58,7 @@ class AlignedReader:
         self._region(0, s.BLOCK, "header", "aligned v1 file header")
         while True:
             offset = src.offset
-            head = parse_struct(s.RECORD_HEADER, src.read(16, "record.header"), src, offset,
+            head = parse_bytes(s.RECORD_HEADER, src.read(16, "record.header"), src, offset,
                                 "record")
             if src.size is not None and offset + 16 + head.length > src.size:
                 raise src.error(f"record of {head.length} bytes runs past the end of the file "
@@ -98,7 +98,7 @@ class AlignedReader:
     def _file_header(self):
         """Block 0, checked: constants, zero reserved bytes, a version and features we know."""
         src = self.source
-        header = parse_struct(s.FILE_HEADER, src.read(s.BLOCK, "file_header"), src, 0,
+        header = parse_bytes(s.FILE_HEADER, src.read(s.BLOCK, "file_header"), src, 0,
                               "file_header")
         for name, at in (("reserved", 52), ("reserved2", s.STOP_W32_OFFSET + 4)):
             if any(header[name]):
@@ -152,7 +152,7 @@ class AlignedReader:
             raise src.error("page batch before the IMAGE_HEADER record", "record.type", offset)
         if head.length < s.BATCH_HEAD.sizeof():
             raise src.error(f"batch record of {head.length} bytes", "batch.length", offset + 8)
-        batch = parse_struct(s.BATCH_HEAD, src.read(s.BATCH_HEAD.sizeof(), "batch"), src,
+        batch = parse_bytes(s.BATCH_HEAD, src.read(s.BATCH_HEAD.sizeof(), "batch"), src,
                              offset + 16, "batch")
         count, size, data_pages, head_pad = (batch.count, batch.entry_size, batch.data_pages,
                                              batch.head_pad)
@@ -206,7 +206,7 @@ class AlignedReader:
         src = self.source
         at = src.offset
         types, pfns = split_typed(src.read(count * size, "batch.entries"), size)
-        bad = _INVALID_TYPES.intersection(types)
+        bad = INVALID_TYPES.intersection(types)
         if bad:
             raise src.error(f"invalid page type {min(bad):#x}", "batch.entries", at)
         return pfns, types
@@ -218,7 +218,7 @@ class AlignedReader:
                             "one)", "index", offset)
         if head.length < s.INDEX_HEAD.sizeof():
             raise src.error(f"index record of {head.length} bytes", "index.length", offset + 8)
-        index = parse_struct(s.INDEX_HEAD, src.read(s.INDEX_HEAD.sizeof(), "index"), src,
+        index = parse_bytes(s.INDEX_HEAD, src.read(s.INDEX_HEAD.sizeof(), "index"), src,
                              offset + 16, "index")
         if index.reserved or index_length(index.leaf_count) != head.length:
             raise src.error(f"index of {index.leaf_count} leaves does not fill its "
@@ -248,7 +248,7 @@ class AlignedReader:
                             "end", offset)
         self._padding(head.length - _TRAILER, "end.padding")
         at = src.offset
-        trailer = parse_struct(s.TRAILER, src.read(_TRAILER, "trailer"), src, at, "trailer")
+        trailer = parse_bytes(s.TRAILER, src.read(_TRAILER, "trailer"), src, at, "trailer")
         expected = {"end_offset": offset, "index_offset": self._index_offset,
                     "batches": self._batches, "data_pages": self._pages,
                     "records": self._records}

@@ -236,8 +236,10 @@ Fields = _Dict(c.PrefixedArray(c.Int32ul, c.Struct(
 
 
 #: Record type number -> (record class, body struct), one entry per format-neutral record.
-#: Each body struct's field names are the record's field names, so encoding and decoding are
-#: generic (tests check that every record class and field is covered).
+#: These bodies are version 1 of the format, frozen: they are declared here field by field, not
+#: derived from the record classes, and the codec maps a body field to the record attribute of
+#: the same name.  A record that changes shape gets a translation in the codec (or a new format
+#: version), never a different body; committed v1 files in the tests hold each body's bytes.
 RECORD_BODIES: dict[int, tuple[type[Record], c.Construct]] = {}
 
 TYPE_BATCH = 0x01

@@ -7,9 +7,7 @@ EM_X86_64 dumps (every HVM guest from 64-bit tools included), x86_32 for EM_386 
 
 from __future__ import annotations
 
-import struct
-
-from ..x86 import field_offset, vcpu_guest_context
+from ..x86 import field_offset, field_value, vcpu_guest_context
 from . import schema as s
 
 #: ``flags`` bit of a vCPU that was up (VGCF_online).
@@ -61,9 +59,8 @@ class ContextChecks:
         self.roots: dict[int, int] = {}   # cr3 frame -> first vCPU slot using it
         if self.bits is not None:
             layout = vcpu_guest_context(self.bits)
-            self._flags_at = field_offset(layout, "flags")
+            self._layout = layout
             self._cr3_at = field_offset(layout, "ctrlreg.3")
-            self._word = "<Q" if self.bits == 64 else "<I"
 
     def run(self) -> None:
         """Check every slot (x86 dumps only: other architectures' contexts are not decoded)."""
@@ -76,8 +73,8 @@ class ContextChecks:
         for index in range(dump.nr_vcpus):
             at = section.offset + index * section.entsize
             slot = dump.source.pread(at, section.entsize, f".xen_prstatus[{index}]")
-            flags = struct.unpack_from(self._word, slot, self._flags_at)[0]
-            cr3 = struct.unpack_from(self._word, slot, self._cr3_at)[0]
+            flags = field_value(self._layout, slot, "flags")
+            cr3 = field_value(self._layout, slot, "ctrlreg.3")
             online = online or bool(flags & VGCF_ONLINE)
             if pv and self.bits == 64 and cr3 & 0xFFF:
                 findings.warn(55, f"vCPU slot {index}: cr3 {cr3:#x} has low bits set",

@@ -10,12 +10,10 @@ debug registers, fs/gs bases (kernel/user GS chosen by the CPL of cs), and the f
 
 from __future__ import annotations
 
-import struct
-
 from construct import Bytes, Int32ul, Int64ul, Struct
 
 from ..errors import FormatError
-from ..x86 import field_offset, iter_hvm_records, vcpu_guest_context
+from ..x86 import iter_hvm_records, set_field, vcpu_guest_context
 from . import schema as s
 
 TYPE_CPU = 2
@@ -49,8 +47,8 @@ _VGC = vcpu_guest_context(64)
 _FLAGS = (1 << 0) | (1 << 5)   # VGCF_i387_valid | VGCF_online
 
 
-def _put(ctx: bytearray, path: str, value: int, fmt: str = "<Q") -> None:
-    struct.pack_into(fmt, ctx, field_offset(_VGC, path), value)
+def _put(ctx: bytearray, path: str, value: int) -> None:
+    set_field(_VGC, ctx, path, value)
 
 
 def context_from_cpu(payload) -> bytes:
@@ -67,7 +65,7 @@ def context_from_cpu(payload) -> bytes:
     _put(ctx, "user_regs.rip", cpu.rip)
     _put(ctx, "user_regs.rflags", cpu.rflags)
     for seg in ("cs", "ss", "ds", "es", "fs", "gs"):
-        _put(ctx, f"user_regs.{seg}", cpu[f"{seg}_sel"] & 0xFFFF, "<H")
+        _put(ctx, f"user_regs.{seg}", cpu[f"{seg}_sel"] & 0xFFFF)
     for n in (0, 2, 3, 4):
         _put(ctx, f"ctrlreg.{n}", cpu[f"cr{n}"])
     for n in (0, 1, 2, 3, 6, 7):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from construct import Bytes, Const, Int8ul, Int16ul, Int32ul, Int64ul, Struct
 
 from ..schema import document
+from ..x86 import VGC_SIZE
 
 FORMAT = "core"
 
@@ -59,8 +60,8 @@ SECTION_IA64_REGS = ".xen_ia64_mapped_regs"
 
 #: Context sizes of the two x86 layouts (§4.6); the stride is 5168 for every x86 writer since
 #: Xen commit 05bafb26f1 (2009-11), 2800 from older 32-bit toolstacks.
-CTX_X86_32 = 2800
-CTX_X86_64 = 5168
+CTX_X86_32 = VGC_SIZE[32]
+CTX_X86_64 = VGC_SIZE[64]
 
 _ELF_SOURCE = "e3ce7ff90f:tools/libxc/xc_core.c"
 _NOTE_SOURCE = "e3ce7ff90f:tools/libxc/xc_core.h"

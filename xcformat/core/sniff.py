@@ -43,9 +43,10 @@ def _sniff_elf(head: bytes) -> Sniffed | None:
         if at + step > len(head):
             break
         shdr = shdr_struct.parse(head[at:at + step])
-        note = head[shdr.sh_offset:shdr.sh_offset + 16] if shdr.sh_type == s.SHT_NOTE else b""
-        if len(note) == 16 and note[12:16] == s.NOTE_NAME and \
-                struct.unpack_from("<I", note, 8)[0] == s.NOTE_NONE:
+        size = s.note_header.sizeof()
+        note = head[shdr.sh_offset:shdr.sh_offset + size] if shdr.sh_type == s.SHT_NOTE else b""
+        if len(note) == size and s.note_header.parse(note).name == s.NOTE_NAME and \
+                s.note_header.parse(note).type == s.NOTE_NONE:
             return Sniffed("core", True, "ELF core with a Xen DUMPCORE_NONE note", facts)
     if ehdr.e_shnum == 0:
         return None   # a Linux or QEMU core (program headers only), not a Xen dump-core

@@ -21,7 +21,6 @@ would turn it into an empty PAGE_DATA record, which v2 restorers refuse, §10).
 from __future__ import annotations
 
 import dataclasses
-import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -30,11 +29,11 @@ from ..io import Sink
 from ..records import (PAGE_SIZE, Checkpoint, Opaque, PageBatch, Record,
                        Wrapper, data_page_count)
 from . import wrappers
-from .schema import MAX_BATCH
+from .schema import BODY_ITEM, MAX_BATCH
 
 XTAB = 0xF
 #: The chunk that pads a W=8 batch to a multiple of 8 bytes (LAST_CHECKPOINT, §2.7, §10).
-PAD_CHUNK = struct.pack("<i", -9)
+PAD_CHUNK = BODY_ITEM.build(-9)
 
 
 @dataclass(frozen=True)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterator
 
+from ..codec import head
 from ..entries import split_typed
 from ..errors import Finding
-from ..records import (PAGE_SIZE, PAGE_TABLE_TYPES, HvmParams, LastCheckpoint, Opaque,
-                       PageBatch, Record, Toolstack, TscInfo, VcpuInfo, data_page_count)
+from ..records import (INVALID_TYPES, PAGE_SIZE, PAGE_TABLE_TYPES, LastCheckpoint, Opaque,
+                       PageBatch, Record, data_page_count)
+from . import physmap
 from .cursor import Cursor, Stream
-from .schema import CHUNKS, LIBXL_TOOLSTACK_V1, MAX_BATCH, MAX_VCPU_ID
+from .payloads import CHUNK_PAYLOADS
+from .schema import BODY_ITEM, CHUNKS, LIBXL_TOOLSTACK_V1, MAX_BATCH
 from .tmem import read_tmem, read_tmem_extra
 
 XTAB = 0xF
-INVALID_TYPES = frozenset({0x5, 0x6, 0x7, 0x8})
-#: -18 payloads larger than this are refused (libxc did a plain realloc of the declared size).
-MAX_TOOLSTACK = 1 << 20
 TYPE_FEATURES = {0xD: "broken", 0xE: "xalloc"}
 
 
@@ -24,7 +23,7 @@ def read_body(cursor: Cursor, stream: Stream) -> Iterator[Record]:
     """Records of one checkpoint's body; consumes the terminating 0."""
     while True:
         start = cursor.offset
-        item = struct.unpack("<i", cursor.read(4, "body.item"))[0]
+        item = cursor.parse(BODY_ITEM, "body.item")
         if item == 0:
             cursor.region(start, "chunk", "end of body (0)")
             break
@@ -152,52 +151,34 @@ def _compression(cursor, stream, spec, start):
                        "page cache and cannot be read from a file", "body.item", start)
 
 
+def _payload(cursor: Cursor, spec, what: str) -> Record:
+    """The chunk's record, through its schema and its payload codec."""
+    return CHUNK_PAYLOADS[spec.id].load(cursor.parse(spec.payload, what), spec)
+
+
 def _vcpu_info(cursor, stream, spec, start):
-    max_id = struct.unpack("<i", cursor.read(4, "vcpu_info.max_vcpu_id"))[0]
-    if not 0 <= max_id <= MAX_VCPU_ID:
-        raise cursor.error(f"max_vcpu_id {max_id} out of range 0..{MAX_VCPU_ID}",
-                           "vcpu_info.max_vcpu_id", start + 4)
-    words = cursor.read(8 * (max_id // 64 + 1), "vcpu_info.online").cast("Q").tolist()
-    bitmap = sum(word << (64 * i) for i, word in enumerate(words))
-    if not bitmap & 1:
-        cursor.problem("vCPU 0 is not marked online", "vcpu_info.online", start + 8)
-    if bitmap >> (max_id + 1):
-        cursor.problem(f"online bits above max_vcpu_id {max_id}", "vcpu_info.online", start + 8)
-    online = tuple(i for i in range(max_id + 1) if bitmap >> i & 1)
-    stream.online, stream.saw_vcpu_info = online, True
-    if max_id >= 64:
+    record = _payload(cursor, spec, "vcpu_info")
+    stream.online, stream.saw_vcpu_info = tuple(sorted(record.online)), True
+    if record.max_vcpu_id >= 64:
         stream.versions.saw("vcpus>64")
-    yield VcpuInfo(max_id, frozenset(online))
+    yield record
 
 
 def _value(cursor, stream, spec, start):
-    pad, value = struct.unpack("<IQ", cursor.read(12, f"chunk{spec.id}"))
-    if pad:
-        cursor.problem(f"chunk {spec.id} {spec.name}: pad is {pad:#x}, not 0",
-                       f"chunk{spec.id}.pad", start + 4)
-    if spec.id == -10 and value not in (0, 1):
-        cursor.problem(f"chunk -10 {spec.name}: value {value} (only 0 and 1 exist)",
-                       "chunk-10.value", start + 8)
+    record = _payload(cursor, spec, f"chunk{spec.id}")
     if spec.id in (-19, -20):
         stream.ioreq_server_chunks.add(spec.id)
-    yield HvmParams(((spec.hvm_param, value),))
+    yield record
 
 
 def _tsc_info(cursor, stream, spec, start):
-    mode, nsec, khz, incarnation = struct.unpack("<IQII", cursor.read(20, "tsc_info"))
-    if mode > 3:
-        cursor.problem(f"tsc_mode {mode} (0..3 exist)", "tsc_info.tsc_mode", start + 4)
-    yield TscInfo(mode, nsec, khz, incarnation)
+    yield _payload(cursor, spec, "tsc_info")
 
 
 def _toolstack(cursor, stream, spec, start):
-    length = struct.unpack("<I", cursor.read(4, "toolstack.length"))[0]
-    if length > MAX_TOOLSTACK:
-        raise cursor.error(f"toolstack data of {length} bytes (limit {MAX_TOOLSTACK})",
-                           "toolstack.length", start + 4)
-    data = bytes(cursor.read(length, "toolstack.data"))
-    check_libxl_toolstack(cursor, stream, data, start + 8)
-    yield Toolstack(data)
+    record = _payload(cursor, spec, "toolstack")
+    check_libxl_toolstack(cursor, stream, record.data, start + 8)
+    yield record
 
 
 def check_libxl_toolstack(cursor: Cursor, stream: Stream, data: bytes, base: int) -> None:
@@ -209,17 +190,18 @@ def check_libxl_toolstack(cursor: Cursor, stream: Stream, data: bytes, base: int
     if header.version != 1:
         raise cursor.error(f"libxl toolstack record version {header.version}, expected 1",
                            "toolstack.version", base)
-    tail = 4 if stream.structs.toolstack_bits == 64 else 0
+    fixed = head(stream.structs.libxl_physmap_entry, "namelen")
+    tail = physmap.padding(stream.structs.toolstack_bits)
     pos = 8
     for index in range(header.count):
-        if len(data) - pos < 28:
+        if len(data) - pos < fixed.sizeof():
             raise cursor.error(f"libxl physmap entry {index} of {header.count} overruns the "
                                "record", "toolstack.entries", base + pos)
-        namelen = struct.unpack_from("<I", data, pos + 24)[0]
-        name_at = pos + 28
+        namelen = fixed.parse(data[pos:]).namelen
+        name_at = pos + fixed.sizeof()
         if namelen == 0 or name_at + namelen + tail > len(data):
             raise cursor.error(f"libxl physmap entry {index}: name length {namelen} is 0 or "
-                               "overruns the record", "toolstack.namelen", base + pos + 24)
+                               "overruns the record", "toolstack.namelen", base + name_at - 4)
         if data[name_at + namelen - 1] != 0:
             raise cursor.error(f"libxl physmap entry {index}: name is not NUL-terminated",
                                "toolstack.name", base + name_at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .. import codec
 from ..errors import Finding, FormatError, recover
 from ..io import Source
 from ..layout import Region, RegionSink
@@ -35,6 +36,11 @@ class Cursor:
 
     def read(self, n: int, field: str) -> memoryview:
         return self.source.read(n, field)
+
+    def parse(self, struct, what: str):
+        """``struct`` read here through its schema; errors name ``what`` and the field."""
+        return codec.read(struct, self.source, what,
+                          lambda error: recover(error, self.findings, self.keep_going))
 
     def remaining(self) -> int | None:
         """Bytes left in the input, where its size is known."""

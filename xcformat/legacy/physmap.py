@@ -7,25 +7,38 @@ toolstack width; libxl's v2 stream carries the same facts as xenstore keys
 
 from __future__ import annotations
 
-import struct
-
+from ..codec import head
 from ..errors import UnsupportedError
+from .schema import LIBXL_TOOLSTACK_V1, structs
 
-ENTRY = struct.Struct("<QQQI")      # phys_offset, start_addr, size, namelen
 FIELDS = ("start_addr", "size", "name")
+
+
+def _entry(bits: int):
+    """The physmap entry of a ``bits``-wide libxl, and its fixed head (up to namelen)."""
+    entry = structs(bits, bits).libxl_physmap_entry
+    return entry, head(entry, "namelen")
+
+
+def padding(bits: int) -> int:
+    """The struct padding a ``bits``-wide libxl writes after each entry's name."""
+    entry, fixed = _entry(bits)
+    return sum(sub.sizeof() for sub in entry.subcons[len(fixed.subcons) + 1:])
 
 
 def repad(data: bytes, from_bits: int, to_bits: int) -> bytes:
     """A v1 physmap record re-laid for another libxl width; anything else is left as it is."""
-    if len(data) < 8 or struct.unpack_from("<I", data)[0] != 1:
+    top = LIBXL_TOOLSTACK_V1.sizeof()
+    if len(data) < top or LIBXL_TOOLSTACK_V1.parse(data).version != 1:
         return data
-    count = struct.unpack_from("<I", data, 4)[0]
-    old_pad, new_pad = (4 if from_bits == 64 else 0), (4 if to_bits == 64 else 0)
-    out, pos = bytearray(data[:8]), 8
+    count = LIBXL_TOOLSTACK_V1.parse(data).count
+    old_pad, new_pad = padding(from_bits), padding(to_bits)
+    fixed = _entry(from_bits)[1]
+    out, pos = bytearray(data[:top]), top
     for _ in range(count):
-        if pos + ENTRY.size > len(data):
+        if pos + fixed.sizeof() > len(data):
             return data
-        end = pos + ENTRY.size + ENTRY.unpack_from(data, pos)[3]
+        end = pos + fixed.sizeof() + fixed.parse(data[pos:]).namelen
         if end + old_pad > len(data):
             return data
         out += data[pos:end] + bytes(new_pad)
@@ -48,12 +61,14 @@ def from_xenstore(data: bytes, toolstack_bits: int) -> bytes:
             raise UnsupportedError(f"emulator xenstore key {key.decode(errors='replace')!r} "
                                    "has no legacy equivalent (only physmap keys do)")
         entries.setdefault(int(parts[1], 16), {})[parts[2].decode()] = value
-    pad = bytes(4 if toolstack_bits == 64 else 0)
-    out = bytearray(struct.pack("<II", 1, len(entries)))
+    entry = _entry(toolstack_bits)[0]
+    pad = bytes(padding(toolstack_bits))
+    out = bytearray(LIBXL_TOOLSTACK_V1.build({"version": 1, "count": len(entries)}))
     for phys, fields in entries.items():
         if set(fields) != set(FIELDS):
             raise UnsupportedError(f"physmap/{phys:x} lacks one of {', '.join(FIELDS)}")
         name = fields["name"] + b"\0"
-        out += ENTRY.pack(phys, int(fields["start_addr"], 16), int(fields["size"], 16),
-                          len(name)) + name + pad
+        out += entry.build({"phys_offset": phys, "start_addr": int(fields["start_addr"], 16),
+                            "size": int(fields["size"], 16), "namelen": len(name),
+                            "name": name, "tail_padding": pad})
     return bytes(out)

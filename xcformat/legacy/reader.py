@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
+from ..codec import head
 from ..errors import EnvironmentProblem, Finding, TruncatedError
 from ..formats import SNIFF_BYTES, Hints
 from ..io import Source
@@ -20,12 +21,13 @@ from ..x86 import guest_bits_of_context
 from . import sniff
 from .body import read_body
 from .cursor import Cursor, Stream
-from .schema import CHUNKS, MAX_P2M_SIZE, structs
+from .schema import CHUNKS, EXT_BLOCK, MAX_P2M_SIZE, XCNT_PAYLOAD, structs
 from .tail import check_frame_types, qemu_signature, read_hvm_tail, read_pv_tail, read_qemu
 from .versions import SINCE, show
 from .wrappers import READERS as WRAPPER_READERS
 from .wrappers import XL_FLAG_JSON
 
+EXT_BLOCK_HEAD = head(EXT_BLOCK, "size")
 #: ext-info larger than this is not ext-info (vcpu 5168 + extv + xcnt is under 5.2 KiB).
 MAX_EXT_INFO = 64 << 10
 MAX_XCNT = 256 << 10
@@ -50,14 +52,14 @@ class LegacyReader:
     # -- public -----------------------------------------------------------------------------
     def records(self) -> Iterator[Record]:
         cursor = Cursor(self.source, self.findings, self.on_region, self.keep_going)
-        found = sniff.layout(self.source.peek(SNIFF_BYTES), self.hints)
+        found = sniff.shape(self.source.peek(SNIFF_BYTES), self.hints)
         if found is None:
             raise self.source.error("not a legacy Xen save image", "p2m_size", 0)
         wrapper = None
         if found.wrapper:
             wrapper = WRAPPER_READERS[found.wrapper](cursor)
             yield wrapper
-            found = sniff.stream_layout(self.source.peek(SNIFF_BYTES), self.hints)
+            found = sniff.stream_shape(self.source.peek(SNIFF_BYTES), self.hints)
             if found is None:
                 raise cursor.error(f"no legacy stream after the {wrapper.kind} header "
                                    "(p2m_size out of range)", "p2m_size")
@@ -109,11 +111,11 @@ class LegacyReader:
         return summary
 
     # -- header -----------------------------------------------------------------------------
-    def _header(self, cursor: Cursor, found: sniff.Layout):
+    def _header(self, cursor: Cursor, found: sniff.StreamShape):
         w = found.toolstack_bits
         word = w // 8
         start = cursor.offset
-        p2m_size = int.from_bytes(cursor.read(word, "p2m_size"), "little")
+        p2m_size = structs(w, w).ulong.parse(cursor.read(word, "p2m_size"))
         if not 0 < p2m_size < MAX_P2M_SIZE:
             raise cursor.error(f"p2m_size {p2m_size:#x} out of range 1..{MAX_P2M_SIZE - 1:#x}"
                                + (" (is the toolstack width right?)" if p2m_size else ""),
@@ -135,7 +137,7 @@ class LegacyReader:
                 stream.versions.saw(EXT_FEATURES.get(block_id, "ext-info"))
             xcnt = dict(ext_blocks).get(b"xcnt")
             if xcnt is not None:
-                stream.xsave_record_size = int.from_bytes(xcnt, "little")
+                stream.xsave_record_size = XCNT_PAYLOAD.parse(xcnt).xsave_record_size
         else:
             stream.versions.lacks("pv-no-ext-info")
         if b"extv" not in stream.ext_ids:
@@ -157,10 +159,13 @@ class LegacyReader:
         """(blocks, None) when the extended-info signature is there, else (None, frame 0)."""
         word = w // 8
         start = cursor.offset
-        first = int.from_bytes(cursor.read(word, "ext_info.signature"), "little")
+        layout = structs(w, w)
+        # The first word is the signature, or else the p2m frame list's first entry.
+        first = layout.ulong.parse(cursor.source.peek(word)) \
+            if len(cursor.source.peek(word)) == word else None
         if first != (1 << w) - 1:
-            return None, first
-        tot = int.from_bytes(cursor.read(4, "ext_info.tot"), "little")
+            return None, layout.ulong.parse(cursor.read(word, "ext_info.signature"))
+        tot = cursor.parse(layout.ext_info_header, "ext_info").tot
         if not 8 <= tot <= MAX_EXT_INFO:
             raise cursor.error(f"ext-info tot {tot} out of range 8..{MAX_EXT_INFO}",
                                "ext_info.tot", start + word)
@@ -171,8 +176,8 @@ class LegacyReader:
             if left < 8:
                 raise cursor.error(f"ext-info tot {tot} is not the sum of its blocks",
                                    "ext_info.tot", start + word)
-            head = cursor.read(8, "ext_info.block")
-            block_id, size = bytes(head[:4]), int.from_bytes(head[4:], "little")
+            block = cursor.parse(EXT_BLOCK_HEAD, "ext_info.block")
+            block_id, size = block.id, block.size
             if size > left - 8:
                 raise cursor.error(f"ext-info block {block_id!r} size {size} larger than what "
                                    f"remains of tot ({left - 8})", "ext_info.block.size", at + 4)
@@ -205,7 +210,7 @@ class LegacyReader:
             raise cursor.error(f"{block_id.decode()} block size {len(payload)}, must be {want}",
                                field, at + 4)
         if block_id == b"xcnt":
-            value = int.from_bytes(payload, "little")
+            value = XCNT_PAYLOAD.parse(payload).xsave_record_size
             if not 16 <= value <= MAX_XCNT:
                 raise cursor.error(f"xcnt {value} out of range 16..{MAX_XCNT}",
                                    "ext_info.xcnt.value", at + 8)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from construct import (Array, Bytes, Const, GreedyBytes, Int32sb, Int32sl, Int32ul, Int64ul,
                        Struct, this)
 
+from ..codec import PROBLEM, Valid
 from ..schema import document
 from ..x86 import VGC_SIZE, shared_info_arch, vcpu_guest_context
 
@@ -32,6 +33,14 @@ PFN_BITS = 28
 MAX_P2M_SIZE = 1 << PFN_BITS
 #: Highest vCPU id the -2 chunk can describe (4.2+; 63 before).
 MAX_VCPU_ID = 4095
+#: -18 payloads larger than this are refused (libxc did a plain realloc of the declared size).
+MAX_TOOLSTACK = 1 << 20
+#: HVM contexts larger than this are refused.
+MAX_HVM_CONTEXT = 16 << 20
+#: Per-vCPU xsave records larger than this are not xsave state.
+MAX_XSAVE = 256 << 10
+#: qemu state is held in memory as one record.
+MAX_QEMU = 64 << 20
 
 XL_MAGIC = b"Xen saved domain, xl format\n \0 \r"
 XL_BYTEORDER = 0x01020304
@@ -173,11 +182,14 @@ EXT_BLOCK_EXTV = document("legacy", "ext_block_extv", Struct(
     "size" / Const(0, Int32ul) * "0: the block is a flag"),
     title='ext-info block "extv"', since="3.2", source=PROTOCOL_450,
     doc="Every tail vCPU record carries 128 bytes of extended context (3d98e9d1ce).")
+#: The "xcnt" block's payload, as the reader and writer handle it (after the block head).
+XCNT_PAYLOAD = Struct(
+    "xsave_record_size" / Int32ul * "bytes of each vCPU's xsave record in the tail: 16 + the "
+                                    "size Xen reports for vcpu 0")
 EXT_BLOCK_XCNT = document("legacy", "ext_block_xcnt", Struct(
     "id" / Const(b"xcnt") * "block id",
     "size" / Const(4, Int32ul) * "4 (libxc reads 4 bytes whatever the size says)",
-    "xsave_record_size" / Int32ul * "bytes of each vCPU's xsave record in the tail: 16 + the "
-                                    "size Xen reports for vcpu 0"),
+    *XCNT_PAYLOAD.subcons),
     title='ext-info block "xcnt"', since="4.1", source=PROTOCOL_450,
     doc="Present when the host supports XSAVE (d0cf814150).  Since 4.4 (4cc1344447) each "
         "vCPU's own size may differ from this value.")
@@ -199,30 +211,50 @@ class ChunkSpec:
     hvm_param: int | None = None   #: HVM_PARAM_* index of a value chunk
 
 
-VALUE_PAYLOAD = Struct(
-    "pad" / Int32ul * "always written as 0 (libxc drops it unread)",
-    "value" / Int64ul * "the value (an HVM parameter)")
+#: The i32 that starts every body item: a batch count (> 0), a chunk id (< 0) or the end (0).
+BODY_ITEM = Int32sl
+
+_PAD = "pad" / Valid(Int32ul, lambda v, _: v == 0, "pad is {value:#x}, not 0", PROBLEM) * (
+    "always written as 0 (libxc drops it unread)")
+VALUE_PAYLOAD = Struct(_PAD, "value" / Int64ul * "the value (an HVM parameter)")
+ACPI_IOPORTS_PAYLOAD = Struct(_PAD, "value" / Valid(
+    Int64ul, lambda v, _: v in (0, 1), "value {value} (only 0 and 1 exist)", PROBLEM)
+    * "HVM_PARAM_ACPI_IOPORTS_LOCATION: 0 or 1, the version of the ACPI PM I/O port layout")
+
+
+def _online_bits(words) -> int:
+    return sum(word << (64 * i) for i, word in enumerate(words))
+
 
 VCPU_INFO_PAYLOAD = Struct(
-    "max_vcpu_id" / Int32sl * "highest vCPU id; < 64 until 4.1, < 4096 from 4.2",
-    "online" / Array(this.max_vcpu_id // 64 + 1, Int64ul)
+    "max_vcpu_id" / Valid(Int32sl, lambda v, _: 0 <= v <= MAX_VCPU_ID,
+                          f"max_vcpu_id {{value}} out of range 0..{MAX_VCPU_ID}")
+    * "highest vCPU id; < 64 until 4.1, < 4096 from 4.2",
+    "online" / Valid(Valid(
+        Array(this.max_vcpu_id // 64 + 1, Int64ul),
+        lambda v, _: _online_bits(v) & 1, "vCPU 0 is not marked online", PROBLEM),
+        lambda v, this: not _online_bits(v) >> (this.max_vcpu_id + 1),
+        "online bits above max_vcpu_id {this.max_vcpu_id}", PROBLEM)
     * "bitmap of online vCPUs, bit i = vCPU i; bit 0 always set; no bits above max_vcpu_id")
 
 TSC_INFO_PAYLOAD = Struct(
-    "tsc_mode" / Int32ul * "0 default, 1 always emulate, 2 never emulate, 3 pvrdtscp",
+    "tsc_mode" / Valid(Int32ul, lambda v, _: v <= 3, "tsc_mode {value} (0..3 exist)", PROBLEM)
+    * "0 default, 1 always emulate, 2 never emulate, 3 pvrdtscp",
     "nsec" / Int64ul * "elapsed nanoseconds (packed right after tsc_mode: no padding)",
     "khz" / Int32ul * "guest TSC frequency",
     "incarnation" / Int32ul * "TSC incarnation")
 
 TOOLSTACK_PAYLOAD = Struct(
-    "length" / Int32ul * "bytes of toolstack data (bounded at 1 MiB by xcformat)",
+    "length" / Valid(Int32ul, lambda v, _: v <= MAX_TOOLSTACK,
+                     f"toolstack data of {{value}} bytes (limit {MAX_TOOLSTACK})")
+    * "bytes of toolstack data (bounded at 1 MiB by xcformat)",
     "data" / Bytes(this.length) * "opaque to libxc; libxl writes its physmap record v1")
 
 _EMPTY = Struct()
 
 
-def _value(id_, name, since, commit, param) -> ChunkSpec:
-    return ChunkSpec(id_, name, since, commit, VALUE_PAYLOAD, hvm_only=True, hvm_param=param)
+def _value(id_, name, since, commit, param, payload=VALUE_PAYLOAD) -> ChunkSpec:
+    return ChunkSpec(id_, name, since, commit, payload, hvm_only=True, hvm_param=param)
 
 
 #: Every chunk id a legacy stream can hold: chunks have no length, so an unknown id is fatal.
@@ -236,7 +268,7 @@ CHUNKS: dict[int, ChunkSpec] = {c.id: c for c in (
     ChunkSpec(-7, "TSC_INFO", "4.0", "08a0b4ab0d", TSC_INFO_PAYLOAD),
     _value(-8, "HVM_CONSOLE_PFN", "4.1", "c4ebe46529", 17),
     ChunkSpec(-9, "LAST_CHECKPOINT", "4.1", "00a4b65f85", _EMPTY),
-    _value(-10, "HVM_ACPI_IOPORTS_LOCATION", "4.1", "a6aa655723", 19),
+    _value(-10, "HVM_ACPI_IOPORTS_LOCATION", "4.1", "a6aa655723", 19, ACPI_IOPORTS_PAYLOAD),
     _value(-11, "HVM_VIRIDIAN", "4.2", "26ddefddf0", 9),
     ChunkSpec(-12, "COMPRESSED_DATA", "4.2", "f6b3d39f5d", None),
     ChunkSpec(-13, "ENABLE_COMPRESSION", "4.2", "f6b3d39f5d", _EMPTY),
@@ -312,29 +344,39 @@ LIBXL_TOOLSTACK_V1 = document("legacy", "libxl_toolstack_v1", Struct(
 # -- tails (§2.8, §2.9, §4.2) -----------------------------------------------------------------
 
 XSAVE_RECORD = document("legacy", "pv_tail_xsave", Struct(
-    "xfeature_mask" / Int64ul * "the host's xfeature_mask (non-zero whenever xcnt exists)",
-    "size" / Int64ul * "bytes that follow: should equal xcnt - 16; since 4.4 per vCPU",
+    "xfeature_mask" / Valid(Int64ul, lambda v, _: v != 0, "xsave mask 0 although xcnt is present")
+    * "the host's xfeature_mask (non-zero whenever xcnt exists)",
+    "size" / Valid(Int64ul, lambda v, _: v <= MAX_XSAVE,
+                   f"xsave size {{value}} (limit {MAX_XSAVE})")
+    * "bytes that follow: should equal xcnt - 16; since 4.4 per vCPU",
     "data" / Bytes(this.size) * "u64 xcr0, u64 xcr0_accum, XSAVE area"),
     title="PV tail: vCPU xsave record", since="4.1", source=SAVE_450,
     doc="After each vCPU's context and 128-byte extended context when xcnt is present.")
 
-HVM_TAIL = document("legacy", "hvm_tail", Struct(
-    "ioreq_pfn" / Int64ul * "HVM_PARAM_IOREQ_PFN (5)",
-    "bufioreq_pfn" / Int64ul * "HVM_PARAM_BUFIOREQ_PFN (6)",
-    "store_pfn" / Int64ul * "HVM_PARAM_STORE_PFN (1)",
-    "context_length" / Int32ul * "bytes of HVM context (0 < length <= 16 MiB)",
+#: The HVM tail's magic pfns in stream order, and the HVM_PARAM_* index each one is.
+MAGIC_PFNS = {"ioreq_pfn": 5, "bufioreq_pfn": 6, "store_pfn": 1}
+HVM_MAGIC_PFNS = Struct(*(name / Int64ul * f"HVM_PARAM_{name[:-4].upper()}_PFN ({param})"
+                          for name, param in MAGIC_PFNS.items()))
+HVM_CONTEXT = Struct(
+    "context_length" / Valid(Int32ul, lambda v, _: 0 < v <= MAX_HVM_CONTEXT,
+                             f"HVM context length {{value}} (1..{MAX_HVM_CONTEXT})")
+    * "bytes of HVM context (0 < length <= 16 MiB)",
     "context" / Bytes(this.context_length)
-    * "XEN_DOMCTL_gethvmcontext blob: HEADER ... END records (x86/hvm_save_descriptor)"),
+    * "XEN_DOMCTL_gethvmcontext blob: HEADER ... END records (x86/hvm_save_descriptor)")
+
+HVM_TAIL = document("legacy", "hvm_tail", Struct(*HVM_MAGIC_PFNS.subcons, *HVM_CONTEXT.subcons),
     title="HVM tail (3.1 to 4.5)", since="3.1", source=SAVE_450,
     doc="After the body's terminating 0; the vCPU state is inside the context (833623e78a).")
 
+HVM_2007_VCPUS = Struct(
+    "nr_vcpus" / Valid(Int32ul, lambda v, _: v <= MAX_VCPU_ID + 1, "{value} vCPUs")
+    * "online vCPUs that follow")
 HVM_2007_TAIL = document("legacy", "hvm_2007_tail", Struct(
-    "context_length" / Int32ul * "bytes of HVM context (the saver's buffer was 8192)",
-    "context" / Bytes(this.context_length) * "HVM context blob (HEADER ... END)",
-    "nr_vcpus" / Int32ul * "online vCPUs that follow"),
+    *HVM_CONTEXT.subcons, *HVM_2007_VCPUS.subcons),
     title="HVM tail, 2007 development format", since="unreleased (2007-01 to 2007-04)",
     source=f"{XEN_2007}:tools/libxc/xc_hvm_save.c",
-    doc="Only xen-unstable between 4a13cf1b70 and d11bec8a19 wrote it; no release reads it.  "
+    doc="Only xen-unstable between 4a13cf1b70 and d11bec8a19 wrote it; no release reads it "
+        "(its saver's context buffer was 8192 bytes).  "
         "nr_vcpus hvm_2007_vcpu records and hvm_2007_shared_info follow.")
 HVM_2007_VCPU = document("legacy", "hvm_2007_vcpu", Struct(
     "size" / Int32ul * "must equal the native context size (2800 or 5168)",
@@ -360,18 +402,19 @@ PV_2007_EXT_INFO = document("legacy", "pv_2007_ext_info", Struct(
 
 # -- device-model (qemu) records (§3.4) -------------------------------------------------------
 
+QEMU_LENGTH = "length" / Valid(Int32ul, lambda v, _: v <= MAX_QEMU,
+                               f"qemu record of {{value}} bytes (limit {MAX_QEMU})") * (
+    "bytes of qemu state")
 QEMU_RECORDS = {
     QEMU_LIBXL: document("legacy", "qemu_libxl", Struct(
         "signature" / Const(QEMU_LIBXL) * "21 bytes, no NUL",
-        "length" / Int32ul * "bytes of qemu state",
-        "data" / Bytes(this.length) * "qemu state"),
+        QEMU_LENGTH, "data" / Bytes(this.length) * "qemu state"),
         title="qemu record: libxl DeviceModelRecord0002", since="4.1",
         source="2526ff6cc98fc971041442e63bfe43bdc8bed9d2:tools/libxc/xg_save_restore.h",
         doc="Written by libxl after the HVM tail (4.1 to 4.5)."),
     QEMU_REMUS: document("legacy", "qemu_remus", Struct(
         "signature" / Const(QEMU_REMUS) * "21 bytes, no NUL",
-        "length" / Int32ul * "bytes of qemu state",
-        "data" / Bytes(this.length) * "qemu state"),
+        QEMU_LENGTH, "data" / Bytes(this.length) * "qemu state"),
         title="qemu record: xend Remus RemusDeviceModelState", since="4.0",
         source="ad91d3c17ba53254d2bc33496aa272d592b27f75:tools/libxc/xc_domain_restore.c",
         doc="Each checkpoint of an xend Remus HVM stream ends with one."),
@@ -386,12 +429,17 @@ QEMU_RECORDS = {
 
 # -- file wrappers (§3) -----------------------------------------------------------------------
 
+#: The xl save-file header, one declaration for both streams it wraps (tools/xl/xl.h): the
+#: legacy stream (4.1-4.5, STREAMv2 clear) and migration v2 (4.6+, STREAMv2 set).
+_XL_MANDATORY = ("bit 0 config is JSON (4.5), bit 1 STREAMv2 (a libxl v2 stream follows; clear: a "
+                 "legacy stream follows); unknown bits: refuse")
 XL_HEADER = document("legacy", "xl_header", Struct(
-    "magic" / Const(XL_MAGIC) * '"Xen saved domain, xl format\\n \\0 \\r"',
-    "byteorder" / Int32ul * "0x01020304 in the saver's byte order",
-    "mandatory_flags" / Int32ul * "bit 0 JSON config (4.5); bit 1 STREAMv2 (4.6+, not legacy)",
-    "optional_flags" / Int32ul * "none defined",
-    "optional_data_length" / Int32ul * "bytes of optional data that follow"),
+    "magic" / Const(XL_MAGIC) * "\"Xen saved domain, xl format\\n \\0 \\r\" (32 bytes)",
+    "byteorder" / Int32ul * "0x01020304 in the saver's byte order (04 03 02 01 on x86)",
+    "mandatory_flags" / Int32ul * _XL_MANDATORY,
+    "optional_flags" / Int32ul * "none defined; unknown bits: refuse",
+    "optional_data_len" / Int32ul * "bytes of optional data that follow: u32 config length, "
+                                    "config; xl ignores anything after the config"),
     title="xl save-file header", since="4.1", source=f"{XEN_450}:tools/libxl/xl_cmdimpl.c",
     doc="xl's own header in front of the libxc stream; optional data (xl_config) follows.")
 XL_CONFIG = document("legacy", "xl_config", Struct(

@@ -8,19 +8,17 @@ vs a pre-3.2 PV stream without extended info) is listed in ``undecided`` for a h
 from __future__ import annotations
 
 import dataclasses
-import struct
 from dataclasses import dataclass
 
 from ..errors import EnvironmentProblem
 from ..formats import Hints, Sniffed
 from ..records import GuestType
 from ..x86 import guest_bits_of_context
-from .schema import CHUNKS, MAX_BATCH, MAX_P2M_SIZE, XEND_MAGIC, XL_BYTEORDER, XL_FLAG_STREAMV2, \
-    XL_MAGIC
+from .schema import (BODY_ITEM, CHUNKS, MAX_BATCH, MAX_P2M_SIZE, XEND_MAGIC, XL_BYTEORDER,
+                     XL_FLAG_STREAMV2, XL_HEADER, XL_MAGIC)
 
 V2_MAGIC = b"\xff" * 8 + b"XENF"
 LIBXL_V2_MAGIC = b"LibxlFmt"
-_XL_HEADER = struct.Struct("<32sIIII")
 
 
 class GuestConflict(EnvironmentProblem):
@@ -28,7 +26,7 @@ class GuestConflict(EnvironmentProblem):
 
 
 @dataclass(frozen=True)
-class Layout:
+class StreamShape:
     """What the bytes (and hints) decide before the reader starts."""
 
     wrapper: str | None
@@ -43,12 +41,13 @@ class Layout:
 def _wrapper(head: bytes) -> tuple[str | None, int] | None:
     """(wrapper kind, stream offset); None when the head belongs to another format."""
     if head.startswith(XL_MAGIC):
-        if len(head) < _XL_HEADER.size:
-            return "xl", _XL_HEADER.size
-        _, order, mandatory, _, optlen = _XL_HEADER.unpack_from(head)
-        if order == XL_BYTEORDER and mandatory & XL_FLAG_STREAMV2:
+        size = XL_HEADER.sizeof()
+        if len(head) < size:
+            return "xl", size
+        header = XL_HEADER.parse(head)
+        if header.byteorder == XL_BYTEORDER and header.mandatory_flags & XL_FLAG_STREAMV2:
             return None      # an xl file around a v2 stream: the v2 format's
-        return "xl", _XL_HEADER.size + optlen
+        return "xl", size + header.optional_data_len
     if head.startswith(XEND_MAGIC):
         length = int.from_bytes(head[16:20], "big") if len(head) >= 20 else 0
         return "xend", 20 + length
@@ -85,7 +84,7 @@ def _shape(head: bytes, at: int, w: int) -> tuple[GuestType | None, int | None, 
         if len(block_id) == 4 and block_id.isascii() and block_id.isalpha():
             return GuestType.PV, None, "extended-info signature"
         return None, None, "all-ones word after p2m_size but no extended-info block"
-    item = struct.unpack_from("<i", head, after)[0]
+    item = BODY_ITEM.parse(head[after:after + 4])
     if item in CHUNKS:
         # a p2m frame-list pfn is never negative: only HVM streams start their body here
         return GuestType.HVM, None, f"chunk {item} right after p2m_size"
@@ -96,27 +95,27 @@ def _shape(head: bytes, at: int, w: int) -> tuple[GuestType | None, int | None, 
     return None, None, "HVM or a pre-3.2 PV stream without extended info"
 
 
-def layout(head: bytes, hints: Hints = Hints()) -> Layout | None:
-    """The legacy layout of an image starting with ``head``; None if it is not legacy.
+def shape(head: bytes, hints: Hints = Hints()) -> StreamShape | None:
+    """The legacy stream shape of an image starting with ``head``; None if it is not legacy.
 
     A wrapper magic is enough to claim the file; what follows it is judged by
-    :func:`stream_layout` once the wrapper has been read (it may lie beyond ``head``).
+    :func:`stream_shape` once the wrapper has been read (it may lie beyond ``head``).
     """
     found = _wrapper(head)
     if found is None:
         return None
     wrapper, at = found
-    stream = stream_layout(head[at:], hints)
+    stream = stream_shape(head[at:], hints)
     if stream is not None:
         return dataclasses.replace(stream, wrapper=wrapper or None, stream_offset=at)
     if not wrapper:
         return None
-    return Layout(wrapper, at, hints.toolstack_bits, hints.guest, None,
+    return StreamShape(wrapper, at, hints.toolstack_bits, hints.guest, None,
                   () if hints.guest else ("guest",), "stream not within the sniffed bytes")
 
 
-def stream_layout(head: bytes, hints: Hints = Hints()) -> Layout | None:
-    """The layout of a bare legacy stream starting with ``head`` (no wrapper)."""
+def stream_shape(head: bytes, hints: Hints = Hints()) -> StreamShape | None:
+    """The shape of a bare legacy stream starting with ``head`` (no wrapper)."""
     w = hints.toolstack_bits or _toolstack_bits(head, 0)
     if w is None:
         return None
@@ -131,11 +130,11 @@ def stream_layout(head: bytes, hints: Hints = Hints()) -> Layout | None:
         undecided = ("guest",)
     if guest is GuestType.HVM:
         guest_bits = None
-    return Layout(None, 0, w, guest, guest_bits, undecided, reason)
+    return StreamShape(None, 0, w, guest, guest_bits, undecided, reason)
 
 
 def sniff(head: bytes) -> Sniffed | None:
-    found = layout(head)
+    found = shape(head)
     if found is None:
         return None
     facts = {"wrapper": found.wrapper, "toolstack_bits": found.toolstack_bits,

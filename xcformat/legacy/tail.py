@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterator
 
-from ..records import (PAGE_SIZE, EmulatorContext, HvmContext, HvmParams, Opaque, Record,
-                       SharedInfo, UnmappedPfns, VcpuContext, VcpuExtended, VcpuXsave)
-from ..x86 import (EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE, check_hvm_context,
-                   field_offset)
+from construct import Container
+
+from ..codec import head
+from ..records import (PAGE_SIZE, EmulatorContext, HvmContext, Opaque, Record, SharedInfo,
+                       UnmappedPfns, VcpuContext, VcpuExtended, VcpuXsave)
+from ..x86 import (EXT_VCPU_CONTEXT, EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE,
+                   check_hvm_context, field_offset, field_value)
 from ..x86.hvm_context import HVM_FILE_MAGIC
 from .cursor import NOT_SENT, Cursor, Stream
-from .schema import MAX_VCPU_ID, QEMU_LIBXL, QEMU_RECORDS, QEMU_REMUS, QEMU_XEND
+from .payloads import HVM_CONTEXT_PAYLOAD, MAGIC_PFNS_PAYLOAD, QEMU_PAYLOAD, XSAVE_PAYLOAD
+from .schema import (HVM_2007_VCPU, HVM_2007_VCPUS, HVM_CONTEXT, HVM_MAGIC_PFNS, MAGIC_PFNS,
+                     MAX_QEMU, QEMU_LIBXL, QEMU_RECORDS, QEMU_REMUS, QEMU_XEND, XSAVE_RECORD)
 
-#: HVM contexts larger than this are refused (§11).
-MAX_HVM_CONTEXT = 16 << 20
-#: Per-vCPU xsave records larger than this are not xsave state.
-MAX_XSAVE = 256 << 10
-#: qemu state is held in memory as one record.
-MAX_QEMU = 64 << 20
 MAX_GDT_ENTS = 8192
-#: HVM_PARAM_* indexes of the tail's magic pfns, in stream order: ioreq, bufioreq, store.
-MAGIC_PFN_PARAMS = (5, 6, 1)
-MAGIC_PFN_NAMES = ("ioreq_pfn", "bufioreq_pfn", "store_pfn")
 NOTAB = 0
 QEMU_FEATURES = {QEMU_LIBXL: "qemu-libxl", QEMU_REMUS: "qemu-remus", QEMU_XEND: "qemu-xend"}
 UNPIN = 0x7          # LTABTYPE_MASK >> 28: ignore the pinned bit when checking a table type
@@ -59,7 +54,8 @@ def read_pv_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
 
 def read_unmapped(cursor: Cursor, stream: Stream) -> UnmappedPfns:
     start = cursor.offset
-    count = struct.unpack("<I", cursor.read(4, "unmapped_pfns.count"))[0]
+    count = cursor.parse(head(stream.structs.unmapped_pfns, "count"),
+                         "unmapped_pfns").count
     if count > stream.p2m_size:
         raise cursor.error(f"{count} unmapped pfns > p2m_size {stream.p2m_size:#x}",
                            "unmapped_pfns.count", start)
@@ -85,9 +81,10 @@ def read_pv_vcpu(cursor: Cursor, stream: Stream, vcpu: int) -> Iterator[Record]:
     if stream.extv:
         start = cursor.offset
         ext = bytes(cursor.read(EXT_VCPU_CONTEXT_SIZE, f"vcpu{vcpu}.extended"))
-        if int.from_bytes(ext[:4], "little") != vcpu:
-            cursor.warn(f"extended context of vCPU {vcpu} names vCPU "
-                        f"{int.from_bytes(ext[:4], 'little')} (3.2's restorer rejects this)",
+        named = field_value(EXT_VCPU_CONTEXT, ext, "vcpu")
+        if named != vcpu:
+            cursor.warn(f"extended context of vCPU {vcpu} names vCPU {named} (3.2's restorer "
+                        "rejects this)",
                         f"vcpu{vcpu}.extended.vcpu", start)
         size = int.from_bytes(ext[4:8], "little")
         if not EXT_VCPU_MIN_SIZE <= size <= EXT_VCPU_CONTEXT_SIZE:
@@ -104,21 +101,15 @@ def read_pv_vcpu(cursor: Cursor, stream: Stream, vcpu: int) -> Iterator[Record]:
 
 def read_xsave(cursor: Cursor, stream: Stream, vcpu: int) -> VcpuXsave:
     start = cursor.offset
-    mask, size = struct.unpack("<QQ", cursor.read(16, f"vcpu{vcpu}.xsave"))
-    if mask == 0:
-        raise cursor.error(f"vCPU {vcpu}: xsave mask 0 although xcnt is present",
-                           f"vcpu{vcpu}.xsave.xfeature_mask", start)
-    if size > MAX_XSAVE:
-        raise cursor.error(f"vCPU {vcpu}: xsave size {size} (limit {MAX_XSAVE})",
-                           f"vcpu{vcpu}.xsave.size", start + 8)
+    record = XSAVE_PAYLOAD.load(cursor.parse(XSAVE_RECORD, f"vcpu{vcpu}.xsave"), vcpu)
+    size = len(record.data)
     if size + 16 != stream.xsave_record_size:
         stream.versions.saw("xsave-size-per-vcpu")
         cursor.warn(f"vCPU {vcpu}: xsave size {size} + 16 differs from xcnt "
                     f"{stream.xsave_record_size} (libxc and the Xen converter assume equal "
                     "sizes; 4.4+ may write this)", f"vcpu{vcpu}.xsave.size", start + 8)
-    data = bytes(cursor.read(size, f"vcpu{vcpu}.xsave.data"))
     cursor.region(start, "tail", f"vCPU {vcpu} xsave")
-    return VcpuXsave(vcpu, data, mask)
+    return record
 
 
 def check_pv_context(cursor: Cursor, stream: Stream, vcpu: int, context: bytes,
@@ -126,10 +117,9 @@ def check_pv_context(cursor: Cursor, stream: Stream, vcpu: int, context: bytes,
     """Canonical pfns of the context: start_info (vCPU 0), GDT frames, cr3 (§7.1, §11)."""
     bits = stream.structs.guest_bits
     layout = stream.structs.vcpu_context
-    fmt = "<Q" if bits == 64 else "<I"
 
     def get(path: str) -> int:
-        return struct.unpack_from(fmt, context, field_offset(layout, path))[0]
+        return field_value(layout, context, path)
 
     gdt_ents = get("gdt_ents")
     if gdt_ents > MAX_GDT_ENTS:
@@ -171,41 +161,35 @@ def read_hvm_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
         return
     stream.versions.saw("hvm-tail-3.1")
     start = cursor.offset
-    pfns = struct.unpack("<QQQ", cursor.read(24, "hvm_tail.magic_pfns"))
-    for index, pfn in enumerate(pfns):
-        if pfn >= stream.p2m_size:
-            name = MAGIC_PFN_NAMES[index]
-            cursor.problem(f"{name} {pfn:#x} >= p2m_size {stream.p2m_size:#x}",
+    pfns = cursor.parse(HVM_MAGIC_PFNS, "hvm_tail")
+    for index, name in enumerate(MAGIC_PFNS):
+        if pfns[name] >= stream.p2m_size:
+            cursor.problem(f"{name} {pfns[name]:#x} >= p2m_size {stream.p2m_size:#x}",
                            f"hvm_tail.{name}", start + 8 * index)
     cursor.region(start, "tail", "HVM magic pfns")
-    yield HvmParams(tuple(zip(MAGIC_PFN_PARAMS, pfns)))
+    yield MAGIC_PFNS_PAYLOAD.load(pfns, None)
     yield read_hvm_context(cursor, stream, "hvm_tail")
 
 
 def read_hvm_context(cursor: Cursor, stream: Stream, where: str) -> HvmContext:
     start = cursor.offset
-    length = struct.unpack("<I", cursor.read(4, f"{where}.context_length"))[0]
-    if not 0 < length <= MAX_HVM_CONTEXT:
-        raise cursor.error(f"HVM context length {length} (1..{MAX_HVM_CONTEXT})",
-                           f"{where}.context_length", start)
-    blob = bytes(cursor.read(length, f"{where}.context"))
-    stream.hvm_vcpus = check_hvm_context(blob, base=start + 4, file=cursor.source.name).cpus
+    record = HVM_CONTEXT_PAYLOAD.load(cursor.parse(HVM_CONTEXT, where), None)
+    stream.hvm_vcpus = check_hvm_context(record.blob, base=start + 4,
+                                         file=cursor.source.name).cpus
     cursor.region(start, "tail", "HVM context")
-    return HvmContext(blob)
+    return record
 
 
 def read_hvm_2007_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
     yield read_hvm_context(cursor, stream, "hvm_2007_tail")
     start = cursor.offset
-    count = struct.unpack("<I", cursor.read(4, "hvm_2007_tail.nr_vcpus"))[0]
+    count = cursor.parse(HVM_2007_VCPUS, "hvm_2007_tail").nr_vcpus
     size = VGC_SIZE[stream.structs.toolstack_bits]
-    if count > MAX_VCPU_ID + 1:
-        raise cursor.error(f"{count} vCPUs", "hvm_2007_tail.nr_vcpus", start)
     cursor.check_fits(count * (4 + size), "hvm_2007_tail.vcpus")
     stream.hvm_vcpus = count      # 2007 kept the vCPU state beside the context (833623e78a)
     for vcpu in range(count):
         at = cursor.offset
-        declared = struct.unpack("<I", cursor.read(4, f"hvm_2007_vcpu{vcpu}.size"))[0]
+        declared = cursor.parse(head(HVM_2007_VCPU, "size"), f"hvm_2007_vcpu{vcpu}").size
         if declared != size:
             raise cursor.error(f"vCPU record size {declared}, expected {size}",
                                f"hvm_2007_vcpu{vcpu}.size", at)
@@ -218,22 +202,20 @@ def read_hvm_2007_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
 def read_qemu(cursor: Cursor, stream: Stream) -> EmulatorContext:
     """One device-model record (the signature has been peeked and is known)."""
     start = cursor.offset
-    signature = bytes(cursor.read(21, "qemu.signature"))
+    signature = qemu_signature(cursor)
     stream.versions.saw(QEMU_FEATURES[signature])
     if signature == QEMU_XEND:
+        cursor.parse(head(QEMU_RECORDS[signature], "signature"), "qemu")
         data = read_to_eof(cursor)
         if not data.startswith(b"QEVM"):
             raise cursor.error("QemuDeviceModelRecord data does not start with QEVM",
                                "qemu.data", start + 21)
     else:
-        length = struct.unpack("<I", cursor.read(4, "qemu.length"))[0]
+        length = cursor.parse(head(QEMU_RECORDS[signature], "length"), "qemu").length
         cursor.check_fits(length, "qemu.length")
-        if length > MAX_QEMU:
-            raise cursor.error(f"qemu record of {length} bytes (limit {MAX_QEMU})",
-                               "qemu.length", start + 21)
         data = bytes(cursor.read(length, "qemu.data"))
     cursor.region(start, "tail", f"qemu record {signature.decode()}")
-    return EmulatorContext(data, signature=signature)
+    return QEMU_PAYLOAD.load(Container(data=data), signature)
 
 
 def read_to_eof(cursor: Cursor) -> bytes:

@@ -5,12 +5,12 @@ Both are returned as their raw payload bytes (an ``Opaque`` record), exactly as 
 
 from __future__ import annotations
 
-import struct
 
 from construct import ConstructError
 
 from ..errors import UnsupportedError
-from .schema import TMEM_HEADER, TMEM_POOL
+from ..codec import head
+from .schema import TMEM_EXTRA_ENTRY, TMEM_HEADER, TMEM_POOL
 
 END = 0xFFFFFFFF
 ALL_ONES_OID = b"\xff" * 24
@@ -19,6 +19,8 @@ MAX_POOLS = 16
 #: Tmem chunks are held in memory as one record; larger ones are refused.
 MAX_TMEM = 64 << 20
 PAGE_ITEM_HEAD = 28       # u64 oid[3] + u32 index
+POOL_ID = head(TMEM_POOL, "pool_id")
+EXTRA_POOL_ID = head(TMEM_EXTRA_ENTRY, "pool_id")
 
 
 class _Collector:
@@ -52,15 +54,16 @@ def read_tmem(cursor) -> bytes:
     last_pool = -1
     while True:
         at = cursor.offset
-        pool_id = struct.unpack("<I", take.read(4, "tmem.pool_id"))[0]
+        raw_id = take.read(POOL_ID.sizeof(), "tmem.pool_id")
+        pool_id = POOL_ID.parse(raw_id).pool_id
         if pool_id == END:
             return bytes(take.data)
         if not last_pool < pool_id < header.max_pools:
             raise cursor.error(f"tmem pool id {pool_id} out of order or >= max_pools "
                                f"{header.max_pools}", "tmem.pool_id", at)
         last_pool = pool_id
-        pool = TMEM_POOL.parse(struct.pack("<I", pool_id) +
-                               take.read(TMEM_POOL.sizeof() - 4, "tmem.pool"))
+        pool = TMEM_POOL.parse(raw_id + take.read(TMEM_POOL.sizeof() - len(raw_id),
+                                                  "tmem.pool"))
         shift = (pool.pool_flags >> 4) & 0xF
         if shift:
             raise cursor.error(f"tmem pool {pool_id}: page size {1 << (shift + 12)} (x86 "
@@ -76,6 +79,7 @@ def read_tmem(cursor) -> bytes:
 def read_tmem_extra(cursor) -> bytes:
     """Chunk -6: 32-byte {pool_id, oid[3], index} entries until a pool_id of 0xFFFFFFFF."""
     take = _Collector(cursor)
-    while struct.unpack("<I", take.read(4, "tmem_extra.pool_id"))[0] != END:
-        take.read(28, "tmem_extra.entry")
+    while EXTRA_POOL_ID.parse(take.read(EXTRA_POOL_ID.sizeof(),
+                                        "tmem_extra.pool_id")).pool_id != END:
+        take.read(TMEM_EXTRA_ENTRY.sizeof() - EXTRA_POOL_ID.sizeof(), "tmem_extra.entry")
     return bytes(take.data)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from ..codec import head
 from ..errors import UnsupportedError
 from ..records import Wrapper
 from .schema import XEND_HEADER, XL_BYTEORDER, XL_CONFIG, XL_HEADER
 
 #: A domain configuration larger than this is not a configuration.
 MAX_CONFIG = 16 << 20
+XL_CONFIG_LENGTH = head(XL_CONFIG, "config_length")
+XEND_CONFIG_LENGTH = head(XEND_HEADER, "config_length")
 #: xl mandatory flags a legacy file may carry (bit 0: JSON config, 4.5); others make xl refuse it.
 XL_FLAG_JSON = 1 << 0
 XL_KNOWN_MANDATORY = XL_FLAG_JSON
@@ -23,17 +26,18 @@ def read_xl(cursor) -> Wrapper:
     if header.mandatory_flags & ~XL_KNOWN_MANDATORY:
         raise cursor.error(f"unknown xl mandatory flags {header.mandatory_flags:#x}",
                            "xl_header.mandatory_flags", start + 36)
-    length = header.optional_data_length
+    length = header.optional_data_len
     if length > MAX_CONFIG:
         raise cursor.error(f"xl optional data of {length} bytes (limit {MAX_CONFIG})",
-                           "xl_header.optional_data_length", start + 44)
+                           "xl_header.optional_data_len", start + 44)
     optional = bytes(cursor.read(length, "xl_config"))
     fields = {"byteorder": header.byteorder, "mandatory_flags": header.mandatory_flags,
               "optional_flags": header.optional_flags, "config_framed": bool(optional),
               "optional_tail": b""}
     config = b""
     if optional:
-        if length < 4 or int.from_bytes(optional[:4], "little") > length - 4:
+        room = length - XL_CONFIG_LENGTH.sizeof()
+        if room < 0 or XL_CONFIG_LENGTH.parse(optional).config_length > room:
             raise cursor.error("xl config length overruns the optional data",
                                "xl_config.config_length", start + 48)
         parsed = XL_CONFIG.parse(optional)
@@ -44,8 +48,7 @@ def read_xl(cursor) -> Wrapper:
 
 def read_xend(cursor) -> Wrapper:
     start = cursor.offset
-    head = cursor.read(20, "xend_header")
-    length = int.from_bytes(head[16:20], "big", signed=True)
+    length = cursor.parse(XEND_CONFIG_LENGTH, "xend_header").config_length
     if not 0 <= length <= MAX_CONFIG:
         raise cursor.error(f"xend config length {length} (big-endian) out of range",
                            "xend_header.config_length", start + 16)
@@ -71,6 +74,6 @@ def encode(wrapper: Wrapper) -> bytes:
         "byteorder": fields.get("byteorder", XL_BYTEORDER),
         "mandatory_flags": fields.get("mandatory_flags", 0),
         "optional_flags": fields.get("optional_flags", 0),
-        "optional_data_length": len(optional)}) + optional
+        "optional_data_len": len(optional)}) + optional
 
 

@@ -17,6 +17,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from ..codec import build, head
 from ..drops import NO_XL_CONFIG, kind_of, refuse_or_drop, what_of
 from ..entries import pack_typed
 from ..errors import FormatError, UnsupportedError
@@ -31,8 +32,13 @@ from ..x86 import EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE, check_hvm_
 from . import align, physmap, wrappers
 from .body import record_types
 from .cursor import MAX_TYPE_MAP, NOT_SENT, Stream
-from .schema import CHUNK_OF_PARAM, MAX_BATCH, MAX_P2M_SIZE, QEMU_LIBXL, QEMU_XEND, structs
-from .tail import MAGIC_PFN_NAMES, MAGIC_PFN_PARAMS, check_frame_types, check_pv_context
+from .payloads import (CHUNK_PAYLOADS, HVM_CONTEXT_PAYLOAD, MAGIC_PFNS_PAYLOAD, QEMU_PAYLOAD,
+                       XSAVE_PAYLOAD)
+from .schema import (BODY_ITEM, CHUNK_OF_PARAM, CHUNKS, EXT_BLOCK, HVM_2007_VCPU,
+                     HVM_2007_VCPUS, HVM_CONTEXT, HVM_MAGIC_PFNS, MAGIC_PFNS, MAX_BATCH,
+                     MAX_P2M_SIZE, QEMU_LIBXL, QEMU_RECORDS, QEMU_XEND, XCNT_PAYLOAD,
+                     XSAVE_RECORD, structs)
+from .tail import check_frame_types, check_pv_context
 
 #: Opaque legacy items and the chunk id that carries their bytes.
 OPAQUE_CHUNKS = {"verify-mode": -1, "tmem": -5, "tmem-extra": -6}
@@ -149,8 +155,18 @@ class LegacyWriter:
         for part in parts:
             self.sink.write(part)
 
-    def _chunk(self, chunk_id: int, payload: bytes = b"") -> None:
-        self._put(struct.pack("<i", chunk_id) + payload)
+    def _chunk(self, chunk_id: int, record: Record | None = None) -> None:
+        """Chunk ``chunk_id``: its id, then ``record`` through its payload codec and schema."""
+        spec = CHUNKS[chunk_id]
+        body = b""
+        if record is not None:
+            values = CHUNK_PAYLOADS[chunk_id].dump(record, spec)
+            body = build(spec.payload, values, f"chunk{chunk_id}")
+        self._put(BODY_ITEM.build(chunk_id) + body)
+
+    def _opaque_chunk(self, chunk_id: int, data: bytes) -> None:
+        """A chunk without a fixed layout (tmem, verify mode), as its source stored it."""
+        self._put(BODY_ITEM.build(chunk_id) + data)
 
     def _need_header(self, record: Record) -> None:
         if self.header is None:
@@ -210,10 +226,11 @@ class LegacyWriter:
 
     def _ext_info(self, record: PvExtInfo) -> None:
         self._need_header(record)
-        payload = b"".join(block_id + struct.pack("<I", len(data)) + data
+        payload = b"".join(build(EXT_BLOCK, {"id": block_id, "size": len(data),
+                                             "payload": data}, "ext_block")
                            for block_id, data in record.blocks)
-        self._put(self._words([(1 << self.structs.toolstack_bits) - 1]),
-                  struct.pack("<I", len(payload)), payload)
+        self._put(build(self.structs.ext_info_header, {"tot": len(payload)}, "ext_info"),
+                  payload)
         self.ext_ids = tuple(block_id for block_id, _ in record.blocks)
 
     def _frames(self, record: P2MFrames) -> None:
@@ -236,7 +253,8 @@ class LegacyWriter:
             blocks = [(b"vcpu", bytes(size)), (b"extv", b"")]
             if self.header.xsave_size:
                 # "xcnt" = 16 + S: the mask and size words before each S-byte blob (§2.3).
-                blocks.append((b"xcnt", struct.pack("<I", 16 + self.header.xsave_size)))
+                blocks.append((b"xcnt", XCNT_PAYLOAD.build(
+                    {"xsave_record_size": 16 + self.header.xsave_size})))
             self._ext_info(PvExtInfo(tuple(blocks)))
         self._put(self._words(record.frames))
 
@@ -259,38 +277,34 @@ class LegacyWriter:
             entries = memoryview(pack_typed(pfns, types, 4)).cast("I")
         else:
             entries = [(t << 28) | p for p, t in zip(pfns, types)]
-        self._put(struct.pack("<i", len(pfns)) + self._words(entries), record.data)
+        self._put(BODY_ITEM.build(len(pfns)) + self._words(entries), record.data)
         if self.written is not None and self.written.type_map is not None and pfns:
             record_types(self.written.type_map, pfns, types, PageType.XTAB in types)
 
     def _vcpu_info(self, record: VcpuInfo) -> None:
-        words = [0] * (record.max_vcpu_id // 64 + 1)
-        for vcpu in record.online:
-            words[vcpu // 64] |= 1 << (vcpu % 64)
-        self._chunk(-2, struct.pack(f"<i{len(words)}Q", record.max_vcpu_id, *words))
+        self._chunk(-2, record)
         self.saw_vcpu_info = True
 
     def _hvm_params(self, record: HvmParams) -> None:
         for index, value in record.params:
-            if index in MAGIC_PFN_PARAMS:
+            if index in MAGIC_PFNS.values():
                 self.tail.magic_pfns[index] = value
             elif not value and not self.from_legacy:
                 continue        # legacy savers write a value chunk only when it is non-zero
             elif index in CHUNK_OF_PARAM:
-                self._chunk(CHUNK_OF_PARAM[index], struct.pack("<IQ", 0, value))
+                self._chunk(CHUNK_OF_PARAM[index], HvmParams(((index, value),)))
             else:
                 refuse_or_drop(self.options, "legacy", "hvm-params", f"HVM parameter {index}")
 
     def _tsc(self, record: TscInfo) -> None:
-        self._chunk(-7, struct.pack("<IQII", record.mode, record.nsec, record.khz,
-                                    record.incarnation))
+        self._chunk(-7, record)
 
     def _toolstack(self, record: Toolstack) -> None:
         data = record.data
         source_bits = self.header.toolstack_bits if self.header else None
         if source_bits and source_bits != self.structs.toolstack_bits:
             data = physmap.repad(data, source_bits, self.structs.toolstack_bits)
-        self._chunk(-18, struct.pack("<I", len(data)) + data)
+        self._chunk(-18, Toolstack(data))
 
     def _xenstore(self, record: EmulatorXenstore) -> None:
         """libxl v2 carries the physmap as xenstore keys; legacy as the -18 chunk."""
@@ -299,11 +313,11 @@ class LegacyWriter:
         except UnsupportedError as exc:
             self._refuse(record, str(exc))
             return
-        self._chunk(-18, struct.pack("<I", len(data)) + data)
+        self._chunk(-18, Toolstack(data))
 
     def _opaque(self, record: Opaque) -> None:
         if record.origin == "legacy" and record.kind in OPAQUE_CHUNKS:
-            self._chunk(OPAQUE_CHUNKS[record.kind], record.data)
+            self._opaque_chunk(OPAQUE_CHUNKS[record.kind], record.data)
         elif record.origin == "legacy" and record.kind == "hvm-2007-tail":
             self.tail.hvm_2007_frame = record.data
         else:
@@ -343,7 +357,7 @@ class LegacyWriter:
         tail, self.tail = self.tail, _Tail()
         if not self.from_legacy:
             self._close_foreign_body(tail)
-        self._put(struct.pack("<i", 0))
+        self._put(BODY_ITEM.build(0))
         if self.header.guest is GuestType.PV:
             self._pv_tail(tail)
         elif tail.hvm_2007_frame is not None:
@@ -361,7 +375,8 @@ class LegacyWriter:
 
     def _pv_tail(self, tail: _Tail) -> None:
         check_frame_types(_Refusals, self.written)
-        self._put(struct.pack("<I", len(tail.unmapped)) + self._words(tail.unmapped))
+        count = head(self.structs.unmapped_pfns, "count")
+        self._put(count.build({"count": len(tail.unmapped)}) + self._words(tail.unmapped))
         size = self.structs.vcpu_context_size
         if 0 not in tail.vcpus:
             raise UnsupportedError("the PV tail needs vCPU 0's context")
@@ -377,8 +392,10 @@ class LegacyWriter:
             if b"xcnt" in self.ext_ids:
                 if xsave is None:
                     raise UnsupportedError(f"vCPU {vcpu}: xcnt promises an xsave record")
-                self._put(struct.pack("<QQ", xsave.mask or _xcr0_accum(xsave.data),
-                                      len(xsave.data)), xsave.data)
+                if not xsave.mask:
+                    xsave = replace(xsave, mask=_xcr0_accum(xsave.data))
+                self._put(build(XSAVE_RECORD, XSAVE_PAYLOAD.dump(xsave, vcpu),
+                                f"vcpu{vcpu}.xsave"))
             elif xsave is not None:
                 self._refuse(xsave, "its size had to be stated before the p2m frame list and "
                                     "the source did not say it (a v2 stream on a pipe cannot "
@@ -401,28 +418,29 @@ class LegacyWriter:
         return ext.data.ljust(EXT_VCPU_CONTEXT_SIZE, b"\0")
 
     def _hvm_tail(self, tail: _Tail) -> None:
-        pfns = [tail.magic_pfns.get(index, 0) for index in MAGIC_PFN_PARAMS]
-        for name, pfn in zip(MAGIC_PFN_NAMES, pfns):
+        for name, param in MAGIC_PFNS.items():
+            pfn = tail.magic_pfns.get(param, 0)
             if pfn >= self.header.p2m_size:
                 raise UnsupportedError(f"the HVM {name} {pfn:#x} >= p2m_size "
                                        f"{self.header.p2m_size:#x}: the legacy tail's magic "
                                        "pfns lie in the guest's p2m")
-        context = self._hvm_context_of(tail)
-        self._put(struct.pack("<QQQI", *pfns, len(context)), context)
+        pfns = MAGIC_PFNS_PAYLOAD.dump(HvmParams(tuple(tail.magic_pfns.items())), None)
+        self._put(build(HVM_MAGIC_PFNS, pfns, "hvm_tail"), self._hvm_context_of(tail))
         self._emulators(tail)
 
     def _hvm_2007_tail(self, tail: _Tail) -> None:
-        context = self._hvm_context_of(tail)
-        self._put(struct.pack("<I", len(context)), context,
-                  struct.pack("<I", len(tail.vcpus)))
+        self._put(self._hvm_context_of(tail),
+                  HVM_2007_VCPUS.build({"nr_vcpus": len(tail.vcpus)}))
         size = VGC_SIZE[self.structs.toolstack_bits]
-        for parts in tail.vcpus.values():
-            self._put(struct.pack("<I", size), parts["VcpuContext"].context)
+        for vcpu, parts in tail.vcpus.items():
+            self._put(build(HVM_2007_VCPU, {"size": size, "context": parts["VcpuContext"].context},
+                            f"hvm_2007_vcpu{vcpu}"))
         self._put(tail.hvm_2007_frame)
         self._emulators(tail)
 
     @staticmethod
     def _hvm_context_of(tail: _Tail) -> bytes:
+        """The context length and blob that both HVM tails carry."""
         if not tail.hvm_context:
             raise UnsupportedError("the HVM tail needs the guest's HVM context")
         try:
@@ -430,15 +448,14 @@ class LegacyWriter:
         except FormatError as exc:
             raise UnsupportedError(f"legacy restorers refuse this HVM context: {exc.message} "
                                    f"(byte {exc.offset} of it)") from None
-        return tail.hvm_context
+        return build(HVM_CONTEXT, HVM_CONTEXT_PAYLOAD.dump(HvmContext(tail.hvm_context), None),
+                     "hvm_tail")
 
     def _emulators(self, tail: _Tail) -> None:
         for record in tail.emulators:
             signature = record.signature or (QEMU_XEND if self._xend() else QEMU_LIBXL)
-            if signature == QEMU_XEND:
-                self._put(signature, record.data)
-            else:
-                self._put(signature, struct.pack("<I", len(record.data)), record.data)
+            self._put(build(QEMU_RECORDS[signature], QEMU_PAYLOAD.dump(record, signature),
+                            "qemu"))
 
     def _xend(self) -> bool:
         return self.options.wrap == "xend"

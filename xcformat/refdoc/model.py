@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import construct as c
 
+from ..codec import Validated
 from ..schema import Documented
 
 
@@ -74,9 +75,10 @@ def static_size(con: c.Construct) -> int | None:
 def peel(con: c.Construct) -> tuple[str | None, str, c.Construct]:
     """``(name, docs, inner)`` of a possibly renamed/documented construct."""
     name, docs = None, ""
-    while isinstance(con, c.Renamed):
-        name = name or con.name
-        docs = docs or (con.docs or "")
+    while isinstance(con, (c.Renamed, Validated)):
+        if isinstance(con, c.Renamed):
+            name = name or con.name
+            docs = docs or (con.docs or "")
         con = con.subcon
     return name, " ".join(docs.split()), con
 

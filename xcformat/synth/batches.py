@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .pages import PageBuilder
-from .pvguest import MFN_BASE, pv_layout, structure_page
+from .pvguest import MFN_BASE, structure_page
+from .pvlayout import pv_layout
 from .spec import VGA_HOLE, GuestSpec, data_end, hvm_data_pfns
 
 XTAB = 0xF << 28

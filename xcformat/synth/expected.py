@@ -11,13 +11,13 @@ from .pages import page_content
 from .pvguest import (
     XSAVE_RECORD,
     extended_context,
-    pv_layout,
     raw_context,
     shared_info_page,
     structure_page,
     tail_context,
     xsave_record,
 )
+from .pvlayout import pv_layout
 from .spec import GuestSpec, hvm_data_pfns
 from .stream import Chunk, emitted_params, ext_info, has_extv, items
 from .variants import CHUNK_SINCE, QEMU_LIBXL, QEMU_REMUS, version_key

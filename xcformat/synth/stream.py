@@ -21,13 +21,13 @@ from .pvguest import (
     VGC,
     XSAVE_RECORD,
     extended_context,
-    pv_layout,
     raw_context,
     shared_info_page,
     tail_context,
     vcpu_context,
     xsave_record,
 )
+from .pvlayout import pv_layout
 from .spec import GuestSpec
 from .variants import HVM_PARAM_CHUNKS
 

@@ -18,17 +18,29 @@ What the reader's records say beyond the stream's own records (for writers of ot
 
 from __future__ import annotations
 
-import struct
+import construct
 
+from .. import codec
 from ..formats import Format, Sniffed
 from .reader import V2Reader
-from .schema import (IHDR_ID, IHDR_MARKER, LIBXL_IDENT, XL_FLAG_STREAMV2, XL_HEADER_SIZE,
-                     XL_MAGIC)
+from .schema import (IHDR_SIZE, LIBXL_HEADER_SIZE, LIBXL_IDENT, RHDR_SIZE, XL_FLAG_STREAMV2,
+                     XL_HEADER_SIZE, XL_MAGIC, domain_header, image_header, xl_header)
 from .writer import V2Writer
 
 __all__ = ["FORMAT", "sniff"]
 
 GUESTS = {1: "pv", 2: "hvm"}
+#: What a sniff reads of the image and domain headers: marker, "XENF" and version; guest type.
+_IMAGE_IDENT = codec.head(image_header, "version")
+_DOMAIN_TYPE = codec.head(domain_header, "type")
+
+
+def _image_ident(libxc: bytes):
+    """The image header's first fields when ``libxc`` starts with one, else None."""
+    try:
+        return _IMAGE_IDENT.parse(libxc)
+    except construct.ConstructError:
+        return None
 
 
 def sniff(head: bytes) -> Sniffed | None:
@@ -38,22 +50,22 @@ def sniff(head: bytes) -> Sniffed | None:
     if head.startswith(XL_MAGIC):
         if len(head) < XL_HEADER_SIZE:
             return None
-        flags, _, optional_len = struct.unpack_from("<III", head, 36)
-        if not flags & XL_FLAG_STREAMV2:
+        xl = xl_header.parse(head)
+        if not xl.mandatory_flags & XL_FLAG_STREAMV2:
             return None   # a legacy stream in an xl file: the legacy format's
         facts["wrapper"] = "xl"
         facts["layers"].append("xl")
-        at = XL_HEADER_SIZE + optional_len
+        at = XL_HEADER_SIZE + xl.optional_data_len
     if head[at:at + len(LIBXL_IDENT)] == LIBXL_IDENT:
         facts["layers"].append("libxl")
-        at += 24   # libxl header and the LIBXC_CONTEXT record
-    libxc = head[at:at + 28]
-    if len(libxc) >= 16 and libxc[:8] == IHDR_MARKER and \
-            struct.unpack_from(">I", libxc, 8)[0] == IHDR_ID:
+        at += LIBXL_HEADER_SIZE + RHDR_SIZE   # libxl header and the LIBXC_CONTEXT record
+    libxc = head[at:at + IHDR_SIZE + _DOMAIN_TYPE.sizeof()]
+    ident = _image_ident(libxc)
+    if ident is not None:
         facts["layers"].append("libxc")
-        facts["version"] = struct.unpack_from(">I", libxc, 12)[0]
-        if len(libxc) == 28:
-            facts["guest"] = GUESTS.get(struct.unpack_from("<I", libxc, 24)[0])
+        facts["version"] = ident.version
+        if len(libxc) == IHDR_SIZE + _DOMAIN_TYPE.sizeof():
+            facts["guest"] = GUESTS.get(_DOMAIN_TYPE.parse(libxc[IHDR_SIZE:]).type)
         return Sniffed("v2", True, "migration stream marker and \"XENF\"", facts)
     if facts["layers"]:
         reason = "xl save file with STREAMv2 set" if facts["wrapper"] else \

@@ -16,10 +16,11 @@ from __future__ import annotations
 import mmap
 from collections.abc import Callable
 
+from ..codec import head
 from ..errors import UnsupportedError
 from ..records import DATA_TYPES, PAGE_SIZE, PageBatch
 from . import pfns
-from .schema import MAX_BATCH, RecType
+from .schema import MAX_BATCH, RecType, page_data_header
 
 ALIGN = 4096
 #: Counts that keep the alignment differ by this (512 entries = 4096 bytes of pfn array).
@@ -210,6 +211,9 @@ class AlignedBatcher:
         self.pages = 0
 
 
+_COUNT_HEAD = head(page_data_header, "reserved")
+
+
 def _count_header(count: int) -> bytes:
-    return count.to_bytes(4, "little") + bytes(4)
+    return _COUNT_HEAD.build({"count": count, "reserved": 0})
 

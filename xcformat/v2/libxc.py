@@ -15,10 +15,11 @@ from construct import ConstructError
 
 from ..errors import Finding, FormatError, TruncatedError, recover
 from ..layout import Region
-from ..records import (PAGE_SIZE, PAGE_TABLE_TYPES, Checkpoint, CpuPolicy, GuestType, HvmContext,
-                       HvmParams, ImageHeader, Opaque, P2MFrames, PageBatch, Record, SharedInfo,
-                       Toolstack, TscInfo, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs,
-                       VcpuXsave)
+from ..records import (INVALID_TYPES, PAGE_SIZE, PAGE_TABLE_TYPES, Checkpoint, CpuPolicy,
+                       GuestType, HvmContext, HvmParams, ImageHeader, Opaque, P2MFrames,
+                       PageBatch, Record, SharedInfo, Toolstack, TscInfo, VcpuContext,
+                       VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave)
+from ..x86 import VGC_SIZE
 from ..x86.hvm_context import TYPE_CPU as HVM_CPU_RECORD, check_hvm_context, iter_hvm_records
 from . import pfns
 from .rules import STATIC, StreamRules
@@ -31,8 +32,8 @@ R = RecType
 #: Body lengths that are fixed (anything else is unreadable).
 EXACT_LENGTH = {R.END: 0, R.X86_PV_INFO: 8, R.SHARED_INFO: PAGE_SIZE, R.X86_TSC_INFO: 24,
                 R.VERIFY: 0, R.CHECKPOINT: 0, R.STATIC_DATA_END: 0}
-#: vcpu_guest_context size per guest width in bytes (legacy-save-stream.md §0 VGC).
-BASIC_SIZE = {8: 5168, 4: 2800}
+#: vcpu_guest_context size per guest width in bytes.
+BASIC_SIZE = {bits // 8: size for bits, size in VGC_SIZE.items()}
 PT_LEVELS = {8: 4, 4: 3}
 EXTENDED_MAX = 128
 #: Records that may come before the image facts are complete (they only add to them).
@@ -408,7 +409,7 @@ class LibxcStream:
         entries_at = self.src.offset
         raw = bytes(self.src.read(8 * count, "PAGE_DATA pfn array"))
         types = pfns.types_of(raw)
-        invalid = set(types) & {5, 6, 7, 8}
+        invalid = INVALID_TYPES.intersection(types)
         if invalid:
             raise self.src.error(f"page type {min(invalid):#x} is invalid (5-8 do not exist)",
                                  "PAGE_DATA.pfn", entries_at)

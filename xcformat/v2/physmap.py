@@ -9,32 +9,35 @@ Sources: legacy-save-stream.md §3.3, migration-v2.md §4.2, ``RELEASE-4.5.0:too
 
 from __future__ import annotations
 
-import struct
-
+from ..codec import head
 from ..errors import FormatError
-
-_HEAD = struct.Struct("<II")
-_ENTRY = struct.Struct("<QQQI")
+from ..legacy.physmap import padding
+from ..legacy.schema import LIBXL_TOOLSTACK_V1, structs
 
 
 def physmap_entries(blob: bytes, toolstack_bits: int | None) -> list[tuple[int, int, int, bytes]]:
     """``(phys_offset, start_addr, size, name)`` of each entry; FormatError when malformed."""
-    if len(blob) < _HEAD.size:
+    if len(blob) < LIBXL_TOOLSTACK_V1.sizeof():
         raise FormatError(f"toolstack data of {len(blob)} bytes is shorter than its header",
                           field="toolstack.version")
-    version, count = _HEAD.unpack_from(blob)
+    header = LIBXL_TOOLSTACK_V1.parse(blob)
+    version, count = header.version, header.count
     if version != 1:
         raise FormatError(f"toolstack data version {version}; only libxl's version 1 is known",
                           field="toolstack.version")
-    junk = 4 if toolstack_bits == 64 else 0
+    bits = toolstack_bits or 32
+    junk = padding(bits)
+    fixed = head(structs(bits, bits).libxl_physmap_entry, "namelen")
     entries = []
-    offset = _HEAD.size
+    offset = LIBXL_TOOLSTACK_V1.sizeof()
     for _ in range(count):
-        if offset + _ENTRY.size > len(blob):
+        if offset + fixed.sizeof() > len(blob):
             raise FormatError("physmap entry runs past the toolstack data",
                               field="toolstack.entry")
-        phys, start, size, namelen = _ENTRY.unpack_from(blob, offset)
-        offset += _ENTRY.size
+        entry = fixed.parse(blob[offset:])
+        phys, start, size, namelen = entry.phys_offset, entry.start_addr, entry.size, \
+            entry.namelen
+        offset += fixed.sizeof()
         name = blob[offset:offset + namelen]
         if offset + namelen + junk > len(blob):
             raise FormatError("physmap name runs past the toolstack data (wrong toolstack "

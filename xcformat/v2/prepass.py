@@ -13,23 +13,24 @@ PV xsave size, because legacy states it in the header: see :func:`pv_xsave_size`
 
 from __future__ import annotations
 
-import struct
-
+from ..codec import head
 from ..errors import XcFormatError
 from . import pfns
 from .schema import (HVM_PARAM_IOREQ_SERVER_PFN, HVM_PARAM_NR_IOREQ_SERVER_PAGES, HVM_PARAM_PFNS,
-                     REC_LENGTH_MAX, RHDR_SIZE, RecType, padding)
+                     REC_LENGTH_MAX, RHDR_SIZE, RecType, padding, page_data_header,
+                     record_header, vcpu_header)
 
-_RHDR = struct.Struct("<II")
-#: vcpu_id + reserved before the blob of an X86_PV_VCPU_* record (schema ``vcpu_header``).
-VCPU_HEADER_SIZE = 8
+PAGE_DATA_HEAD = head(page_data_header, "reserved")
+#: vcpu_id + reserved before the blob of an X86_PV_VCPU_* record.
+VCPU_HEADER_SIZE = head(vcpu_header, "reserved").sizeof()
 
 
 def _record_heads(source, start: int):
     """``(type, body offset, length)`` of each libxc record from ``start`` up to END/CHECKPOINT."""
     offset = start
     while True:
-        rtype, length = _RHDR.unpack(source.pread(offset, RHDR_SIZE, "record header"))
+        header = record_header.parse(source.pread(offset, RHDR_SIZE, "record header"))
+        rtype, length = header.type, header.length
         if length > REC_LENGTH_MAX or rtype in (RecType.END, RecType.CHECKPOINT):
             return
         yield rtype, offset + RHDR_SIZE, length
@@ -44,10 +45,12 @@ def hvm_p2m_size(source, start: int) -> int | None:
     try:
         for rtype, body, length in _record_heads(source, start):
             if rtype == RecType.PAGE_DATA and length >= 16:
-                count = struct.unpack("<I", source.pread(body, 4, "PAGE_DATA.count"))[0]
-                if 8 + 8 * count > length:
+                count = PAGE_DATA_HEAD.parse(source.pread(body, PAGE_DATA_HEAD.sizeof(),
+                                                          "PAGE_DATA.count")).count
+                if PAGE_DATA_HEAD.sizeof() + 8 * count > length:
                     return None
-                entries = pfns.pfns_of(source.pread(body + 8, 8 * count, "pfns"))
+                entries = pfns.pfns_of(source.pread(body + PAGE_DATA_HEAD.sizeof(), 8 * count,
+                                                    "pfns"))
                 top = max(top, max(entries, default=-1))
             elif rtype == RecType.HVM_PARAMS and length > 8:
                 top = max(top, _highest_param_pfn(source.pread(body + 8, length - 8, "params")))

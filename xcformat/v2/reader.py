@@ -8,22 +8,29 @@ CHECKPOINT, libxl records up to CHECKPOINT_END, libxc records again, without new
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterator
+
+from .. import codec
 
 from ..errors import Finding
 from ..formats import Hints
 from ..layout import Region
+from ..legacy.schema import QEMU_LIBXL, QEMU_RECORDS
 from ..records import Checkpoint, EmulatorContext, EmulatorXenstore, End, Record, Wrapper
 from .libxc import LibxcStream, read_padding, read_record_header
 from .prepass import hvm_p2m_size, pv_xsave_size
 from .schema import (LIBXL_HEADER_SIZE, LIBXL_IDENT, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY,
                      LIBXL_VERSION, RHDR_SIZE, XL_BYTEORDER, XL_FLAG_JSON, XL_FLAG_STREAMV2,
-                     XL_HEADER_SIZE, XL_MAGIC, LibxlRecType, libxl_header, xl_header)
+                     XL_HEADER_SIZE, XL_MAGIC, LibxlRecType, emulator_header, libxl_header,
+                     xl_config, xl_header)
 
 L = LibxlRecType
-#: What Xen's converter appends after the libxc END of an HVM stream with ``-f libxc``.
-QEMU_TAIL_SIGNATURE = b"DeviceModelRecord0002"
+#: What Xen's converter appends after the libxc END of an HVM stream with ``-f libxc``: the
+#: legacy libxl qemu record (its signature and length, then the state).
+QEMU_TAIL_SIGNATURE = QEMU_LIBXL
+QEMU_TAIL_HEAD = codec.head(QEMU_RECORDS[QEMU_LIBXL], "length")
+XL_CONFIG_LENGTH = codec.head(xl_config, "config_len")
+EMULATOR_HEAD = codec.head(emulator_header, "index")
 EMULATOR_IDS = {0: "unknown", 1: "qemu-traditional", 2: "qemu-upstream"}
 EMULATOR_RECORDS = {L.EMULATOR_XENSTORE_DATA: EmulatorXenstore, L.EMULATOR_CONTEXT: EmulatorContext}
 
@@ -112,7 +119,7 @@ class V2Reader:
         if length < 4:
             raise self.src.error(f"optional data of {length} bytes cannot hold the config "
                                  "length", "xl header.optional_data_len", offset - 4)
-        config_len = struct.unpack("<I", self.src.read(4, "xl config length"))[0]
+        config_len = codec.read(XL_CONFIG_LENGTH, self.src, "xl config length").config_len
         if config_len > length - 4:
             raise self.src.error(f"config of {config_len} bytes in {length - 4} bytes of "
                                  "optional data", "xl config length", offset)
@@ -179,7 +186,8 @@ class V2Reader:
         if length < 8:
             raise self.src.error(f"{name} body of {length} bytes, the emulator header alone "
                                  "is 8", "record header.length", offset + 4)
-        emulator_id, index = struct.unpack("<II", self.src.read(8, f"{name} header"))
+        emulator = codec.read(EMULATOR_HEAD, self.src, f"{name} header")
+        emulator_id, index = emulator.emulator_id, emulator.index
         data = b"".join(bytes(p) for p in self.src.chunks(length - 8, f"{name} data"))
         self._mark(offset, RHDR_SIZE + length, "chunk", f"libxl {name}")
         read_padding(self.src, length, name, self.findings, self.on_region)
@@ -201,17 +209,17 @@ class V2Reader:
         if self.src.peek(len(QEMU_TAIL_SIGNATURE)) == QEMU_TAIL_SIGNATURE and \
                 not self.libxc.pv:
             offset = self.src.offset
-            signature = bytes(self.src.read(len(QEMU_TAIL_SIGNATURE), "qemu signature"))
-            length = struct.unpack("<I", self.src.read(4, "qemu record length"))[0]
+            length = codec.read(QEMU_TAIL_HEAD, self.src, "qemu record length").length
             if self.src.size is not None and self.src.offset + length > self.src.size:
                 raise self.src.error(f"qemu record of {length} bytes runs past the end of the "
-                                     "file", "qemu record length", offset + len(signature))
+                                     "file", "qemu record length",
+                                     offset + len(QEMU_TAIL_SIGNATURE))
             data = b"".join(bytes(p) for p in self.src.chunks(length, "qemu record"))
             self._mark(offset, self.src.offset - offset, "tail", "qemu record (raw)")
             self._finding("warning", "raw qemu record after the libxc END (convert-legacy-stream "
                                      "-f libxc writes this; libxl does not read it)", offset,
                           "qemu record")
-            yield EmulatorContext(data, signature=signature)
+            yield EmulatorContext(data, signature=QEMU_TAIL_SIGNATURE)
         self._trailing()
 
     def _trailing(self) -> None:

@@ -13,6 +13,8 @@ import enum
 from construct import Bytes, Const, GreedyBytes, Int16ub, Int16ul, Int32ub, Int32ul, Int64ub, \
     Int64ul, Int8ul, Struct
 
+# The xl header and its constants are legacy's declaration (one header wraps both streams).
+from ..legacy.schema import XL_BYTEORDER, XL_FLAG_STREAMV2, XL_HEADER, XL_MAGIC  # noqa: F401
 from ..schema import document
 
 XEN = "c447b7308b1330ec6dcfef37220736c28f41daa0"
@@ -242,22 +244,11 @@ class LibxlRecType(enum.IntEnum):
 
 # -- xl save-file header -------------------------------------------------------------------------
 
-XL_MAGIC = b"Xen saved domain, xl format\n \0 \r"
-XL_BYTEORDER = 0x01020304
-XL_HEADER_SIZE = 48
+XL_HEADER_SIZE = XL_HEADER.sizeof()
 #: xl mandatory flags: bit 0 config is JSON, bit 1 a libxl v2 stream follows.
 XL_FLAG_JSON = 1 << 0
-XL_FLAG_STREAMV2 = 1 << 1
 
-xl_header = _doc("xl-header", Struct(
-    "magic" / Const(XL_MAGIC) * "\"Xen saved domain, xl format\\n \\0 \\r\" (32 bytes)",
-    "byteorder" / Int32ul * "0x01020304 in the saver's byte order (04 03 02 01 on x86)",
-    "mandatory_flags" / Int32ul * "bit 0 config is JSON, bit 1 STREAMv2 (a libxl v2 stream "
-                                  "follows; clear: a legacy stream follows); unknown bits: refuse",
-    "optional_flags" / Int32ul * "none defined; unknown bits: refuse",
-    "optional_data_len" / Int32ul * "bytes of optional data that follow: u32 config length, "
-                                    "config; xl ignores anything after the config",
-), "xl save-file header", "4.1", source=XL_H, doc=(
+xl_header = _doc("xl-header", XL_HEADER, "xl save-file header", "4.1", source=XL_H, doc=(
     "Written by ``xl save`` before the stream.  The same header wraps legacy streams (Xen "
     "4.1-4.5) when STREAMv2 is clear; those belong to the legacy format."))
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..codec import head
 from ..drops import NO_XL_CONFIG, kind_of, refuse_or_drop, what_of
 from ..errors import EnvironmentProblem, FormatError, UnsupportedError
 from ..formats import WriteOptions
@@ -33,9 +34,16 @@ from .libxc import BASIC_SIZE, PT_LEVELS
 from .physmap import physmap_entries, xenstore_keys
 from .rules import STATIC
 from .schema import (LIBXL_OPT_LEGACY, LIBXL_VERSION, XL_BYTEORDER, XL_FLAG_STREAMV2,
-                     XL_HEADER_SIZE, DomainType,
-                     LibxlRecType, RecType, domain_header, image_header, libxl_header, padding,
-                     tsc_info, x86_pv_info, xl_header)
+                     XL_HEADER_SIZE, DomainType, LibxlRecType, RecType, domain_header,
+                     emulator_header, hvm_params_header, image_header, libxl_header, padding,
+                     record_header, tsc_info, vcpu_header, x86_pv_info, x86_pv_p2m_frames,
+                     xl_config, xl_header)
+
+#: The fixed heads of the record bodies whose variable part goes out as it is (not copied).
+VCPU_HEAD = head(vcpu_header, "reserved")
+HVM_PARAMS_HEAD = head(hvm_params_header, "reserved")
+P2M_FRAMES_HEAD = head(x86_pv_p2m_frames, "end_pfn")
+EMULATOR_HEAD = head(emulator_header, "index")
 
 R = RecType
 WRAPS = ("libxc", "libxl", "xl")
@@ -103,7 +111,7 @@ class V2Writer:
     def _record(self, rtype: int, parts: list) -> None:
         """One record: header, body parts as given (pages are not copied), zero padding."""
         length = sum(len(p) for p in parts)
-        self.sink.write(rtype.to_bytes(4, "little") + length.to_bytes(4, "little"))
+        self.sink.write(record_header.build({"type": rtype, "length": length}))
         for part in parts:
             if len(part):
                 self.sink.write(part)
@@ -190,7 +198,8 @@ class V2Writer:
         if wrapper is None:
             self.options.say(NO_XL_CONFIG)
         framed = fields.get("config_framed", bool(config or tail))
-        optional = (len(config).to_bytes(4, "little") + config + tail) if framed else b""
+        optional = xl_config.build({"config_len": len(config), "config": config}) + tail \
+            if framed else b""
         if self.options.align:
             # xl ignores optional data after the config: pad so the libxc stream is 8-aligned.
             optional += bytes(-(XL_HEADER_SIZE + len(optional)) % 8)
@@ -230,7 +239,7 @@ class V2Writer:
                               f"{want} expected")
         self.frames_sent = True
         self._libxc_record(R.X86_PV_P2M_FRAMES, [
-            (0).to_bytes(4, "little") + (size - 1).to_bytes(4, "little"),
+            P2M_FRAMES_HEAD.build({"start_pfn": 0, "end_pfn": size - 1}),
             pfns.entries(record.frames, bytes(len(record.frames)))])
 
     def _pages(self, batch: PageBatch) -> None:
@@ -254,7 +263,8 @@ class V2Writer:
                               f"{self.header.guest_bits}-bit guest")
         if not blob:
             return   # empty data records are left out (migration-v2.md §1.0 errata)
-        self._libxc_record(rtype, [record.vcpu_id.to_bytes(4, "little") + bytes(4), blob])
+        self._libxc_record(rtype, [VCPU_HEAD.build({"vcpu_id": record.vcpu_id, "reserved": 0}),
+                                   blob])
 
     def _shared_info(self, record: SharedInfo) -> None:
         if len(record.page) != PAGE_SIZE:
@@ -285,7 +295,7 @@ class V2Writer:
         if self.params:
             values = [v for pair in self.params.items() for v in pair]
             self._libxc_record(R.HVM_PARAMS, [
-                len(self.params).to_bytes(4, "little") + bytes(4),
+                HVM_PARAMS_HEAD.build({"count": len(self.params), "reserved": 0}),
                 pfns.entries(values, bytes(len(values)))])
             self.params = {}
 
@@ -335,7 +345,7 @@ class V2Writer:
 
     def _write_emulator(self, item) -> None:
         rtype, emulator_id, index, data = item
-        self._record(rtype, [emulator_id.to_bytes(4, "little") + index.to_bytes(4, "little"),
+        self._record(rtype, [EMULATOR_HEAD.build({"emulator_id": emulator_id, "index": index}),
                              data])
 
     def _flush_emulator(self) -> None:

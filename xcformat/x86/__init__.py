@@ -6,14 +6,15 @@ declarative construct definition registered under the format name ``"x86"`` for 
 """
 
 from .hvm_context import HvmContextSummary, check_hvm_context, iter_hvm_records
-from .layout import field_offset
+from .fields import field_offset, field_value, set_field
 from .shared_info import SHARED_INFO_ARCH_OFFSET, shared_info_arch
 from .vcpu import EXT_VCPU_CONTEXT, EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE, guest_bits_of_context, \
     vcpu_guest_context
 
 __all__ = ["EXT_VCPU_CONTEXT", "EXT_VCPU_CONTEXT_SIZE", "EXT_VCPU_MIN_SIZE", "HvmContextSummary",
            "SHARED_INFO_ARCH_OFFSET", "VGC_SIZE", "check_hvm_context", "field_offset",
-           "guest_bits_of_context", "iter_hvm_records", "shared_info_arch", "vcpu_guest_context"]
+           "field_value", "guest_bits_of_context", "iter_hvm_records", "set_field",
+           "shared_info_arch", "vcpu_guest_context"]
 
 # Register both guest widths now, so the reference does not depend on which a run happened to use.
 for _bits in (32, 64):

@@ -1,7 +1,8 @@
 """Offsets of named fields inside fixed-size construct structures.
 
-Readers pick single fields (cr3, gdt_ents, ...) out of large structures with ``struct.unpack_from``
-at offsets computed here from the schema, so no offset is written down twice.
+Readers pick single fields (cr3, gdt_ents, ...) out of large structures at offsets computed here
+from the schema, and decode them with the field's own construct, so neither an offset nor a
+width is written down twice.
 """
 
 from __future__ import annotations
@@ -25,10 +26,26 @@ def _fields(con: construct.Construct) -> list[construct.Construct]:
     return list(con.subcons)
 
 
-@functools.cache
 def field_offset(struct: construct.Construct, path: str) -> int:
     """Byte offset of ``path`` (dotted, e.g. ``"user_regs.rdx"``; ``"ctrlreg.3"`` indexes an
     array) inside the fixed-size ``struct``."""
+    return _field(struct, path)[0]
+
+
+def field_value(struct: construct.Construct, data, path: str):
+    """The value of field ``path`` in ``data``, bytes laid out as ``struct``."""
+    offset, con = _field(struct, path)
+    return con.parse(bytes(data[offset:offset + con.sizeof()]))
+
+
+def set_field(struct: construct.Construct, buf: bytearray, path: str, value) -> None:
+    """Store ``value`` in field ``path`` of ``buf``, bytes laid out as ``struct``."""
+    offset, con = _field(struct, path)
+    buf[offset:offset + con.sizeof()] = con.build(value)
+
+
+@functools.cache
+def _field(struct: construct.Construct, path: str) -> tuple[int, construct.Construct]:
     offset = 0
     con = struct
     for part in path.split("."):
@@ -46,4 +63,4 @@ def field_offset(struct: construct.Construct, path: str) -> int:
             offset += sub.sizeof()
         else:
             raise KeyError(f"{path}: no field {part!r}")
-    return offset
+    return offset, con
