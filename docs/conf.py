@@ -15,7 +15,8 @@ copyright = "2026, the xcformat developers"
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode",
               "xcformat_docs"]
 exclude_patterns = ["_build", "_generated"]
-html_theme = "alabaster"
+html_theme = "furo"
+html_title = "xcformat"
 html_static_path = ["_static"]
 html_css_files = ["xcformat.css"]
 # ``sphinx -b man``: xcformat(1) from the user guide (its pages are inlined, --help included).
@@ -25,10 +26,12 @@ man_pages = [("guide/index", "xcformat",
 man_show_urls = False
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
-# Python cross-references that autodoc cannot resolve stay plain text: the API page documents the
-# public modules, not every internal helper a docstring or signature names.  The links the HTML
-# output really contains are all checked by the xcformat_docs extension.
-nitpicky = False
+# Quotes and ellipses only: smartquotes' "D" would turn the ``--`` of an option written in running
+# text or in a table cell into an en dash (the build checks the HTML for any that slip through).
+smartquotes_action = "qe"
+# Every cross-reference must resolve (the xcformat_docs extension resolves a docstring's short
+# names the way its reader would, and shows a name of this project that has no page as code).
+nitpicky = True
 # Names from outside this project that autodoc meets in signatures; there is no network at build
 # time for intersphinx, so they stay plain text.
 nitpick_ignore_regex = [

@@ -1,5 +1,5 @@
 """A command imports what it runs and not the other commands' dependencies, and not the test
-strategies: start-up is part of every conversion's time (issue 3's benchmark)."""
+strategies: start-up is part of every conversion's time (see the benchmarks)."""
 
 import subprocess
 import sys

@@ -68,7 +68,10 @@ def test_success_replaces_the_previous_output_with_ordinary_permissions(tmp_path
 
 
 def test_standard_output_is_written_through_in_order(tmp_path):
-    script = ("import sys\nfrom xcformat.io import open_sink\n"
+    # The notice goes to the xcformat logger (library code never prints), shown here as the
+    # command line shows it.
+    script = ("import logging, sys\nfrom xcformat.io import open_sink\n"
+              "logging.basicConfig(level=logging.INFO, format='xcformat: %(message)s')\n"
               "with open_sink('-', 'direct') as sink:\n"
               "    for i in range(300):\n        sink.write(bytes([i % 256]) * 1000)\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True,

@@ -101,13 +101,16 @@ def test_json_all_lists_every_region(toy_format, tmp_path, capsys):
     assert data["summary"]["page_data"]["aligned"] == 50
 
 
-def test_svg_marks_aligned_page_data_green_and_misaligned_red(toy_format, tmp_path, capsys):
-    for aligned, colour in ((True, "#2e7d32"), (False, "#c62828")):
+def test_svg_outlines_aligned_page_data_solid_and_misaligned_dashed(toy_format, tmp_path, capsys):
+    from xcformat.layoutmap.svg import ALIGNED_OUTLINE, MISALIGNED_OUTLINE
+
+    for aligned, colour, dashes in ((True, ALIGNED_OUTLINE, 0), (False, MISALIGNED_OUTLINE, 2)):
         svg_path = tmp_path / f"map-{aligned}.svg"
         code, _ = run_map(tmp_path, capsys, [2, 2], aligned, "--svg", str(svg_path))
         root = ET.fromstring(svg_path.read_text())
-        strokes = [r.get("stroke") for r in root.iter("{http://www.w3.org/2000/svg}rect")]
-        assert strokes.count(colour) == 2 and code == 0
+        rects = list(root.iter("{http://www.w3.org/2000/svg}rect"))
+        assert [r.get("stroke") for r in rects].count(colour) == 2 and code == 0
+        assert sum(1 for r in rects if r.get("stroke-dasharray")) == dashes
 
 
 def test_at_names_the_structure_holding_an_offset(toy_format, tmp_path, capsys):

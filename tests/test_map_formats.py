@@ -50,7 +50,7 @@ def test_legacy_regions_tile_the_file_and_page_data_matches_the_pages(spec, tmp_
     assert len(batch_headers) == facts.batches
 
 
-def test_first_page_of_a_legacy_image_lands_where_the_fact_sheet_says(tmp_path, capsys):
+def test_first_page_of_a_legacy_image_lands_right_after_its_batch_header(tmp_path, capsys):
     # 64-bit tools, 4.5 layout: page data follows the batch header straight away, unaligned
     spec = GuestSpec(guest="hvm", variant="4.5", toolstack_bits=64, pages=40, batch=16)
     path = tmp_path / "image"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from .errors import FormatError
 from .pageset import PageSet
@@ -11,7 +12,8 @@ from .x86.hvm_context import TYPE_CPU, iter_hvm_records
 
 
 class Census:
-    """Feed it every record of an image; :meth:`as_json` says what was seen."""
+    """Feed it every record of an image; :meth:`as_json` says what was seen (the fields of
+    :class:`xcformat.Info` that every format has)."""
 
     def __init__(self) -> None:
         self.header: ImageHeader | None = None
@@ -39,7 +41,7 @@ class Census:
         elif isinstance(record, Wrapper):
             self.wrapper = record.kind
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         header = self.header
         return {
             "wrapper": self.wrapper,

@@ -9,10 +9,16 @@ for without being asked (a dump is for examination) and report it the same way
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from .errors import UnsupportedError
 from .records import (CpuPolicy, EmulatorContext, EmulatorXenstore, HvmContext, HvmParams, Opaque,
                       PvExtInfo, Record, SharedInfo, Toolstack, TscInfo, UnmappedPfns,
                       VcpuContext, VcpuExtended, VcpuMsrs, VcpuXsave, Wrapper)
+
+if TYPE_CHECKING:
+    from .formats import WriteOptions
 
 #: ``--drop`` kind -> what it leaves out (the sentence's object).
 KINDS: dict[str, str] = {
@@ -71,7 +77,8 @@ def what_of(record: Record) -> str:
     return KINDS[kind]
 
 
-def refuse_or_drop(options, target: str, kind: str, what: str | None = None) -> None:
+def refuse_or_drop(options: WriteOptions, target: str, kind: str,
+                   what: str | None = None) -> None:
     """Raise "``target`` cannot carry ``what``" unless ``options.drop`` names ``kind``."""
     what = what or KINDS[kind]
     if kind not in options.drop:
@@ -79,12 +86,12 @@ def refuse_or_drop(options, target: str, kind: str, what: str | None = None) -> 
     options.say(f"dropped {what} (--drop {kind})")
 
 
-def report_dropped(options, target: str, kinds) -> None:
+def report_dropped(options: WriteOptions, target: str, kinds: Iterable[str]) -> None:
     """What a writer left out without being asked, in one line (nothing when nothing)."""
     if kinds:
         items = ", ".join(f"{KINDS[kind]} (--drop {kind})" for kind in sorted(set(kinds)))
         options.say(f"dropped what {target} has no place for: {items}")
 
 
-def unknown_kinds(names) -> list[str]:
+def unknown_kinds(names: Iterable[str]) -> list[str]:
     return sorted(set(names) - set(KINDS))

@@ -14,7 +14,7 @@ _TO_HIGH_NIBBLE = bytes((b << 4) & 0xFF for b in range(256))
 _CODES = {4: "I", 8: "Q"}
 
 
-def split_typed(packed: bytes, size: int) -> tuple[bytes, tuple[int, ...]]:
+def split_typed(packed: bytes | memoryview, size: int) -> tuple[bytes, tuple[int, ...]]:
     """``size``-byte words -> (types, pfns without the type bits)."""
     low = bytearray(packed)
     top = low[size - 1::size]
@@ -22,7 +22,7 @@ def split_typed(packed: bytes, size: int) -> tuple[bytes, tuple[int, ...]]:
     words = array(_CODES[size], low)
     if sys.byteorder != "little":
         words.byteswap()
-    return top.translate(_HIGH_NIBBLE), tuple(words)
+    return bytes(top.translate(_HIGH_NIBBLE)), tuple(words)
 
 
 def pack_typed(pfns: tuple[int, ...], types: bytes, size: int) -> bytes:

@@ -59,6 +59,21 @@ class EnvironmentProblem(XcFormatError):
     exit_code = 2
 
 
+def naming_the_input(exc: FormatError | UnsupportedError, input_name: str) -> XcFormatError:
+    """A writer's complaint about the records it was given, naming the file they came from.
+
+    Writers see records, not files: "v2 cannot carry ...", or a pfn beyond p2m_size that the
+    reader let through, is about the input, and the one-line message must say which file.
+    """
+    if isinstance(exc, FormatError):
+        if exc.file is None:
+            exc.file = input_name
+        return exc
+    if input_name in str(exc):
+        return exc
+    return UnsupportedError(f"{input_name}: {exc}")
+
+
 @dataclass(frozen=True)
 class Finding:
     """One observation of a validator.
@@ -80,7 +95,7 @@ class Finding:
     def describe(self, file: str | None = None) -> str:
         return str(FormatError(self.message, file=file, offset=self.offset, field=self.field))
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, object]:
         return {"level": self.level, "offset": self.offset, "field": self.field,
                 "message": self.message}
 

@@ -10,11 +10,12 @@ import functools
 import importlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import Finding, FormatError
 from .io import Sink, Source
 from .layout import RegionSink
+from .log import Say, say
 from .records import GuestType, Record
 
 #: How many bytes the sniffers see.
@@ -32,7 +33,7 @@ class Sniffed:
     format: str
     certain: bool
     reason: str
-    facts: dict = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
     undecided: tuple[str, ...] = ()
 
 
@@ -53,7 +54,7 @@ class WriteOptions:
     align: bool = False                 #: ``--align``: the format's page-aligned variant
     drop: frozenset[str] = frozenset()  #: record kinds the user allows to be dropped
     index: bool = True                  #: ``--no-index`` clears it: no pfn index (aligned)
-    say: Callable[[str], None] = print  #: where to report what was dropped or adjusted
+    say: Say = say                      #: where to report what was dropped or adjusted
     version: int | None = None          #: ``--format-version``: which version of the target
     #: format to write, where it has several (v2: 2 for Xen 4.6-4.13; None: the format's default)
     #: The input the records are read from (``convert`` sets it): a writer that reorders pages
@@ -75,7 +76,7 @@ class Reader(Protocol):
 
     def records(self) -> Iterator[Record]: ...
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """Format-specific facts for ``info`` (call after :meth:`records` is exhausted)."""
 
 

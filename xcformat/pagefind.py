@@ -2,7 +2,7 @@
 
 The rule, for every format: the latest entry for a pfn wins; an entry with data gives the page,
 BROKEN or XALLOC means the pfn has no data, XTAB is ignored (its pfn bits are junk in legacy
-streams, legacy sheet §2.5).  :mod:`xcformat.aligned.index` builds its index by the same rule.
+streams: spec/legacy.md, page batch header).  :mod:`xcformat.aligned.index` builds its index by the same rule.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 PAGE_SIZE = 4096
 PAGE_SHIFT = 12
@@ -60,6 +61,8 @@ class Record:
     """Base class of every record (for isinstance checks and dispatch tables)."""
 
     __slots__ = ()
+    if TYPE_CHECKING:   # every record is a dataclass (for dataclasses.fields)
+        __dataclass_fields__: ClassVar[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +78,7 @@ class Wrapper(Record):
 
     kind: str
     config: bytes
-    fields: dict = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

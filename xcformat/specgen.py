@@ -22,7 +22,8 @@ SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
 
 
 def load_registry() -> dict:
-    """Import every module that declares structures, then return the schema registry.
+    """Import every module that declares structures or a stream order (``<format>/schema.py``,
+    ``<format>/order.py``), then return the schema registry.
 
     Registration order is the order of the reference; structures built for each word size are
     registered at import for both sizes, so the reference does not depend on what ran before.
@@ -35,8 +36,10 @@ def load_registry() -> dict:
         if not module.ispkg:
             continue
         package = importlib.import_module(f"xcformat.{module.name}")
-        if any(m.name == "schema" for m in pkgutil.iter_modules(package.__path__)):
-            importlib.import_module(f"xcformat.{module.name}.schema")
+        declared = {m.name for m in pkgutil.iter_modules(package.__path__)}
+        for name in ("schema", "order"):   # the structures, then the order of the parts
+            if name in declared:
+                importlib.import_module(f"xcformat.{module.name}.{name}")
     return schema.REGISTRY
 
 

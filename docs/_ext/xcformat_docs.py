@@ -11,8 +11,10 @@
 * ``.. xcformat-map::``: the layout map of a synthetic sample image, text and SVG;
   ``.. xcformat-map-summary::`` a table comparing several formats' maps of that sample;
 * ``.. xcformat-reference-toc::``: the table of contents of the generated format pages;
-* after an HTML build, every internal link and anchor is checked (a broken one is a warning, and
-  the build runs with warnings as errors).
+* ``.. xcformat-dump-checks::``: the numbered checks ``validate`` makes on a core dump;
+* after an HTML build, every internal link and anchor is checked, and no option may be written
+  with an en dash in place of its two hyphens; either is a warning, and the build runs with warnings
+  as errors.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from xcformat import specgen
 from xcformat.refdoc import features, rst
 from xcformat.refdoc.page import build_pages
 from xcformat.refdoc.links import broken_links
+from xcformat.refdoc.typography import dashed_options, dashed_options_in_man
 
 logger = logging.getLogger(__name__)
 GENERATED = Path("reference") / "formats"
@@ -221,6 +224,20 @@ class LayoutMapSummary(Generated):
         return self.parse("\n".join(head + rows).split("\n"))
 
 
+class DumpChecks(Generated):
+    """The numbered checks of a core dump (``xcformat.core.checks``), as a table."""
+
+    def run(self):
+        from xcformat.core.checks import CHECKS
+        from xcformat.refdoc.rst import inline
+
+        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 8 12 80", "",
+                 "   * - #", "     - level", "     - what is checked"]
+        for number, (level, what) in CHECKS.items():
+            lines += [f"   * - {number}", f"     - {level}", f"     - {inline(what)}"]
+        return self.parse(lines)
+
+
 def _sample_options(options) -> dict:
     return {"guest": options.get("guest", "pv"), "pages": options.get("pages", 2100),
             "variant": options.get("variant", "4.5"), **(
@@ -337,10 +354,17 @@ def follow_imported(app, modname, attribute):
 
 # -- link checking --------------------------------------------------------------------------------
 def check_links(app, exception) -> None:
-    if exception is not None or app.builder.format != "html":
+    if exception is not None:
+        return
+    if app.builder.format == "man":
+        for problem in dashed_options_in_man(Path(app.outdir)):
+            logger.warning(f"option written with a dash, not two hyphens: {problem}")
+    if app.builder.format != "html":
         return
     for problem in broken_links(Path(app.outdir)):
         logger.warning(f"broken internal link: {problem}")
+    for problem in dashed_options(Path(app.outdir)):
+        logger.warning(f"option written with a dash, not two hyphens: {problem}")
 
 
 def setup(app):
@@ -358,4 +382,5 @@ def setup(app):
     app.add_directive("xcformat-map", LayoutMapFigure)
     app.add_directive("xcformat-map-summary", LayoutMapSummary)
     app.add_directive("xcformat-reference-toc", ReferenceToc)
+    app.add_directive("xcformat-dump-checks", DumpChecks)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

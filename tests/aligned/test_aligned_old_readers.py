@@ -2,7 +2,7 @@
 
 Two checks: a model of the first steps of libxc 4.5's restore, written from
 ``RELEASE-4.5.0:tools/libxc/xc_domain_restore.c`` (xc_domain_restore, load_p2m_frame_list;
-for both toolstack widths and both guest types; and the Xen project's own converter and
+docs/reference/recognising.rst), for both toolstack widths and both guest types; and the Xen project's own converter and
 verifier, as tests/xen_tools.py finds them.
 """
 

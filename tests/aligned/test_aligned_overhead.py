@@ -8,7 +8,7 @@ from xcformat.aligned.overhead import aligned_v1_bytes, approaches, rst_table
 from conftest import write_aligned
 
 
-def test_the_numbers_follow_from_the_fact_sheets():
+def test_the_numbers_follow_from_each_formats_layout():
     by_name = {a.name: a.overhead for a in approaches()}
     assert by_name["legacy as Xen writes it, 64-bit toolstack"] == 256 * 8196
     assert by_name["legacy as Xen writes it, 32-bit toolstack"] == 256 * 4100

@@ -15,7 +15,7 @@ from xcformat.testing import read_records
 from xcformat.records import (PAGE_SIZE, End, GuestType, HvmContext, ImageHeader, PageBatch,
                               SharedInfo, VcpuContext)
 
-#: Offsets of rip and cr3 in the x86_64 and x86_32 contexts (fact sheet §4.6).
+#: Offsets of rip and cr3 in the x86_64 and x86_32 contexts.
 RIP = {64: 648, 32: 516 + 32}
 CR3 = {64: 5008, 32: 2728}
 CTX = {64: 5168, 32: 2800}

@@ -1,5 +1,5 @@
 """Byte-level surgery on a dump written by our writer (PV or HVM, libxc layout), for the
-validator tests.  Offsets are the fact sheet's (§4.2, §4.3, §4.5); nothing here uses xcformat."""
+validator tests.  Offsets follow Xen's writer (xc_core.c; spec/core.md); nothing here uses xcformat."""
 
 from __future__ import annotations
 

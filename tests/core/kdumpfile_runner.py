@@ -1,5 +1,5 @@
 """Running libkdumpfile on a dump: Debian's python3-libkdumpfile is built for the system Python,
-so it runs there, in a subprocess (it segfaults on EM_386 dumps, fact sheet §7.2)."""
+so it runs there, in a subprocess (libkdumpfile 0.5.1 segfaults on EM_386 dumps)."""
 
 from __future__ import annotations
 

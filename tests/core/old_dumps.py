@@ -1,8 +1,8 @@
-"""Hand-assembled ELF dumps in the layouts our writer never produces (fact sheet §2, §4):
+"""Hand-assembled ELF dumps in the layouts our writer never produces:
 ELFCLASS32 (2007-02-24..03-06), 32-bit toolstacks (1276-byte xen_version note, 2800 stride,
 offsets = 4 mod 8), the 2007-02..08 order with the table before the pages, the shifted
 xen_version tail of a 64-bit toolstack dumping a 32-bit PV guest; and format A, the pre-ELF
-dump (§3).  Built with struct only."""
+dump.  Built with struct only."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def build(pfns, *, elf_class=64, machine=62, pv=True, tools_bits=64, stride=5168
     sizes = {".shstrtab": len(strtab), ".note.Xen": len(notes), ".xen_prstatus": len(prstatus),
              ".xen_shared_info": 4096, ".xen_pages": len(pages), names[5]: len(table)}
     # sh_addralign is the writer's __alignof__: 4 for i386 ctx (before the 5168 stride) and for
-    # i386 shared_info before 2009-01 (§4.3); p2m entries align to 4 on i386, u64 pfns to 8.
+    # i386 shared_info before 2009-01; p2m entries align to 4 on i386, u64 pfns to 8.
     narrow = tools_bits == 32
     info = {".shstrtab": (3, 0, 0), ".note.Xen": (7, 0, 0),
             ".xen_prstatus": (1, 4 if narrow and stride == 2800 else 8, stride),

@@ -1,7 +1,7 @@
 """libkdumpfile and crash, the readers support engineers use, on dumps we write.
 
 Both are Debian packages (python3-libkdumpfile, crash); each test skips when its tool is
-absent.  libkdumpfile runs in a subprocess under the system Python it is built for (§7.5).
+absent.  libkdumpfile runs in a subprocess under the system Python it is built for.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def test_libkdumpfile_reads_every_page_and_the_registers(tmp_path, guest, align)
 def test_crash_recognises_an_elf_xen_dump_and_parses_its_headers(tmp_path, guest, align):
     path = _write(tmp_path, guest, align)
     # crash stops with "namelist argument required" (exit 1) after the header parse: judge by
-    # the output, not the exit status (§7.1).
+    # the output, not the exit status.
     out = subprocess.run(["crash", "-d", "1", str(path)], stdin=subprocess.DEVNULL,
                          capture_output=True, text=True, timeout=60)
     text = out.stdout + out.stderr

@@ -119,7 +119,7 @@ def test_default_layout_is_libxc_offsets_and_aligned_variant_ends_on_a_page(dump
             assert elf.get_section_by_name(".shstrtab")["sh_offset"] + 72 == size
 
 
-def test_fact_sheet_example_1_offsets():
+def test_offsets_of_a_64_bit_pv_dump_of_2_vcpus_and_7_pages():
     plan = DumpPlan(2, 7, True, True)
     assert (plan.notes_offset, plan.prstatus_offset, plan.shared_info_offset,
             plan.pages_offset, plan.table_offset, plan.strtab_offset, plan.file_size) == \
@@ -142,7 +142,7 @@ def test_pyelftools_sees_the_sections_and_four_xen_notes(dump):
             ("Xen", 0x2000003, 8)]
         desc = notes[2]["n_descdata"]
         assert desc[176:190] == b"xen-3.0-x86_64"                    # capabilities
-        pagesize_at = 1268 if variant == "pv32" else 1272              # §4.5.4 tail variants
+        pagesize_at = 1268 if variant == "pv32" else 1272              # the pv32 tail variant
         assert struct.unpack_from("<Q", desc, pagesize_at)[0] == 4096
         entsize = 16 if variant != "hvm" else 8
         raw = elf.get_section_by_name(table).data()
@@ -161,7 +161,7 @@ def test_readelf_lists_the_sections_and_dumps_the_notes(dump):
     notes = subprocess.run(["readelf", "-x", ".note.Xen", str(path)], capture_output=True,
                            text=True, check=True)
     assert "58656e00" in notes.stdout.replace(" ", "")
-    # readelf -n looks only at PT_NOTE segments for ET_CORE (§7.4): it prints nothing here,
+    # readelf -n looks only at PT_NOTE segments for ET_CORE: it prints nothing here,
     # and must not complain either.
     quiet = subprocess.run(["readelf", "-n", str(path)], capture_output=True, text=True)
     assert quiet.returncode == 0 and quiet.stderr == ""

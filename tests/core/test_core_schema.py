@@ -1,5 +1,5 @@
 """Every core-dump structure is registered for the reference, documented on every field, and has
-the size the fact sheet gives."""
+the size Xen's headers give."""
 
 import pytest
 
@@ -32,5 +32,5 @@ def test_every_field_has_a_doc_and_a_source(key):
     (s.xen_version_desc64, 1280), (s.xen_version_desc_pv32, 1280), (s.xen_version_desc32, 1276),
     (s.format_version_desc, 8), (s.p2m_entry, 16), (s.format_a_header, 24),
     (hvm_cpu.hvm_cpu_head, 952)])
-def test_sizes_match_the_fact_sheet(struct, size):
+def test_sizes_match_xens_headers(struct, size):
     assert struct.sizeof() == size

@@ -1,4 +1,4 @@
-"""The dump validator: every item of the fact sheet's §8 checklist, on a malformed dump."""
+"""The dump validator: every numbered dump check (xcformat.core.checks), on a malformed dump."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ def test_elfclass32_dump_of_february_2007_reads_with_a_class_warning(tmp_path):
 
 
 def test_32bit_toolstack_dump_with_offsets_4_mod_8_warns_only_about_alignment(tmp_path):
-    # Fact sheet §4.11 example 2: V = 1276, stride 5168, prstatus at 0x764.
+    # A real HVM dump of 32-bit tools: V = 1276, stride 5168, prstatus at 0x764.
     data = build(PFNS, pv=False, tools_bits=32, stride=5168)
     path = tmp_path / "hvm32tools.core"
     path.write_bytes(data)
@@ -132,7 +132,7 @@ def test_format_a_regions_come_in_file_order_and_tile_the_file(tmp_path):
 
 
 def test_an_arm_dump_is_read_with_its_contexts_kept_raw(tmp_path):
-    # ARM: e_machine 40, 352-byte contexts, .xen_pfn with magic EBEE (fact sheet §4.10).
+    # ARM: e_machine 40, 352-byte contexts, .xen_pfn with magic EBEE.
     data = build(PFNS, machine=40, pv=False, stride=352, ctx=bytes(range(256)) + bytes(96))
     r, records = _read(tmp_path, data)
     assert pages_of(records) == {p: page(p) for p in PFNS}

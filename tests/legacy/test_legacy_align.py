@@ -1,7 +1,7 @@
-"""``convert --to legacy --align``: XTAB-filler batches (legacy fact sheet §10).
+"""``convert --to legacy --align``: XTAB-filler batches.
 
-Alignment is checked with a struct walk of the output bytes written here from the fact sheet
-(§2.3-§2.7), not with the reader under test; content with the reader against the input.
+Alignment is checked with a struct walk of the output bytes written here from the layouts
+(spec/legacy.md), not with the reader under test; content with the reader against the input.
 """
 
 from __future__ import annotations
@@ -29,13 +29,13 @@ from xcformat.testing.v2 import v2_bytes
 
 PAGE = 4096
 FILLER = 0xF0000000
-#: Fixed-size chunk payloads after the id (§2.7): -7 TSC, -9 and -1 none, value chunks 12.
+#: Fixed-size chunk payloads after the id: -7 TSC, -9 and -1 none, value chunks 12.
 FIXED_PAYLOAD = {-1: 0, -7: 20, -9: 0,
                  **{c: 12 for c in (-3, -4, -8, -10, -11, -14, -15, -16, -17, -19, -20)}}
 
 
 def stream_start(data: bytes) -> int:
-    """Where the libxc stream starts: after an xl or xend wrapper (§3.1, §3.2)."""
+    """Where the libxc stream starts: after an xl or xend wrapper."""
     if data.startswith(b"Xen saved domain, xl format"):
         return 48 + struct.unpack_from("<I", data, 44)[0]
     if data.startswith(b"LinuxGuestRecord"):
@@ -50,7 +50,7 @@ def walk(data: bytes, word: int, pv: bool):
     fmt = "<Q" if word == 8 else "<I"
     p2m_size = struct.unpack_from(fmt, data, pos)[0]
     pos += word
-    if pv:                                     # ext-info, then the frame list (§2.3, §2.4)
+    if pv:                                     # ext-info, then the frame list
         assert data[pos:pos + word] == b"\xff" * word
         total, block, vcpu_size = struct.unpack_from("<I4sI", data, pos + word)
         assert block == b"vcpu"

@@ -1,4 +1,4 @@
-"""One test per item of the fact sheet's reject list (legacy-save-stream.md §11).
+"""One test per item of the reject list (docs/reference/recognising.rst, "what a reader refuses").
 
 Each case takes a good image from xcformat.synth, breaks one field with struct.pack_into at the
 offset the reader reported for that structure, and expects a FormatError naming the file, the

@@ -1,4 +1,4 @@
-"""The legacy schemas: documented, cited, and sized as the fact sheet says."""
+"""The legacy schemas: documented, cited, and sized as Xen's savers write them."""
 
 import pytest
 

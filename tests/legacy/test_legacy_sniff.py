@@ -1,4 +1,4 @@
-"""Detection from the first bytes (fact sheet §9)."""
+"""Detection from the first bytes."""
 
 import struct
 

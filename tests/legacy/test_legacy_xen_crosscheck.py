@@ -3,7 +3,7 @@
 Runs Xen's tools as tests/xen_tools.py finds them (skipped without).  Each synthetic
 variant is rewritten by xcformat (byte-identical, checked elsewhere), then handed to the
 converter and the result to verify-stream-v2.  Expected outcomes are the converter's documented
-limits (legacy-save-stream.md §9): it refuses PV streams without ext-info and tmem, misparses
+limits (docs/reference/recognising.rst): it refuses PV streams without ext-info and tmem, misparses
 the 2007 HVM tail, and only knows the libxl qemu record (others need --skip-qemu).  xl/xend
 wrappers are stripped first: the converter reads bare streams (libxl strips the xl header before
 it runs the converter) and has no xend reader.

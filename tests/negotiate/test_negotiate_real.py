@@ -166,7 +166,7 @@ def test_convert_to_auto_for_a_target(tmp_path, legacy_file, target, expected):
 
 @pytest.mark.parametrize("bits, expected", [(64, "legacy"), (32, "legacy-align")])
 def test_for_xen_4_0_fills_batches_only_with_a_32_bit_toolstack(tmp_path, bits, expected):
-    """Restorers up to 4.0 skip XTAB fillers but fail on the -9 a W=64 batch needs (§10)."""
+    """Restorers up to 4.0 skip XTAB fillers but fail on the -9 a W=64 batch needs."""
     source = make_legacy(tmp_path, toolstack_bits=bits)
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-m", "xcformat", "convert", str(source), str(out),

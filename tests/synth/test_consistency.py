@@ -1,5 +1,5 @@
 """Every variant's image, walked by the independent test walker, holds exactly what
-``expected`` says, and its guest is consistent the way a strict validator checks it (§11)."""
+``expected`` says, and its guest is consistent the way a strict validator checks it."""
 
 import struct
 
@@ -111,7 +111,7 @@ def _canonical_cr3(guest_bytes, pfn):
     return pfn << 12 if guest_bytes == 8 else ((pfn << 12) | (pfn >> 20)) & 0xFFFFFFFF
 
 
-# §7.1 offsets: (edx, gdt_frames, gdt_ents, cr3) and the word format.
+# vcpu_guest_context offsets (spec/x86.md): (edx, gdt_frames, gdt_ents, cr3) and the word format.
 _CTX = {8: (616, 4832, 4960, 5008, "Q"), 4: (524, 2640, 2704, 2728, "I")}
 
 

@@ -147,13 +147,13 @@ def test_page_types_cover_every_page_table_kind():
     assert pae.page_type(pae.cr3_pfn) == 0xB
 
 
-def test_live_and_verify_layouts_follow_the_fact_sheet():
-    # §2.1: a live save sends -5 first, then -6 and -7 when the last iteration starts.
+def test_live_and_verify_layouts_follow_xen_4_5s_body_order():
+    # A live save sends -5 first, then -6 and -7 when the last iteration starts.
     live = expected(GuestSpec(live=True, tmem=True))
     assert live.chunks == (-5, -6, -7, -2, -18, -9) and live.page_records > live.pages
     plain = expected(GuestSpec(tmem=True))
     assert plain.chunks == (-5, -7, -2, -18, -9) and plain.page_records == plain.pages
-    # §2.1 item 4: -1 then a complete second copy of every page.
+    # With the debug flag: -1 then a complete second copy of every page.
     verify = expected(GuestSpec(verify=True))
     assert verify.chunks == (-7, -1, -2, -18, -9) and verify.page_records == 2 * verify.pages
     assert expected(GuestSpec(variant="3.0", verify=True)).chunks == (-1,)

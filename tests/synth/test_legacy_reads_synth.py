@@ -65,7 +65,7 @@ def test_every_variant_reads_validates_and_rewrites(spec, tmp_path):
 
 
 def test_remus_compression_is_refused_at_the_enable_chunk(tmp_path):
-    # Fact sheet §11: -12/-13 in a file are rejected (decoding needs the receiver's page cache).
+    # -12/-13 in a file are rejected (decoding needs the receiver's page cache).
     spec = next(s for s in SPECS if s.compression)
     image = tmp_path / "image"
     write_legacy(spec, image)

@@ -14,7 +14,7 @@ from tests.xen_tools import needs_xen_tools, run_xen as _run
 
 pytestmark = needs_xen_tools
 
-# What the converter supports (fact sheet §9): PV with ext-info, HVM with DeviceModelRecord0002
+# What the converter supports: PV with ext-info, HVM with DeviceModelRecord0002
 # or --skip-qemu, first checkpoint only, no tmem.
 CASES = [
     GuestSpec(xsave=True, vcpus=(0, 2, 5), pages=300, special_pages=True, batch=128),
@@ -33,7 +33,7 @@ CASES = [
 
 
 def _v2_pages(data: bytes) -> dict[int, bytes]:
-    """PAGE_DATA records of a v2 libxc stream (migration-v2.md §1.1-§1.5), last copy wins."""
+    """PAGE_DATA records of a v2 libxc stream (spec/v2.md), last copy wins."""
     pages, offset = {}, 24 + 16
     while offset < len(data):
         rtype, length = struct.unpack_from("<II", data, offset)
@@ -68,7 +68,7 @@ def test_xen_converter_and_verifier_accept_the_image(tmp_path, spec):
 
 
 def test_xen_converter_refuses_remus_compression(tmp_path):
-    # Fact sheet §9: -12/-13 are "todo" in convert-legacy-stream (exit 2), as they must be.
+    # -12/-13 are "todo" in convert-legacy-stream (exit 2), as they must be.
     legacy = tmp_path / "legacy"
     write_legacy(GuestSpec(variant="remus", pages=40, checkpoints=2, compression=True), legacy)
     done = _run("convert-legacy-stream", "-i", str(legacy), "-o", str(tmp_path / "v2"),

@@ -1,4 +1,4 @@
-"""A strict test-only walker of legacy images, written from the fact sheet with struct.
+"""A strict test-only walker of legacy images, written from the layouts (spec/legacy.md) with struct.
 
 It shares nothing with the generator (and nothing with xcformat.legacy): it is the second,
 independent reading the generator's output is checked against.
@@ -195,7 +195,7 @@ def _chunk(r: Reader, out: Walk, n: int) -> None:
 
 
 def _decompress(data: bytes, out: Walk) -> None:
-    """Remus "format B" (fact sheet §2.10) against the pages already held."""
+    """Remus "format B" against the pages already held."""
     at = 0
     while at < len(data):
         pfn = out.pending.pop(0)

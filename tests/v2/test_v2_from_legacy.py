@@ -72,7 +72,7 @@ def test_every_variant_converts_with_its_pages(tmp_path, spec, align):
         assert hvm_params_of(records) == expected_params(synth.expected(spec))
 
 
-#: Legacy value chunk -> HVM_PARAM_* number (legacy-save-stream.md §2.7); the tail's magic pfns
+#: Legacy value chunk -> HVM_PARAM_* number (spec/legacy.md, the value chunks); the tail's magic pfns
 #: are ioreq (5), bufioreq (6), store (1).
 CHUNK_PARAM = {-3: 12, -4: 15, -8: 17, -10: 19, -11: 9, -14: 34, -15: 27, -16: 28, -17: 29,
                -19: 32, -20: 33}

@@ -1,7 +1,7 @@
 """PV guests with xsave state go v2 -> legacy: the "xcnt" size comes from a pre-scan of the file.
 
-Legacy states the xsave record size in the ext-info block before the p2m frame list (legacy sheet
-§2.3, §2.8); v2 delivers X86_PV_VCPU_XSAVE in the tail.  On a file the v2 reader finds vCPU 0's
+Legacy states the xsave record size in the ext-info block before the p2m frame list (the "xcnt"
+block); v2 delivers X86_PV_VCPU_XSAVE in the tail.  On a file the v2 reader finds vCPU 0's
 size first; on a pipe the legacy writer refuses the xsave records unless --drop xsave.
 """
 

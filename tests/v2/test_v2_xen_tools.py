@@ -89,7 +89,7 @@ def test_xen_converter_and_ours_agree_on_every_variant_it_accepts(tmp_path, xen)
         assert done.returncode == 0, (spec, done.stderr)
         flags = ["-w", str(spec.toolstack_bits), "-g", spec.guest]
         if spec.wrapper is None and not synth.VARIANTS[spec.variant].checkpointed:
-            # (its converter reads only the first checkpoint of a Remus stream, §4.2)
+            # (its converter reads only the first checkpoint of a Remus stream)
             done = xen("convert-legacy-stream", "-i", tmp_path / "ours.legacy", "-o",
                        tmp_path / "xen", *flags, *(["-f", "libxl"] if spec.guest == "hvm"
                                                    else []))
@@ -98,7 +98,7 @@ def test_xen_converter_and_ours_agree_on_every_variant_it_accepts(tmp_path, xen)
                 theirs, findings = read(tmp_path / "xen")
                 errors = [f.message for f in findings if f.level == "error"]
                 if spec.guest == "pv" and not synth.VARIANTS[spec.variant].vcpu_info:
-                    # without a -2 chunk Xen's converter writes no vCPU at all (§9): caught
+                    # without a -2 chunk Xen's converter writes no vCPU at all: caught
                     assert errors == ["no X86_PV_VCPU_BASIC record for vCPU 0: the C restorer "
                                       "refuses the stream"], spec
                 else:

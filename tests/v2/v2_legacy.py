@@ -1,6 +1,6 @@
 """Tiny legacy (Xen 4.5 layout) images built with struct alone: inputs for Xen's converter.
 
-Layouts from legacy-save-stream.md §12 and migration-v2.md §5.1 (64-bit toolstack).
+Layouts from spec/legacy.md (its stream order; 64-bit toolstack).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The shared x86 guest structures: sizes and field offsets from the fact sheets, docs, HVM blob."""
+"""The shared x86 guest structures: sizes and field offsets from Xen's public headers, HVM blob."""
 
 import struct
 
@@ -9,8 +9,8 @@ from xcformat.schema import REGISTRY, undocumented_fields
 from xcformat.x86 import (EXT_VCPU_CONTEXT, check_hvm_context, field_offset,
                           guest_bits_of_context, shared_info_arch, vcpu_guest_context)
 
-# legacy-save-stream.md §7.1 and core-dump.md §4.6: (field, x86_32 offset, x86_64 offset)
-FACT_SHEET_OFFSETS = [
+# xen/include/public/arch-x86/xen-x86_{32,64}.h: (field, x86_32 offset, x86_64 offset)
+HEADER_OFFSETS = [
     ("fpu_ctxt", 0, 0),
     ("flags", 512, 512),
     ("user_regs", 516, 520),
@@ -32,8 +32,8 @@ def test_vcpu_guest_context_has_the_compiled_header_size(bits, size):
     assert guest_bits_of_context(size) == bits
 
 
-@pytest.mark.parametrize("name,off32,off64", FACT_SHEET_OFFSETS)
-def test_vcpu_guest_context_fields_land_at_fact_sheet_offsets(name, off32, off64):
+@pytest.mark.parametrize("name,off32,off64", HEADER_OFFSETS)
+def test_vcpu_guest_context_fields_land_at_xens_header_offsets(name, off32, off64):
     assert field_offset(vcpu_guest_context(32), name) == off32
     assert field_offset(vcpu_guest_context(64), name) == off64
 

@@ -27,7 +27,7 @@ def sniff(head: bytes) -> Sniffed | None:
 FORMAT = Format("aligned", "xcformat's page-aligned save image (aligned v1)", sniff,
                 AlignedReader, AlignedWriter, page_lookup=lookup)
 
-#: What this xcformat reads and writes of aligned, for peers that negotiate a format (issue 6):
+#: What this xcformat reads and writes of aligned, for peers that negotiate a format (spec/negotiation.md):
 #: a peer may send any compatible bits; it must send no incompatible bit outside this set.
 CAPABILITIES = {"version": schema.VERSION, "block_size": schema.BLOCK,
                 "compat_features": schema.KNOWN_COMPAT,

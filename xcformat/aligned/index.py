@@ -2,7 +2,7 @@
 
 Rule (shared with the scan in :mod:`xcformat.pagefind`): the latest entry for a pfn wins; an
 entry with data sets the pfn's block, BROKEN or XALLOC clears it, XTAB is ignored (its pfn
-bits are junk in legacy streams, legacy sheet §2.5).
+bits are junk in legacy streams: spec/legacy.md, page batch header).
 """
 
 from __future__ import annotations

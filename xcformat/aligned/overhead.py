@@ -79,11 +79,12 @@ def legacy_filler_overhead(pages: int = GIB_PAGES, toolstack_bits: int = 64) -> 
 def approaches(pages: int = GIB_PAGES) -> list[Approach]:
     data = pages * PAGE_SIZE
     batches = _ceil(pages, BATCH)
-    # Legacy sheet §2.5: i32 count + W-byte entries per batch; §10 for the XTAB-filler trick.
+    # Legacy: i32 count + W-byte entries per batch (spec/legacy.md#batch_header_w64); the
+    # XTAB-filler trick is in docs/reference/maps.rst.
     legacy = {w: batches * (4 + w * BATCH) for w in (4, 8)}
-    # v2 sheet §1.3/§1.5: 8-byte record header, u32 count + u32 reserved, u64 pfns.
+    # v2: 8-byte record header, u32 count + u32 reserved, u64 pfns (spec/v2.md#page-data).
     v2_plain = batches * (8 + 8 + 8 * BATCH)
-    # v2 sheet §2.4: 510-entry records have a 4096-byte head; the last one is filled up to 510
+    # v2 --align: 510-entry records have a 4096-byte head; the last one is filled up to 510
     # by re-sending pages so that its pages are aligned too.
     v2_records = _ceil(pages, 510)
     v2_aligned = v2_records * 4096 + (v2_records * 510 - pages) * PAGE_SIZE

@@ -7,12 +7,13 @@ so converting back goes through the source format's own writer.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ..errors import Finding, FormatError, TruncatedError, UnsupportedError, recover
 from ..formats import Hints
 from ..io import Source
 from ..io.source import MAX_READ
-from ..layout import Region
+from ..layout import Region, RegionSink
 from ..entries import split_typed
 from ..records import (INVALID_TYPES, PAGE_SIZE, EmulatorContext, EmulatorXenstore, End,
                        HvmContext, ImageHeader, P2MFrames, PageBatch, PvExtInfo, Record, SharedInfo,
@@ -37,11 +38,11 @@ class AlignedReader:
         self.source = source
         self._hints = hints or Hints()
         self.findings: list[Finding] = []
-        self.on_region = None
+        self.on_region: RegionSink | None = None
         #: Report a record that breaks the format and read on at the next one (its length
         #: still frames it); a validator sets it, converters never do.
         self.keep_going = False
-        self._header = None
+        self._header: Any = None          # the parsed file header (a construct container)
         self._index = IndexBuilder()
         self._index_offset = 0
         self._image_header: ImageHeader | None = None

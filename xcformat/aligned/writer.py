@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..errors import EnvironmentProblem, FormatError, UnsupportedError
 from ..formats import WriteOptions
@@ -30,7 +31,8 @@ class AlignedWriter:
         self._batches = 0
         self._pages = 0
         self._records = 0
-        self._dispatch = {PageBatch: self._batch, End: self._end}
+        self._dispatch: dict[type[Record], Callable[[Any], None]] = {PageBatch: self._batch,
+                                                                     End: self._end}
 
     def write(self, records: Iterable[Record]) -> None:
         self._out.put(s.file_header(s.VERSION, s.COMPAT_INDEX if self._index else 0))

@@ -3,5 +3,5 @@
 cache, measuring wall time, throughput, page-cache growth and peak memory.
 
 Benchmarks are not tests: nothing here asserts a time; the report states the numbers and how
-they compare with the targets of issue 3.
+they compare with the project's targets (see :mod:`xcformat.bench.report`).
 """

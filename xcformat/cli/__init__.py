@@ -7,12 +7,20 @@ field); 2 a usage or environment error.  Bad input never shows a traceback; ``--
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import os
 import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..errors import XcFormatError
+from ..log import logger
+
+if TYPE_CHECKING:
+    from .common import Report
 
 # What the commands need (the I/O layer, cffi) is imported inside the functions: a broken
 # installation must reach main's error handling, not fail at import with a traceback.
@@ -38,7 +46,8 @@ def subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentP
     """The parser of subcommand ``name`` inside ``parser``."""
     action = next(a for a in parser._subparsers._group_actions  # argparse keeps them there
                   if a.dest == "command")
-    return action.choices[name]
+    choices: dict[str, argparse.ArgumentParser] = action.choices  # type: ignore[assignment]
+    return choices[name]
 
 
 def common_options(command: str = "info") -> list[tuple[str, str]]:
@@ -60,6 +69,30 @@ def _chosen(argv: list[str]) -> tuple[str, ...]:
     return (argv[0],) if argv and argv[0] in COMMANDS else COMMANDS
 
 
+class _ToReport(logging.Handler):
+    """Library messages (the ``xcformat`` logger) to the command's report: standard error
+    unless ``--quiet``, and the ``--json`` summary."""
+
+    def __init__(self, report: Report):
+        super().__init__()
+        self.report = report
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.report.say(record.getMessage())
+
+
+@contextlib.contextmanager
+def _messages_to(report: Report) -> Iterator[None]:
+    handler, level = _ToReport(report), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
@@ -77,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         args.report = Report(getattr(args, "quiet", False))
         previous = set_notice_handler(args.report.say)
         restore = lambda: set_notice_handler(previous)  # noqa: E731
-        code = args.run(args)
+        with _messages_to(args.report):
+            code = args.run(args)
         sys.stdout.flush()   # a closed pipe shows here, not in the interpreter's exit
         return code
     except ImportError as exc:

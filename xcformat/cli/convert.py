@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
-from .. import formats
-from ..errors import EnvironmentProblem, FormatError, UnsupportedError, XcFormatError
-from ..io import open_sink
+from .. import formats, image
+from ..errors import EnvironmentProblem, UnsupportedError, XcFormatError
 from ..negotiate import targets
 from ..negotiate.options import Option
-from ..selfcheck import output_check
 from . import human
-from .common import (add_common_options, hints, json_needs_stdout_free, open_image, print_json,
-                     progress, progress_wanted, write_options)
+from .common import (add_common_options, json_needs_stdout_free, print_json, progress,
+                     progress_wanted, write_options)
 
 
 def add_parser(subparsers) -> None:
@@ -76,27 +75,15 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str, int] | None:
 
     With ``--for`` the attempt's messages wait until it is settled: a choice that is refused
     and retried says one line about it, and a refusal its successor repeats is said once."""
-    with open_image(args, args.input) as (source, fmt, sniffed):
-        target, options, choice = _target(args, sniffed, refused)
-        if target.writer is None:
-            raise UnsupportedError(f"xcformat cannot write {target.name} images")
-        reader = fmt.reader(source, hints(args))
+    with image.open(args.input, guest=args.guest, width=args.width, io=args.io) as opened:
+        target, options, choice = _target(args, opened.detected, refused)
         say = options.say
-        options = dataclasses.replace(options, source=source,
-                                      say=choice.notes.append if choice else say)
-        writer = None
-        check = output_check(target.name, args.output, source.name,
-                             lambda: getattr(writer, "read_hints", formats.Hints()))
+        if choice:
+            options = dataclasses.replace(options, say=choice.notes.append)
+        watch = functools.partial(progress, enabled=progress_wanted(args),
+                                  label=f"{opened.format} → {target.name}")
         try:
-            with open_sink(args.output, args.io, reading=source.stat(), check=check) as sink:
-                records = progress(reader.records(), source, enabled=progress_wanted(args),
-                                   label=f"{fmt.name} → {target.name}")
-                try:
-                    writer = target.writer(sink, options)
-                    writer.write(records)
-                except (FormatError, UnsupportedError) as exc:
-                    raise _naming(exc, source.name) from None
-                size = sink.offset
+            written = opened.write(args.output, target, options, io=args.io, watch=watch)
         except XcFormatError as exc:
             if choice is None:
                 raise
@@ -112,7 +99,7 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str, int] | None:
     if choice:
         for line in (*choice.passed, *choice.writing, *choice.notes):
             say(line)
-    return fmt.name, target.name, size
+    return written.source_format, written.format, written.size
 
 
 def _target(args, sniffed: formats.Sniffed, refused: dict[str, str]):
@@ -144,18 +131,3 @@ def _target(args, sniffed: formats.Sniffed, refused: dict[str, str]):
         writing.append(f"--for {name}: {row.bare}")
     return formats.get(option.format), options, _Choice(
         option, [f"--for {name}: not {reason}" for reason in passed], writing)
-
-
-def _naming(exc: FormatError | UnsupportedError, input_name: str) -> XcFormatError:
-    """A writer's complaint about the records it was given, naming the file they came from.
-
-    Writers see records, not files: "v2 cannot carry ...", or a pfn beyond p2m_size that the
-    reader let through, is about the input, and the one-line message must say which file.
-    """
-    if isinstance(exc, FormatError):
-        if exc.file is None:
-            exc.file = input_name
-        return exc
-    if input_name in str(exc):
-        return exc
-    return UnsupportedError(f"{input_name}: {exc}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from .. import image
 from ..census import Census
 from ..errors import FormatError
 from . import human
-from .common import add_common_options, hints, open_image, print_json
+from .common import add_common_options, print_json
 
 
 def add_parser(subparsers) -> None:
@@ -19,26 +20,14 @@ def add_parser(subparsers) -> None:
 def describe(args, path: str) -> tuple[dict, FormatError | None]:
     """The ``info`` facts of ``path`` (reads the whole image), and the format error that
     stopped the reading, if one did: the facts then hold what was read before it."""
-    facts: dict = {"file": path, "format": None, "size": None}
-    census = Census()
-    findings: list = []
     try:
-        with open_image(args, path) as (source, fmt, _):
-            facts.update(format=fmt.name, size=source.size)
-            reader = fmt.reader(source, hints(args))
-            findings = reader.findings
-            for record in reader.records():
-                census.see(record)
-            facts.update(census.as_json())
-            facts.update(reader.summary())
-    except FormatError as exc:
-        facts.update(census.as_json())
-        error = exc
-    else:
-        error = None
-    facts["findings"] = [f.as_json() for f in findings]
-    facts["error"] = str(error) if error else None
-    return facts, error
+        opened = image.open(path, guest=args.guest, width=args.width, io=args.io)
+    except FormatError as exc:          # not an image of a known format: nothing was read
+        return {"file": path, "format": None, "size": None, **Census().as_json(),
+                "findings": [], "error": str(exc)}, exc
+    with opened:
+        info = opened.info(partial=True)
+    return info.as_json(), info.error
 
 
 def run(args) -> int:

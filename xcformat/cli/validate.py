@@ -7,15 +7,9 @@ and of what could not be, after an error that stopped the reading.
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
-
-from ..census import Census
-from ..errors import Finding, FormatError
+from .. import image
 from . import human
-from .common import add_common_options, hints, open_image, print_json
-
-LEVELS = ("error", "warning", "info")
+from .common import add_common_options, print_json
 
 
 def add_parser(subparsers) -> None:
@@ -31,71 +25,10 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-@dataclass
-class Check:
-    """What one validation found and covered."""
-
-    format: str | None = None
-    size: int | None = None                 #: of the file, where known
-    findings: list[Finding] = field(default_factory=list)
-    census: Census = field(default_factory=Census)
-    checked: int = 0                        #: bytes checked: up to the fatal error, or all
-    fatal: Finding | None = None            #: the error that stopped the reading
-
-    @property
-    def valid(self) -> bool:
-        return not any(f.level == "error" for f in self.findings)
-
-    def counts(self) -> dict[str, int]:
-        counted = Counter(f.level for f in self.findings)
-        return {level: counted[level] for level in LEVELS}
-
-    def unchecked(self) -> int | None:
-        """Bytes after the point where reading stopped (None: unknown, as for a pipe)."""
-        if self.fatal is None:
-            return 0
-        return None if self.size is None else max(self.size - self.checked, 0)
-
-    def summary_json(self) -> dict:
-        seen = self.census.as_json()
-        return {**self.counts(), "checked_bytes": self.checked, "size": self.size,
-                "stopped_at": self.checked if self.fatal else None,
-                "unchecked_bytes": self.unchecked(),
-                "fatal": self.fatal.as_json() if self.fatal else None,
-                "seen": {k: seen[k] for k in ("pages", "batches", "vcpus", "records")}}
-
-
-def check(args, path: str) -> Check:
-    """Read ``path`` completely, reading on past every error the framing allows."""
-    result = Check()
-    try:
-        with open_image(args, path) as (source, fmt, _):
-            result.format, result.size = fmt.name, source.size
-            reader = fmt.reader(source, hints(args))
-            reader.keep_going = True
-            try:
-                for record in reader.records():
-                    result.census.see(record)
-            except FormatError as exc:
-                result.fatal = Finding.of(exc)
-            finally:
-                result.findings.extend(reader.findings)
-                result.checked = source.offset
-            if result.fatal is not None and result.fatal.offset is not None:
-                result.checked = result.fatal.offset  # a dump is read by offset, not in order
-    except FormatError as exc:      # not an image of a known format
-        result.fatal = Finding.of(exc)
-    if result.fatal is not None:
-        result.findings.append(result.fatal)
-    return result
-
-
 def run(args) -> int:
-    result = check(args, args.file)
+    result = image.validate(args.file, guest=args.guest, width=args.width, io=args.io)
     if args.json:
-        print_json({"file": args.file, "format": result.format, "valid": result.valid,
-                    "findings": [f.as_json() for f in result.findings],
-                    "summary": result.summary_json()})
+        print_json(result.as_json())
     else:
         for finding in result.findings:
             print(f"{finding.level}: {finding.describe(args.file)}")
@@ -105,7 +38,7 @@ def run(args) -> int:
     return 0 if result.valid else 1
 
 
-def _summary(result: Check) -> list[str]:
+def _summary(result: image.Validation) -> list[str]:
     counts = result.counts()
     found = ", ".join(human.count(n, level) if level != "info" else f"{n} info"
                       for level, n in counts.items() if n) or "none"

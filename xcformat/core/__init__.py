@@ -1,6 +1,6 @@
 """Xen domain core dumps: the ELF dump-core (``xl dump-core``) and the pre-ELF 2007 format A.
 
-Fact sheet: shared/formats/core-dump.md.  :mod:`.schema` declares every structure; :mod:`.dump`
+The layouts are in spec/core.md.  :mod:`.schema` declares every structure; :mod:`.dump`
 opens an ELF dump for random access (page by pfn or gmfn, contexts); :mod:`.reader` and
 :mod:`.format_a` turn dumps into records; :mod:`.writer` turns any image's records into a dump.
 """

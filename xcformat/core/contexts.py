@@ -1,8 +1,8 @@
 """The vCPU contexts of ``.xen_prstatus``: registers by name, and the context sanity checks
-(#55-#58 of §8, all warnings).
+(dump checks #55-#58, all warnings: :mod:`xcformat.core.checks`).
 
 The layouts are the shared x86 ``vcpu_guest_context`` schemas (``xcformat.x86``): x86_64 for
-EM_X86_64 dumps (every HVM guest from 64-bit tools included), x86_32 for EM_386 (§4.6).
+EM_X86_64 dumps (every HVM guest from 64-bit tools included), x86_32 for EM_386.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def registers(context: bytes, bits: int) -> dict[str, int]:
 
 
 def cr3_frame(cr3: int, bits: int, pv: bool) -> int:
-    """The frame ``cr3`` points at: 32-bit PV guests use Xen's folded PAE form (§4.6)."""
+    """The frame ``cr3`` points at: 32-bit PV guests use Xen's folded PAE form."""
     if pv and bits == 32:
         return ((cr3 >> 12) | (cr3 << 20)) & 0xFFFF_FFFF
     return cr3 >> 12

@@ -1,5 +1,5 @@
 """An ELF dump-core opened for reading: its sections checked against its notes (checks #34-#45
-of §8), and random access to pages, gmfns and vCPU contexts without scanning the pages.
+listed in :mod:`xcformat.core.checks`), and random access to pages, gmfns and vCPU contexts without scanning the pages.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .notes import DumpNotes
 from .table import Table
 
 _X86 = (s.EM_386, s.EM_X86_64)
-#: Context size each x86 ``e_machine`` implies (§4.6).
+#: Context size each x86 ``e_machine`` implies.
 CONTEXT_SIZE = {s.EM_386: s.CTX_X86_32, s.EM_X86_64: s.CTX_X86_64}
 #: Limit on the bytes of padding or gaps the validator reads to check they are zero.
 _MAX_GAP_CHECK = 1 << 20
@@ -45,7 +45,7 @@ class CoreDump:
 
     @property
     def guest_bits(self) -> int | None:
-        """PV guest width from ``e_machine`` (§4.2); None for HVM."""
+        """PV guest width from ``e_machine``; None for HVM."""
         if self.guest is GuestType.HVM:
             return None
         return 32 if self.elf.machine == s.EM_386 else 64

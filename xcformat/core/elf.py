@@ -1,18 +1,19 @@
-"""The ELF container of a dump: header, section headers and names (checks #1-#17 of §8).
+"""The ELF container of a dump: header, section headers and names (dump checks #1-#17).
 
 Only what Xen's writers ever produced is parsed: little-endian, ELFCLASS64, or ELFCLASS32 from
-the two-week 2007 variant.  Sections are found by name, never by position (§4.1).
+the two-week 2007 variant.  Sections are found by name, never by position.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..io import Source
 from . import schema as s
 from .findings import Findings
 
-#: A sane limit for the string table (libxc caps it at 64 KiB with a u16 length, §5.2).
+#: A sane limit for the string table (libxc caps it at 64 KiB with a u16 length, xc_core.c).
 MAX_SHSTRTAB = 64 << 10
 _EXPECTED_TYPES = {s.SECTION_NOTES: s.SHT_NOTE, s.SECTION_SHSTRTAB: s.SHT_STRTAB}
 
@@ -45,7 +46,7 @@ class ElfContainer:
     """The ELF layer of a dump: class, header, sections (found by name)."""
 
     bits: int                  #: ELF class: 64, or 32 for the 2007 variant
-    header: object             #: the parsed ELF header (construct container)
+    header: Any                #: the parsed ELF header (construct container)
     sections: tuple[Section, ...]
     by_name: dict
     file_size: int

@@ -1,7 +1,7 @@
 """Collecting a dump's validator findings as it is read.
 
-Each check of the fact sheet's §8 checklist is reported with its number (``#27``) so a support
-engineer can look it up.  A problem that makes the rest unreadable is raised as a
+Each check is reported with its number (``#27``, listed in :mod:`xcformat.core.checks`) so
+a support engineer can look it up.  A problem that makes the rest unreadable is raised as a
 :class:`~xcformat.errors.FormatError` instead; everything else is recorded and reading goes on.
 """
 

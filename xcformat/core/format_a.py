@@ -1,8 +1,8 @@
-"""The pre-ELF core dump (format A, 2005 to 2007-02-24; §3 of the fact sheet; checks #59-#64).
+"""The pre-ELF core dump (format A, 2005 to 2007-02-24; spec/core.md#format-a-header; dump checks #59-#64).
 
 Header, ``nr_vcpus`` contexts, an index of MFNs, zero padding to a page boundary, the pages.
 Nothing records the toolstack width: the context size comes from the index offset and the index
-entry width from the pages offset (§3.4).
+entry width from the pages offset.
 
 Format A has no pfns at all.  Records therefore number pages by their position in the file
 (``pfns[i]`` = slot i) and carry the index's MFN in ``gmfns``; ``ImageHeader.variant`` is
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import array
 from collections.abc import Iterator
+from typing import Any
 
 from ..formats import Hints
 from ..io import Source
-from ..layout import Region
+from ..layout import Region, RegionSink
 from ..records import PAGE_SIZE, End, GuestType, ImageHeader, PageBatch, Record, VcpuContext
 from . import schema as s
 from .findings import Findings
@@ -35,8 +36,8 @@ class FormatAReader:
     def __init__(self, source: Source, hints: Hints | None = None) -> None:
         self.source = source
         self._findings = Findings(source)
-        self.on_region = None
-        self.header = None
+        self.on_region: RegionSink | None = None
+        self.header: Any = None          # the parsed header (a construct container)
 
     @property
     def findings(self):
@@ -46,7 +47,7 @@ class FormatAReader:
     def _parse(self):
         source, findings = self.source, self._findings
         raw = source.read(24, "xc_core_header")
-        if raw[:4] in (b"\xf0\x0f\xeb\xed", b"\xf0\x0f\xeb\xee"):
+        if bytes(raw[:4]) in (b"\xf0\x0f\xeb\xed", b"\xf0\x0f\xeb\xee"):
             raise findings.fatal(64, "byte-swapped xc_core magic: no big-endian writer existed",
                                  0, "xch_magic")
         header = s.format_a_header.parse(raw)

@@ -1,8 +1,9 @@
-"""The ``.note.Xen`` section: the dump's own description of itself (checks #18-#33 of §8)."""
+"""The ``.note.Xen`` section: the dump's own description of itself (dump checks #18-#33)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..io import Source
 from . import schema as s
@@ -34,9 +35,9 @@ class DumpNotes:
     nr_pages: int
     page_size: int
     format_version: int
-    xen_version: object        #: the parsed XEN_VERSION descriptor (a construct container)
+    xen_version: Any           #: the parsed XEN_VERSION descriptor (a construct container)
     xen_version_size: int      #: 1280 (64-bit tools) or 1276 (32-bit tools)
-    version_pagesize: int      #: XENVER_pagesize, found by the rule of §4.5.4
+    version_pagesize: int      #: XENVER_pagesize, found by the rule below (spec/core.md#xen-version-desc-pv32)
     pagesize_shifted: bool     #: True for the 32-bit-PV-guest tail variant (pagesize at 1268)
 
     @property
@@ -133,7 +134,7 @@ def _xen_version(note: Note, header, findings: Findings):
         findings.warn(23, f"DUMPCORE_XEN_VERSION descsz {size}, not 1276 or 1280",
                       note.offset + 4, "note.descsz")
     if size >= 1280:
-        # §4.5.4: the u64 at 1272 is the page size unless a 64-bit toolstack filled the tail at
+        # The u64 at 1272 is the page size unless a 64-bit toolstack filled the tail at
         # a 32-bit PV guest's width (Xen commit 3967bb3aff), which moved it to 1268.
         wide = s.xen_version_desc64.parse(note.desc[:1280])
         shifted = s.xen_version_desc_pv32.parse(note.desc[:1280])

@@ -1,4 +1,4 @@
-"""Where every part of an ELF dump-core goes, decided before a byte is written (§4.11, §6.2).
+"""Where every part of an ELF dump-core goes, decided before a byte is written.
 
 Two layouts:
 
@@ -6,7 +6,7 @@ Two layouts:
   zero padding) is a whole number of pages; pages follow; then the table and ``.shstrtab``, so the
   file ends ragged.
 * ``aligned``: the table and ``.shstrtab`` move into the head, before the padding (where the
-  2007-02..08 writer had the table, §6.2 step 7).  The file is then head + pages and every write is
+  2007-02..08 writer had the table).  The file is then head + pages and every write is
   whole aligned blocks.  Section headers and the string table keep libxc's order, so by-name and
   position-coupled readers (volatility3) both work.
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ..records import PAGE_SIZE
 from . import schema as s
 
-#: The 64-bit-toolstack sizes libxc writes today (§4.3, §4.5).
+#: The 64-bit-toolstack sizes libxc writes today.
 XEN_VERSION_SIZE = 1280
 NOTES_SIZE = 4 * 16 + 0 + 32 + XEN_VERSION_SIZE + 8
 
@@ -40,7 +40,7 @@ def _round(n: int, to: int = PAGE_SIZE) -> int:
 
 
 def shstrtab(names: list[str]) -> tuple[bytes, dict[str, int]]:
-    """The string table in section order, and each name's offset in it (§4.4)."""
+    """The string table in section order, and each name's offset in it."""
     table = bytearray(b"\x00")
     offsets = {}
     for name in names:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from ..errors import UnsupportedError
 from ..formats import Hints
 from ..io import Source
-from ..layout import Region
+from ..layout import Region, RegionSink
 from ..records import PAGE_SIZE, End, ImageHeader, PageBatch, Record, SharedInfo, VcpuContext
 from . import schema as s
 from .contexts import ContextChecks
@@ -32,7 +32,7 @@ class CoreReader:
         self.source = source
         self.hints = hints
         self._findings = Findings(source)
-        self.on_region = None
+        self.on_region: RegionSink | None = None
         #: The dump checks record every problem they can read past whatever this says; only
         #: those that leave the rest unreadable are raised (findings.py).
         self.keep_going = False

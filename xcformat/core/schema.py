@@ -1,6 +1,6 @@
 """The Xen domain core dump, declared: the ELF dump-core (format B) and the pre-ELF 2007 format A.
 
-Fact sheet: shared/formats/core-dump.md (cited below as §n).  Every structure here is registered
+Every structure here is registered
 with :func:`xcformat.schema.document`; the readers and writers parse and build only through these
 (page data and the big tables excepted: they move as memoryviews, never through construct).
 """
@@ -14,7 +14,7 @@ from ..x86 import VGC_SIZE
 
 FORMAT = "core"
 
-# -- constants (§4.2, §4.3, §4.5) -----------------------------------------------------------------
+# -- constants -----------------------------------------------------------------
 ELF_MAGIC = b"\x7fELF"
 ELFCLASS32, ELFCLASS64 = 1, 2
 ELFDATA2LSB = 1
@@ -39,14 +39,14 @@ NOTE_FORMAT_VERSION = 0x2000003
 NOTE_NAMES = {NOTE_NONE: "DUMPCORE_NONE", NOTE_HEADER: "DUMPCORE_HEADER",
               NOTE_XEN_VERSION: "DUMPCORE_XEN_VERSION",
               NOTE_FORMAT_VERSION: "DUMPCORE_FORMAT_VERSION"}
-#: The one format version ever written: major 0 (high 32 bits), minor 1 (low 32 bits), §4.5.5.
+#: The one format version ever written: major 0 (high 32 bits), minor 1 (low 32 bits).
 FORMAT_VERSION = (0 << 32) | 1
 
 #: xcformat's mark in the XEN_VERSION note's changeset of a PV dump made from a save image,
 #: whose .xen_p2m maps every pfn to gmfn = pfn (see :mod:`xcformat.core.writer`).
 GMFN_IS_PFN = b"xcformat: gmfn = pfn (from a save image)"
 
-#: An all-ones table entry: a padding slot whose page is zero (§4.9).
+#: An all-ones table entry: a padding slot whose page is zero.
 INVALID = 0xFFFF_FFFF_FFFF_FFFF
 
 SECTION_SHSTRTAB = ".shstrtab"
@@ -58,7 +58,7 @@ SECTION_P2M = ".xen_p2m"
 SECTION_PFN = ".xen_pfn"
 SECTION_IA64_REGS = ".xen_ia64_mapped_regs"
 
-#: Context sizes of the two x86 layouts (§4.6); the stride is 5168 for every x86 writer since
+#: Context sizes of the two x86 layouts; the stride is 5168 for every x86 writer since
 #: Xen commit 05bafb26f1 (2009-11), 2800 from older 32-bit toolstacks.
 CTX_X86_32 = VGC_SIZE[32]
 CTX_X86_64 = VGC_SIZE[64]
@@ -71,7 +71,7 @@ def _doc(key, struct, *, title, since, source, doc):
     return document(FORMAT, key, struct, title=title, since=since, source=source, doc=doc)
 
 
-# -- ELF header (§4.2) -------------------------------------------------------------------------
+# -- ELF header -------------------------------------------------------------------------
 elf_ident = Struct(
     "magic" / Const(ELF_MAGIC) * "7F 45 4C 46",
     "ei_class" / Int8ul * "2 = ELFCLASS64; 1 only from 32-bit toolstacks 2007-02-24..03-06",
@@ -114,7 +114,7 @@ elf32_header = _doc(
     "elf32-header", _elf_header(Int32ul), title="ELF header (ELFCLASS32, 2007 only)",
     since="Xen 3.0.5-pre (e3ce7ff90f)", source=_ELF_SOURCE,
     doc="Elf32_Ehdr written by 32-bit toolstacks for two weeks (2007-02-24 to 2007-03-06), "
-        "until 0cb97f4d8b made every dump ELFCLASS64; the notes inside are unchanged (§4.2).")
+        "until 0cb97f4d8b made every dump ELFCLASS64; the notes inside are unchanged.")
 
 
 def _section_header(word):
@@ -138,14 +138,14 @@ section64_header = _doc(
     "section64-header", _section_header(Int64ul), title="Section header (Elf64_Shdr)",
     since="Xen 3.0.5", source=_ELF_SOURCE,
     doc="One per section, in the order null, .shstrtab, .note.Xen, .xen_prstatus, "
-        "[.xen_shared_info], .xen_pages, .xen_p2m | .xen_pfn (§4.1). Header [0] is all zeros.")
+        "[.xen_shared_info], .xen_pages, .xen_p2m | .xen_pfn. Header [0] is all zeros.")
 
 section32_header = _doc(
     "section32-header", _section_header(Int32ul), title="Section header (Elf32_Shdr, 2007 only)",
     since="Xen 3.0.5-pre (e3ce7ff90f)", source=_ELF_SOURCE,
     doc="The 40-byte section header of the two-week ELFCLASS32 variant.")
 
-# -- .note.Xen (§4.5) --------------------------------------------------------------------------
+# -- .note.Xen --------------------------------------------------------------------------
 note_header = _doc(
     "note-header", Struct(
         "namesz" / Int32ul * "4: the name is always \"Xen\\0\"",
@@ -169,7 +169,7 @@ header_desc = _doc(
     doc="struct xen_dumpcore_elfnote_header_desc, 32 bytes: the xch_* names of format A "
         "carried over into the ELF dump.")
 
-#: The part of the xen_version descriptor before the width-dependent tail (§4.5.3).
+#: The part of the xen_version descriptor before the width-dependent tail.
 _xen_version_head = (
     "major_version" / Int64ul * "high 16 bits of XENVER_version",
     "minor_version" / Int64ul * "low 16 bits of XENVER_version",
@@ -202,7 +202,7 @@ xen_version_desc_pv32 = _doc(
     ), title="DUMPCORE_XEN_VERSION descriptor, 64-bit tools, 32-bit PV guest (1280 bytes)",
     since="Xen 3.4 (3967bb3aff)", source="3967bb3aff:tools/libxc/xc_core.c",
     doc="Since 2009-01-15 a 64-bit toolstack fills the note at the 32-bit guest's width, so "
-        "pagesize moves to 1268 and the u64 at 1272 reads 0 (§4.5.4).")
+        "pagesize moves to 1268 and the u64 at 1272 reads 0.")
 
 xen_version_desc32 = _doc(
     "xen-version-desc-32", Struct(
@@ -227,7 +227,7 @@ p2m_entry = _doc(
         "gmfn" / Int64ul * "the machine frame the pfn was backed by; all ones in a pad slot",
     ), title=".xen_p2m entry (PV)", since="Xen 3.0.5", source=_NOTE_SOURCE,
     doc="struct xen_dumpcore_p2m: entry i describes page i of .xen_pages. Valid entries are "
-        "strictly ascending by pfn (since 4d42d7146c), pad entries only at the end (§4.9).")
+        "strictly ascending by pfn (since 4d42d7146c), pad entries only at the end.")
 
 pfn_entry = _doc(
     "pfn-entry", Struct(
@@ -263,7 +263,7 @@ shared_info_section = _doc(
         "HVM since 49a55b0fb3.")
 
 
-# -- format A (§3) -------------------------------------------------------------------------------
+# -- format A -------------------------------------------------------------------------------
 format_a_header = _doc(
     "format-a-header", Struct(
         "xch_magic" / Int32ul * "0xF00FEBED (PV) or 0xF00FEBEE (HVM, since 457ee10d4c)",

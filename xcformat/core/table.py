@@ -1,8 +1,8 @@
 """The ``.xen_p2m`` / ``.xen_pfn`` table: reading it in chunks, finding a page by pfn or gmfn,
-and checking its contents (checks #46-#54 of §8).
+and checking its contents (dump checks #46-#54).
 
 The table is never loaded whole: chunks of :data:`CHUNK` entries are read with ``pread`` and cast
-to u64 arrays.  A pfn is found by binary search (the table is sorted, §4.9), a gmfn by scanning
+to u64 arrays.  A pfn is found by binary search (the table is sorted: dump check #46), a gmfn by scanning
 the table (not the pages): the gmfn column has no order.
 """
 
@@ -18,7 +18,7 @@ from .findings import Findings
 
 #: Entries per chunk (16 KiB of .xen_pfn, 32 KiB of .xen_p2m).
 CHUNK = 2048
-#: 52-bit physical addresses: frames at or above this are impossible on x86 (§8 #52).
+#: 52-bit physical addresses: frames at or above this are impossible on x86 (dump check #52).
 MAX_FRAME = 1 << 40
 _VGA_HOLE = range(0xA0, 0xC0)
 _MMIO_HOLE = range(0xF0000, 0x100000)
@@ -105,7 +105,7 @@ class Table:
 
 
 class TableChecker:
-    """Feed it the table's chunks in order; it records what §8 says about the contents."""
+    """Feed it the table's chunks in order; it records the dump checks on the contents."""
 
     def __init__(self, table: Table, hvm: bool, findings: Findings,
                  roots: frozenset[int] = frozenset(), roots_are_pfns: bool = False) -> None:

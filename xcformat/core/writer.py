@@ -1,6 +1,6 @@
-"""Writing records as an ELF dump-core, laid out as current 64-bit libxc writes it (§4.11).
+"""Writing records as an ELF dump-core, laid out as current 64-bit libxc writes it.
 
-The write pattern follows §6.2: every offset is fixed first; the head (ELF header, section
+The write pattern (docs/core-dumps.rst): every offset is fixed first; the head (ELF header, section
 headers, notes, contexts, shared info, zero padding) goes out in one write whose length is a
 whole number of pages; pages follow in aligned chunks of :data:`CHUNK_PAGES`; the table and the
 string table come last, in whole 4096-byte blocks but for the final ragged one (the sink pads and
@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import array
 import mmap
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from ..drops import kind_of, refuse_or_drop, report_dropped, what_of
 from ..errors import FormatError
@@ -48,7 +49,7 @@ from .plan import XEN_VERSION_SIZE, DumpPlan, shstrtab
 #: Pages per write in the page phase (4 MiB, whole pages at page-aligned offsets).
 CHUNK_PAGES = 1024
 #: XENVER_capabilities of a 64-bit Xen host, written into the XEN_VERSION note: a save image does
-#: not record the host's, and illumos mdb reads the guest's width from it with e_machine (§7.4).
+#: not record the host's, and illumos mdb reads the guest's width from it with e_machine.
 CAPABILITIES = b"xen-3.0-x86_64 xen-3.0-x86_32p hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64"
 _IGNORED_QUIETLY = ("VcpuInfo", "Checkpoint", "LastCheckpoint", "P2MFrames", "UnmappedPfns",
                     "Wrapper")
@@ -69,7 +70,7 @@ class CoreWriter:
 
     def write(self, records: Iterable[Record]) -> None:
         """Consume ``records`` up to End, then write the dump."""
-        handlers = {ImageHeader: self._on_header, PageBatch: self._on_pages,
+        handlers: dict[type[Record], Callable[[Any], None]] = {ImageHeader: self._on_header, PageBatch: self._on_pages,
                     VcpuContext: self._on_context, SharedInfo: self._on_shared_info,
                     HvmContext: self._on_hvm_context, Opaque: self._refuse}
         try:
@@ -164,7 +165,7 @@ class CoreWriter:
         return [ctx[:size].ljust(s.CTX_X86_64, b"\x00") for ctx in contexts]
 
     def _machine(self, pv: bool) -> int:
-        # §4.2: EM_386 for 32-bit PV guests (Xen commit 3967bb3aff), EM_X86_64 otherwise.
+        # EM_386 for 32-bit PV guests (Xen commit 3967bb3aff), EM_X86_64 otherwise.
         return s.EM_386 if pv and self.header.guest_bits == 32 else s.EM_X86_64
 
     def _head(self, head: mmap.mmap, plan: DumpPlan, contexts: list[bytes],
@@ -216,7 +217,7 @@ class CoreWriter:
                       compile_date=bytes(32), capabilities=CAPABILITIES.ljust(1024, b"\x00"),
                       changeset=changeset.ljust(64, b"\x00"), virt_start=0, pagesize=PAGE_SIZE)
         if self._machine(plan.pv) == s.EM_386:
-            # §4.5.4: 64-bit tools fill the tail at a 32-bit PV guest's width.
+            # 64-bit tools (since 2009-01) fill the tail at a 32-bit PV guest's width.
             version = s.xen_version_desc_pv32.build(dict(fields, stale=bytes(4)))
         else:
             version = s.xen_version_desc64.build(fields)

@@ -9,8 +9,8 @@ blocks at block-aligned offsets (``Sink.block``) gets it written with no copy un
 from .buffers import aligned_buffer
 from .modes import IoMode
 from .notices import set_handler as set_notice_handler
-from .sink import Sink, open_sink
+from .sink import FileObjectSink, Sink, open_sink
 from .source import Source, open_source
 
-__all__ = ["IoMode", "Sink", "Source", "aligned_buffer", "open_sink", "open_source",
-           "set_notice_handler"]
+__all__ = ["FileObjectSink", "IoMode", "Sink", "Source", "aligned_buffer", "open_sink",
+           "open_source", "set_notice_handler"]

@@ -101,6 +101,7 @@ def settle(fd: int, path: str, requested: IoMode | str, *, write: bool) -> Plan:
         if isinstance(plan, Plan):
             break
         refused.append(plan)
+    assert isinstance(plan, Plan)       # the chain ends with buffered I/O, which always works
     if refused:
         mount = probe.mount_of(path)
         notice(f"{mount.point} ({mount.fstype}): {', '.join(refused)}; using {plan.mode.value} I/O")

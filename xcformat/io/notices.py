@@ -1,22 +1,19 @@
 """One-line notices from the I/O layer (a fallback from the requested ``--io`` mode).
 
-Each distinct notice is said once per process.  The CLI prints them on stderr (the default);
-a caller that wants silence or a log installs its own handler with :func:`set_handler`.
+Each distinct notice is said once per process, on the ``xcformat`` logger (the CLI prints it on
+standard error); a caller that wants them elsewhere installs its own handler with
+:func:`set_handler`.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
+
+from ..log import say
 
 Handler = Callable[[str], None]
 
-
-def _to_stderr(message: str) -> None:
-    print(f"xcformat: {message}", file=sys.stderr)
-
-
-_handler: Handler | None = _to_stderr
+_handler: Handler | None = say
 _said: set[str] = set()
 
 

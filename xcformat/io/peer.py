@@ -14,6 +14,7 @@ reader and writer works on them unchanged.  What differs from a file:
 
 from __future__ import annotations
 
+import mmap
 import os
 import socket
 import time
@@ -180,7 +181,8 @@ class PeerSink(Sink):
         self._send: Callable[[memoryview], int] = (
             sock.send if sock is not None else lambda view: os.write(fd, view))
 
-    def write(self, data: bytes | bytearray | memoryview, *, gather: bool = False) -> None:
+    def write(self, data: bytes | bytearray | memoryview | mmap.mmap, *,
+              gather: bool = False) -> None:
         view = memoryview(data).cast("B")
         while view:
             try:

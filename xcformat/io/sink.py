@@ -23,6 +23,7 @@ import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 from ..errors import EnvironmentProblem
 from . import native
@@ -42,7 +43,8 @@ def _pwrite_all(fd: int, view: memoryview, offset: int, flags: int = 0) -> None:
         try:
             done = os.pwritev(fd, [view], offset, flags)
         except OSError as exc:
-            exc.offset = offset   # where it failed, for the message (the chunk began earlier)
+            # Where it failed, for the message (the chunk began earlier).
+            exc.offset = offset  # type: ignore[attr-defined]
             raise
         view, offset = view[done:], offset + done
 
@@ -118,7 +120,8 @@ class Sink:
         self._fill = 0       # bytes gathered in the current chunk
 
     # -- writing ------------------------------------------------------------------------
-    def write(self, data: bytes | bytearray | memoryview, *, gather: bool = False) -> None:
+    def write(self, data: bytes | bytearray | memoryview | mmap.mmap, *,
+              gather: bool = False) -> None:
         """Append ``data``.  ``gather`` keeps it off the no-copy path: for small structures, whose
         memory may be aligned by chance, a straight write would be a synchronous device round
         trip in the caller's thread and would cut the chunk being gathered short."""
@@ -235,6 +238,23 @@ class Sink:
                 self._buf = None
             self._behind.close()
             self._behind = None
+
+
+class FileObjectSink(Sink):
+    """A sink that hands its bytes, in order, to a binary file object's ``write`` (a
+    :class:`io.BytesIO`, a socket's file, an open file).  Nothing is atomic here: what was
+    written before a failure stays written."""
+
+    def __init__(self, file: BinaryIO, name: str):
+        super().__init__(-1, name, stream=True)
+        self._file = file
+
+    def _write_through(self, view: memoryview) -> None:
+        while view:
+            done = self._guard(lambda: self._file.write(view), self.offset)
+            done = len(view) if done is None else done  # buffered writers take it all
+            view = view[done:]
+            self.offset += done
 
 
 def _output_file(path: str, directory: str) -> tuple[int, str | None]:

@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..layout import KINDS, Region
 
@@ -147,7 +148,7 @@ class LayoutMap:
                  listener: Callable[[Region], None] | None = None):
         self.runs: list[Run] = []
         self.max_entries = max_entries
-        self.not_itemised = Counter()       # regions, bytes of runs beyond max_entries
+        self.not_itemised: Counter[str] = Counter()  # regions, bytes of runs beyond max_entries
         self.summary = Summary()
         self.size: int | None = None
         self.at = at
@@ -249,7 +250,7 @@ class LayoutMap:
         return self
 
     # -- output --------------------------------------------------------------------------------
-    def entries(self) -> Iterator[tuple[str, object]]:
+    def entries(self) -> Iterator[tuple[str, Any]]:
         """``("region", Region)`` and ``("fold", Run)`` items in file order."""
         for run in self.runs:
             for unit in run.head:

@@ -1,6 +1,6 @@
 """The legacy Xen save stream (Xen 3.0 -> 4.5), with its xl and xend file wrappers.
 
-Fact sheet: ``legacy-save-stream.md``.  :mod:`.schema` declares every structure, :mod:`.sniff`
+The layouts are in spec/legacy.md.  :mod:`.schema` declares every structure, :mod:`.sniff`
 recognises the format, :mod:`.reader` streams records out of an image and :mod:`.writer` turns
 records back into bytes (byte-identical for records read from a legacy image).
 """

@@ -1,10 +1,10 @@
 """The legacy stream's page-aligned variant (``--to legacy --align``): XTAB fillers.
 
 A legacy batch is ``i32 n``, ``n`` W-byte entries, then one 4096-byte page per data-bearing
-entry; nothing in the format pads, so pages drift off 4 KiB boundaries (fact sheet §10).  This
+entry; nothing in the format pads, so pages drift off 4 KiB boundaries.  This
 module re-batches the page records so that every batch's pages start at a 4096-aligned file
 offset, by filling each batch's entry array with XTAB entries (exactly ``0xF0000000``), which
-every legacy restorer skips and Xen's converter drops (§10 "Optional writer trick"):
+every legacy restorer skips and Xen's converter drops (docs/reference/maps.rst):
 
 * W=4: a batch that starts aligned has 1023 entries (a 4096-byte head);
 * W=8: ``4 + 8n`` is never a multiple of 8, so such a batch also gets a 4-byte ``-9`` chunk in
@@ -15,7 +15,7 @@ every legacy restorer skips and Xen's converter drops (§10 "Optional writer tri
 
 Each batch carries as many real entries as fit; the last one before a chunk or the tail is
 filled up with XTAB, so its pages are aligned too.  A batch is never all XTAB (the converter
-would turn it into an empty PAGE_DATA record, which v2 restorers refuse, §10).
+would turn it into an empty PAGE_DATA record, which v2 restorers refuse).
 """
 
 from __future__ import annotations
@@ -26,13 +26,14 @@ from dataclasses import dataclass
 
 from ..errors import UnsupportedError
 from ..io import Sink
+from ..log import Say
 from ..records import (PAGE_SIZE, Checkpoint, Opaque, PageBatch, Record,
                        Wrapper, data_page_count)
 from . import wrappers
 from .schema import BODY_ITEM, MAX_BATCH
 
 XTAB = 0xF
-#: The chunk that pads a W=8 batch to a multiple of 8 bytes (LAST_CHECKPOINT, §2.7, §10).
+#: The chunk that pads a W=8 batch to a multiple of 8 bytes (LAST_CHECKPOINT).
 PAD_CHUNK = BODY_ITEM.build(-9)
 
 
@@ -90,7 +91,7 @@ def aligned_records(records: Iterable[Record], writer) -> Iterator[Record]:
         aligner.report()
 
 
-def padded_wrapper(wrapper: Wrapper, say=print) -> Wrapper:
+def padded_wrapper(wrapper: Wrapper, say: Say) -> Wrapper:
     """``wrapper`` grown to a multiple of 4 bytes, so that the stream's items can reach a page
     boundary: xl ignores optional data after the config (RELEASE-4.5.0 tools/libxl/xl_cmdimpl.c,
     "skip tail, if not understood"), and xend's S-expression parser skips trailing blanks."""
@@ -114,14 +115,13 @@ class BatchAligner:
     sink just before their batch is handed out.
     """
 
-    def __init__(self, sink: Sink, word: int, say=print):
+    def __init__(self, sink: Sink, word: int, say: Say):
         self.sink = sink
         self.word = word
         self.say = say
         if word == 8:
             say("--align, 64-bit toolstack: a -9 chunk pads batches, which Xen 4.0 and older "
-                "restorers refuse; the file is for Xen 4.1-4.5 and convert-legacy-stream "
-                "(legacy fact sheet §10)")
+                "restorers refuse; the file is for Xen 4.1-4.5 and convert-legacy-stream")
         self.plan: Plan | None = None
         self._reset()
         self.batches = self.fillers = self.pad_chunks = self.dropped = 0
@@ -137,7 +137,7 @@ class BatchAligner:
         """Refuse what the filler trick cannot carry (called for every non-page record)."""
         if isinstance(record, Opaque) and record.kind == "hvm-2007-tail":
             raise UnsupportedError("--align: the 2007 HVM layout has bare pfns and no XTAB "
-                                   "type, so it has no filler entry (legacy fact sheet §4.2)")
+                                   "type, so it has no filler entry")
         if isinstance(record, Checkpoint) and self.word == 8:
             raise UnsupportedError("--align with a 64-bit toolstack pads with chunk -9, which "
                                    "declares the last checkpoint: a checkpointed (Remus) stream "
@@ -151,7 +151,7 @@ class BatchAligner:
             if self.plan is None:
                 self.plan = plan(self.sink.offset, self.word)
             end = self._cut(pfns, types, start)
-            if end == start:                  # full, or a pfn already in this batch (§11)
+            if end == start:                  # full, or a pfn already in this batch
                 yield from self.flush()
                 continue
             pages = data_page_count(types[start:end])
@@ -176,7 +176,7 @@ class BatchAligner:
             self.plan = None
             return
         if not self.real:
-            # All XTAB: v2 restorers refuse what the converter makes of it (§10), and legacy
+            # All XTAB: v2 restorers refuse what the converter makes of it, and legacy
             # restorers skip XTAB entries anyway.
             self.dropped += len(self.pfns)
             self._reset()

@@ -1,8 +1,9 @@
-"""The body of a legacy stream: page batches and chunks, up to the terminating 0 (§2.5, §2.7)."""
+"""The body of a legacy stream: page batches and chunks, up to the terminating 0."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ..codec import head
 from ..entries import split_typed
@@ -92,7 +93,7 @@ def check_batch(cursor: Cursor, stream: Stream, pfns: tuple[int, ...], types: by
     if len(set(real)) != len(real):
         seen: set[int] = set()
         index = next(i for i, (p, t) in enumerate(zip(pfns, types))
-                     if t != XTAB and (p in seen or seen.add(p)))
+                     if t != XTAB and (p in seen or seen.add(p)))  # type: ignore[func-returns-value]
         cursor.problem(f"batch entry {index}: pfn {pfns[index]:#x} appears twice in one batch",
                        "batch.entries", at(index))
     if xtab and any(p for p, t in zip(pfns, types) if t == XTAB):
@@ -129,7 +130,7 @@ def check_body_end(cursor: Cursor, stream: Stream) -> None:
         stream.versions.lacks("no-chunk-7")
     if stream.chunks[-9] > 1:
         # Valid: restorers only set a flag (RELEASE-4.5.0 xc_domain_restore.c), the converter
-        # ignores it; xcformat's --align writes one before each W=8 batch (legacy sheet §10).
+        # ignores it; xcformat's --align writes one before each W=8 batch.
         cursor.findings.append(Finding(
             "info", f"{stream.chunks[-9]} -9 (LAST_CHECKPOINT) chunks: repeats are idempotent, "
                     "as in an XTAB-filler aligned stream", None, "body.last_checkpoint"))
@@ -151,7 +152,7 @@ def _compression(cursor, stream, spec, start):
                        "page cache and cannot be read from a file", "body.item", start)
 
 
-def _payload(cursor: Cursor, spec, what: str) -> Record:
+def _payload(cursor: Cursor, spec, what: str) -> Any:   # the record of the chunk's kind
     """The chunk's record, through its schema and its payload codec."""
     return CHUNK_PAYLOADS[spec.id].load(cursor.parse(spec.payload, what), spec)
 
@@ -182,7 +183,7 @@ def _toolstack(cursor, stream, spec, start):
 
 
 def check_libxl_toolstack(cursor: Cursor, stream: Stream, data: bytes, base: int) -> None:
-    """The libxl physmap record v1 (§3.3), with the 64-bit libxl's 4 bytes after every entry."""
+    """The libxl physmap record v1, with the 64-bit libxl's 4 bytes after every entry."""
     if len(data) < LIBXL_TOOLSTACK_V1.sizeof():
         raise cursor.error(f"libxl toolstack record of {len(data)} bytes (header is 8)",
                            "toolstack.data", base)

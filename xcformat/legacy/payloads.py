@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..records import EmulatorContext, HvmContext, HvmParams, Record, Toolstack, TscInfo, \
     VcpuInfo, VcpuXsave
@@ -24,7 +25,7 @@ class Payload:
     record: type[Record]
     #: (parsed values, context) -> record; the context is what the bytes do not say: the
     #: chunk spec, the vCPU id of a tail record, the qemu signature.
-    load: Callable[..., Record]
+    load: Callable[..., Any]        #: returns an instance of ``record``
     dump: Callable[..., dict]       #: (record, context) -> the structure's field values
 
 
@@ -53,7 +54,7 @@ TSC_INFO = Payload(
                      "incarnation": r.incarnation})
 
 
-def _blob(cls: type[Record], attr: str, length: str, data: str) -> Payload:
+def _blob(cls: type[Any], attr: str, length: str, data: str) -> Payload:
     """A record of one blob (its ``attr``), stored as fields ``length`` then ``data``."""
     return Payload(cls, lambda v, _: cls(bytes(v[data])),
                    lambda r, _: {length: len(getattr(r, attr)), data: getattr(r, attr)})

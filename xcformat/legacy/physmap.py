@@ -1,4 +1,4 @@
-"""The libxl physmap (toolstack chunk -18, version 1) in other shapes (fact sheet §3.3).
+"""The libxl physmap (toolstack chunk -18, version 1) in other shapes.
 
 A 64-bit libxl writes 4 bytes of struct padding after every entry, so the record depends on the
 toolstack width; libxl's v2 stream carries the same facts as xenstore keys

@@ -1,8 +1,8 @@
-"""The streaming legacy reader: bytes in file order -> format-neutral records (fact sheet §13).
+"""The streaming legacy reader: bytes in file order -> format-neutral records.
 
 Constant memory: one batch of pages at a time, plus (PV) one byte per pfn of page types for the
 tail checks; checkpoints after the first are held back until complete so that a partial last
-checkpoint can be dropped (§11), up to :data:`MAX_HELD_CHECKPOINT` bytes.
+checkpoint can be dropped, up to :data:`MAX_HELD_CHECKPOINT` bytes.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class LegacyReader:
         self._check_type_age(stream)
         yield End()
 
-    def _by_length(self, found: sniff.Layout) -> sniff.Layout:
+    def _by_length(self, found: sniff.StreamShape) -> sniff.StreamShape:
         """Settle HVM vs a pre-3.2 PV stream on the length of what is left, or ask for --guest.
 
         A PV stream ends with the 4096-byte shared-info page (tools/libxc/xc_linux_save.c
@@ -293,7 +293,7 @@ class LegacyReader:
         return True
 
     def _check_type_age(self, stream: Stream) -> None:
-        """BROKEN/XALLOC pages in a stream whose other features say it is older (§11)."""
+        """BROKEN/XALLOC pages in a stream whose other features say it is older."""
         below = stream.versions.below
         for feature, name in (("xalloc", "XALLOC"), ("broken", "BROKEN")):
             if feature in stream.versions.features and below and below <= SINCE[feature]:

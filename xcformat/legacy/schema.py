@@ -4,7 +4,7 @@ Everything that depends on the widths comes from :func:`structs` (toolstack ``un
 width W, guest width G, in bits), cached per pair like pyelftools' ``ELFStructs``; the fixed
 structures (chunks, tails, qemu records, wrappers) are module constants.  Every structure is
 registered with :func:`xcformat.schema.document` citing the Xen commit and file that defines it;
-fact sheet: ``legacy-save-stream.md`` (section numbers below refer to it).  Page data is never
+spec/legacy.md is generated from them.  Page data is never
 parsed here: a batch header says how many pages follow and the reader moves them in bulk.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 from construct import (Array, Bytes, Const, GreedyBytes, Int32sb, Int32sl, Int32ul, Int64ul,
                        Struct, this)
@@ -20,7 +21,7 @@ from ..codec import PROBLEM, Valid
 from ..schema import document
 from ..x86 import VGC_SIZE, shared_info_arch, vcpu_guest_context
 
-#: Xen commits the layouts come from (fact sheet §0).
+#: Xen commits the layouts come from.
 XEN_2007 = "a38c7c1575e655ccdee168a265058a41ae13b548"
 XEN_450 = "a8ac2290ed95dbbc0dc1bdde86fc3a49fe784b28"
 SAVE_450 = f"{XEN_450}:tools/libxc/xc_domain_save.c"
@@ -62,7 +63,7 @@ class LegacyStructs:
 
     toolstack_bits: int
     guest_bits: int
-    ulong: object
+    ulong: Any                  #: a construct integer of W bits
     header: Struct
     ext_info_header: Struct
     p2m_frame_list: Struct
@@ -107,7 +108,7 @@ def _word_structs(w: int) -> dict:
         "p2m_size" / ulong * "highest guest pfn + 1 (not the number of pages sent); 2007 PV: "
                              "max_pfn from shared_info, read by xend"),
         title=f"image header (W={w})", since="3.0", source=SAVE_450,
-        doc="The stream's first word: a bare unsigned long, no magic and no version (§2.2).")
+        doc="The stream's first word: a bare unsigned long, no magic and no version.")
     ext_info_header = document("legacy", f"ext_info_header_w{w}", Struct(
         "signature" / Const(ones, ulong) * "all-ones; in older streams this slot is the first "
                                            "p2m frame-list entry instead",
@@ -115,14 +116,14 @@ def _word_structs(w: int) -> dict:
         title=f"PV extended-info header (W={w})", since="3.0.3",
         source=f"{PROTOCOL_450}",
         doc="Right after p2m_size in PV streams: PAE extended-cr3 guests from 3.0.3 "
-            "(ad2de84676), every PV guest from 3.2 (120bafda14).  Blocks follow (§2.3).")
+            "(ad2de84676), every PV guest from 3.2 (120bafda14).  Blocks follow.")
     p2m_frame_list = document("legacy", f"p2m_frame_list_w{w}", Struct(
         "frames" / Array(this._params.entries, ulong)
         * "pfns of the guest pages holding the guest's p2m; ceil(p2m_size / (4096/G)) entries, "
           "each W wide whatever G is"),
         title=f"PV p2m frame list (W={w})", since="3.0", source=SAVE_450,
         doc="Parse with entries=P2M_FL_ENTRIES.  Each entry must be < p2m_size and name a page "
-            "sent as NOTAB (§2.4).")
+            "sent as NOTAB.")
     batch_header = document("legacy", f"batch_header_w{w}", Struct(
         "count" / Int32sl * "entries, 1..1024 (a negative value is a chunk id, 0 ends the body)",
         "entries" / Array(this.count, ulong)
@@ -131,18 +132,18 @@ def _word_structs(w: int) -> dict:
         title=f"page batch header (W={w})", since="3.0", source=SAVE_450,
         doc="Type nibbles: 0 NOTAB, 1-4 L1-L4TAB, 9-C pinned L1-L4, D BROKEN (4.3), E XALLOC "
             "(4.2), F XTAB (pfn bits are junk: MFN bits before 4.0/4.1).  The 2007 HVM layout "
-            "has bare pfns, all with data (§2.5, §4.2).")
+            "has bare pfns, all with data.")
     unmapped_pfns = document("legacy", f"unmapped_pfns_w{w}", Struct(
         "count" / Int32ul * "pfns not in the p2m when the save ended (ballooned out)",
         "pfns" / Array(this.count, ulong) * "those pfns, each < p2m_size"),
         title=f"PV tail: unmapped pfns (W={w})", since="3.0", source=SAVE_450,
-        doc="First item of the PV tail, after the body's terminating 0 (§2.8).")
+        doc="First item of the PV tail, after the body's terminating 0.")
     compressed_data = document("legacy", f"chunk_compressed_data_w{w}", Struct(
         "length" / ulong * "bytes of delta-compressed page data",
         "data" / Bytes(this.length) * "per-page encodings that need the receiver's page cache"),
         title=f"chunk -12 COMPRESSED_DATA payload (W={w})", since="4.2",
         source=f"{XEN_450}:tools/libxc/xc_compression.c",
-        doc="Remus compression (§2.10): cannot be decoded offline; files carrying it are "
+        doc="Remus compression: cannot be decoded offline; files carrying it are "
             "rejected.")
     libxl_physmap_entry = document("legacy", f"libxl_physmap_entry_w{w}", Struct(
         "phys_offset" / Int64ul * "guest physical offset of the mapping",
@@ -154,13 +155,13 @@ def _word_structs(w: int) -> dict:
                                        "entry (sizeof is 32, not 28)"] if w == 64 else [])),
         title=f"libxl toolstack record v1: physmap entry (W={w})", since="4.2",
         source=f"{XEN_450}:tools/libxl/libxl_dom.c",
-        doc="One entry of the -18 payload written by libxl (§3.3).")
+        doc="One entry of the -18 payload written by libxl.")
     return dict(header=header, ext_info_header=ext_info_header, p2m_frame_list=p2m_frame_list,
                 batch_header=batch_header, unmapped_pfns=unmapped_pfns,
                 compressed_data=compressed_data, libxl_physmap_entry=libxl_physmap_entry)
 
 
-# -- extended-info blocks (§2.3) -------------------------------------------------------------
+# -- extended-info blocks -------------------------------------------------------------
 
 EXT_BLOCK = document("legacy", "ext_block", Struct(
     "id" / Bytes(4) * "ASCII block id: vcpu, extv or xcnt",
@@ -194,7 +195,7 @@ EXT_BLOCK_XCNT = document("legacy", "ext_block_xcnt", Struct(
     doc="Present when the host supports XSAVE (d0cf814150).  Since 4.4 (4cc1344447) each "
         "vCPU's own size may differ from this value.")
 
-# -- chunks (§2.7) ----------------------------------------------------------------------------
+# -- chunks ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -303,7 +304,7 @@ for _chunk in CHUNKS.values():
                 f"HVM parameter {_chunk.hvm_param}, written only when non-zero (HVM only)."
                 if _chunk.hvm_param is not None else "")))
 
-# tmem (-5/-6): variable, with no length field (§2.7); the reader walks these pieces.
+# tmem (-5/-6): variable, with no length field; the reader walks these pieces.
 TMEM_HEADER = document("legacy", "tmem_header", Struct(
     "version" / Int32ul * "tmem save version",
     "max_pools" / Int32ul * "pools per client",
@@ -341,7 +342,7 @@ LIBXL_TOOLSTACK_V1 = document("legacy", "libxl_toolstack_v1", Struct(
     source=f"{XEN_450}:tools/libxl/libxl_dom.c",
     doc="The -18 payload libxl writes: its physmap (qemu's VRAM and ROM mappings).")
 
-# -- tails (§2.8, §2.9, §4.2) -----------------------------------------------------------------
+# -- tails -----------------------------------------------------------------
 
 XSAVE_RECORD = document("legacy", "pv_tail_xsave", Struct(
     "xfeature_mask" / Valid(Int64ul, lambda v, _: v != 0, "xsave mask 0 although xcnt is present")
@@ -396,11 +397,11 @@ PV_2007_EXT_INFO = document("legacy", "pv_2007_ext_info", Struct(
     title="PV ext-info in 3.0.3/3.0.4 (after the all-ones signature)", since="3.0.3",
     source=f"{XEN_2007}:tools/libxc/xc_linux_save.c",
     doc="Written only for PAE hypervisors with a guest that set vm_assist pae_extended_cr3; "
-        "otherwise the frame list follows max_pfn directly (3.0.0-3.0.4, §4.1).  The 2007 "
+        "otherwise the frame list follows max_pfn directly (3.0.0-3.0.4).  The 2007 "
         "tail is: u32 nu, ulong pfn[nu], vcpu 0's context (no 128-byte extension), the "
         "shared-info page.")
 
-# -- device-model (qemu) records (§3.4) -------------------------------------------------------
+# -- device-model (qemu) records -------------------------------------------------------
 
 QEMU_LENGTH = "length" / Valid(Int32ul, lambda v, _: v <= MAX_QEMU,
                                f"qemu record of {{value}} bytes (limit {MAX_QEMU})") * (
@@ -427,7 +428,7 @@ QEMU_RECORDS = {
         doc="No length: the state runs to EOF, so nothing can follow it."),
 }
 
-# -- file wrappers (§3) -----------------------------------------------------------------------
+# -- file wrappers -----------------------------------------------------------------------
 
 #: The xl save-file header, one declaration for both streams it wraps (tools/xl/xl.h): the
 #: legacy stream (4.1-4.5, STREAMv2 clear) and migration v2 (4.6+, STREAMv2 set).
@@ -456,21 +457,6 @@ XEND_HEADER = document("legacy", "xend_header", Struct(
     source=f"{XEN_2007}:tools/python/xen/xend/XendCheckpoint.py",
     doc="xend (3.0 to 4.4) save files and migration; HVM guests end with a "
         "QemuDeviceModelRecord.")
-
-# -- whole-layout overviews (for the reference) -----------------------------------------------
-
-LAYOUT_OVERVIEW = document("legacy", "layout", Struct(
-    "p2m_size" / Bytes(0) * "header_w32/_w64",
-    "ext_info" / Bytes(0) * "PV only: ext_info_header + ext_block*",
-    "p2m_frame_list" / Bytes(0) * "PV only: p2m_frame_list",
-    "body" / Bytes(0) * "{ batch_header + pages | chunk }*, then i32 0",
-    "tail" / Bytes(0) * "PV: unmapped_pfns, per online vCPU (context, [128-byte ext], "
-                        "[pv_tail_xsave]), 4096-byte shared info; HVM: hvm_tail",
-    "device_model" / Bytes(0) * "HVM: one of the qemu records",
-    "checkpoints" / Bytes(0) * "Remus: body and tail repeat until EOF (no -9 chunk)"),
-    title="stream layout (order of the parts)", since="3.0", source=SAVE_450,
-    doc="The structures of this format in stream order (§12); each line names the structure "
-        "documented separately.")
 
 # Register both toolstack widths now, so the reference does not depend on which a run happened to
 # use.

@@ -1,4 +1,4 @@
-"""Recognising a legacy stream and what its first bytes say about it (fact sheet §9).
+"""Recognising a legacy stream and what its first bytes say about it.
 
 Legacy streams have no magic: the verdict rests on the xl/xend wrapper magics where present
 (certain), else on the shape of the first words (a heuristic).  What the bytes cannot decide (HVM
@@ -120,7 +120,7 @@ def stream_shape(head: bytes, hints: Hints = Hints()) -> StreamShape | None:
     if w is None:
         return None
     guest, guest_bits, reason = _shape(head, 0, w)
-    undecided = ()
+    undecided: tuple[str, ...] = ()
     if hints.guest is not None and guest is not None and hints.guest is not guest:
         raise GuestConflict(f"the bytes say {guest.value.upper()} ({reason}), not "
                             f"{hints.guest.value.upper()}: leave out --guest")

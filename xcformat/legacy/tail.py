@@ -1,4 +1,4 @@
-"""The tails after the body's 0: PV (§2.8), HVM 3.1+ (§2.9), HVM 2007 (§4.2), qemu (§3.4)."""
+"""The tails after the body's 0: PV, HVM 3.1+, HVM 2007, qemu."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ NOTAB = 0
 QEMU_FEATURES = {QEMU_LIBXL: "qemu-libxl", QEMU_REMUS: "qemu-remus", QEMU_XEND: "qemu-xend"}
 UNPIN = 0x7          # LTABTYPE_MASK >> 28: ignore the pinned bit when checking a table type
 #: Page-table levels a top-level table (cr3) may have, by guest width: 4 on x86_64; 3 (PAE),
-#: or 2 for the non-PAE 32-bit hypervisors of 2007 (§4.1).
+#: or 2 for the non-PAE 32-bit hypervisors of 2007.
 TOP_LEVELS = {64: {4}, 32: {3, 2}}
 
 
@@ -114,7 +114,7 @@ def read_xsave(cursor: Cursor, stream: Stream, vcpu: int) -> VcpuXsave:
 
 def check_pv_context(cursor: Cursor, stream: Stream, vcpu: int, context: bytes,
                      start: int) -> None:
-    """Canonical pfns of the context: start_info (vCPU 0), GDT frames, cr3 (§7.1, §11)."""
+    """Canonical pfns of the context: start_info (vCPU 0), GDT frames, cr3."""
     bits = stream.structs.guest_bits
     layout = stream.structs.vcpu_context
 

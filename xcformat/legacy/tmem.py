@@ -1,4 +1,4 @@
-"""The tmem chunks -5 and -6: no length field, so the reader must walk them (§2.7, xc_tmem.c).
+"""The tmem chunks -5 and -6: no length field, so the reader must walk them (xc_tmem.c).
 
 Both are returned as their raw payload bytes (an ``Opaque`` record), exactly as stored.
 """

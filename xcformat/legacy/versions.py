@@ -1,4 +1,4 @@
-"""The Xen versions a legacy stream's features imply (fact sheet §9.5, §5, §6).
+"""The Xen versions a legacy stream's features imply.
 
 Legacy streams carry no version.  Each feature seen raises the lower bound (the release that
 first wrote it); some absences cap the version from above (a release that always writes a

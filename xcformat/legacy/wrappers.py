@@ -1,4 +1,4 @@
-"""The xl and xend file wrappers around a legacy stream (fact sheet §3.1, §3.2): read and write."""
+"""The xl and xend file wrappers around a legacy stream: read and write."""
 
 from __future__ import annotations
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import itertools
 import struct
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 from ..codec import build, head
 from ..drops import NO_XL_CONFIG, kind_of, refuse_or_drop, what_of
@@ -31,13 +32,13 @@ from ..records import (DATA_TYPES, NO_P2M_FRAMES, PAGE_SIZE, Checkpoint, CpuPoli
 from ..x86 import EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE, check_hvm_context
 from . import align, physmap, wrappers
 from .body import record_types
-from .cursor import MAX_TYPE_MAP, NOT_SENT, Stream
+from .cursor import MAX_TYPE_MAP, NOT_SENT, Cursor, Stream
 from .payloads import (CHUNK_PAYLOADS, HVM_CONTEXT_PAYLOAD, MAGIC_PFNS_PAYLOAD, QEMU_PAYLOAD,
                        XSAVE_PAYLOAD)
 from .schema import (BODY_ITEM, CHUNK_OF_PARAM, CHUNKS, EXT_BLOCK, HVM_2007_VCPU,
                      HVM_2007_VCPUS, HVM_CONTEXT, HVM_MAGIC_PFNS, MAGIC_PFNS, MAX_BATCH,
-                     MAX_P2M_SIZE, QEMU_LIBXL, QEMU_RECORDS, QEMU_XEND, XCNT_PAYLOAD,
-                     XSAVE_RECORD, structs)
+                     LegacyStructs, MAX_P2M_SIZE, QEMU_LIBXL, QEMU_RECORDS, QEMU_XEND,
+                     XCNT_PAYLOAD, XSAVE_RECORD, structs)
 from .tail import check_frame_types, check_pv_context
 
 #: Opaque legacy items and the chunk id that carries their bytes.
@@ -49,14 +50,14 @@ class _Tail:
     """One checkpoint's tail, gathered until it can be written in legacy order."""
 
     unmapped: tuple[int, ...] = ()
-    vcpus: dict[int, dict[str, Record]] = field(default_factory=dict)
+    vcpus: dict[int, dict[str, Any]] = field(default_factory=dict)   # record class name -> record
     shared_info: bytes | None = None
     magic_pfns: dict[int, int] = field(default_factory=dict)
     hvm_context: bytes | None = None
     emulators: list[EmulatorContext] = field(default_factory=list)
     hvm_2007_frame: bytes | None = None
 
-    def vcpu(self, vcpu_id: int) -> dict[str, Record]:
+    def vcpu(self, vcpu_id: int) -> dict[str, Any]:
         return self.vcpus.setdefault(vcpu_id, {})
 
 
@@ -64,7 +65,7 @@ def last_copies(batch: PageBatch) -> PageBatch:
     """``batch`` naming each pfn at most once, keeping its last copy (what a restore ends with).
 
     v2 lets a PAGE_DATA record repeat a pfn (``--align`` fills batches that way); legacy batches
-    never do, and convert-legacy-stream and our validator refuse it (legacy fact sheet §2.5).
+    never do, and convert-legacy-stream and our validator refuse it.
     XTAB entries carry no page and may repeat.  Only a batch with repeats pays the per-entry loop.
     """
     if PageType.XTAB not in batch.types and len(set(batch.pfns)) == len(batch.pfns):
@@ -87,7 +88,7 @@ def last_copies(batch: PageBatch) -> PageBatch:
 
 def _xcr0_accum(blob: bytes) -> int:
     """The mask for an xsave blob from a format without one (v2 drops it): the blob's own
-    xcr0_accum (its second u64), every feature the guest ever enabled, so never 0 (§2.8)."""
+    xcr0_accum (its second u64), every feature the guest ever enabled, so never 0."""
     return struct.unpack_from("<Q", blob, 8)[0] if len(blob) >= 16 else 0
 
 
@@ -103,6 +104,10 @@ class _Refusals:
         raise cls.error(message, field, offset)
 
 
+#: The checks call only ``error`` and ``problem``, which :class:`_Refusals` has.
+REFUSALS = cast(Cursor, _Refusals)
+
+
 class LegacyWriter:
     """Writes one legacy image to ``sink``."""
 
@@ -110,7 +115,7 @@ class LegacyWriter:
         self.sink = sink
         self.options = options
         self.header: ImageHeader | None = None
-        self.structs = None
+        self.structs: LegacyStructs | None = None
         self.from_legacy = False
         self.wrapped = False
         self.ext_ids: tuple[bytes, ...] = ()
@@ -120,7 +125,7 @@ class LegacyWriter:
         self.saw_last_checkpoint = False
         self.checkpointed = False
         self.tail = _Tail()
-        self.handlers = {
+        self.handlers: dict[type[Record], Callable[[Any], None]] = {
             Wrapper: self._wrapper, ImageHeader: self._image_header, PvExtInfo: self._ext_info,
             P2MFrames: self._frames, PageBatch: self._batch, VcpuInfo: self._vcpu_info,
             HvmParams: self._hvm_params, TscInfo: self._tsc, Toolstack: self._toolstack,
@@ -252,7 +257,7 @@ class LegacyWriter:
             size = self.structs.vcpu_context_size
             blocks = [(b"vcpu", bytes(size)), (b"extv", b"")]
             if self.header.xsave_size:
-                # "xcnt" = 16 + S: the mask and size words before each S-byte blob (§2.3).
+                # "xcnt" = 16 + S: the mask and size words before each S-byte blob.
                 blocks.append((b"xcnt", XCNT_PAYLOAD.build(
                     {"xsave_record_size": 16 + self.header.xsave_size})))
             self._ext_info(PvExtInfo(tuple(blocks)))
@@ -274,7 +279,7 @@ class LegacyWriter:
                                    f"most {MAX_BATCH})")
         if pfns and max(pfns) < 1 << 28 and max(types) <= 0xF:
             # Entries are u32 ``type << 28 | pfn`` (widened to u64 by a 64-bit toolstack).
-            entries = memoryview(pack_typed(pfns, types, 4)).cast("I")
+            entries: memoryview | list[int] = memoryview(pack_typed(pfns, types, 4)).cast("I")
         else:
             entries = [(t << 28) | p for p, t in zip(pfns, types)]
         self._put(BODY_ITEM.build(len(pfns)) + self._words(entries), record.data)
@@ -374,7 +379,7 @@ class LegacyWriter:
             self._last_checkpoint(LastCheckpoint())
 
     def _pv_tail(self, tail: _Tail) -> None:
-        check_frame_types(_Refusals, self.written)
+        check_frame_types(REFUSALS, self.written)
         count = head(self.structs.unmapped_pfns, "count")
         self._put(count.build({"count": len(tail.unmapped)}) + self._words(tail.unmapped))
         size = self.structs.vcpu_context_size
@@ -384,7 +389,7 @@ class LegacyWriter:
             context = parts.get("VcpuContext")
             if context is None or len(context.context) != size:
                 raise UnsupportedError(f"vCPU {vcpu}: the PV tail needs a {size}-byte context")
-            check_pv_context(_Refusals, self.written, vcpu, context.context, self.sink.offset)
+            check_pv_context(REFUSALS, self.written, vcpu, context.context, self.sink.offset)
             self._put(context.context)
             if b"extv" in self.ext_ids:
                 self._put(self._extended_slot(vcpu, parts.get("VcpuExtended")))

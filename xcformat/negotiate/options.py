@@ -46,15 +46,15 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("legacy", "legacy", False, (0, 0), "the legacy stream of Xen 3.0-4.5"),
 )}
 
-#: What a sender tries, best first, when both ends are xcformat (issue 6).  legacy-align is
+#: What a sender tries, best first, when both ends are xcformat (spec/negotiation.md).  legacy-align is
 #: left out: between two xcformat ends the aligned format does the same job better.
 NEGOTIATED = ("aligned", "v2-align", "v2", "legacy")
 
 
 #: Formats whose writer implements ``WriteOptions.align``; a writer that does not takes the flag
 #: for nothing at all, so an aligned option counts as writable only where this says so.  v2 sizes
-#: its batches (migration-v2 fact sheet §2), legacy fills its batches with XTAB entries
-#: (legacy fact sheet §10, :mod:`xcformat.legacy.align`).
+#: its batches, legacy fills its batches with XTAB entries (:mod:`xcformat.legacy.align`); both
+#: are explained in docs/reference/maps.rst.
 ALIGNING_WRITERS = frozenset({"v2", "legacy"})
 
 

@@ -2,9 +2,9 @@
 
 All integers are big-endian (network order).  Each message starts with an 8-byte magic whose
 first byte is 0x89: read as the start of an image it is no legacy stream (bytes 0-3 as a
-little-endian p2m_size give 0x46435889 > 2^28, and for W=8 bytes 4-7 are not zero, legacy fact
-sheet §9), no v2/libxl/xl/xend stream (migration-v2 fact sheet §3), so a receiver tells a
-negotiating sender from an old one by its first 8 bytes.  spec/negotiation.md tells the story.
+little-endian p2m_size give 0x46435889 > 2^28, and for W=8 bytes 4-7 are not zero), no
+v2/libxl/xl/xend stream (docs/reference/recognising.rst lists their first bytes), so a receiver
+tells a negotiating sender from an old one by its first 8 bytes.  spec/negotiation.md tells the story.
 """
 
 from __future__ import annotations

@@ -65,9 +65,8 @@ def stream(source: Source, sniffed: formats.Sniffed, option: Option, sink: Sink,
     if target is None or target.writer is None:
         raise NegotiationError(f"this xcformat cannot write {option.name}")
     records = formats.get(sniffed.format).reader(source, settings.hints).records()
-    if settings.watch is not None:
-        records = settings.watch(records, source)
-    target.writer(sink, option.write_options(settings.write)).write(records)
+    moving = records if settings.watch is None else settings.watch(records, source)
+    target.writer(sink, option.write_options(settings.write)).write(moving)
 
 
 def send_to_pipe(source: Source, sniffed: formats.Sniffed, fd: int, name: str,

@@ -26,7 +26,7 @@ class Piece:
 @dataclass(frozen=True)
 class Row:
     kind: str                   #: "bytes", "variable" (a band) or "elided" (rows left out)
-    offset: str = ""            #: offset of the row's first byte
+    offset: str = ""            #: offset of the row's first byte (of a band: where known)
     pieces: tuple[Piece, ...] = ()
     text: str = ""              #: the band's or the gap's text
 
@@ -53,6 +53,12 @@ def rows(fields: list[Field]) -> list[Row]:
 
 def _bytes(size_text: str) -> str:
     return f"{size_text} bytes" if not size_text.endswith(("variable", "input")) else size_text
+
+
+def byte_rows(group: list[tuple[int, int, str, int]], anchor: str | None) -> list[Row]:
+    """The rows of fields of known offsets and sizes: ``(start, end, label, index)`` each, in
+    the frame of ``anchor`` (None: the start of the whole)."""
+    return _group_rows(group, anchor)
 
 
 def _group_rows(group: list[tuple[int, int, str, int]], anchor: str | None) -> list[Row]:
@@ -88,11 +94,16 @@ CELL = 6  # characters per byte in the text ruler
 
 def text(fields: list[Field]) -> str:
     """The text ruler (for a Markdown code block)."""
+    return text_of_rows(rows(fields))
+
+
+def text_of_rows(drawn: list[Row]) -> str:
+    """The text ruler of rows made by :func:`rows` or :func:`byte_rows` and bands."""
     margin = " " * 8
     lines = [margin + "".join(f"{b:<{CELL}}" for b in range(WIDTH)).rstrip()]
     rule = margin + ("+" + "-" * (CELL - 1)) * WIDTH + "+"
     lines.append(rule)
-    for row in rows(fields):
+    for row in drawn:
         if row.kind == "bytes":
             line = f"{row.offset:<7} "
             column = 0
@@ -100,13 +111,13 @@ def text(fields: list[Field]) -> str:
                 if piece.column > column:
                     line += "|" + " " * ((piece.column - column) * CELL - 1)
                 room = piece.width * CELL - 1
-                label = piece.label if len(piece.label) <= room else piece.label[:room - 1] + "…"
-                line += "|" + f"{label:^{room}}"
+                line += "|" + f"{_fit(piece.label, room):^{room}}"
                 column = piece.column + piece.width
             lines.append(line + "|")
             lines.append(rule)
         elif row.kind == "variable":
-            lines.append(margin + f"~ {row.text} ~".center(WIDTH * CELL + 1, "~"))
+            band = _fit(row.text, WIDTH * CELL - 3)
+            lines.append(f"{row.offset:<7} " + f"~ {band} ~".center(WIDTH * CELL + 1, "~"))
             lines.append(rule)
         else:
             lines.append(margin + f": {row.text} :".center(WIDTH * CELL + 1).rstrip())
@@ -121,19 +132,24 @@ COLOURS = ("#dbe9f6", "#fbe3c8", "#d9f0d3", "#eadcf2", "#f6d8d8", "#fff2b3")
 
 def svg(fields: list[Field], title: str) -> str:
     """The SVG drawing of the same rows (self-contained, no script, no external fonts)."""
+    return svg_of_rows(rows(fields), title)
+
+
+def svg_of_rows(drawn: list[Row], title: str) -> str:
+    """The SVG drawing of rows made by :func:`rows` or :func:`byte_rows` and bands."""
     width = LEFT_PX + WIDTH * BYTE_PX + 2
     parts = []
     y = ROW_PX
     for b in range(WIDTH):
         parts.append(_text(LEFT_PX + b * BYTE_PX + BYTE_PX / 2, y - 8, str(b), "#666"))
-    for row in rows(fields):
+    for row in drawn:
         if row.kind == "bytes":
             parts.append(_text(LEFT_PX - 6, y + ROW_PX / 2 + 4, row.offset, "#444", "end"))
             for piece in row.pieces:
                 x = LEFT_PX + piece.column * BYTE_PX
                 w = piece.width * BYTE_PX
                 room = max(1, int(w / CHAR_PX) - 1)
-                label = piece.label if len(piece.label) <= room else piece.label[:room - 1] + "…"
+                label = _fit(piece.label, room)
                 parts.append(f'<g><title>{escape(piece.label)}</title>'
                              f'<rect x="{x}" y="{y}" width="{w}" height="{ROW_PX}" '
                              f'fill="{COLOURS[piece.index % len(COLOURS)]}" stroke="#333"/>'
@@ -141,7 +157,12 @@ def svg(fields: list[Field], title: str) -> str:
         elif row.kind == "variable":
             parts.append(f'<rect x="{LEFT_PX}" y="{y}" width="{WIDTH * BYTE_PX}" '
                          f'height="{ROW_PX}" fill="#fff" stroke="#333" stroke-dasharray="6 4"/>')
-            parts.append(_text(LEFT_PX + WIDTH * BYTE_PX / 2, y + ROW_PX / 2 + 4, row.text))
+            if row.offset:
+                parts.append(_text(LEFT_PX - 6, y + ROW_PX / 2 + 4, row.offset, "#444", "end"))
+            band = _fit(row.text, int(WIDTH * BYTE_PX / CHAR_PX) - 2)
+            parts.append(f'<g><title>{escape(row.text)}</title>'
+                         + _text(LEFT_PX + WIDTH * BYTE_PX / 2, y + ROW_PX / 2 + 4, band)
+                         + "</g>")
         else:
             parts.append(_text(LEFT_PX + WIDTH * BYTE_PX / 2, y + ROW_PX / 2 + 4,
                                f"… {row.text} …", "#666"))
@@ -150,6 +171,11 @@ def svg(fields: list[Field], title: str) -> str:
             f'viewBox="0 0 {width} {y + 4}" role="img" aria-label={quoteattr(title)} '
             f'font-family="monospace" font-size="12">'
             f'<title>{escape(title)}</title>' + "".join(parts) + "</svg>")
+
+
+def _fit(text: str, room: int) -> str:
+    """``text`` cut to ``room`` characters, with an ellipsis where it was cut."""
+    return text if len(text) <= room else text[:room - 1] + "…"
 
 
 def _text(x: float, y: float, content: str, fill: str = "#000", anchor: str = "middle") -> str:

@@ -6,7 +6,7 @@ import importlib
 import re
 from dataclasses import dataclass
 
-from ..schema import Documented
+from ..schema import ORDERS, Documented, StreamOrder
 from .model import Field, Walker, structure_size
 
 #: ``COMMIT:path`` in xen-project/xen.
@@ -22,12 +22,16 @@ class Structure:
 
     @property
     def source(self) -> tuple[str, str | None]:
-        """``(text, url)``: the source as written, and a link when it names a Xen commit."""
-        match = XEN_SOURCE.match(self.entry.source)
-        if match is None:
-            return self.entry.source, None
-        return (f"{match['path']} at Xen commit {match['commit'][:12]}",
-                XEN_BLOB.format(**match.groupdict()))
+        return source_link(self.entry.source)
+
+
+def source_link(source: str) -> tuple[str, str | None]:
+    """``(text, url)``: a source as written, and a link when it names a Xen commit."""
+    match = XEN_SOURCE.match(source)
+    if match is None:
+        return source, None
+    return (f"{match['path']} at Xen commit {match['commit'][:12]}",
+            XEN_BLOB.format(**match.groupdict()))
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class FormatPage:
     format: str
     description: str
     structures: list[Structure]
+    order: StreamOrder | None = None   #: the parts of a whole stream, shown first
 
 
 def describe_format(name: str) -> str:
@@ -59,13 +64,16 @@ def plain_code(text: str) -> str:
 
 
 def build_pages(registry: dict[tuple[str, str], Documented],
-                describe=describe_format) -> dict[str, FormatPage]:
-    """One page per format, structures in the order the schemas registered them."""
+                describe=describe_format, orders=None) -> dict[str, FormatPage]:
+    """One page per format, structures in the order the schemas registered them, with the
+    format's stream order (from ``orders``, by default every one declared) first."""
+    orders = ORDERS if orders is None else orders
     walker = Walker({id(e.struct): e for e in registry.values()})
     pages: dict[str, FormatPage] = {}
     for entry in registry.values():
         if entry.format not in pages:
-            pages[entry.format] = FormatPage(entry.format, describe(entry.format), [])
+            pages[entry.format] = FormatPage(entry.format, describe(entry.format), [],
+                                             orders.get(entry.format))
         top = Walker({k: v for k, v in walker.known.items() if k != id(entry.struct)})
         pages[entry.format].structures.append(
             Structure(entry, top.fields(entry.struct), structure_size(entry.struct)))

@@ -1,7 +1,7 @@
 """Deterministic synthetic Xen guests, written as legacy save images.
 
 This package is an **independent writer** of the legacy save stream (Xen 3.0 → 4.5): it builds
-every byte with :mod:`struct` straight from the fact sheet (``legacy-save-stream.md``) and shares
+every byte with :mod:`struct` straight from the layouts of Xen's savers (spec/legacy.md) and shares
 no code with :mod:`xcformat.legacy`, so the legacy reader/writer can be tested against it.
 
 Describe a guest with :class:`GuestSpec`, then:

@@ -1,6 +1,6 @@
 """Page batches: which entries each pass of a save writes, and their page data.
 
-A full pass sends every page in pfn order (fact sheet §2.5 entry rules per variant: XTAB with or
+A full pass sends every page in pfn order (the entry rules per variant, spec/legacy.md#batch_header_w64: XTAB with or
 without leftover bits, BROKEN, XALLOC, the VGA hole, all-XTAB batches dropped by 4.x); a live save
 (and every Remus checkpoint) then re-sends some ordinary pages with a higher version, so readers
 must keep the last copy.
@@ -98,7 +98,7 @@ def _pv_entries(spec: GuestSpec) -> Iterator[tuple[int, int]]:
     lay = pv_layout(spec)
     yield 0, 0
     if spec.special_pages:
-        if spec.info.xtab_pv == "mfn":     # ≤3.x: XTAB keeps leftover MFN bits (§2.5, §4.1)
+        if spec.info.xtab_pv == "mfn":     # ≤3.x: XTAB keeps leftover MFN bits
             for i in range(3):
                 yield XTAB | ((MFN_BASE + 0x7000 + 0x35 * i) & 0x0FFFFFFF), -1
         else:                               # 4.x: exactly 0xF0000000, in runs
@@ -113,7 +113,7 @@ def _pv_entries(spec: GuestSpec) -> Iterator[tuple[int, int]]:
 
 
 def _hvm_entries(spec: GuestSpec) -> Iterator[tuple[int, int]]:
-    """(word, data pfn or -1) for an HVM guest's full pass (§2.5, §4.2, §5)."""
+    """(word, data pfn or -1) for an HVM guest's full pass."""
     v = spec.info
     data = hvm_data_pfns(spec)
     if not v.typed_hvm_pfns:               # 2007: bare pfns, every entry has data
@@ -139,7 +139,7 @@ def _hvm_entries(spec: GuestSpec) -> Iterator[tuple[int, int]]:
 
 def _batches(spec: GuestSpec, entries, version: int, compressed: bool = False
              ) -> Iterator[Batch]:
-    drop_empty = spec.info.xtab_pv == "zero"      # 4.x never writes an all-XTAB batch (§2.5)
+    drop_empty = spec.info.xtab_pv == "zero"      # 4.x never writes an all-XTAB batch
     words: list[int] = []
     pfns: list[int] = []
     for word, pfn in entries:

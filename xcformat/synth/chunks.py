@@ -1,6 +1,6 @@
 """Encoders for the body's chunks (negative ids), wrappers and qemu records, with struct only.
 
-Layouts: fact sheet §2.7 (chunks), §3 (wrappers, qemu records, libxl toolstack payload).
+Layouts: spec/legacy.md (chunks, wrappers, qemu records, libxl toolstack payload).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def vcpu_info(spec: GuestSpec) -> bytes:
 
 
 def toolstack(spec: GuestSpec) -> bytes:
-    """-18: u32 length + libxl's physmap payload v1 (§3.3).  PV guests have no physmap keys."""
+    """-18: u32 length + libxl's physmap payload v1.  PV guests have no physmap keys."""
     entries = []
     if spec.guest == "hvm":
         name = b"vga.vram\0"
@@ -90,7 +90,7 @@ def xend_config(spec: GuestSpec) -> bytes:
 
 
 def wrapper_header(spec: GuestSpec) -> bytes:
-    """The xl save-file header (§3.2) or the xend record header (§3.1), or nothing."""
+    """The xl save-file header or the xend record header, or nothing."""
     if spec.wrapper == "xl":
         config = xl_config(spec)
         optional = struct.pack("<I", len(config)) + config
@@ -103,7 +103,7 @@ def wrapper_header(spec: GuestSpec) -> bytes:
 
 
 def qemu_record(signature: str, state: bytes) -> bytes:
-    """§3.4: the xend record runs to EOF; the others are length-prefixed."""
+    """The xend record runs to EOF; the others are length-prefixed."""
     if signature == QEMU_XEND:
         return signature.encode() + state
     return signature.encode() + struct.pack("<I", len(state)) + state

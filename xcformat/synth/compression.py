@@ -1,4 +1,4 @@
-"""Remus checkpoint compression ("format B", fact sheet §2.10): pages as deltas against the copy
+"""Remus checkpoint compression ("format B", xc_compression.c): pages as deltas against the copy
 the receiver cached, carried in -12 chunks after batches that hold only their entry arrays.
 
 Encoding per page (``xc_compression.c`` in RELEASE-4.5.0): ``0x00`` unchanged; ``0x80`` and 4096

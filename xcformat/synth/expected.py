@@ -128,8 +128,8 @@ class Expected:
 
 
 def min_xen_version(spec: GuestSpec, chunk_ids, ext_ids, specials) -> str:
-    """The earliest Xen release consistent with what the image holds: fact sheet §9 item 5, the
-    §2.7 first-release column for every chunk id, and the wrappers and qemu records of §3."""
+    """The earliest Xen release consistent with what the image holds: the feature table of
+    docs/reference/recognising.rst, the release of every chunk id, the wrappers and qemu records."""
     floors = ["3.0", *(CHUNK_SINCE[cid] for cid in chunk_ids)]
     floors += [{"vcpu": "3.0.3", "extv": "3.2", "xcnt": "4.1"}[block] for block in ext_ids]
     if specials["xalloc"]:
@@ -137,12 +137,12 @@ def min_xen_version(spec: GuestSpec, chunk_ids, ext_ids, specials) -> str:
     if specials["broken"]:
         floors.append("4.3")
     if spec.xsave_per_vcpu and any(vcpu % 2 for vcpu in spec.vcpus):
-        floors.append("4.4")          # an xsave record smaller than "xcnt" says (§2.8)
+        floors.append("4.4")          # an xsave record smaller than "xcnt" says
     if -2 in chunk_ids and max(spec.vcpus) >= 64:
         floors.append("4.2")
     floors.append({QEMU_LIBXL: "4.1", QEMU_REMUS: "4.0"}.get(spec.qemu, "3.0"))
     if spec.wrapper == "xl":
-        floors.append("4.5")          # xl header with the JSON-config flag (§3.2)
+        floors.append("4.5")          # xl header with the JSON-config flag
     return max(floors, key=version_key)
 
 

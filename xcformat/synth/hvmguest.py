@@ -1,4 +1,4 @@
-"""The HVM guest: magic pfns and the hypervisor's HVM context blob (fact sheet §2.9, §4.2)."""
+"""The HVM guest: magic pfns and the hypervisor's HVM context blob."""
 
 from __future__ import annotations
 

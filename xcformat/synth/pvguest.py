@@ -1,14 +1,15 @@
 """The PV guest: where its page tables, p2m frames, start_info and GDTs live, and their contents.
 
-Every pfn a structure names is < p2m_size and is sent as the type a restorer checks for (fact sheet
-§2.4 frame list NOTAB, §7.1 cr3 = top-level table, start_info and GDT frames NOTAB), and
-page-table pages are in canonical form (§8): present PTEs hold pfns, flags are kept.
+Every pfn a structure names is < p2m_size and is sent as the type a restorer checks for (frame list
+NOTAB, cr3 = top-level table, start_info and GDT frames NOTAB: xc_domain_restore.c), and
+page-table pages are in canonical form: present PTEs hold pfns, flags are kept.
 """
 
 from __future__ import annotations
 
 import struct
 from array import array
+from typing import Any
 
 from .pvlayout import PTE_ENTRIES, PvLayout
 from .spec import GuestSpec
@@ -16,10 +17,10 @@ from .spec import GuestSpec
 PTE_FLAGS = 0x067                 # present, rw, user, accessed, dirty
 PTE_FLAGS_READONLY = 0x025        # present, user, accessed: PV page tables are mapped read-only
 PTE_NX = 1 << 63
-PAE_L3_FLAGS = 0x001              # §8: the saver clears USER|RW|ACCESSED in PAE L3 entries
+PAE_L3_FLAGS = 0x001              # the saver clears USER|RW|ACCESSED in PAE L3 entries (xc_domain_save.c)
 MFN_BASE = 0x100000               # raw (uncanonicalised) frames are pfn + this
 INVALID_MFN = {4: 0xFFFFFFFF, 8: 0xFFFFFFFFFFFFFFFF}
-#: vcpu_guest_context size by guest width in bytes (fact sheet §7.1).
+#: vcpu_guest_context size by guest width in bytes.
 VGC = {4: 2800, 8: 5168}
 GDT_ENTRIES = 16
 
@@ -47,7 +48,7 @@ def table_page(spec: GuestSpec, lay: PvLayout, pfn: int) -> bytes:
                                           PTE_FLAGS))
     if pfn == lay.l3:
         return _pack_words(_table_entries(lay.l2, PTE_FLAGS))
-    if lay.levels == 4:        # L4: slot 0 -> the L3; slots 256-271 (Xen's) stay zero (§8)
+    if lay.levels == 4:        # L4: slot 0 -> the L3; slots 256-271 (Xen's) stay zero
         return _pack_words(_table_entries(range(lay.l3, lay.l3 + 1), PTE_FLAGS))
     return _pack_words(_table_entries(lay.l2, PAE_L3_FLAGS))   # PAE L3: entries 4-511 zero
 
@@ -89,10 +90,10 @@ def structure_page(spec: GuestSpec, lay: PvLayout, pfn: int) -> bytes | None:
     return None
 
 
-# --- vcpu state (fact sheet §7) -------------------------------------------------------------
+# --- vcpu state -------------------------------------------------------------
 
-#: Field offsets in vcpu_guest_context by guest width (fact sheet §7.1).
-_CTX = {
+#: Field offsets in vcpu_guest_context by guest width.
+_CTX: dict[int, dict[str, tuple[int, Any]]] = {   # field -> (offset, struct code or size)
     8: dict(flags=(512, "Q"), rax=(600, "Q"), rdx=(616, "Q"), rip=(648, "Q"), cs=(656, "H"),
             rflags=(664, "Q"), rsp=(672, "Q"), ss=(680, "H"), trap=(720, 16),
             gdt_frames=(4832, "Q"), gdt_ents=(4960, "Q"), kernel_ss=(4968, "Q"),
@@ -110,7 +111,7 @@ VMASST_PAE_EXTENDED_CR3 = 1 << 3
 
 
 def cr3_of(guest_bytes: int, frame: int) -> int:
-    """cr3 encoding of a frame (§7.1): x86_64 frame << 12; x86_32 the extended-cr3 rotate."""
+    """cr3 encoding of a frame: x86_64 frame << 12; x86_32 the extended-cr3 rotate."""
     if guest_bytes == 8:
         return frame << 12
     return ((frame << 12) | (frame >> 20)) & 0xFFFFFFFF
@@ -161,13 +162,13 @@ def tail_context(spec: GuestSpec, lay: PvLayout, vcpu: int, checkpoint: int = 0)
 
 
 def raw_context(spec: GuestSpec, lay: PvLayout) -> bytes:
-    """vcpu 0's context as the ext-info "vcpu" block carries it: raw mfns (§2.3)."""
+    """vcpu 0's context as the ext-info "vcpu" block carries it: raw mfns."""
     return vcpu_context(spec, lay.guest_bytes, 0, cr3_frame=mfn(spec, lay.top),
                         gdt_frame=mfn(spec, lay.gdt[0]), edx=mfn(spec, lay.start_info))
 
 
 def extended_context(spec: GuestSpec, vcpu: int) -> bytes:
-    """The 128-byte extended vcpu context slot (§7.2)."""
+    """The 128-byte extended vcpu context slot."""
     size = spec.info.ext_context_size
     head = struct.pack("<IIQQHHBB2x", vcpu, size, 0xFFFFFFFF81001000, 0xFFFFFFFF81002000,
                        0xE023, 0xE008, 1, 1)
@@ -182,12 +183,12 @@ XSAVE_RECORD = 16 + 16 + XSAVE_AREA[0x7]   # "xcnt" X: mask, size, then S = 16 +
 
 
 def xsave_accum(spec: GuestSpec, vcpu: int) -> int:
-    """A vcpu's xcr0_accum: odd vcpus never used AVX when ``xsave_per_vcpu`` (4.4+, §2.8)."""
+    """A vcpu's xcr0_accum: odd vcpus never used AVX when ``xsave_per_vcpu`` (4.4+)."""
     return 0x3 if spec.xsave_per_vcpu and vcpu % 2 else XSAVE_MASK
 
 
 def xsave_record(spec: GuestSpec, vcpu: int) -> bytes:
-    """u64 xfeature_mask, u64 S, then S bytes: xcr0, xcr0_accum, XSAVE area (§2.8).  Since 4.4
+    """u64 xfeature_mask, u64 S, then S bytes: xcr0, xcr0_accum, XSAVE area.  Since 4.4
     S follows the vcpu's own xcr0_accum, so it may differ from "xcnt" − 16."""
     accum = xsave_accum(spec, vcpu)
     area = bytearray(XSAVE_AREA[accum])
@@ -197,12 +198,12 @@ def xsave_record(spec: GuestSpec, vcpu: int) -> bytes:
     return struct.pack("<QQQQ", XSAVE_MASK, 16 + len(area), accum, accum) + area
 
 
-#: shared_info.arch offset by guest width (fact sheet §7.3) and the structure's size.
+#: shared_info.arch offset by guest width and the structure's size.
 _SHINFO_ARCH = {8: (3088, 3368), 4: (2316, 2584)}
 
 
 def shared_info_page(spec: GuestSpec, lay: PvLayout, checkpoint: int = 0) -> bytes:
-    """The shared-info page: arch.max_pfn set, frame_list_list zeroed (§7.3), a tag after the
+    """The shared-info page: arch.max_pfn set, frame_list_list zeroed, a tag after the
     structure so a reader that mixes up tail items is caught."""
     page = bytearray(4096)
     arch, end = _SHINFO_ARCH[lay.guest_bytes]

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from .pvlayout import pv_layout
 from .variants import VARIANTS, Variant
 
-#: p2m_size must fit the 28 pfn bits of a batch entry (fact sheet §1).
+#: p2m_size must fit the 28 pfn bits of a batch entry.
 MAX_P2M_SIZE = 0x0FFFFFFF
 MAX_BATCH = 1024
-#: The VGA hole an HVM guest has no memory in (fact sheet §4.2, §5).
+#: The VGA hole an HVM guest has no memory in.
 VGA_HOLE = range(0xA0, 0xC0)
 #: How many hole pfns above the data pages ``special_pages`` uses (unmapped, BROKEN, XALLOC).
 SPECIAL_HOLE_PFNS = 4
@@ -31,8 +31,8 @@ class GuestSpec:
     migration's layout: every page, then (-6, -7 where the variant has them and) a last
     iteration that re-sends some pages.  ``verify`` adds the debug flag's -1 chunk and a second
     copy of every page (non-live saves).  ``xsave_per_vcpu`` (with ``xsave``) gives odd vcpus a
-    smaller xsave record than "xcnt" says, as Xen 4.4+ may (fact sheet §2.8).  ``compression``
-    (Remus) sends checkpoints after the first with Remus page compression (-13, -12; §2.10).
+    smaller xsave record than "xcnt" says, as Xen 4.4+ may.  ``compression``
+    (Remus) sends checkpoints after the first with Remus page compression (-13, -12).
     """
 
     guest: str = "pv"
@@ -150,7 +150,7 @@ class GuestSpec:
         end = data_end(self)
         needed = end + (SPECIAL_HOLE_PFNS if self.special_pages else 0)
         if self.variant == "2007-hvm":
-            # §4.2: the 2007 HVM saver writes nr_pages + 0x20 as max_pfn.
+            # The 2007 HVM saver writes nr_pages + 0x20 as max_pfn.
             fixed = self.pages + 0x20
             if self.p2m_size not in (None, fixed):
                 raise ValueError(f"2007-hvm images have p2m_size = pages + 0x20 = {fixed:#x}")
@@ -162,7 +162,7 @@ class GuestSpec:
                              f"{' and the special pages' if self.special_pages else ''}"
                              f" (needs {needed:#x})")
         if self.p2m_size > MAX_P2M_SIZE:
-            raise ValueError("p2m_size must be <= 0x0FFFFFFF, 28 pfn bits (fact sheet §1)")
+            raise ValueError("p2m_size must be <= 0x0FFFFFFF, 28 pfn bits")
         if self.guest == "pv":
             pv_layout(self)   # the structures must fit the validated sizes above
         elif len(hvm_data_pfns(self)) < 16 and self.info.hvm_tail == "magic":
@@ -176,14 +176,14 @@ def _vcpu_ids(vcpus) -> tuple[int, ...]:
     return ids
 
 
-def hvm_data_pfns(spec: GuestSpec) -> range | list[int]:
+def hvm_data_pfns(spec: GuestSpec) -> Sequence[int]:
     """The pfns of an HVM guest that hold memory: the first ``pages`` pfns outside the VGA hole."""
     if spec.pages <= VGA_HOLE.start:
         return range(spec.pages)
     return _HvmPfns(spec.pages)
 
 
-class _HvmPfns:
+class _HvmPfns(Sequence[int]):
     """pfns 0..0x9F then 0xC0.. (a sequence without materialising millions of ints)."""
 
     def __init__(self, pages: int) -> None:
@@ -192,17 +192,19 @@ class _HvmPfns:
     def __len__(self) -> int:
         return self.pages
 
-    def __getitem__(self, i: int) -> int:
+    def __getitem__(self, i: int) -> int:  # type: ignore[override]  # no slices
         if i < 0:
             i += self.pages
         if not 0 <= i < self.pages:
             raise IndexError(i)
         return i if i < VGA_HOLE.start else i + len(VGA_HOLE)
 
-    def __contains__(self, pfn: int) -> bool:
+    def __contains__(self, pfn: object) -> bool:
+        if not isinstance(pfn, int):
+            return False
         return 0 <= pfn < VGA_HOLE.start or VGA_HOLE.stop <= pfn < self.pages + len(VGA_HOLE)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         yield from range(VGA_HOLE.start)
         yield from range(VGA_HOLE.stop, self.pages + len(VGA_HOLE))
 

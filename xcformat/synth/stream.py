@@ -2,8 +2,8 @@
 
 Items are small byte strings (headers, chunks, tails) and :class:`Batch` objects whose page data is
 built only when written, so the same walk serves the writer (which materialises pages) and
-:func:`~xcformat.synth.expected.expected` (which only counts them).  Layout rules: fact sheet §2.1
-(4.5 body order), §4 (2007), §5 (3.x), §2.1 last paragraph (Remus checkpoints).
+:func:`~xcformat.synth.expected.expected` (which only counts them).  Layout rules: spec/legacy.md#stream-order
+(4.5 body order, Remus checkpoints) and the variants of :mod:`.variants`.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def _ulongs(spec: GuestSpec, values) -> bytes:
 
 
 def ext_info(spec: GuestSpec) -> bytes:
-    """§2.3 / §4.1: the all-ones signature and the "vcpu"/"extv"/"xcnt" blocks, or nothing."""
+    """The all-ones signature and the "vcpu"/"extv"/"xcnt" blocks, or nothing."""
     v = spec.info
     lay = pv_layout(spec)
     if v.ext_info == "none" or (v.ext_info == "pae" and lay.guest_bytes != 4):
@@ -72,7 +72,7 @@ def has_extv(spec: GuestSpec) -> bool:
 
 
 def pv_tail(spec: GuestSpec, checkpoint: int) -> bytes:
-    """§2.8 / §4.1: unmapped pfns, per-vcpu context [+ext][+xsave], shared info."""
+    """The PV tail: unmapped pfns, per-vcpu context [+ext][+xsave], shared info."""
     lay = pv_layout(spec)
     unmapped = special_pfns(spec)["unmapped"]
     parts = [struct.pack("<I", len(unmapped)), _ulongs(spec, unmapped)]
@@ -88,7 +88,7 @@ def pv_tail(spec: GuestSpec, checkpoint: int) -> bytes:
 
 
 def hvm_tail(spec: GuestSpec, checkpoint: int) -> bytes:
-    """§2.9 (3.1+: magic pfns, context) or §4.2 (2007: context, vcpu contexts, shinfo frame)."""
+    """The HVM tail: 3.1+ (magic pfns, context) or 2007 (context, vcpu contexts, shinfo frame)."""
     blob = hvm_context(spec, checkpoint)
     if spec.info.hvm_tail == "magic":
         return struct.pack("<QQQI", *magic_pfns(spec), len(blob)) + blob
@@ -103,7 +103,7 @@ def hvm_tail(spec: GuestSpec, checkpoint: int) -> bytes:
 
 
 def emitted_params(spec: GuestSpec) -> tuple[tuple[int, int], ...]:
-    """HVM param chunks in 4.5's emission order, non-zero values only (§2.1 item 6)."""
+    """HVM param chunks in 4.5's emission order, non-zero values only (xc_domain_save.c)."""
     params = dict(spec.hvm_params)
     return tuple((cid, params[cid]) for cid in HVM_PARAM_CHUNKS if params.get(cid))
 
@@ -145,13 +145,13 @@ def items(spec: GuestSpec) -> Iterator[Item]:
         yield Chunk(-7, chunks.tsc_info(spec))          # non-live save: before the batches
     yield from full_pass(spec)
     if live:
-        # §2.1 item 3: once the guest is suspended, the last iteration starts with -6 and -7.
+        # Once the guest is suspended, the last iteration starts with -6 and -7.
         if spec.tmem:
             yield Chunk(-6, chunks.tmem_extra(spec))
         if v.tsc:
             yield Chunk(-7, chunks.tsc_info(spec))
-    # Remus repeats (dirty pages, -2 ... 0, tail) for every checkpoint (§2.1 last paragraph).
-    # With compression (§2.10), -13 ends the first checkpoint's body and every later checkpoint's
+    # Remus repeats (dirty pages, -2 ... 0, tail) for every checkpoint.
+    # With compression, -13 ends the first checkpoint's body and every later checkpoint's
     # pages follow their batch headers in a -12 chunk.
     for checkpoint in range(spec.checkpoints if v.checkpointed else 1):
         compressed = spec.compression and checkpoint > 0
@@ -161,7 +161,7 @@ def items(spec: GuestSpec) -> Iterator[Item]:
                 if compressed:
                     yield Chunk(-12, compressed_chunk(spec, batch))
         if spec.verify:
-            # §2.1 item 4 / §4.1: -1, then every page again for the receiver to compare.
+            # -1 (the debug flag), then every page again for the receiver to compare.
             yield Chunk(-1, chunks.marker(-1))
             yield from full_pass(spec)
         yield from _body_end(spec, enable_compression=spec.compression and checkpoint == 0)

@@ -1,7 +1,8 @@
 """What each legacy-stream variant writes, as data (one row per variant, no if-chains elsewhere).
 
-Facts from the legacy fact sheet (``shared/formats/legacy-save-stream.md``) §2, §4, §5, §6; the
-comments name the section.  The generator in this package reads these rows and nothing else to
+Facts from the savers of each Xen release (``tools/libxc/xc_domain_save.c`` and, before 3.1,
+``xc_linux_save.c`` and ``xc_hvm_save.c``); the comments say what changed when, and
+docs/reference/recognising.rst lists the features by release.  The generator in this package reads these rows and nothing else to
 decide what a variant's bytes contain.
 """
 
@@ -9,19 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-#: HVM parameter chunks in the order 4.5 emits them (§2.1 item 6) with their first release.
+#: HVM parameter chunks in the order 4.5 emits them with their first release.
 HVM_PARAM_CHUNKS = (-14, -3, -15, -16, -17, -4, -8, -10, -11, -19, -20)
 
-#: First Xen release that could write each chunk id (§2.7 table, "first release" column).
+#: First Xen release that could write each chunk id (spec/legacy.md, the chunks' "Introduced").
 CHUNK_SINCE = {
     -1: "3.0", -2: "3.1", -3: "3.3", -4: "3.4", -5: "4.0", -6: "4.0", -7: "4.0", -8: "4.1",
     -9: "4.1", -10: "4.1", -11: "4.2", -12: "4.2", -13: "4.2", -14: "4.2", -15: "4.2",
     -16: "4.2", -17: "4.2", -18: "4.2", -19: "4.5", -20: "4.5",
 }
 
-QEMU_XEND = "QemuDeviceModelRecord"      # raw qemu state up to EOF (§3.4)
-QEMU_LIBXL = "DeviceModelRecord0002"     # u32 length + state (§3.4)
-QEMU_REMUS = "RemusDeviceModelState"     # u32 length + state, once per checkpoint (§3.4)
+QEMU_XEND = "QemuDeviceModelRecord"      # raw qemu state up to EOF
+QEMU_LIBXL = "DeviceModelRecord0002"     # u32 length + state
+QEMU_REMUS = "RemusDeviceModelState"     # u32 length + state, once per checkpoint
 QEMU_RECORDS = (QEMU_XEND, QEMU_LIBXL, QEMU_REMUS)
 
 
@@ -52,7 +53,7 @@ class Variant:
     broken: bool                  #: BROKEN page type (4.3+)
     xalloc: bool                  #: XALLOC page type (4.2+, HVM)
     max_vcpu_id: int
-    ext_context_size: int         #: the size field of the 128-byte extended context (§7.2)
+    ext_context_size: int         #: the size field of the 128-byte extended context
     hvm_cpu_record: int           #: length of an HVM context CPU record (typecode 2)
     wrappers: frozenset
     qemu_default: str | None
@@ -61,7 +62,7 @@ class Variant:
 
 _ALL_PARAMS = frozenset(HVM_PARAM_CHUNKS)
 
-# §2, §12: the last legacy layout, libxl (xl) era.  The others are written as differences to it.
+# The last legacy layout, libxl (xl) era.  The others are written as differences to it.
 _V45 = Variant(
     name="4.5", xen="4.5", guests=frozenset({"pv", "hvm"}), ext_info="full", same_width=False,
     vcpu_info=True, tsc=True, last_checkpoint=True, toolstack=True, checkpointed=False,
@@ -71,13 +72,13 @@ _V45 = Variant(
     wrappers=frozenset({None, "xl"}), qemu_default=QEMU_LIBXL,
     # The same libxc layout went out of xend in 4.1-4.4, with xend's raw qemu record after it.
     qemu_allowed=frozenset({None, *QEMU_RECORDS}))
-# §2.1 last paragraph, §3.4: xend Remus, 4.0-4.4: body+tail repeat, no -9; xend registers no
+# xend Remus, 4.0-4.4: body+tail repeat, no -9; xend registers no
 # toolstack callback, so no -18 either.
 _REMUS = replace(
     _V45, name="remus", xen="4.0-4.4", last_checkpoint=False, toolstack=False,
     checkpointed=True, hvm_params=_ALL_PARAMS - {-19, -20}, wrappers=frozenset({None, "xend"}),
     qemu_default=QEMU_REMUS, qemu_allowed=frozenset({None, QEMU_LIBXL, QEMU_REMUS}))  # xl remus
-# §5 "3.2": ext-info for every PV guest, extv, 32-on-64; -2 is the only chunk; 3.1-3.3 HVM
+# 3.2: ext-info for every PV guest, extv, 32-on-64; -2 is the only chunk; 3.1-3.3 HVM
 # savers skip the VGA hole; XTAB keeps MFN bits (PV) or the pfn (HVM).
 _V32 = replace(
     _V45, name="3.2", xen="3.2", tsc=False, last_checkpoint=False, toolstack=False,
@@ -85,16 +86,16 @@ _V32 = replace(
     tmem=False, broken=False, xalloc=False, max_vcpu_id=63, ext_context_size=32,
     hvm_cpu_record=1016, wrappers=frozenset({None, "xend"}), qemu_default=QEMU_XEND,
     qemu_allowed=frozenset({None, QEMU_XEND}))
-# §5 "3.1": -2 and the all-vcpu tail; ext-info still PAE-only; guest width = tool width.
+# 3.1: -2 and the all-vcpu tail; ext-info still PAE-only; guest width = tool width.
 _V31 = replace(_V32, name="3.1", xen="3.1", ext_info="pae", same_width=True,
                ext_context_size=0)
-# §4.1: 2007 PV (= released 3.0.3/3.0.4) of a PAE guest with extended cr3: lone "vcpu" block,
+# 2007 PV (= released 3.0.3/3.0.4) of a PAE guest with extended cr3: lone "vcpu" block,
 # no -2, vcpu 0 only.
 _V304 = replace(_V31, name="3.0.4-pae", xen="3.0.3-3.0.4", guests=frozenset({"pv"}),
                 vcpu_info=False, max_vcpu_id=0, qemu_default=None, qemu_allowed=frozenset({None}))
-# §4.1: 2007 PV without ext-info (3.0.0-3.0.4, any guest but PAE+extended-cr3).
+# 2007 PV without ext-info (3.0.0-3.0.4, any guest but PAE+extended-cr3).
 _V30 = replace(_V304, name="3.0", xen="3.0", ext_info="none")
-# §4.2: the unreleased 2007 HVM development layout (xen-unstable 2007-01-18..2007-04-11).
+# The unreleased 2007 HVM development layout (xen-unstable 2007-01-18..2007-04-11).
 _V2007 = replace(_V30, name="2007-hvm", xen="unreleased (xen-unstable 2007-01..04)",
                  guests=frozenset({"hvm"}), typed_hvm_pfns=False, hvm_tail="2007",
                  qemu_default=QEMU_XEND, qemu_allowed=frozenset({None, QEMU_XEND}))

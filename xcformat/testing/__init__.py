@@ -31,8 +31,15 @@ Strategies:
 Helper: :func:`read_records` reads a whole (small) image into a list of records with page data
 copied, for comparing what two images hold.
 
-Examples are small (tens of pages) so that hundreds of them run in seconds.
+Examples are small (tens of pages) so that hundreds of them run in seconds.  Hypothesis is not a
+dependency of xcformat itself: install it with ``pip install 'xcformat[testing]'``.
 """
+
+try:
+    import hypothesis  # noqa: F401
+except ModuleNotFoundError as missing:
+    raise ModuleNotFoundError("xcformat.testing needs Hypothesis: pip install "
+                              "'xcformat[testing]'", name="hypothesis") from missing
 
 from .images import guest_specs, legacy_images, spec_images
 from .reading import read_records

@@ -9,14 +9,10 @@ paths, rather than checking the writer itself.  The streams pass Xen's ``verify-
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 
 from hypothesis import strategies as st
 
-from ..formats import Hints, WriteOptions, get
-from ..io import Source
-from ..records import GuestType
+from .. import image
 from ..synth import legacy_bytes
 from .images import guest_specs
 
@@ -26,32 +22,13 @@ _DROPS = frozenset({"config", "unmapped-pfns", "tmem", "verify", "emulator", "to
 _VARIANTS = ("3.0", "3.0.4-pae", "3.1", "3.2", "4.5", "remus")
 
 
-class _MemorySink:
-    """What a writer uses of :class:`~xcformat.io.Sink` (``write``, ``offset``), in memory."""
-
-    def __init__(self) -> None:
-        self.buffer = io.BytesIO()
-        self.offset = 0
-
-    def write(self, data, *, gather: bool = False) -> None:
-        self.offset += self.buffer.write(data)
-
-
 def v2_bytes(spec, *, align: bool = False, wrap: str | None = None) -> bytes:
     """The v2 stream of a :class:`~xcformat.synth.GuestSpec` guest."""
-    with tempfile.TemporaryFile() as image:
-        image.write(legacy_bytes(spec))
-        image.seek(0)
-        source = Source(os.dup(image.fileno()), "<synthetic legacy image>")
-        try:
-            hints = Hints(guest=GuestType(spec.guest), toolstack_bits=spec.toolstack_bits)
-            sink = _MemorySink()
-            get("v2").writer(sink, WriteOptions(align=align, wrap=wrap, drop=_DROPS,
-                                                say=lambda message: None)).write(
-                get("legacy").reader(source, hints).records())
-        finally:
-            source.close()
-    return sink.buffer.getvalue()
+    memory = io.BytesIO()
+    with image.open(legacy_bytes(spec), guest=spec.guest, width=spec.toolstack_bits) as legacy:
+        legacy.convert(memory, "v2", align=align, wrap=wrap, drop=_DROPS,
+                       on_message=lambda message: None)
+    return memory.getvalue()
 
 
 def v2_images(*, max_pages: int = 48, **constraints):

@@ -2,13 +2,13 @@
 
 Plain: one record per incoming batch (split at 1024 entries, the Xen saver's limit).
 
-Aligned (migration-v2.md §2.4): a record starting at file offset R has its first page at
+Aligned (docs/reference/maps.rst): a record starting at file offset R has its first page at
 R + 16 + 8·count, so count is chosen to make that a multiple of 4096: c0 = ((4096 − (R + 16)) mod
 4096) / 8, plus 512 while the count stays ≤ 1024 (a full record then takes 1022 entries and ends
 4096-aligned, so the next one does too).  Pages are gathered into one batch buffer (copied once, in
 bulk); a batch that ends short (before another record, or at the end) is filled up to the smallest
 aligned count by re-sending pages it already holds, with identical content: legal, because a
-restorer lets the last copy of a pfn win (§1.5).  A record without data pages needs no filling.
+restorer lets the last copy of a pfn win.  A record without data pages needs no filling.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ WriteRecord = Callable[[int, list], None]
 
 
 def legacy_xtab_dropped(batch: PageBatch) -> tuple[tuple[int, ...], bytes]:
-    """Entries without the XTAB ones: a legacy XTAB entry's pfn is junk (legacy §2.5)."""
+    """Entries without the XTAB ones: a legacy XTAB entry's pfn is junk."""
     if 0xF not in batch.types:
         return batch.pfns, batch.types
     keep = [i for i, t in enumerate(batch.types) if t != 0xF]

@@ -10,6 +10,7 @@ before the image header, and one run of PV vCPU records (O(vCPUs), to state the 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable
+from typing import Any
 
 from construct import ConstructError
 
@@ -30,7 +31,7 @@ from .schema import (DHDR_SIZE, IHDR_SIZE, OPTIONAL_BIT, REC_LENGTH_MAX, RHDR_SI
 
 R = RecType
 #: Body lengths that are fixed (anything else is unreadable).
-EXACT_LENGTH = {R.END: 0, R.X86_PV_INFO: 8, R.SHARED_INFO: PAGE_SIZE, R.X86_TSC_INFO: 24,
+EXACT_LENGTH: dict[int, int] = {R.END: 0, R.X86_PV_INFO: 8, R.SHARED_INFO: PAGE_SIZE, R.X86_TSC_INFO: 24,
                 R.VERIFY: 0, R.CHECKPOINT: 0, R.STATIC_DATA_END: 0}
 #: vcpu_guest_context size per guest width in bytes.
 BASIC_SIZE = {bits // 8: size for bits, size in VGC_SIZE.items()}
@@ -72,7 +73,7 @@ class LibxcStream:
         self.rules: StreamRules | None = None
         self.header_out = False
         self.pending: list[Record] = []
-        self.vcpu_run: list[Record] = []
+        self.vcpu_run: list[Any] = []     # the vCPU records of one run (each has vcpu_id)
         self.counts: dict[str, int] = {}
         self.handlers: dict[int, Callable[[int, bytes, int], Iterable[Record]]] = {
             R.END: _nothing, R.STATIC_DATA_END: _nothing,

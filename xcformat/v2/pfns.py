@@ -1,6 +1,6 @@
 """PAGE_DATA pfn entries in bulk: type nibbles, reserved bits and pfns without per-entry Python.
 
-An entry is a little-endian u64 (migration-v2.md §1.5): type in bits 63-60, reserved bits 59-52,
+An entry is a little-endian u64 (spec/v2.md#page-data): type in bits 63-60, reserved bits 59-52,
 pfn in bits 51-0.  Byte 7 of an entry holds the type (high nibble) and reserved bits 59-56; byte 6
 holds reserved bits 55-52 (high nibble) and pfn bits 51-48.  ``bytes.translate`` over those byte
 columns does the per-entry work in C.

@@ -4,7 +4,7 @@ Version 1 of the blob is ``u32 version, u32 count`` and ``count`` entries of ``u
 u64 start_addr, u64 size, u32 namelen, name`` (NUL-terminated); a 64-bit libxl wrote 4 more
 undefined bytes after each name (struct tail padding).  libxl 4.6+ restores the same facts from
 EMULATOR_XENSTORE_DATA keys ``physmap/<phys hex>/{start_addr,size,name}`` with hex values.
-Sources: legacy-save-stream.md §3.3, migration-v2.md §4.2, ``RELEASE-4.5.0:tools/libxl/libxl_dom.c``.
+Sources: ``RELEASE-4.5.0:tools/libxl/libxl_dom.c``, Xen's ``convert-legacy-stream``.
 """
 
 from __future__ import annotations

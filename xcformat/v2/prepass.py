@@ -62,7 +62,7 @@ def hvm_p2m_size(source, start: int) -> int | None:
 def pv_xsave_size(source, start: int) -> int | None:
     """Bytes of the first non-empty X86_PV_VCPU_XSAVE blob, or None (none, or a pipe).
 
-    A legacy writer must state this ("xcnt", legacy fact sheet §2.3) before the pages, while
+    A legacy writer must state this ("xcnt", spec/legacy.md#ext_block_xcnt) before the pages, while
     v2 sends the xsave records after them.  Page bodies are skipped, not read.
     """
     if not source.seekable:

@@ -1,6 +1,6 @@
 """Reading a migration-stream file: the xl header, the libxl layer and the libxc stream.
 
-Layers, outermost first (migration-v2.md §1.9): an optional xl save-file header whose STREAMv2 flag
+Layers, outermost first (spec/v2.md#stream-order): an optional xl save-file header whose STREAMv2 flag
 is set, then either a libxl stream (header, LIBXC_CONTEXT, the libxc stream, emulator records,
 END) or a bare libxc stream.  Checkpointed libxl streams interleave: libxc records up to a
 CHECKPOINT, libxl records up to CHECKPOINT_END, libxc records again, without new headers.
@@ -9,12 +9,13 @@ CHECKPOINT, libxl records up to CHECKPOINT_END, libxc records again, without new
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from .. import codec
 
 from ..errors import Finding
 from ..formats import Hints
-from ..layout import Region
+from ..layout import Region, RegionSink
 from ..legacy.schema import QEMU_LIBXL, QEMU_RECORDS
 from ..records import Checkpoint, EmulatorContext, EmulatorXenstore, End, Record, Wrapper
 from .libxc import LibxcStream, read_padding, read_record_header
@@ -32,7 +33,7 @@ QEMU_TAIL_HEAD = codec.head(QEMU_RECORDS[QEMU_LIBXL], "length")
 XL_CONFIG_LENGTH = codec.head(xl_config, "config_len")
 EMULATOR_HEAD = codec.head(emulator_header, "index")
 EMULATOR_IDS = {0: "unknown", 1: "qemu-traditional", 2: "qemu-upstream"}
-EMULATOR_RECORDS = {L.EMULATOR_XENSTORE_DATA: EmulatorXenstore, L.EMULATOR_CONTEXT: EmulatorContext}
+EMULATOR_RECORDS: dict[int, type[EmulatorXenstore | EmulatorContext]] = {L.EMULATOR_XENSTORE_DATA: EmulatorXenstore, L.EMULATOR_CONTEXT: EmulatorContext}
 
 
 class V2Reader:
@@ -40,7 +41,7 @@ class V2Reader:
         self.src = source
         self.hints = hints
         self.findings: list[Finding] = []
-        self.on_region = None
+        self.on_region: RegionSink | None = None
         self.keep_going = False          #: see LibxcStream.keep_going
         self.layers: list[str] = []
         self.libxl_options: int | None = None
@@ -233,9 +234,9 @@ class V2Reader:
         self._finding("error", f"{extra} bytes after the end of the stream", offset, "END")
 
     # -- info -------------------------------------------------------------------------------
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         stream = self.libxc
-        facts = {"layers": self.layers}
+        facts: dict[str, Any] = {"layers": self.layers}
         if stream is not None:
             facts.update({
                 "stream_version": stream.version,

@@ -3,7 +3,7 @@
 Record order per guest type and version, records that do not belong to the guest type, records
 that may appear only once per snapshot, and the records a restore cannot do without.  Each broken
 rule becomes an error :class:`~xcformat.errors.Finding` naming the offset and the record; reading
-goes on, so one pass reports everything.  Sources: migration-v2.md §1.6 (what the C restorer
+goes on, so one pass reports everything.  Sources: Xen's ``xg_sr_restore*.c`` (what the C restorer
 enforces and what the Xen saver writes).
 """
 
@@ -110,7 +110,7 @@ class StreamRules:
             self.basic_vcpus.add(vcpu_id)
 
     def finish(self, offset: int) -> None:
-        """At END: the records a restore cannot do without (migration-v2.md §1.6)."""
+        """At END: the records a restore cannot do without (xg_sr_restore_x86_pv.c, xg_sr_restore_x86_hvm.c)."""
         required = [R.PAGE_DATA]
         if self.pv:
             required += [R.X86_PV_INFO, R.X86_PV_P2M_FRAMES]

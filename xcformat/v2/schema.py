@@ -2,7 +2,7 @@
 
 Every structure is documented here and registered with :func:`xcformat.schema.document`; the
 reader and writer use these structures for headers and fixed-size bodies, and read page payloads
-and pfn arrays as bulk memoryviews instead.  Layouts: migration-v2.md §1 (facts checked against
+and pfn arrays as bulk memoryviews instead.  Layouts: Xen's ``docs/specs/libxc-migration-stream.pandoc`` (facts checked against
 xen-project/xen ``c447b7308b``).
 """
 
@@ -34,11 +34,11 @@ IHDR_ID = 0x58454E46          # "XENF"
 IHDR_SIZE = 24
 DHDR_SIZE = 16
 RHDR_SIZE = 8
-#: Every record is zero-padded to a multiple of this (migration-v2.md §1.0).
+#: Every record is zero-padded to a multiple of this (libxc-migration-stream.pandoc).
 REC_ALIGN = 8
 #: The largest record body the C restorer accepts since Xen 4.10 (8 MiB before).
 REC_LENGTH_MAX = 128 << 20
-#: Bits of a PAGE_DATA pfn entry (migration-v2.md §1.5).
+#: Bits of a PAGE_DATA pfn entry (libxc-migration-stream.pandoc).
 PFN_MASK = 0x000F_FFFF_FFFF_FFFF
 PFN_RESERVED_MASK = 0x0FF0_0000_0000_0000
 TYPE_SHIFT = 60
@@ -171,7 +171,7 @@ msr_entry = _doc("x86-msr-policy", Struct(
 
 
 class RecType(enum.IntEnum):
-    """libxc record types (migration-v2.md §1.4)."""
+    """libxc record types (xg_sr_stream_format.h)."""
 
     END = 0x00
     PAGE_DATA = 0x01

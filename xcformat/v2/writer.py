@@ -17,7 +17,8 @@ carry raises UnsupportedError naming it, unless ``WriteOptions.drop`` names it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..codec import head
 from ..drops import NO_XL_CONFIG, kind_of, refuse_or_drop, what_of
@@ -78,9 +79,9 @@ class V2Writer:
         self.state: list[Record] = []       # the current snapshot's state, written at the end
         self.emulator: list[tuple[int, int, int, bytes]] = []
         self.snapshots = 1
-        self.batcher = None
+        self.batcher: AlignedBatcher | PlainBatcher | None = None
         self.frames_sent = False
-        self.dispatch = {
+        self.dispatch: dict[type[Record], Callable[[Any], None]] = {
             Wrapper: self._wrapper, ImageHeader: self._image_header, PvExtInfo: _ignore,
             P2MFrames: self._p2m_frames, PageBatch: self._pages, VcpuInfo: _ignore,
             VcpuContext: self._hold, VcpuExtended: self._hold, VcpuXsave: self._hold,
@@ -155,7 +156,7 @@ class V2Writer:
         if self.header is not None:
             raise FormatError("second image header")
         self.header = header
-        # Xen 4.6-4.13 restore version 2 only; 4.14+ take both (migration-v2.md §1.8).
+        # Xen 4.6-4.13 restore version 2 only; 4.14+ take both (xg_sr_restore.c).
         self.version = self.options.version or (2 if header.variant.startswith("v2") else 3)
         self.wrap = self._choose_wrap(header)
         if self.options.align:
@@ -262,7 +263,7 @@ class V2Writer:
             raise FormatError(f"vCPU {record.vcpu_id} context of {len(blob)} bytes for a "
                               f"{self.header.guest_bits}-bit guest")
         if not blob:
-            return   # empty data records are left out (migration-v2.md §1.0 errata)
+            return   # empty data records are left out (a restorer refuses PAGE_DATA with no pfn)
         self._libxc_record(rtype, [VCPU_HEAD.build({"vcpu_id": record.vcpu_id, "reserved": 0}),
                                    blob])
 

@@ -3,7 +3,7 @@
 A sequence of ``{u16 typecode, u16 instance, u32 length, payload}`` that begins with a HEADER
 record (typecode 1, magic 0x54381286) and ends with an END record (typecode 0, length 0).  The
 vCPU register state of an HVM guest is inside (typecode 2, one per vCPU).  Layouts from Xen's
-``xen/include/public/hvm/save.h`` and ``arch-x86/hvm/save.h`` (legacy fact sheet §2.9).
+``xen/include/public/hvm/save.h`` and ``arch-x86/hvm/save.h``.
 """
 
 from __future__ import annotations

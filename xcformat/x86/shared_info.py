@@ -1,4 +1,4 @@
-"""The guest-width ``shared_info`` page: where its ``arch`` part lies (legacy fact sheet §7.3).
+"""The guest-width ``shared_info`` page: where its ``arch`` part lies.
 
 Save images carry the whole 4096-byte page; only ``arch`` (``max_pfn`` and the frame-list-list
 pointer, which savers zero) matters to a reader.  Offsets from Xen's ``xen/include/public/xen.h``

@@ -1,8 +1,7 @@
 """The PV ``vcpu_guest_context`` (x86_32 and x86_64) and the 128-byte extended vCPU context.
 
 Layouts from Xen's public headers (``xen/include/public/arch-x86/{xen.h,xen-x86_32.h,
-xen-x86_64.h}``, unchanged from 2007 to 4.5 and since; legacy fact sheet §7.1, core-dump fact
-sheet §4.6).  The x86_32 structure is packed to 4 bytes (i386 aligns ``uint64_t`` to 4).
+xen-x86_64.h}``, unchanged from 2007 to 4.5 and since; the core dump's ``.xen_prstatus`` holds it too).  The x86_32 structure is packed to 4 bytes (i386 aligns ``uint64_t`` to 4).
 """
 
 from __future__ import annotations
