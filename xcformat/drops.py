@@ -42,6 +42,11 @@ KINDS: dict[str, str] = {
     "unknown-record": "a record type xcformat does not know",
 }
 
+#: What a writer says when it writes an xl save file with no domain configuration in it:
+#: ``xl restore`` then needs one on its command line (tools/xl/xl_vmcontrol.c: "Config file not
+#: specified and none in save file").
+NO_XL_CONFIG = "the xl header carries no domain configuration: give one to xl restore"
+
 #: Record class -> its kind.
 OF_RECORD: dict[type[Record], str] = {
     Wrapper: "config", EmulatorContext: "emulator", EmulatorXenstore: "emulator",

@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from typing import BinaryIO, TypeAlias
 
@@ -30,6 +30,7 @@ from .io import FileObjectSink, IoMode, Sink, Source, open_sink, open_source
 from .log import Say, say
 from .pagefind import find_page
 from .records import GuestType, Record
+from .selfcheck import output_check
 
 #: What :func:`open` reads: a path (``"-"``: standard input, as on the command line), the bytes
 #: of a whole image, or a binary file object (read from where it stands).
@@ -326,9 +327,13 @@ class Image:
         with self._source() as source:
             records = self._reader(source).records()
             moving = records if watch is None else watch(records, source)
-            with _sink(dest, io, reading=source.stat()) as sink:
+            writer: formats.Writer | None = None
+            check = output_check(target.name, _name_of(dest), source.name,
+                                 lambda: getattr(writer, "read_hints", formats.Hints()))
+            with _sink(dest, io, reading=source.stat(), check=check) as sink:
                 try:
-                    target.writer(sink, replace(options, source=source, say=tell)).write(moving)
+                    writer = target.writer(sink, replace(options, source=source, say=tell))
+                    writer.write(moving)
                 except (FormatError, UnsupportedError) as exc:
                     raise naming_the_input(exc, source.name) from None
                 size = sink.offset
@@ -363,10 +368,12 @@ def validate(source: Input, *, guest: GuestType | str | None = None, width: int 
 
 
 @contextlib.contextmanager
-def _sink(dest: Output, io: IoMode | str, reading: os.stat_result) -> Iterator[Sink]:
-    """A sink on ``dest``; a path that is the input (``reading``) is refused."""
+def _sink(dest: Output, io: IoMode | str, reading: os.stat_result,
+          check: Callable[[str], None]) -> Iterator[Sink]:
+    """A sink on ``dest``; a path that is the input (``reading``) is refused, and one whose
+    file fails ``check`` is not published (a file object cannot be taken back)."""
     if isinstance(dest, (str, os.PathLike)):
-        with open_sink(os.fspath(dest), io, reading=reading) as sink:
+        with open_sink(os.fspath(dest), io, reading=reading, check=check) as sink:
             yield sink
         return
     sink = FileObjectSink(dest, _name_of(dest))

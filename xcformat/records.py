@@ -116,6 +116,12 @@ class PvExtInfo(Record):
     blocks: tuple[tuple[bytes, bytes], ...]
 
 
+#: Why a PV image without :class:`P2MFrames` cannot become a save stream.
+NO_P2M_FRAMES = ("a PV guest's save stream needs its p2m frame list (the pfns of the pages "
+                 "that hold the guest's own p2m table, which a restore rewrites), and this "
+                 "image has none (a core dump does not record it)")
+
+
 @dataclass(frozen=True, slots=True)
 class P2MFrames(Record):
     """PV: the pfns of the guest pages that hold the guest's own p2m table, in order."""

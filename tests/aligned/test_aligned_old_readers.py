@@ -2,21 +2,18 @@
 
 Two checks: a model of the first steps of libxc 4.5's restore, written from
 ``RELEASE-4.5.0:tools/libxc/xc_domain_restore.c`` (xc_domain_restore, load_p2m_frame_list;
-docs/reference/recognising.rst), for both toolstack widths and both guest types; and, when
-XCFORMAT_XEN_TOOLS names a Xen tools/python tree, the Xen project's own converter and verifier.
+docs/reference/recognising.rst), for both toolstack widths and both guest types; and the Xen project's own converter and
+verifier, as tests/xen_tools.py finds them.
 """
 
 from __future__ import annotations
 
-import os
 import struct
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from conftest import hvm_records, write_aligned
+from tests.xen_tools import needs_xen_tools, run_xen
 
 
 def libxc_45_restore_start(data: bytes, width: int, hvm: bool) -> str:
@@ -68,32 +65,23 @@ def test_the_model_lets_a_legacy_ext_info_block_through():
     assert libxc_45_restore_start(legacy + bytes(64), 8, False) == "continues"
 
 
-XEN_TOOLS = os.environ.get("XCFORMAT_XEN_TOOLS")
-
-
-@pytest.mark.skipif(not XEN_TOOLS, reason="XCFORMAT_XEN_TOOLS (a Xen tools/python tree) not set")
+@needs_xen_tools
 @pytest.mark.parametrize("width", ["32", "64"])
 @pytest.mark.parametrize("guest", ["pv", "hvm"])
 def test_xen_convert_legacy_stream_refuses_an_aligned_file(tmp_path, width, guest):
     image = tmp_path / "img"
     write_aligned(image, hvm_records())
-    script = Path(XEN_TOOLS) / "scripts" / "convert-legacy-stream"
-    result = subprocess.run(
-        [sys.executable, str(script), "-i", str(image), "-o", str(tmp_path / "out"),
-         "-w", width, "-g", guest], capture_output=True, text=True, timeout=60,
-        env={**os.environ, "PYTHONPATH": XEN_TOOLS})
+    result = run_xen("convert-legacy-stream", "-i", image, "-o", tmp_path / "out",
+                     "-w", width, "-g", guest)
     assert result.returncode == 1
     assert "StreamError" in result.stderr
     expected = "Unrecognised extended block" if guest == "pv" else "exceeded MAX_BATCH"
     assert expected in result.stderr
 
 
-@pytest.mark.skipif(not XEN_TOOLS, reason="XCFORMAT_XEN_TOOLS (a Xen tools/python tree) not set")
+@needs_xen_tools
 def test_xen_verify_stream_v2_rejects_an_aligned_file(tmp_path):
     image = tmp_path / "img"
     write_aligned(image, hvm_records())
-    script = Path(XEN_TOOLS) / "scripts" / "verify-stream-v2"
-    result = subprocess.run([sys.executable, str(script), "-i", str(image)],
-                            capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "PYTHONPATH": XEN_TOOLS})
+    result = run_xen("verify-stream-v2", "-i", image)
     assert result.returncode == 1 and "Bad image id" in result.stderr

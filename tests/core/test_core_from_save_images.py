@@ -5,14 +5,11 @@ readers make of the result."""
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from coredump_builders import pages_of, read_all
 from kdumpfile_runner import kdumpfile_view, needs_kdumpfile
+from tests.xen_tools import needs_xen_tools, run_xen
 
 from xcformat.cli import main
 from xcformat.records import GuestType, VcpuContext
@@ -106,19 +103,15 @@ def test_through_the_aligned_format_the_dump_is_the_same(tmp_path, guest):
     assert via.read_bytes() == direct.read_bytes()
 
 
-@pytest.mark.skipif(not os.environ.get("XCFORMAT_XEN_TOOLS"),
-                    reason="XCFORMAT_XEN_TOOLS is not set")
+@needs_xen_tools
 @pytest.mark.parametrize("guest", ["pv", "hvm"])
 def test_a_v2_stream_written_by_xens_own_converter_becomes_the_same_dump(tmp_path, guest):
-    tools = os.environ["XCFORMAT_XEN_TOOLS"]
     spec = _spec(guest, "4.5", 64)
     direct = _convert(tmp_path, spec)
     v2, via = tmp_path / "guest.v2", tmp_path / "via.core"
     qemu = [] if guest == "pv" else ["--skip-qemu"]
-    done = subprocess.run(
-        [sys.executable, str(Path(tools) / "scripts" / "convert-legacy-stream"),
-         "-i", str(tmp_path / "guest.img"), "-o", str(v2), "-w", "64", "-g", guest, *qemu],
-        env=dict(os.environ, PYTHONPATH=tools), capture_output=True, text=True, timeout=120)
+    done = run_xen("convert-legacy-stream", "-i", tmp_path / "guest.img", "-o", v2,
+                   "-w", "64", "-g", guest, *qemu)
     assert done.returncode == 0, done.stderr
     assert main(["convert", str(v2), str(via), "--to", "core", "--no-progress"]) == 0
     # Same pages, contexts and shared info; only the Xen version each reader infers may differ.

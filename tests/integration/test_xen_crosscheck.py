@@ -1,20 +1,16 @@
 """Development cross-check of the conversion matrix with the Xen project's own tools.
 
-Skipped unless XCFORMAT_XEN_TOOLS names a Xen ``tools/python`` tree.  For the PV variants of the
+Runs Xen's tools as tests/xen_tools.py finds them (skipped without).  For the PV variants of the
 matrix: verify-stream-v2 accepts our legacy → v2 (plain and ``--align``); convert-legacy-stream
 accepts our v2 → legacy (down-conversion, ``--align`` repeats included) and its v2 output holds
 the original's final pages (Remus too: our v2 writer flattens the checkpoints into one pass,
-which is all the converter handles).  Wrappers are left out: the tools' xl and libxl readers fail under
-Python 3 (see the Python 3 fixes of tests/v2/test_v2_xen_tools.py), and the bare libxc layer is what they check.
+which is all the converter handles).  Wrappers are left out: the bare libxc layer is what these
+variants exercise.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -24,17 +20,12 @@ from .cli_runner import xcformat
 from .images import guest_state
 from .test_conversion_matrix import VARIANTS
 
-TOOLS = os.environ.get("XCFORMAT_XEN_TOOLS")
-pytestmark = pytest.mark.skipif(not TOOLS, reason="XCFORMAT_XEN_TOOLS is not set")
+from tests.xen_tools import needs_xen_tools, run_xen as xen
+
+pytestmark = needs_xen_tools
 #: PV variants a bare v2 stream carries whole (HVM needs libxl; see the matrix).
 PV_WHOLE = sorted(name for name, (spec, _, cannot) in VARIANTS.items()
                   if spec.guest == "pv" and not cannot)
-
-
-def xen(script: str, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(Path(TOOLS) / "scripts" / script),
-                           *map(str, args)], env=dict(os.environ, PYTHONPATH=TOOLS),
-                          capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("align", [False, True], ids=["plain", "align"])
@@ -61,7 +52,10 @@ def test_for_xen_4_6_output_is_a_version_2_stream_xen_verifies(tmp_path, name):
     spec, hint, _ = VARIANTS[name]
     src, out = tmp_path / "in.legacy", tmp_path / "for-4.6.v2"
     synth.write_legacy(dataclasses.replace(spec, wrapper=None), src)
-    assert xcformat("convert", src, out, "--to", "auto", "--for", "xen-4.6+", *hint).code == 0
-    assert out.read_bytes()[12:16] == b"\x00\x00\x00\x02"   # image header version (big-endian)
-    verified = xen("verify-stream-v2", "-i", out)
+    assert xcformat("convert", src, out, "--for", "xen-4.6+", *hint).code == 0
+    data = out.read_bytes()
+    assert data.startswith(b"Xen saved domain, xl format\n \0 \r")   # what xl restore reads
+    libxc = data.index(b"\xff" * 8 + b"XENF")
+    assert data[libxc + 12:libxc + 16] == b"\x00\x00\x00\x02"   # image header version (BE)
+    verified = xen("verify-stream-v2", "-i", out, "-f", "xl")
     assert verified.returncode == 0, verified.stderr

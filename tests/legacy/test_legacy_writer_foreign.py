@@ -150,7 +150,8 @@ def test_libxl_physmap_xenstore_keys_become_the_toolstack_chunk(tmp_path, width)
 def test_xenstore_keys_legacy_cannot_hold_are_refused_or_dropped(tmp_path):
     records = [ImageHeader(GuestType.HVM, 0x100, variant="v2"),
                EmulatorXenstore(b"device-model/0/state\0running\0"),
-               HvmContext(legacy_bytes(GuestSpec(guest="hvm", pages=16))[:8]), End()]
+               next(r for r in foreign(tmp_path, GuestSpec(guest="hvm", pages=16))
+                    if isinstance(r, HvmContext)), End()]
     with pytest.raises(UnsupportedError, match="device-model/0/state"):
         write(tmp_path / "out", records)
     said = write(tmp_path / "out", records, drop=frozenset({"emulator"}))

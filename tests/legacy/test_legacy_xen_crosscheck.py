@@ -1,18 +1,13 @@
 """Development cross-check: the Xen project's convert-legacy-stream on images our writer wrote.
 
-Skipped unless XCFORMAT_XEN_TOOLS names a Xen ``tools/python`` directory.  Each synthetic
+Runs Xen's tools as tests/xen_tools.py finds them (skipped without).  Each synthetic
 variant is rewritten by xcformat (byte-identical, checked elsewhere), then handed to the
 converter and the result to verify-stream-v2.  Expected outcomes are the converter's documented
 limits (docs/reference/recognising.rst): it refuses PV streams without ext-info and tmem, misparses
 the 2007 HVM tail, and only knows the libxl qemu record (others need --skip-qemu).  xl/xend
-wrappers are stripped first: the converter's xl reader fails under Python 3 (the xl.py bug of
-tests/v2/test_v2_xen_tools.py) and it has no xend reader.
+wrappers are stripped first: the converter reads bare streams (libxl strips the xl header before
+it runs the converter) and has no xend reader.
 """
-
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -24,8 +19,9 @@ from xcformat.io import open_sink, open_source
 from xcformat.records import GuestType, HvmContext, VcpuContext
 from xcformat.synth import GuestSpec, expected, legacy_bytes
 
-TOOLS = os.environ.get("XCFORMAT_XEN_TOOLS")
-pytestmark = pytest.mark.skipif(not TOOLS, reason="XCFORMAT_XEN_TOOLS is not set")
+from tests.xen_tools import needs_xen_tools, run_xen as run
+
+pytestmark = needs_xen_tools
 
 #: variant -> the step that fails ("convert", "verify" or None)
 FAILS = {
@@ -35,16 +31,7 @@ FAILS = {
     "3.0-pv-32-xend": "convert",
     "2007-hvm": "verify",                       # misparsed tail: "Zero length HVM context"
     "2007-hvm-32-xend": "verify",
-    # verify-stream-v2's libxl layer rejects any EMULATOR_XENSTORE_DATA under Python 3
-    # (the libxl.py bug of tests/v2/test_v2_xen_tools.py); the converter itself succeeds
-    "4.5-hvm-64-xl-broken-xalloc": "verify",
 }
-
-
-def run(script, *args):
-    return subprocess.run([sys.executable, str(Path(TOOLS) / "scripts" / script), *args],
-                          env=dict(os.environ, PYTHONPATH=TOOLS), capture_output=True,
-                          text=True, timeout=120)
 
 
 @pytest.mark.parametrize("name", SPECS)
@@ -99,5 +86,5 @@ def test_v2_written_by_xen_comes_down_to_legacy_that_xen_accepts_again(tmp_path,
     again = run("convert-legacy-stream", "-i", str(tmp_path / "back"), "-o",
                 str(tmp_path / "again.v2"), *args)
     assert again.returncode == 0, again.stderr
-    assert run("verify-stream-v2", "-i", str(tmp_path / "again.v2"),
-               *layer).returncode == (1 if layer else 0)   # libxl layer: Py3 bug 3 (above)
+    verified = run("verify-stream-v2", "-i", str(tmp_path / "again.v2"), *layer)
+    assert verified.returncode == 0, verified.stderr

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import struct
 import subprocess
@@ -15,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.negotiate.netpeers import (DEADLINE, in_thread, old_receiver, receive_settings, run_receiver,
                       send_file, server, transfer)
+from tests.xen_tools import needs_xen_tools, run_xen
 
 from xcformat import formats
 from xcformat.errors import XcFormatError
@@ -177,16 +177,12 @@ def test_for_xen_4_0_fills_batches_only_with_a_32_bit_toolstack(tmp_path, bits, 
     assert (out.read_bytes() == source.read_bytes()) == (expected == "legacy")
 
 
+@needs_xen_tools
 def test_the_xen_verifier_accepts_the_aligned_v2_a_receiver_got(tmp_path, v2_file):
-    tools = os.environ.get("XCFORMAT_XEN_TOOLS")
-    if not tools:
-        pytest.skip("XCFORMAT_XEN_TOOLS does not name Xen's tools/python")
     out = tmp_path / "got"
     sent, _ = transfer(v2_file, out, receive_settings(accept=(OPTIONS["v2-align"],)))
     assert sent.option.name == "v2-align"
-    done = subprocess.run([sys.executable, os.path.join(tools, "scripts", "verify-stream-v2"),
-                           "-i", str(out)], env={**os.environ, "PYTHONPATH": tools},
-                          capture_output=True, text=True, timeout=DEADLINE)
+    done = run_xen("verify-stream-v2", "-i", out, timeout=DEADLINE)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

@@ -1,21 +1,18 @@
 """Development cross-check: the Xen project's own convert-legacy-stream and verify-stream-v2
 accept our images, and every page arrives byte for byte in the v2 output.
 
-Skipped unless XCFORMAT_XEN_TOOLS names a Xen tree's tools/python directory (CI has none).
+Runs Xen's tools as tests/xen_tools.py finds them (skipped without).
 """
 
-import os
 import struct
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from xcformat.synth import GuestSpec, expected, write_legacy
 
-TOOLS = os.environ.get("XCFORMAT_XEN_TOOLS")
-pytestmark = pytest.mark.skipif(not TOOLS, reason="XCFORMAT_XEN_TOOLS is not set")
+from tests.xen_tools import needs_xen_tools, run_xen as _run
+
+pytestmark = needs_xen_tools
 
 # What the converter supports: PV with ext-info, HVM with DeviceModelRecord0002
 # or --skip-qemu, first checkpoint only, no tmem.
@@ -33,12 +30,6 @@ CASES = [
     GuestSpec(verify=True, pages=300),
     GuestSpec(guest="hvm", live=True, pages=300, special_pages=True),
 ]
-
-
-def _run(script, *args):
-    env = dict(os.environ, PYTHONPATH=TOOLS)
-    return subprocess.run([sys.executable, str(Path(TOOLS) / "scripts" / script), *args],
-                          env=env, capture_output=True, text=True, timeout=120)
 
 
 def _v2_pages(data: bytes) -> dict[int, bytes]:

@@ -22,10 +22,6 @@ PATTERN_PAGES = 1024
 SEED = "5eed0001"
 XCFORMAT = ROOT / ".venv" / "bin" / "xcformat"
 
-LEGACY_EXTENDED = ("v2 -> legacy writes the 64-byte X86_PV_VCPU_EXTENDED into the legacy tail's"
-                   " 128-byte slot: the legacy file is truncated and invalid")
-AUTO_FROM_LEGACY = (LEGACY_EXTENDED + "; and --to auto --for an xl host from a legacy input writes"
-                    " a bare stream, without the xl header xl restore needs")
 
 
 @dataclass(frozen=True)
@@ -53,18 +49,15 @@ OUTPUTS = (
     Output("v2-xl", (_from("save", "v2-xl", "--to", "v2", "--wrap", "xl"),)),
     Output("v2-align-xl", (_from("save", "v2-align-xl", "--to", "v2", "--align", "--wrap", "xl"),)),
     Output("legacy-xl", (_from("save", "legacy-xl", "--to", "legacy", "--wrap", "xl",
-                               "--drop", "cpu-policy"),), defect=LEGACY_EXTENDED),
+                               "--drop", "cpu-policy"),)),
     Output("legacy-align-xl", (_from("save", "legacy-align-xl", "--to", "legacy", "--align",
-                                     "--wrap", "xl", "--drop", "cpu-policy"),),
-           defect=LEGACY_EXTENDED),
+                                     "--wrap", "xl", "--drop", "cpu-policy"),)),
     Output("aligned-v2-xl", (ALIGNED, _from("aligned", "aligned-v2-xl", "--to", "v2", "--wrap", "xl"))),
     Output("aligned-v2-pipe", (ALIGNED,), piped=True),
-    Output("for-4.6-from-legacy", (LEGACY, _from("legacy", "for-4.6-from-legacy", *FOR_46)),
-           defect=AUTO_FROM_LEGACY),
+    Output("for-4.6-from-legacy", (LEGACY, _from("legacy", "for-4.6-from-legacy", *FOR_46))),
     Output("for-4.6-from-v2", (V2, _from("v2", "for-4.6-from-v2", *FOR_46))),
     Output("for-4.6-from-aligned", (ALIGNED, _from("aligned", "for-4.6-from-aligned", *FOR_46))),
-    Output("for-4.14-from-legacy", (LEGACY, _from("legacy", "for-4.14-from-legacy", *FOR_414)),
-           defect=AUTO_FROM_LEGACY),
+    Output("for-4.14-from-legacy", (LEGACY, _from("legacy", "for-4.14-from-legacy", *FOR_414))),
     Output("for-4.14-from-v2", (V2, _from("v2", "for-4.14-from-v2", *FOR_414))),
     Output("for-4.14-from-aligned", (ALIGNED, _from("aligned", "for-4.14-from-aligned", *FOR_414))),
 )
@@ -82,8 +75,6 @@ CONVERSIONS = {
     "for-xen-4.6+": FOR_46,
     "for-xen-4.14+": FOR_414,
 }
-# The writers the known v2 -> legacy defect breaks on a real 64-bit PV save.
-LEGACY_TARGETS = {"legacy", "legacy-align"}
 
 
 def xcformat(*args) -> subprocess.CompletedProcess:

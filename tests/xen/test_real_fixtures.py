@@ -14,7 +14,7 @@ from tests.integration.images import guest_state
 
 from . import pattern, scenario
 from .fixtures import ARCHIVE, FIXTURES, MEMBERS
-from .scenario import LEGACY_EXTENDED, xcformat
+from .scenario import xcformat
 
 NAMES = sorted(MEMBERS)
 SAVES = [n for n in NAMES if n.endswith(".save")]
@@ -64,13 +64,8 @@ def test_save_and_dump_of_one_paused_state_hold_the_same_pages(real):
         assert same > 0.9 * len(saved), f"{save}: {same} of {len(saved)} pages alike"
 
 
-def _case(save: str, target: str):
-    known = target in scenario.LEGACY_TARGETS
-    marks = pytest.mark.xfail(strict=True, reason=LEGACY_EXTENDED) if known else ()
-    return pytest.param(save, target, marks=marks, id=f"{save}-{target}")
-
-
-@pytest.mark.parametrize("save,target", [_case(s, t) for s in SAVES for t in scenario.CONVERSIONS])
+@pytest.mark.parametrize("save,target", [pytest.param(s, t, id=f"{s}-{t}") for s in SAVES
+                                         for t in scenario.CONVERSIONS])
 def test_every_writer_output_is_valid_and_converts_back_page_for_page(real, tmp_path, save, target):
     out = tmp_path / target
     done = xcformat("convert", real[save], out, *scenario.CONVERSIONS[target], "--no-progress")

@@ -58,12 +58,7 @@ def test_pattern_is_in_the_real_file(boot1, name):
     assert len(found) == scenario.PATTERN_PAGES
 
 
-LEGACY_XFAIL = pytest.mark.xfail(strict=True, reason=scenario.LEGACY_EXTENDED)
-
-
-@pytest.mark.parametrize("target", [
-    pytest.param(name, marks=LEGACY_XFAIL if name in scenario.LEGACY_TARGETS else ())
-    for name in scenario.CONVERSIONS])
+@pytest.mark.parametrize("target", scenario.CONVERSIONS)
 def test_real_save_converts_and_our_reader_accepts_it(real_save, tmp_path, target):
     out = tmp_path / target
     done = xcformat("convert", real_save, out, *scenario.CONVERSIONS[target], "--no-progress")

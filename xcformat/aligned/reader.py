@@ -194,7 +194,7 @@ class AlignedReader:
             self._region(pad_at, src.offset - pad_at, "padding", "alignment padding")
         data_offset = src.offset
         first_block = data_offset // s.BLOCK
-        data = src.read(data_pages * PAGE_SIZE, "batch.page_data")
+        data = src.page_data(data_pages * PAGE_SIZE, "batch.page_data")
         if data_pages:
             self._region(first_block * s.BLOCK, len(data), "page-data",
                          f"{data_pages} pages")

@@ -96,7 +96,7 @@ class CoreReader:
             if dump.notes.gmfn_is_pfn:
                 gmfns = None   # not machine frames: the dump was made from a save image
             at = source.offset
-            data = source.read(n * PAGE_SIZE, s.SECTION_PAGES)
+            data = source.page_data(n * PAGE_SIZE, s.SECTION_PAGES)
             if self.on_region:
                 self.on_region(Region(at, n * PAGE_SIZE, "page-data",
                                       f".xen_pages[{start}..{start + n - 1}]"))

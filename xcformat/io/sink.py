@@ -297,11 +297,14 @@ def _publish(fd: int, tmp: str | None, path: str, directory: str) -> None:
 
 @contextlib.contextmanager
 def open_sink(path: str, mode: IoMode | str = IoMode.AUTO, *, chunk: int = CHUNK,
-              depth: int = DEPTH, reading: os.stat_result | None = None) -> Iterator[Sink]:
+              depth: int = DEPTH, reading: os.stat_result | None = None,
+              check: Callable[[str], None] | None = None) -> Iterator[Sink]:
     """Open ``path`` (``-`` for standard output) for writing.  A regular file appears only on
     success, with the owner and permissions of the file it replaces; a FIFO or a device is
     written in place (:mod:`.outputs`).  ``reading`` is the input's ``stat``: an output that is
-    the same file is refused."""
+    the same file is refused.  ``check``, given a path that reads the finished but unpublished
+    file, may raise to keep it from appearing (what is written in place, or to standard
+    output, cannot be taken back, so it is not checked)."""
     mode = IoMode(mode)
     if path == "-":
         fd = sys.stdout.fileno()
@@ -341,6 +344,8 @@ def open_sink(path: str, mode: IoMode | str = IoMode.AUTO, *, chunk: int = CHUNK
         yield sink
         sink.flush()
         sink.close()
+        if check is not None:
+            check(f"/proc/self/fd/{fd}")
         os.fsync(fd)
         if sink.mode is not IoMode.BUFFERED:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)

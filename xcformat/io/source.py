@@ -66,6 +66,9 @@ class Source:
         self._end = 0        # end of valid bytes in the window
         self._pos = 0        # file offset of window[_start]
         self._eof = False
+        #: :meth:`page_data` seeks over page bytes instead of reading them.
+        self.skim = False
+        self._zeros = memoryview(b"")
 
     # -- errors ---------------------------------------------------------------------------
     def error(self, message: str, field: str | None = None, offset: int | None = None,
@@ -163,6 +166,25 @@ class Source:
         self._start += n
         self._pos += n
         return view
+
+    def page_data(self, n: int, field: str) -> memoryview:
+        """``n`` bytes of guest pages: :meth:`read`, unless :attr:`skim` is set.
+
+        Skimming (for re-reading a file this process just wrote, whose page bytes it trusts)
+        seeks over page data that is not in the window yet and returns zeros in its place, so
+        a structural re-read costs the headers, not the pages.  Only a buffered regular file
+        is skimmed; past the end of the input the skip is a read, which raises.
+        """
+        beyond = n - (self._end - self._start)
+        if not self.skim or beyond <= 0 or self.mode is not IoMode.BUFFERED \
+                or self.size is None or self._origin + self._pos + n > self.size:
+            return self.read(n, field)
+        self._pos += n
+        self._start = self._end = 0
+        os.lseek(self._fd, self._origin + self._pos, os.SEEK_SET)
+        if len(self._zeros) < n:
+            self._zeros = memoryview(bytes(n))
+        return self._zeros[:n]
 
     def read_upto(self, n: int) -> memoryview:
         """Up to ``n`` bytes (fewer only at the end of the input)."""

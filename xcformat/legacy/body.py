@@ -66,7 +66,7 @@ def read_batch(cursor: Cursor, stream: Stream, count: int, start: int) -> PageBa
     pages = data_page_count(types)
     cursor.region(start, "batch-header", f"batch ({count} entries)")
     data_start = cursor.offset
-    data = cursor.read(pages * PAGE_SIZE, "batch.pages")
+    data = cursor.source.page_data(pages * PAGE_SIZE, "batch.pages")
     cursor.region(data_start, "page-data", f"{pages} pages")
     return PageBatch(pfns, types, data, data_offset=data_start)
 

@@ -20,9 +20,9 @@ from ..records import (PAGE_SIZE, Checkpoint, End, GuestType, ImageHeader, P2MFr
 from ..x86 import guest_bits_of_context
 from . import sniff
 from .body import read_body
-from .cursor import NOT_SENT, Cursor, Stream
+from .cursor import Cursor, Stream
 from .schema import CHUNKS, EXT_BLOCK, MAX_P2M_SIZE, XCNT_PAYLOAD, structs
-from .tail import qemu_signature, read_hvm_tail, read_pv_tail, read_qemu
+from .tail import check_frame_types, qemu_signature, read_hvm_tail, read_pv_tail, read_qemu
 from .versions import SINCE, show
 from .wrappers import READERS as WRAPPER_READERS
 from .wrappers import XL_FLAG_JSON
@@ -232,27 +232,12 @@ class LegacyReader:
         cursor.region(start, "p2m-frames", f"p2m frame list ({count} entries)")
         return P2MFrames(stream.frames)
 
-    def _check_frame_types(self, cursor: Cursor, stream: Stream) -> None:
-        """Every frame-list page must have been sent as NOTAB (checked once the body is read)."""
-        if stream.type_map is None:
-            return
-        for index, pfn in enumerate(stream.frames):
-            if pfn >= stream.p2m_size:
-                continue                  # beyond p2m_size: reported by _frame_list
-            if stream.type_map[pfn] != 0:
-                sent = stream.type_map[pfn]
-                how = "never sent" if sent == NOT_SENT else f"sent with type {sent:#x}"
-                cursor.problem(f"p2m frame-list entry {index} (pfn {pfn:#x}) was {how}, "
-                               "not as an ordinary page", "p2m_frame_list",
-                               stream.frames_offset + stream.structs.word * index)
-                return
-
     # -- checkpoints ------------------------------------------------------------------------
     def _checkpoint(self, cursor: Cursor, stream: Stream) -> Iterator[Record]:
         """Body, tail and (HVM) device-model record of one checkpoint."""
         yield from read_body(cursor, stream)
         if stream.pv:
-            self._check_frame_types(cursor, stream)
+            check_frame_types(cursor, stream)
             yield from read_pv_tail(cursor, stream)
             return
         yield from read_hvm_tail(cursor, stream)

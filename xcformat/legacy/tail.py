@@ -9,8 +9,8 @@ from construct import Container
 from ..codec import head
 from ..records import (PAGE_SIZE, EmulatorContext, HvmContext, Opaque, Record, SharedInfo,
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuXsave)
-from ..x86 import (EXT_VCPU_CONTEXT, EXT_VCPU_CONTEXT_SIZE, VGC_SIZE, check_hvm_context,
-                   field_offset, field_value)
+from ..x86 import (EXT_VCPU_CONTEXT, EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE,
+                   check_hvm_context, field_offset, field_value)
 from ..x86.hvm_context import HVM_FILE_MAGIC
 from .cursor import NOT_SENT, Cursor, Stream
 from .payloads import HVM_CONTEXT_PAYLOAD, MAGIC_PFNS_PAYLOAD, QEMU_PAYLOAD, XSAVE_PAYLOAD
@@ -24,6 +24,22 @@ UNPIN = 0x7          # LTABTYPE_MASK >> 28: ignore the pinned bit when checking 
 #: Page-table levels a top-level table (cr3) may have, by guest width: 4 on x86_64; 3 (PAE),
 #: or 2 for the non-PAE 32-bit hypervisors of 2007.
 TOP_LEVELS = {64: {4}, 32: {3, 2}}
+
+
+def check_frame_types(cursor: Cursor, stream: Stream) -> None:
+    """Every frame-list page must have been sent as NOTAB (checked once the body is read)."""
+    if stream.type_map is None:
+        return
+    for index, pfn in enumerate(stream.frames):
+        if pfn >= stream.p2m_size:
+            continue                  # beyond p2m_size: reported with the frame list
+        if stream.type_map[pfn] != NOTAB:
+            sent = stream.type_map[pfn]
+            how = "never sent" if sent == NOT_SENT else f"sent with type {sent:#x}"
+            cursor.problem(f"p2m frame-list entry {index} (pfn {pfn:#x}) was {how}, "
+                           "not as an ordinary page", "p2m_frame_list",
+                           stream.frames_offset + stream.structs.word * index)
+            return
 
 
 def read_pv_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
@@ -70,6 +86,13 @@ def read_pv_vcpu(cursor: Cursor, stream: Stream, vcpu: int) -> Iterator[Record]:
             cursor.warn(f"extended context of vCPU {vcpu} names vCPU {named} (3.2's restorer "
                         "rejects this)",
                         f"vcpu{vcpu}.extended.vcpu", start)
+        size = int.from_bytes(ext[4:8], "little")
+        if not EXT_VCPU_MIN_SIZE <= size <= EXT_VCPU_CONTEXT_SIZE:
+            # The restorer hands the slot to XEN_DOMCTL_set_ext_vcpucontext as it is.
+            cursor.warn(f"extended context of vCPU {vcpu} says size {size}: Xen takes "
+                        f"{EXT_VCPU_MIN_SIZE}..{EXT_VCPU_CONTEXT_SIZE} (domctl.c, EINVAL "
+                        "otherwise), so a restore fails here", f"vcpu{vcpu}.extended.size",
+                        start + 4)
         cursor.region(start, "tail", f"vCPU {vcpu} extended context")
         yield VcpuExtended(vcpu, ext)
     if stream.xsave_record_size is not None:

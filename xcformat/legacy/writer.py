@@ -16,27 +16,30 @@ import struct
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from ..codec import build, head
-from ..drops import kind_of, refuse_or_drop, what_of
+from ..drops import NO_XL_CONFIG, kind_of, refuse_or_drop, what_of
 from ..entries import pack_typed
 from ..errors import FormatError, UnsupportedError
-from ..formats import WriteOptions
+from ..formats import Hints, WriteOptions
 from ..io import Sink
-from ..records import (DATA_TYPES, PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
+from ..records import (DATA_TYPES, NO_P2M_FRAMES, PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
                        GuestType, HvmContext, HvmParams, ImageHeader, LastCheckpoint, Opaque,
                        P2MFrames, PageBatch, PageType, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
                        Wrapper)
-from ..x86 import EXT_VCPU_CONTEXT_SIZE, VGC_SIZE
+from ..x86 import EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE, check_hvm_context
 from . import align, physmap, wrappers
+from .body import record_types
+from .cursor import Cursor, Stream
 from .payloads import (CHUNK_PAYLOADS, HVM_CONTEXT_PAYLOAD, MAGIC_PFNS_PAYLOAD, QEMU_PAYLOAD,
                        XSAVE_PAYLOAD)
 from .schema import (BODY_ITEM, CHUNK_OF_PARAM, CHUNKS, EXT_BLOCK, HVM_2007_VCPU,
                      HVM_2007_VCPUS, HVM_CONTEXT, HVM_MAGIC_PFNS, MAGIC_PFNS, MAX_BATCH,
                      MAX_P2M_SIZE, MAX_VCPU_ID, LegacyStructs, QEMU_LIBXL, QEMU_RECORDS, QEMU_XEND,
                      XCNT_PAYLOAD, XSAVE_RECORD, structs)
+from .tail import check_frame_types, check_pv_context
 
 #: Opaque legacy items and the chunk id that carries their bytes.
 OPAQUE_CHUNKS = {"verify-mode": -1, "tmem": -5, "tmem-extra": -6}
@@ -89,6 +92,22 @@ def _xcr0_accum(blob: bytes) -> int:
     return struct.unpack_from("<Q", blob, 8)[0] if len(blob) >= 16 else 0
 
 
+class _Refusals:
+    """The ``cursor`` the reader's PV checks raise through: here, their findings refuse."""
+
+    @staticmethod
+    def error(message: str, field: str, offset: int | None = None) -> UnsupportedError:
+        return UnsupportedError(f"{message} (legacy restorers refuse it: {field})")
+
+    @classmethod
+    def problem(cls, message: str, field: str, offset: int | None = None) -> None:
+        raise cls.error(message, field, offset)
+
+
+#: The checks call only ``error`` and ``problem``, which :class:`_Refusals` has.
+REFUSALS = cast(Cursor, _Refusals)
+
+
 class LegacyWriter:
     """Writes one legacy image to ``sink``."""
 
@@ -101,6 +120,8 @@ class LegacyWriter:
         self.wrapped = False
         self.ext_ids: tuple[bytes, ...] = ()
         self.saw_vcpu_info = False
+        #: PV: the frames and page types written, for the reader's checks of the tail
+        self.written: Stream | None = None
         self.saw_last_checkpoint = False
         self.checkpointed = False
         self.tail = _Tail()
@@ -117,6 +138,7 @@ class LegacyWriter:
         }
 
     def write(self, records: Iterable[Record]) -> None:
+        records = (self._wrapper_asked(r) if isinstance(r, Wrapper) else r for r in records)
         if self.options.align:
             records = align.aligned_records(records, self)
         for record in records:
@@ -125,6 +147,13 @@ class LegacyWriter:
                 self._refuse(record)
             else:
                 handler(record)
+
+    @property
+    def read_hints(self) -> Hints:
+        """What a reader of this stream must be told: its bytes need not say either."""
+        if self.header is None:
+            return Hints()
+        return Hints(guest=self.header.guest, toolstack_bits=self.structs.toolstack_bits)
 
     # -- helpers ----------------------------------------------------------------------------
     def _put(self, *parts: bytes | memoryview) -> None:
@@ -161,6 +190,21 @@ class LegacyWriter:
         return array(self.word_format, values).tobytes()
 
     # -- header -----------------------------------------------------------------------------
+    def _wrapper_asked(self, record: Wrapper) -> Wrapper:
+        """The source's wrapper, or the one ``--wrap`` asks for instead: xend's S-expression
+        configuration means nothing to xl (nor xl's to xend), so it goes."""
+        wrap = self.options.wrap
+        if wrap is None or wrap == record.kind:
+            return record
+        refuse_or_drop(self.options, "legacy", "config",
+                       f"the {record.kind} wrapper's domain configuration in an {wrap} file")
+        return self._empty_wrapper()
+
+    def _empty_wrapper(self) -> Wrapper:
+        if self.options.wrap == "xl":
+            self.options.say(NO_XL_CONFIG)
+        return Wrapper(self.options.wrap, b"", {})
+
     def _wrapper(self, record: Wrapper) -> None:
         self._put(wrappers.encode(record))
         self.wrapped = True
@@ -169,15 +213,19 @@ class LegacyWriter:
         if record.p2m_size is None:
             raise UnsupportedError("the legacy format needs the guest's p2m size")
         if not 0 < record.p2m_size < MAX_P2M_SIZE:
-            # Batch entries hold 28 pfn bits, and restorers size their p2m by it.
-            raise UnsupportedError(f"p2m size {record.p2m_size:#x}: a legacy image holds "
-                                   f"pfns below {MAX_P2M_SIZE - 1:#x}")
+            # Batch entries are ``type << 28 | pfn``: legacy pfns have 28 bits.
+            raise UnsupportedError(f"p2m_size {record.p2m_size:#x} (1 + the highest pfn the "
+                                   f"image names): a legacy stream holds pfns below "
+                                   f"{MAX_P2M_SIZE - 1:#x}")
         w = self.options.toolstack_bits or record.toolstack_bits or 64
         g = record.guest_bits or w if record.guest is GuestType.PV else w
         self.header, self.structs = record, structs(w, g)
         self.from_legacy = record.variant.startswith("legacy")
+        if record.guest is GuestType.PV:
+            self.written = Stream(GuestType.PV, self.structs, record.p2m_size)
+            self.written.enable_type_map()
         if self.options.wrap and not self.wrapped:
-            self._put(wrappers.encode(Wrapper(self.options.wrap, b"", {})))
+            self._put(wrappers.encode(self._empty_wrapper()))
         self._put(self._words([record.p2m_size]))
 
     def _ext_info(self, record: PvExtInfo) -> None:
@@ -191,6 +239,17 @@ class LegacyWriter:
 
     def _frames(self, record: P2MFrames) -> None:
         self._need_header(record)
+        size = self.header.p2m_size
+        want = self.structs.frame_list_entries(size)
+        if len(record.frames) != want:
+            raise UnsupportedError(f"{len(record.frames)} p2m frames for p2m_size {size:#x}: "
+                                   f"a legacy stream lists exactly {want}")
+        beyond = next((i for i, pfn in enumerate(record.frames) if pfn >= size), None)
+        if beyond is not None:
+            raise UnsupportedError(f"p2m frame-list entry {beyond} is pfn "
+                                   f"{record.frames[beyond]:#x} >= p2m_size {size:#x}")
+        if self.written is not None:
+            self.written.frames, self.written.frames_offset = record.frames, self.sink.offset
         if not self.from_legacy and not self.ext_ids:
             # Restorers since 3.2 expect ext-info; its "vcpu" block is read for its size (the
             # guest width) and vm_assist only, so a zeroed context is what we can offer.
@@ -208,7 +267,12 @@ class LegacyWriter:
         self._need_header(record)
         if not self.from_legacy:
             record = last_copies(record)
+            if record.pfns and max(record.pfns) >= self.header.p2m_size:
+                raise UnsupportedError(f"page of pfn {max(record.pfns):#x} >= p2m_size "
+                                       f"{self.header.p2m_size:#x}")
         pfns, types = record.pfns, record.types
+        if self.written is not None and not self.written.frames:
+            raise UnsupportedError(NO_P2M_FRAMES)
         if len(pfns) > MAX_BATCH:
             raise UnsupportedError(f"a batch of {len(pfns)} pages (legacy batches hold at "
                                    f"most {MAX_BATCH})")
@@ -218,6 +282,8 @@ class LegacyWriter:
         else:
             entries = [(t << 28) | p for p, t in zip(pfns, types)]
         self._put(BODY_ITEM.build(len(pfns)) + self._words(entries), record.data)
+        if self.written is not None and self.written.type_map is not None and pfns:
+            record_types(self.written.type_map, pfns, types, PageType.XTAB in types)
 
     def _vcpu_info(self, record: VcpuInfo) -> None:
         ids = (record.max_vcpu_id, *record.online)
@@ -319,6 +385,7 @@ class LegacyWriter:
             self._last_checkpoint(LastCheckpoint())
 
     def _pv_tail(self, tail: _Tail) -> None:
+        check_frame_types(REFUSALS, self.written)
         count = head(self.structs.unmapped_pfns, "count")
         self._put(count.build({"count": len(tail.unmapped)}) + self._words(tail.unmapped))
         size = self.structs.vcpu_context_size
@@ -328,11 +395,10 @@ class LegacyWriter:
             context = parts.get("VcpuContext")
             if context is None or len(context.context) != size:
                 raise UnsupportedError(f"vCPU {vcpu}: the PV tail needs a {size}-byte context")
+            check_pv_context(REFUSALS, self.written, vcpu, context.context, self.sink.offset)
             self._put(context.context)
             if b"extv" in self.ext_ids:
-                ext = parts.get("VcpuExtended")
-                self._put(ext.data if ext else
-                          struct.pack("<I", vcpu) + bytes(EXT_VCPU_CONTEXT_SIZE - 4))
+                self._put(self._extended_slot(vcpu, parts.get("VcpuExtended")))
             xsave = parts.get("VcpuXsave")
             if b"xcnt" in self.ext_ids:
                 if xsave is None:
@@ -349,7 +415,26 @@ class LegacyWriter:
             raise UnsupportedError("the PV tail needs the 4096-byte shared-info page")
         self._put(tail.shared_info)
 
+    def _extended_slot(self, vcpu: int, ext: VcpuExtended | None) -> bytes:
+        """The fixed 128-byte slot legacy restorers read (xc_domain_restore.c of 4.5 copies
+        128 bytes into the domctl union): v2 carries only the ``size`` bytes the hypervisor
+        filled (64 on 4.10+, 56 on 4.3-4.9), so the rest is zero, as the saver left it."""
+        if ext is None or not ext.data:
+            # Nothing saved (a dump, or the 8-byte EXTENDED of 4.6-4.8): the callbacks alone,
+            # size = offsetof(vmce) = 32, the least set_ext_vcpucontext accepts (domctl.c).
+            return struct.pack("<II", vcpu, EXT_VCPU_MIN_SIZE).ljust(EXT_VCPU_CONTEXT_SIZE, b"\0")
+        if len(ext.data) > EXT_VCPU_CONTEXT_SIZE:
+            raise UnsupportedError(f"vCPU {vcpu}: an extended context of {len(ext.data)} bytes "
+                                   f"(the legacy slot holds {EXT_VCPU_CONTEXT_SIZE})")
+        return ext.data.ljust(EXT_VCPU_CONTEXT_SIZE, b"\0")
+
     def _hvm_tail(self, tail: _Tail) -> None:
+        for name, param in MAGIC_PFNS.items():
+            pfn = tail.magic_pfns.get(param, 0)
+            if pfn >= self.header.p2m_size:
+                raise UnsupportedError(f"the HVM {name} {pfn:#x} >= p2m_size "
+                                       f"{self.header.p2m_size:#x}: the legacy tail's magic "
+                                       "pfns lie in the guest's p2m")
         pfns = MAGIC_PFNS_PAYLOAD.dump(HvmParams(tuple(tail.magic_pfns.items())), None)
         self._put(build(HVM_MAGIC_PFNS, pfns, "hvm_tail"), self._hvm_context_of(tail))
         self._emulators(tail)
@@ -369,6 +454,11 @@ class LegacyWriter:
         """The context length and blob that both HVM tails carry."""
         if not tail.hvm_context:
             raise UnsupportedError("the HVM tail needs the guest's HVM context")
+        try:
+            check_hvm_context(tail.hvm_context)
+        except FormatError as exc:
+            raise UnsupportedError(f"legacy restorers refuse this HVM context: {exc.message} "
+                                   f"(byte {exc.offset} of it)") from None
         return build(HVM_CONTEXT, HVM_CONTEXT_PAYLOAD.dump(HvmContext(tail.hvm_context), None),
                      "hvm_tail")
 

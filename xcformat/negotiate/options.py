@@ -38,12 +38,11 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "xcformat's aligned format v1: every page 4 KiB-aligned, converts back to legacy "
            "byte for byte"),
     Option("v2-align", "v2", True, (2, 3),
-           "migration stream v2 with batches sized so every page is 4 KiB-aligned "
-           "(510 pfns to a record)"),
+           "migration stream v2 with batches sized so every page is 4 KiB-aligned"),
     Option("v2", "v2", False, (2, 3), "migration stream v2 as Xen 4.6+ writes it"),
     Option("legacy-align", "legacy", True, (0, 0),
-           "legacy stream with XTAB-filled batches that put pages on 4 KiB boundaries "
-           "(1023 entries to a batch); W=8 adds a -9 chunk before each batch"),
+           "legacy stream with XTAB-filled batches that put pages on 4 KiB boundaries; "
+           "W=64 adds a -9 chunk before each batch"),
     Option("legacy", "legacy", False, (0, 0), "the legacy stream of Xen 3.0-4.5"),
 )}
 

@@ -431,7 +431,7 @@ class LibxcStream:
             hi = min(count, lo + ENTRIES_PER_PIECE)
             pages = flags.count(1, lo, hi)
             data_offset = self.src.offset
-            data = self.src.read(PAGE_SIZE * pages, "PAGE_DATA pages") if pages else \
+            data = self.src.page_data(PAGE_SIZE * pages, "PAGE_DATA pages") if pages else \
                 memoryview(b"")
             yield PageBatch(numbers[lo:hi], types[lo:hi], data, data_offset=data_offset)
 

@@ -21,13 +21,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..codec import head
-from ..drops import kind_of, refuse_or_drop, what_of
+from ..drops import NO_XL_CONFIG, kind_of, refuse_or_drop, what_of
 from ..errors import EnvironmentProblem, FormatError, UnsupportedError
 from ..formats import WriteOptions
 from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
                        GuestType, HvmContext, HvmParams, ImageHeader, LastCheckpoint, Opaque,
-                       P2MFrames,
-                       PageBatch, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
+                       NO_P2M_FRAMES, P2MFrames, PageBatch, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
                        Wrapper)
 from . import pfns
@@ -81,6 +80,7 @@ class V2Writer:
         self.emulator: list[tuple[int, int, int, bytes]] = []
         self.snapshots = 1
         self.batcher: AlignedBatcher | PlainBatcher | None = None
+        self.frames_sent = False
         self.dispatch: dict[type[Record], Callable[[Any], None]] = {
             Wrapper: self._wrapper, ImageHeader: self._image_header, PvExtInfo: _ignore,
             P2MFrames: self._p2m_frames, PageBatch: self._pages, VcpuInfo: _ignore,
@@ -197,8 +197,7 @@ class V2Writer:
         config = wrapper.config if wrapper else b""
         tail = fields.get("optional_tail", b"")
         if wrapper is None:
-            self.options.say("the xl header carries no domain configuration: give one to "
-                             "xl restore")
+            self.options.say(NO_XL_CONFIG)
         framed = fields.get("config_framed", bool(config or tail))
         optional = xl_config.build({"config_len": len(config), "config": config}) + tail \
             if framed else b""
@@ -213,7 +212,12 @@ class V2Writer:
         self.sink.write(optional)
 
     def _xen_version(self) -> tuple[int, int]:
-        return self.header.xen_version or CONVERTER_VERSION
+        version = self.header.xen_version
+        # The domain header holds u32 major and minor; a version that does not fit (a dump's
+        # note holds u64s) is no Xen's, so the stream says a converter wrote it.
+        if not version or not all(0 <= part < 1 << 32 for part in version):
+            return CONVERTER_VERSION
+        return version
 
     def _guest_bytes(self) -> int:
         bits = self.header.guest_bits
@@ -234,6 +238,7 @@ class V2Writer:
         if len(record.frames) != want:
             raise FormatError(f"{len(record.frames)} p2m frames for p2m_size {size}; "
                               f"{want} expected")
+        self.frames_sent = True
         self._libxc_record(R.X86_PV_P2M_FRAMES, [
             P2M_FRAMES_HEAD.build({"start_pfn": 0, "end_pfn": size - 1}),
             pfns.entries(record.frames, bytes(len(record.frames)))])
@@ -241,6 +246,8 @@ class V2Writer:
     def _pages(self, batch: PageBatch) -> None:
         if not batch.pfns:
             return
+        if self.pv and not self.frames_sent:
+            raise UnsupportedError(NO_P2M_FRAMES)
         pfn_list, types = batch.pfns, batch.types
         if not self.header.variant.startswith(("v2", "v3")):
             pfn_list, types = legacy_xtab_dropped(batch)
@@ -275,6 +282,10 @@ class V2Writer:
         guest = STATE_GUEST.get(type(record))
         if guest is not None:
             self._need(guest == GuestType.PV, STATE_NAMES[type(record)])
+        if isinstance(record, TscInfo):
+            # A legacy stream may repeat its -7 chunk; its restorer applies each in turn, so the
+            # last one holds.  v2 takes one per snapshot (a second is an error before CHECKPOINT).
+            self.state = [r for r in self.state if not isinstance(r, TscInfo)]
         self.state.append(record)
 
     def _hvm_params(self, record: HvmParams) -> None:

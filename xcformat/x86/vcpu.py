@@ -20,6 +20,9 @@ VGC_SIZE = {32: 2800, 64: 5168}
 
 #: The extended context slot the legacy PV tail carries per vCPU.
 EXT_VCPU_CONTEXT_SIZE = 128
+#: ``offsetof(struct xen_domctl_ext_vcpucontext, vmce)``: the callbacks without vMCE state, the
+#: smallest ``size`` XEN_DOMCTL_set_ext_vcpucontext accepts (xen/arch/x86/domctl.c).
+EXT_VCPU_MIN_SIZE = 32
 
 _GPRS_64 = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx",
             "rdx", "rsi", "rdi")
@@ -144,7 +147,8 @@ def guest_bits_of_context(size: int) -> int | None:
 EXT_VCPU_CONTEXT = document(
     "x86", "ext_vcpucontext", Struct(
         "vcpu" / Int32ul * "vCPU id (3.2's restorer required it to equal the record's index)",
-        "size" / Int32ul * "bytes of the structure that are meaningful: 32 in 3.2, 56 in 4.5",
+        "size" / Int32ul * "bytes of the structure that are meaningful: 32 in 3.2, 40 in "
+                           "4.2, 56 in 4.3-4.9, 64 since 4.10; v2 streams carry just these",
         "syscall32_callback_eip" / Int64ul * "SYSCALL-from-32-bit-mode entry point",
         "sysenter_callback_eip" / Int64ul * "SYSENTER entry point",
         "syscall32_callback_cs" / Int16ul * "SYSCALL-from-32-bit code selector",
@@ -153,10 +157,11 @@ EXT_VCPU_CONTEXT = document(
         "sysenter_disables_events" / Int8ul * "SYSENTER masks events on entry",
         "_pad" / Bytes(2) * "padding",
         "mcg_caps" / Int64ul * "(4.2+) virtual MCE: MCG_CAP",
-        "mci_ctl2_bank0" / Int64ul * "(4.2+) virtual MCE: MCi_CTL2 of bank 0",
-        "mci_ctl2_bank1" / Int64ul * "(4.2+) virtual MCE: MCi_CTL2 of bank 1",
-        "rest" / Bytes(EXT_VCPU_CONTEXT_SIZE - 56) * "unused: zero in 4.5 (the domctl union "
-                                                     "was cleared before the call)",
+        "mci_ctl2_bank0" / Int64ul * "(4.3+) virtual MCE: MCi_CTL2 of bank 0",
+        "mci_ctl2_bank1" / Int64ul * "(4.3+) virtual MCE: MCi_CTL2 of bank 1",
+        "mcg_ext_ctl" / Int64ul * "(4.10+) virtual MCE: MCG_EXT_CTL",
+        "rest" / Bytes(EXT_VCPU_CONTEXT_SIZE - 64) * "unused: zero (the domctl union was "
+                                                     "cleared before the call)",
     ), title="extended vCPU context (128-byte domctl slot)", since="3.2",
     source=f"{XEN_450}:xen/include/public/domctl.h",
     doc="struct xen_domctl_ext_vcpucontext in its 128-byte union slot: SYSCALL32/SYSENTER "
