@@ -329,7 +329,7 @@ class Image:
             moving = records if watch is None else watch(records, source)
             writer: formats.Writer | None = None
             check = output_check(target.name, _name_of(dest), source.name,
-                                 lambda: getattr(writer, "read_hints", formats.Hints()))
+                                 lambda: getattr(writer, "read_hints", formats.Hints()), io)
             with _sink(dest, io, reading=source.stat(), check=check) as sink:
                 try:
                     writer = target.writer(sink, replace(options, source=source, say=tell))

@@ -20,15 +20,16 @@ class OutputRejected(UnsupportedError):
     """The writer produced a file its own format's reader rejects: it is not published."""
 
 
-def output_check(target: str, output: str, source: str,
-                 hints: Callable[[], formats.Hints]) -> Callable[[str], None]:
+def output_check(target: str, output: str, source: str, hints: Callable[[], formats.Hints],
+                 io: IoMode | str) -> Callable[[str], None]:
     """A ``check`` for :func:`~xcformat.io.open_sink`: the file at the path it is given must
     read back as a valid ``target`` image (``output``, written from ``source``).  ``hints``
     gives what the bytes may not say (the writer knows the guest type and toolstack width of
-    a legacy stream it wrote)."""
+    a legacy stream it wrote).  It reads with the conversion's ``io`` mode, so that a direct or
+    uncached conversion does not fill the page cache with the output's headers."""
 
     def check(path: str) -> None:
-        with open_source(path, IoMode.BUFFERED) as image:
+        with open_source(path, io) as image:
             image.name = output
             image.skim = True
             try:
