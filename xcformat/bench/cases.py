@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -59,12 +61,28 @@ def build(inp: str, out: str, *, legacy: bool, xen_tools: str | None) -> tuple[l
                                         "--no-progress")))
     cases.append(Case("xcformat validate", "direct", _xcformat("validate", inp, "--io",
                                                                 "direct")))
-    if xen_tools:
-        script = os.path.join(xen_tools, "scripts", "convert-legacy-stream")
-        env = dict(os.environ, PYTHONPATH=xen_tools)
+    converter = xen_converter(xen_tools)
+    if converter:
+        script, python_path = converter
+        env = dict(os.environ, PYTHONPATH=python_path)
         cases.append(Case("Xen convert-legacy-stream (legacy → v2)", "-",
                           ["python3", script, "-i", inp, "-o", out, "-w", "64", "-g", "pv"],
                           env))
     else:
-        notes.append("XCFORMAT_XEN_TOOLS not set: Xen's convert-legacy-stream not run")
+        notes.append("no Xen tools (XCFORMAT_XEN_TOOLS or Debian's xen-utils): Xen's "
+                     "convert-legacy-stream not run")
     return cases, notes
+
+
+def xen_converter(tree: str | None) -> tuple[str, str] | None:
+    """Xen's ``convert-legacy-stream`` and the directory its ``xen`` package is in: from a Xen
+    source tree's ``tools/python`` when given, else from the newest Debian ``xen-utils-X.Y``."""
+    if tree:
+        return os.path.join(tree, "scripts", "convert-legacy-stream"), tree
+    releases = glob.glob("/usr/lib/xen-*/")
+    for lib in sorted(releases, reverse=True,
+                      key=lambda path: [int(n) for n in re.findall(r"\d+", path)]):
+        script = os.path.join(lib, "bin", "convert-legacy-stream")
+        if os.path.exists(script):
+            return script, os.path.join(lib, "lib", "python")
+    return None
