@@ -41,12 +41,23 @@ def test_verdicts_compare_direct_rows_with_dd_and_the_limits():
     assert "(target ≤ 64: missed;" in lines[1] and "101 MiB (target ≤ 100: missed)" in lines[1]
 
 
-def test_the_xen_converter_runs_only_where_its_tools_are_named():
+def test_the_xen_converter_runs_only_where_its_tools_are_found(tmp_path, monkeypatch):
+    from xcformat.bench import cases
     from xcformat.bench.cases import build
 
+    monkeypatch.setattr(cases.glob, "glob", lambda pattern: [])
     without, notes = build("in", "out", legacy=True, xen_tools=None)
     assert not any("Xen" in c.label for c in without)
-    assert any("XCFORMAT_XEN_TOOLS not set" in n for n in notes)
+    assert any("convert-legacy-stream not run" in n for n in notes)
+    for release in ("xen-4.9", "xen-4.17"):
+        (tmp_path / release / "bin").mkdir(parents=True)
+        (tmp_path / release / "bin" / "convert-legacy-stream").touch()
+    monkeypatch.setattr(cases.glob, "glob", lambda pattern: [f"{tmp_path}/xen-4.9/",
+                                                             f"{tmp_path}/xen-4.17/"])
+    debian, _ = build("in", "out", legacy=True, xen_tools=None)
+    xen = [c for c in debian if "Xen" in c.label]
+    assert xen[0].argv[1] == f"{tmp_path}/xen-4.17/bin/convert-legacy-stream"
+    assert xen[0].env["PYTHONPATH"] == f"{tmp_path}/xen-4.17/lib/python"
     with_tools, _ = build("in", "out", legacy=True, xen_tools="/xen/tools/python")
     xen = [c for c in with_tools if "Xen" in c.label]
     assert len(xen) == 1 and xen[0].env["PYTHONPATH"] == "/xen/tools/python"
