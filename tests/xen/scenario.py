@@ -161,8 +161,8 @@ def boot2_script(outputs: list[Output]) -> str:
     lines = []
     for output in outputs:
         if output.piped:
-            restore = (f"sh -c '$XCFORMAT convert in/aligned - --to v2 --wrap xl --no-progress"
-                       f" | xl restore /dev/stdin'")
+            restore = ("sh -c '$XCFORMAT convert in/aligned - --to v2 --wrap xl --no-progress"
+                       " | xl restore /dev/stdin'")
         else:
             restore = f"xl restore in/{output.name}"
         lines += [

@@ -30,7 +30,7 @@ from __future__ import annotations
 import array
 import mmap
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..drops import kind_of, refuse_or_drop, report_dropped, what_of

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import enum
 
-from construct import Bytes, Const, GreedyBytes, Int16ub, Int16ul, Int32ub, Int32ul, Int64ub, \
-    Int64ul, Int8ul, Struct
+from construct import Bytes, Const, GreedyBytes, Int16ub, Int16ul, Int32ub, Int32ul, Int64ul, \
+    Int8ul, Struct
 
 # The xl header and its constants are legacy's declaration (one header wraps both streams).
 from ..legacy.schema import XL_BYTEORDER, XL_FLAG_STREAMV2, XL_HEADER, XL_MAGIC  # noqa: F401
