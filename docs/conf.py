@@ -35,7 +35,7 @@ nitpicky = True
 # Names from outside this project that autodoc meets in signatures; there is no network at build
 # time for intersphinx, so they stay plain text.
 nitpick_ignore_regex = [
-    ("py:class", r"(array|construct|collections|typing|enum|os|io|mmap|pathlib|dataclasses|socket)\..*"),
+    ("py:class", r"(array|construct|collections|contextlib|typing|enum|os|io|mmap|pathlib|dataclasses|socket)\..*"),
     ("py:class", r"(Construct|Iterator|Iterable|Callable|Mapping|Protocol|Path|PathLike)"),
     ("py:class", r"(memoryview|bytearray|frozenset|Counter|TextIO|BinaryIO)"),
     ("py:class", r"(xcformat\.)?[\w.]*(RegionSink)"),

@@ -102,3 +102,19 @@ def test_map_summary_compares_formats_with_the_projects_own_readers(registry, tm
     legacy, aligned = cells[:5], cells[5:10]
     assert legacy[0].endswith("legacy</span></code>") and legacy[2:4] == ["64", "0 of 64"]
     assert aligned[0].endswith("aligned</span></code>") and aligned[2:4] == ["64", "64 of 64"]
+
+
+def test_the_drop_kinds_and_record_kinds_come_from_the_descriptors(registry, tmp_path):  # noqa: F811
+    _, out, warnings = build(tmp_path, INDEX + "\n.. xcformat-drop-kinds::\n"
+                                              "\n.. xcformat-record-kinds::\n")
+    sys.modules.pop("xcformat_docs", None)
+    assert warnings == ""
+    from xcformat.drops import KINDS
+    from xcformat.kinds import KIND_OF
+
+    html = (out / "index.html").read_text()
+    for name, what in KINDS.items():
+        assert f'<span class="pre">{name}</span>' in html and what.replace("'", "\u2019") in html
+    rows = re.findall(r"<tr class=\"row-(?:odd|even)\">(.*?)</tr>", html, re.S)
+    assert len(rows) == len(KIND_OF) + 1          # a header row and one row per record kind
+    assert "aligned, core, legacy, v2" in rows[1]  # Wrapper: every writer carries it

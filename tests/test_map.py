@@ -9,7 +9,7 @@ import pytest
 from tests import toyformat
 from tests.toyformat import toy_format  # noqa: F401 (fixture)
 from xcformat.cli import main
-from xcformat.layout import Region
+from xcformat.regions import Region
 from xcformat.layoutmap import LayoutMap
 
 PAGE = 4096

@@ -5,7 +5,7 @@ import itertools
 import math
 import xml.etree.ElementTree as ET
 
-from xcformat.layout import KINDS, Region
+from xcformat.regions import KINDS, Region
 from xcformat.layoutmap import LayoutMap
 from xcformat.layoutmap.svg import CHAR_PX, COLOURS, render
 

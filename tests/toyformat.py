@@ -2,7 +2,7 @@
 
 Layout: ``b"TOYMAP\\0\\0"``, u32 batch count, u32 aligned flag; per batch a u32 page count and
 that many u64 pfns, zero padding to the next 4096 boundary when aligned, then the pages; finally
-``b"END\\0"``.  Its reader reports a :class:`~xcformat.layout.Region` for every part.
+``b"END\\0"``.  Its reader reports a :class:`~xcformat.regions.Region` for every part.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import struct
 import pytest
 
 from xcformat import formats
-from xcformat.formats import Format, Sniffed
-from xcformat.layout import Region
+from xcformat.formats import Capabilities, Format, Sniffed
+from xcformat.regions import Region
 from xcformat.records import End, GuestType, ImageHeader, PageBatch
 
 MAGIC = b"TOYMAP\0\0"
@@ -76,7 +76,8 @@ def sniff(head: bytes):
     return Sniffed("toy", True, "magic") if head.startswith(MAGIC) else None
 
 
-FORMAT = Format("toy", "test-only toy image format", sniff, ToyReader)
+FORMAT = Format("toy", "test-only toy image format", sniff, ToyReader,
+                capabilities=Capabilities(noun="toy images"))
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from .errors import FormatError
+from .kinds import label_of
 from .pageset import PageSet
 from .records import DATA_TYPES, HvmContext, ImageHeader, PageBatch, Record, VcpuContext, Wrapper
 from .x86.hvm_context import TYPE_CPU, iter_hvm_records
@@ -25,7 +26,7 @@ class Census:
         self.records: Counter[str] = Counter()
 
     def see(self, record: Record) -> None:
-        self.records[type(record).__name__] += 1
+        self.records[label_of(record)] += 1
         if isinstance(record, PageBatch):
             self.batches += 1
             self.page_records += record.data_pages

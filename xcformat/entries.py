@@ -36,3 +36,24 @@ def pack_typed(pfns: tuple[int, ...], types: bytes, size: int) -> bytes:
                               | int.from_bytes(types.translate(_TO_HIGH_NIBBLE), "little")
                               ).to_bytes(len(last), "little")
     return bytes(packed)
+
+
+_XTAB = 0xF
+
+
+def split_fillers(pfns: tuple[int, ...], types: bytes
+                  ) -> tuple[tuple[int, ...], bytes, tuple[tuple[int, int], ...]]:
+    """Entries that name a page, and the XTAB ones as ``PageBatch.fillers`` (index, pfn bits)."""
+    keep = [i for i, t in enumerate(types) if t != _XTAB]
+    fillers = tuple((i, p) for i, (p, t) in enumerate(zip(pfns, types)) if t == _XTAB)
+    return tuple(pfns[i] for i in keep), bytes(types[i] for i in keep), fillers
+
+
+def with_fillers(pfns: tuple[int, ...], types: bytes,
+                 fillers: tuple[tuple[int, int], ...]) -> tuple[tuple[int, ...], bytes]:
+    """The inverse: each filler back at its index, as an XTAB entry."""
+    all_pfns, all_types = list(pfns), bytearray(types)
+    for index, bits in fillers:
+        all_pfns.insert(index, bits)
+        all_types.insert(index, _XTAB)
+    return tuple(all_pfns), bytes(all_types)

@@ -11,12 +11,8 @@ Messages (what a writer dropped or adjusted, which I/O mode a file fell back to)
 
 from __future__ import annotations
 
-import builtins
 import contextlib
-import io as stdio
 import os
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
@@ -26,15 +22,13 @@ from . import drops, formats
 from .census import Census
 from .errors import (EnvironmentProblem, Finding, FormatError, UnsupportedError,
                      naming_the_input)
-from .io import FileObjectSink, IoMode, Sink, Source, open_sink, open_source
+from .io import FileObjectSink, IoMode, Sink, Source, open_sink
+from .io.passes import Input, Passes, name_of, passes_over
 from .log import Say, say
 from .pagefind import find_page
 from .records import GuestType, Record
-from .selfcheck import output_check
+from .selfcheck import confirmed_first, output_check
 
-#: What :func:`open` reads: a path (``"-"``: standard input, as on the command line), the bytes
-#: of a whole image, or a binary file object (read from where it stands).
-Input: TypeAlias = "str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO"
 #: Where :meth:`Image.convert` writes: a path (written atomically; ``"-"``: standard output) or a
 #: binary file object (written in order as the image is made).
 Output: TypeAlias = "str | os.PathLike[str] | BinaryIO"
@@ -159,7 +153,7 @@ class Image:
     first bytes decided, such as the wrapper and the widths).
     """
 
-    def __init__(self, passes: _Passes, hints: formats.Hints):
+    def __init__(self, passes: Passes, hints: formats.Hints):
         self.name = passes.name
         self._passes = passes
         self._hints = hints
@@ -295,8 +289,10 @@ class Image:
 
         The options are those of the command: ``width`` (a legacy target's toolstack width),
         ``wrap`` (a file wrapper to add), ``align`` (the page-aligned variant), ``index`` (False:
-        no pfn index), ``drop`` (the kinds of record the target may leave out, see
-        :mod:`xcformat.drops`), ``version`` (of the target format).  What the target cannot carry
+        no pfn index, for an aligned target), ``drop`` (the kinds of record the target may leave
+        out, see :mod:`xcformat.drops`), ``version`` (of the target format).  An option the
+        target does not take (its :class:`~xcformat.formats.Capabilities` say which) raises
+        :class:`~xcformat.errors.EnvironmentProblem`.  What the target cannot carry
         and ``drop`` does not name is refused with :class:`~xcformat.errors.UnsupportedError`,
         and nothing is left at a path.  Each message goes to ``on_message`` (default: the
         ``xcformat`` logger) and into :attr:`Written.messages`.  ``watch`` is handed the
@@ -306,18 +302,27 @@ class Image:
         if unknown:
             raise EnvironmentProblem(f"drop {','.join(unknown)}: not a kind (kinds: "
                                      f"{', '.join(drops.KINDS)})")
-        options = formats.WriteOptions(toolstack_bits=width, wrap=wrap, align=align,
-                                       index=index, drop=frozenset(drop), version=version,
-                                       say=on_message or say)
-        return self.write(dest, formats.get(to), options, io=io, watch=watch)
+        target = formats.get(to)
+        own = target.capabilities.own_options({"toolstack_bits": width,
+                                               "index": None if index else False})
+        options = formats.WriteOptions(wrap=wrap, align=align, drop=frozenset(drop),
+                                       version=version, say=on_message or say,
+                                       format_options=own)
+        return self.write(dest, target, options, io=io, watch=watch)
 
     def write(self, dest: Output, target: formats.Format, options: formats.WriteOptions, *,
-              io: IoMode | str = IoMode.AUTO, watch: formats.Watch | None = None) -> Written:
+              io: IoMode | str = IoMode.AUTO, watch: formats.Watch | None = None,
+              confirm: Callable[[], None] | None = None,
+              new_file_mode: int = 0o666) -> Written:
         """:meth:`convert` with the target's :class:`~xcformat.formats.Format` and
         :class:`~xcformat.formats.WriteOptions` already made (as ``--to auto --for`` makes
-        them)."""
+        them).  ``confirm``, called once a file at a path is written but before it is checked
+        and published, may raise to keep it from appearing (``xcformat save`` waits there for
+        xl's verdict on the stream it read); a new file at a path gets the permissions
+        ``new_file_mode``, less the umask."""
         if target.writer is None:
             raise UnsupportedError(f"xcformat cannot write {target.name} images")
+        target.capabilities.check(target.name, options)    # before anything is opened
         messages: list[str] = []
 
         def tell(message: str) -> None:
@@ -328,11 +333,14 @@ class Image:
             records = self._reader(source).records()
             moving = records if watch is None else watch(records, source)
             writer: formats.Writer | None = None
-            check = output_check(target.name, _name_of(dest), source.name,
+            check = output_check(target.name, name_of(dest), source.name,
                                  lambda: getattr(writer, "read_hints", formats.Hints()), io)
-            with _sink(dest, io, reading=source.stat(), check=check) as sink:
+            if confirm is not None:
+                check = confirmed_first(confirm, check)
+            # A writer learns facts early from the reader (v2/prepass.py), never from the input.
+            with _sink(dest, io, source, check=check, new_file_mode=new_file_mode) as sink:
                 try:
-                    writer = target.writer(sink, replace(options, source=source, say=tell))
+                    writer = target.new_writer(sink, replace(options, say=tell))
                     writer.write(moving)
                 except (FormatError, UnsupportedError) as exc:
                     raise naming_the_input(exc, source.name) from None
@@ -351,7 +359,7 @@ def open(source: Input, *, guest: GuestType | str | None = None, width: int | No
     """
     hints = formats.Hints(guest=GuestType(guest) if guest is not None else None,
                           toolstack_bits=width)
-    return Image(_passes(source, IoMode(io)), hints)
+    return Image(passes_over(source, IoMode(io)), hints)
 
 
 def validate(source: Input, *, guest: GuestType | str | None = None, width: int | None = None,
@@ -362,141 +370,25 @@ def validate(source: Input, *, guest: GuestType | str | None = None, width: int 
         image = open(source, guest=guest, width=width, io=io)
     except FormatError as exc:
         fatal = Finding.of(exc)
-        return Validation(_name_of(source), None, [fatal], fatal=fatal)
+        return Validation(name_of(source), None, [fatal], fatal=fatal)
     with image:
         return image.validate()
 
 
 @contextlib.contextmanager
-def _sink(dest: Output, io: IoMode | str, reading: os.stat_result,
-          check: Callable[[str], None]) -> Iterator[Sink]:
-    """A sink on ``dest``; a path that is the input (``reading``) is refused, and one whose
-    file fails ``check`` is not published (a file object cannot be taken back)."""
+def _sink(dest: Output, io: IoMode | str, source: Source,
+          check: Callable[[str], None], new_file_mode: int) -> Iterator[Sink]:
+    """A sink on ``dest`` that may read bytes again from ``source``, the input (which a path
+    must not be); a file that fails ``check`` is not published (a file object cannot be taken
+    back)."""
     if isinstance(dest, (str, os.PathLike)):
-        with open_sink(os.fspath(dest), io, reading=reading, check=check) as sink:
+        with open_sink(os.fspath(dest), io, reading=source.stat(), check=check,
+                       reread=source, new_file_mode=new_file_mode) as sink:
             yield sink
         return
-    sink = FileObjectSink(dest, _name_of(dest))
+    sink = FileObjectSink(dest, name_of(dest), reread=source)
     try:
         yield sink
     finally:
         sink.close()
     dest.flush()
-
-
-# -- inputs: a fresh source for every pass ----------------------------------------------------
-class _Passes:
-    """Sources over one input, each at its start."""
-
-    name: str
-
-    def open(self) -> contextlib.AbstractContextManager[Source]:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
-
-
-class _PathPasses(_Passes):
-    def __init__(self, path: str, io: IoMode):
-        self.name = path
-        self._path = path
-        self._io = io
-        self._once = path == "-"
-        self._used = False
-
-    def open(self) -> contextlib.AbstractContextManager[Source]:
-        if self._once and self._used:
-            raise UnsupportedError("standard input can be read only once")
-        self._used = True
-        return open_source(self._path, self._io)
-
-
-class _FdPasses(_Passes):
-    """An open file descriptor, read from ``origin`` on each pass (once when not seekable);
-    ``owned`` ones are closed with the image.  Each pass over a seekable one reopens it through
-    /proc, so that passes under way at once (two :meth:`Image.records`) keep their own offsets."""
-
-    def __init__(self, fd: int, name: str, *, owned: bool):
-        self.name = name
-        self._fd = fd
-        self._owned = owned
-        try:
-            self._origin: int | None = os.lseek(fd, 0, os.SEEK_CUR)
-        except OSError:
-            self._origin = None          # a pipe or a socket: one pass
-        self._used = False
-
-    @contextlib.contextmanager
-    def _source(self) -> Iterator[Source]:
-        if self._origin is None:
-            source = Source(self._fd, self.name, close=False)
-        else:
-            fd = os.open(f"/proc/self/fd/{self._fd}", os.O_RDONLY | os.O_CLOEXEC)
-            os.lseek(fd, self._origin, os.SEEK_SET)
-            source = Source(fd, self.name)
-        try:
-            yield source
-        finally:
-            source.close()
-
-    def open(self) -> contextlib.AbstractContextManager[Source]:
-        if self._origin is None and self._used:
-            raise UnsupportedError(f"{self.name} can be read only once")
-        self._used = True
-        return self._source()
-
-    def close(self) -> None:
-        if self._owned:
-            os.close(self._fd)
-
-
-def _passes(source: Input, io: IoMode) -> _Passes:
-    if isinstance(source, (str, os.PathLike)):
-        return _PathPasses(os.fspath(source), io)
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return _FdPasses(_in_memory(memoryview(source)), "<bytes>", owned=True)
-    name = _name_of(source)
-    try:
-        fd = source.fileno()
-    except (AttributeError, stdio.UnsupportedOperation):
-        return _FdPasses(_spooled(source), name, owned=True)
-    if source.seekable():
-        os.lseek(fd, source.tell(), os.SEEK_SET)   # a buffered reader's fd may have read ahead
-    return _FdPasses(fd, name, owned=False)
-
-
-def _name_of(thing: object) -> str:
-    if isinstance(thing, (str, os.PathLike)):
-        return str(os.fspath(thing))
-    if isinstance(thing, (bytes, bytearray, memoryview)):
-        return "<bytes>"
-    name = getattr(thing, "name", None)
-    return name if isinstance(name, str) else f"<{type(thing).__name__}>"
-
-
-def _in_memory(data: memoryview) -> int:
-    """A memory file holding ``data`` (the bytes are in memory already)."""
-    fd = os.memfd_create("xcformat-image", os.MFD_CLOEXEC)
-    try:
-        with builtins.open(fd, "wb", closefd=False) as file:
-            file.write(data)
-        os.lseek(fd, 0, os.SEEK_SET)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def _spooled(source: BinaryIO) -> int:
-    """An unnamed temporary file holding the rest of ``source`` (a file object with no file
-    descriptor: its bytes are copied once, in chunks, so memory stays small)."""
-    with tempfile.TemporaryFile() as spool:
-        try:
-            shutil.copyfileobj(source, spool, 1 << 20)
-        except OSError as exc:
-            raise EnvironmentProblem(f"{_name_of(source)}: cannot spool: {exc}") from None
-        spool.flush()
-        fd = os.dup(spool.fileno())
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd

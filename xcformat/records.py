@@ -5,6 +5,9 @@ Records appear in the order their bytes appear in the source, so a writer of the
 reproduce the source exactly, and a writer of another format can regroup them (v2 gathers HVM
 parameters into one record, legacy splits them into chunks and tail fields).
 
+Each record class is registered with its :class:`~xcformat.kinds.RecordKind` (``@kind``): what
+every format needs to know about it, in one place.
+
 Memory rule: a :class:`PageBatch`'s ``data`` is a view into the reader's buffer, valid only until
 the next record is requested.  Writers consume it at once; anything that keeps pages copies them.
 """
@@ -15,6 +18,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from . import kinds
+from .kinds import kind
+
 PAGE_SIZE = 4096
 PAGE_SHIFT = 12
 
@@ -22,6 +28,12 @@ PAGE_SHIFT = 12
 class GuestType(str, enum.Enum):
     PV = "pv"
     HVM = "hvm"
+
+
+#: The guest types a record kind belongs to (:attr:`xcformat.kinds.RecordKind.guests`).
+PV = frozenset({GuestType.PV})
+HVM = frozenset({GuestType.HVM})
+BOTH = PV | HVM
 
 
 class PageType(enum.IntEnum):
@@ -43,7 +55,8 @@ class PageType(enum.IntEnum):
 
 #: Page types that are followed by 4096 bytes of data.
 DATA_TYPES = frozenset({0x0, 0x1, 0x2, 0x3, 0x4, 0x9, 0xA, 0xB, 0xC})
-#: Page types that carry no data; their entries still name a pfn (XTAB's may be junk).
+#: Page types that carry no data; their entries still name a pfn (a legacy XTAB entry, which
+#: names none, is one of ``PageBatch.fillers`` instead).
 NO_DATA_TYPES = frozenset({0xD, 0xE, 0xF})
 #: The type values 5-8 that no Xen defines: every reader refuses them.
 INVALID_TYPES = frozenset({0x5, 0x6, 0x7, 0x8})
@@ -65,6 +78,7 @@ class Record:
         __dataclass_fields__: ClassVar[dict[str, Any]]
 
 
+@kind("a file wrapper", BOTH, "aligned core legacy v2", drop=kinds.CONFIG, region="wrapper")
 @dataclass(frozen=True, slots=True)
 class Wrapper(Record):
     """A file wrapper around the save stream: xl save-file header or xend record header.
@@ -81,6 +95,67 @@ class Wrapper(Record):
     fields: dict[str, Any] = field(default_factory=dict)
 
 
+class Saver(str, enum.Enum):
+    """The toolstack that wrote an image, where its bytes say so."""
+
+    XEND = "xend"
+    LIBXL = "libxl"
+
+
+#: Core dump layouts, named by themselves in a provenance's ``label`` (no format prefix).
+CORE_LAYOUTS = ("elf32", "elf64", "format-a")
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Which format, and which layout of it, the records were read from.
+
+    ``format`` is the source's format name (``"legacy"``, ``"v2"``, ``"core"``; a reader that
+    passes records on, as aligned does, passes its source's provenance on); ``version`` the
+    format's own version where it has several (v2: 2 or 3); ``layout`` the layout within the
+    format (legacy: ``"pv"`` or ``"hvm"``; core: ``"elf32"``, ``"elf64"``, ``"format-a"``);
+    ``toolstack`` the toolstack that wrote the stream, where the bytes say (a v2 stream inside
+    a libxl layer).  Writers of the source's format use it to reproduce the source; writers of
+    other formats need nothing from it.  ``label`` is its one-word text form.
+    """
+
+    format: str
+    version: int | None = None
+    layout: str = ""
+    toolstack: Saver | None = None
+
+    @property
+    def label(self) -> str:
+        """``v3+libxl``, ``legacy-pv``, ``elf64``...: format (v2: ``v`` and its version),
+        ``-layout``, ``+toolstack`` (a core dump's layout names itself)."""
+        if self.format == "core":
+            text = self.layout
+        else:
+            text = f"v{self.version}" if self.format == "v2" and self.version else self.format
+            text += f"-{self.layout}" if self.layout else ""
+        return text + (f"+{self.toolstack.value}" if self.toolstack else "")
+
+    @classmethod
+    def from_label(cls, label: str) -> Provenance:
+        """The provenance whose ``label`` is ``label`` (any text has one)."""
+        text, plus, suffix = label.rpartition("+")
+        toolstack = next((saver for saver in Saver if saver.value == suffix), None) \
+            if plus else None
+        if toolstack is None:
+            text = label
+        if text in CORE_LAYOUTS:
+            return cls("core", layout=text, toolstack=toolstack)
+        head, _, layout = text.partition("-")
+        if head[:1] == "v" and head[1:].isdigit():
+            return cls("v2", int(head[1:]), layout, toolstack)
+        return cls(head, None, layout, toolstack)
+
+
+#: The provenance of records that no reader produced (made by hand, or by a model).
+UNKNOWN_SOURCE = Provenance("")
+
+
+@kind("an image header", BOTH, "aligned core legacy v2", restore=True, region="header")
 @dataclass(frozen=True, slots=True)
 class ImageHeader(Record):
     """What the image says about the guest as a whole.
@@ -89,8 +164,7 @@ class ImageHeader(Record):
     format does not record it.  ``guest_bits`` is 32 or 64 for PV guests, None for HVM.
     ``toolstack_bits`` is the legacy writer's ``unsigned long`` width where the source has one.
     ``xen_version`` is ``(major, minor)`` of the saving Xen where the format states it.
-    ``variant`` names the source layout (e.g. ``"legacy-3.1+"``, ``"v2"``, ``"v3"``); writers of the
-    same format use it to reproduce the source, writers of other formats ignore it.
+    ``provenance`` says which format and layout the records come from (:class:`Provenance`).
     ``xsave_size`` (PV) is the length of each vCPU's :class:`VcpuXsave` ``data``, for writers that
     must state it before the pages (legacy's "xcnt"); the v2 reader finds it ahead on a seekable
     source.  None: no xsave records, or the reader cannot tell (or need not: legacy keeps its
@@ -102,10 +176,17 @@ class ImageHeader(Record):
     guest_bits: int | None = None
     toolstack_bits: int | None = None
     xen_version: tuple[int, int] | None = None
-    variant: str = ""
+    provenance: Provenance = UNKNOWN_SOURCE
     xsave_size: int | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.provenance, Provenance):   # the text ``variant`` it replaced
+            raise TypeError(f"ImageHeader.provenance must be a Provenance, not "
+                            f"{type(self.provenance).__name__} (Provenance.from_label reads "
+                            "the old variant text)")
 
+
+@kind("a PV extended-info block", PV, "aligned legacy v2", drop=kinds.EXT_INFO, region="ext-info")
 @dataclass(frozen=True, slots=True)
 class PvExtInfo(Record):
     """The legacy PV extended-info block (``vcpu``, ``extv``, ``xcnt``), kept for exact rewrites.
@@ -122,6 +203,7 @@ NO_P2M_FRAMES = ("a PV guest's save stream needs its p2m frame list (the pfns of
                  "image has none (a core dump does not record it)")
 
 
+@kind("a p2m frame list", PV, "aligned core legacy v2", restore=True, region="p2m-frames")
 @dataclass(frozen=True, slots=True)
 class P2MFrames(Record):
     """PV: the pfns of the guest pages that hold the guest's own p2m table, in order."""
@@ -129,6 +211,7 @@ class P2MFrames(Record):
     frames: tuple[int, ...]
 
 
+@kind("a page batch", BOTH, "aligned core legacy v2", restore=True)
 @dataclass(frozen=True, slots=True)
 class PageBatch(Record):
     """A run of pages.
@@ -140,6 +223,10 @@ class PageBatch(Record):
     ``data[0]`` where ``data`` is one contiguous run of the file (a writer that reorders pages
     reads them back from there instead of keeping a copy); None where it is not (pages made up
     by the reader, or read from a stream).  It is not content: records compare equal without it.
+    ``fillers`` are entries that name no page, as ``(index in the stored batch, pfn bits)``:
+    a legacy batch's XTAB entries, which every legacy restorer skips and whose pfn bits are
+    whatever the saver left there.  They are not in ``pfns``; a writer of the source format
+    puts them back, the others have nothing to do with them.
     """
 
     pfns: tuple[int, ...]
@@ -147,12 +234,14 @@ class PageBatch(Record):
     data: memoryview
     gmfns: tuple[int, ...] | None = None
     data_offset: int | None = field(default=None, compare=False)
+    fillers: tuple[tuple[int, int], ...] = ()
 
     @property
     def data_pages(self) -> int:
         return len(self.data) // PAGE_SIZE
 
 
+@kind("the online vCPU set", BOTH, "aligned core legacy v2")
 @dataclass(frozen=True, slots=True)
 class VcpuInfo(Record):
     """The set of online vCPUs (legacy chunk -2)."""
@@ -161,14 +250,18 @@ class VcpuInfo(Record):
     online: frozenset[int]
 
 
+@kind("a vCPU context record", BOTH, "aligned core legacy v2", drop=kinds.VCPU_CONTEXT,
+      restore=True, region="tail")
 @dataclass(frozen=True, slots=True)
 class VcpuContext(Record):
-    """PV: one vCPU's ``vcpu_guest_context`` in guest layout, pfns canonicalised."""
+    """One vCPU's ``vcpu_guest_context`` in guest layout, pfns canonicalised: PV, and the HVM
+    guests of the 2007 legacy tail, which kept it beside the HVM context."""
 
     vcpu_id: int
     context: bytes
 
 
+@kind("a vCPU extended context", PV, "aligned legacy v2", drop=kinds.VCPU_EXTENDED, region="tail")
 @dataclass(frozen=True, slots=True)
 class VcpuExtended(Record):
     """PV: one vCPU's extended context (legacy: the 128-byte domctl slot)."""
@@ -177,6 +270,7 @@ class VcpuExtended(Record):
     data: bytes
 
 
+@kind("a vCPU xsave record", PV, "aligned legacy v2", drop=kinds.XSAVE, region="tail")
 @dataclass(frozen=True, slots=True)
 class VcpuXsave(Record):
     """PV: one vCPU's xsave state: ``data`` = u64 xcr0, u64 xcr0_accum, XSAVE area.
@@ -189,6 +283,7 @@ class VcpuXsave(Record):
     mask: int | None = None
 
 
+@kind("a vCPU MSR list", PV, "aligned v2", drop=kinds.MSRS, region="tail")
 @dataclass(frozen=True, slots=True)
 class VcpuMsrs(Record):
     """PV: one vCPU's MSR list (v2 only)."""
@@ -197,6 +292,8 @@ class VcpuMsrs(Record):
     data: bytes
 
 
+@kind("a shared-info page", PV, "aligned core legacy v2", drop=kinds.SHARED_INFO, restore=True,
+      region="tail")
 @dataclass(frozen=True, slots=True)
 class SharedInfo(Record):
     """PV: the guest's 4096-byte shared-info page."""
@@ -204,6 +301,7 @@ class SharedInfo(Record):
     page: bytes
 
 
+@kind("a TSC record", BOTH, "aligned legacy v2", drop=kinds.TSC)
 @dataclass(frozen=True, slots=True)
 class TscInfo(Record):
     mode: int
@@ -212,6 +310,7 @@ class TscInfo(Record):
     incarnation: int
 
 
+@kind("HVM parameters", HVM, "aligned legacy v2", drop=kinds.HVM_PARAMS, restore=True)
 @dataclass(frozen=True, slots=True)
 class HvmParams(Record):
     """HVM parameters as ``(index, value)`` pairs in stream order (HVM_PARAM_* numbers)."""
@@ -219,6 +318,8 @@ class HvmParams(Record):
     params: tuple[tuple[int, int], ...]
 
 
+@kind("an HVM context", HVM, "aligned core legacy v2", drop=kinds.HVM_CONTEXT, restore=True,
+      region="tail")
 @dataclass(frozen=True, slots=True)
 class HvmContext(Record):
     """HVM: the hypervisor's save-record blob (``XEN_DOMCTL_gethvmcontext``)."""
@@ -226,13 +327,49 @@ class HvmContext(Record):
     blob: bytes
 
 
+@kind("toolstack data", BOTH, "aligned legacy v2", drop=kinds.TOOLSTACK)
 @dataclass(frozen=True, slots=True)
 class Toolstack(Record):
-    """Toolstack data (legacy chunk -18; libxl physmap).  Opaque here."""
+    """Toolstack data that is not a libxl physmap (legacy chunk -18, v2 TOOLSTACK).  Opaque."""
 
     data: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class PhysmapEntry:
+    """One guest-physical range the device model maps (VRAM, an option ROM).
+
+    ``padding`` is what a 64-bit libxl left in the 4 bytes of struct padding after the name in
+    its toolstack blob (uninitialised memory), kept so that blob is rewritten exactly; empty
+    elsewhere, and not content.
+    """
+
+    phys_offset: int
+    start_addr: int
+    size: int
+    name: bytes
+    padding: bytes = field(default=b"", compare=False)
+
+
+@kind("a toolstack physmap", BOTH, "aligned legacy v2", drop=kinds.TOOLSTACK)
+@dataclass(frozen=True, slots=True)
+class Physmap(Record):
+    """libxl's physmap: what the device model maps where, which a restoring libxl hands back.
+
+    Legacy streams carry it as libxl's toolstack blob (chunk -18) laid out for the toolstack's
+    width, v2 streams as ``physmap/...`` keys of EMULATOR_XENSTORE_DATA; each writer encodes
+    it its own way.  ``emulator_id`` and ``index`` are the libxl emulator record's, where the
+    source is one (0 elsewhere).  ``blob_bits`` is the width of the toolstack blob it was read
+    from (None: read from xenstore keys), so a format that stores either keeps the source's.
+    """
+
+    entries: tuple[PhysmapEntry, ...]
+    emulator_id: int = 0
+    index: int = 0
+    blob_bits: int | None = field(default=None, compare=False)
+
+
+@kind("the device model's state", HVM, "aligned legacy v2", drop=kinds.EMULATOR, region="tail")
 @dataclass(frozen=True, slots=True)
 class EmulatorContext(Record):
     """The device model's (qemu's) saved state.
@@ -246,6 +383,8 @@ class EmulatorContext(Record):
     signature: bytes | None = None
 
 
+@kind("the device model's xenstore keys", HVM, "aligned legacy v2", drop=kinds.EMULATOR,
+      region="tail")
 @dataclass(frozen=True, slots=True)
 class EmulatorXenstore(Record):
     """libxl: the device model's xenstore keys, packed NUL-terminated key/value strings."""
@@ -255,6 +394,8 @@ class EmulatorXenstore(Record):
     index: int = 0
 
 
+@kind("a list of unmapped pfns", PV, "aligned core legacy v2", drop=kinds.UNMAPPED_PFNS,
+      region="tail")
 @dataclass(frozen=True, slots=True)
 class UnmappedPfns(Record):
     """PV: pfns that were not in the p2m when the save ended (legacy tail)."""
@@ -262,6 +403,7 @@ class UnmappedPfns(Record):
     pfns: tuple[int, ...]
 
 
+@kind("a CPU policy", BOTH, "aligned v2", drop=kinds.CPU_POLICY)
 @dataclass(frozen=True, slots=True)
 class CpuPolicy(Record):
     """v3 static data: ``kind`` is ``"cpuid"`` or ``"msr"``; ``data`` the record body."""
@@ -270,6 +412,10 @@ class CpuPolicy(Record):
     data: bytes
 
 
+@kind("an item only one format knows", BOTH, "aligned core legacy v2",
+      # tmem's two legacy chunks belong together, and both verify markers
+      item_drops={"tmem": kinds.TMEM, "tmem-extra": kinds.TMEM, "verify-mode": kinds.VERIFY,
+                  "verify": kinds.VERIFY, "hvm-2007-tail": kinds.HVM_2007_TAIL})
 @dataclass(frozen=True, slots=True)
 class Opaque(Record):
     """Something only one format knows how to carry (tmem, a verify pass, a v2 marker...).
@@ -283,6 +429,7 @@ class Opaque(Record):
     data: bytes = b""
 
 
+@kind("a last-checkpoint marker", BOTH, "aligned core legacy v2")
 @dataclass(frozen=True, slots=True)
 class LastCheckpoint(Record):
     """The saver's statement that no further checkpoint follows (legacy chunk -9).
@@ -291,11 +438,13 @@ class LastCheckpoint(Record):
     """
 
 
+@kind("a checkpoint", BOTH, "aligned core legacy v2")
 @dataclass(frozen=True, slots=True)
 class Checkpoint(Record):
     """The end of one consistent snapshot of a checkpointed (Remus/COLO) stream."""
 
 
+@kind("the end of the image", BOTH, "aligned core legacy v2", restore=True)
 @dataclass(frozen=True, slots=True)
 class End(Record):
     """The end of the image."""

@@ -51,6 +51,18 @@ def output_check(target: str, output: str, source: str, hints: Callable[[], form
     return check
 
 
+def confirmed_first(confirm: Callable[[], None], check: Callable[[str], None]
+                    ) -> Callable[[str], None]:
+    """``check``, after ``confirm`` (which may raise to keep the file from appearing): what
+    wrote the input has to approve of it too, as xl's exit status approves of a save."""
+
+    def confirm_then_check(path: str) -> None:
+        confirm()
+        check(path)
+
+    return confirm_then_check
+
+
 def _rejected(source: str, output: str, target: str, why: str) -> OutputRejected:
     return OutputRejected(f"{source}: {output} not written: the {target} image would fail "
                           f"xcformat's own check ({why}); this is a bug in its {target} "

@@ -12,6 +12,8 @@
   ``.. xcformat-map-summary::`` a table comparing several formats' maps of that sample;
 * ``.. xcformat-reference-toc::``: the table of contents of the generated format pages;
 * ``.. xcformat-dump-checks::``: the numbered checks ``validate`` makes on a core dump;
+* ``.. xcformat-drop-kinds::``: the ``--drop`` vocabulary; ``.. xcformat-record-kinds::`` every
+  record kind's descriptor, as a table;
 * after an HTML build, every internal link and anchor is checked, and no option may be written
   with an en dash in place of its two hyphens; either is a warning, and the build runs with warnings
   as errors.
@@ -238,6 +240,40 @@ class DumpChecks(Generated):
         return self.parse(lines)
 
 
+class DropKinds(Generated):
+    """The ``--drop`` vocabulary (``xcformat.kinds.DROP_KINDS``): each kind and what it leaves
+    out, as a definition list."""
+
+    def run(self):
+        from xcformat.drops import KINDS
+
+        lines = []
+        for name, what in KINDS.items():
+            lines += [f"``{name}``", f"   {what}", ""]
+        return self.parse(lines)
+
+
+class RecordKinds(Generated):
+    """Every record kind's descriptor (``xcformat.kinds.KIND_OF``), as a table."""
+
+    def run(self):
+        from xcformat.kinds import KIND_OF
+
+        lines = [".. list-table::", "   :header-rows: 1", "",
+                 "   * - record", "     - ``--drop``", "     - guests",
+                 "     - a restore needs it", "     - writers that carry it"]
+        for cls, described in KIND_OF.items():
+            drops = dict.fromkeys(d.name for d in described.item_drops.values())
+            if described.drop:
+                drops[described.drop.name] = None
+            lines += [f"   * - :class:`~{cls.__module__}.{cls.__name__}`",
+                      f"     - {', '.join(f'``{d}``' for d in drops) or 'none'}",
+                      f"     - {', '.join(sorted(g.value.upper() for g in described.guests))}",
+                      f"     - {'yes' if described.restore else 'no'}",
+                      f"     - {', '.join(sorted(described.formats))}"]
+        return self.parse(lines)
+
+
 def _sample_options(options) -> dict:
     return {"guest": options.get("guest", "pv"), "pages": options.get("pages", 2100),
             "variant": options.get("variant", "4.5"), **(
@@ -383,4 +419,6 @@ def setup(app):
     app.add_directive("xcformat-map-summary", LayoutMapSummary)
     app.add_directive("xcformat-reference-toc", ReferenceToc)
     app.add_directive("xcformat-dump-checks", DumpChecks)
+    app.add_directive("xcformat-drop-kinds", DropKinds)
+    app.add_directive("xcformat-record-kinds", RecordKinds)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -53,4 +53,4 @@ def test_hints_that_contradict_the_file_are_reported_and_ignored(tmp_path, capsy
     assert main(["validate", "--json", "--guest", "hvm", "--width", "32", str(tmp_path / "a")]) == 0
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert [f["message"] for f in findings] == ["--guest hvm ignored: the file records pv",
-                                                "--width 32 ignored: the file records 64"]
+                                                "--input-width 32 ignored: the file records 64"]

@@ -30,7 +30,7 @@ def test_the_numbers_follow_from_each_formats_layout():
 
 def test_the_model_size_is_the_size_of_a_real_file(tmp_path):
     pages = 3000
-    records = [r.ImageHeader(r.GuestType.HVM, pages, None, 64, None, "model")]
+    records = [r.ImageHeader(r.GuestType.HVM, pages, None, 64, None, r.Provenance("model"))]
     for first in range(0, pages, 1024):
         n = min(1024, pages - first)
         records.append(r.PageBatch(tuple(range(first, first + n)), bytes(n),

@@ -16,7 +16,7 @@ from conftest import batch, page, write_aligned
 #: pfn 3 is sent twice (the later copy wins), pfn 4 has data then turns BROKEN, pfn 0 is
 #: only ever named by XTAB fillers after it was sent, pfn 9 is XALLOC only, 2000 never appears.
 RESENT = [
-    r.ImageHeader(r.GuestType.HVM, 4096, None, 64, None, "legacy-3.1+"),
+    r.ImageHeader(r.GuestType.HVM, 4096, None, 64, None, r.Provenance("legacy", layout="hvm")),
     batch([(1, 0), (2, 0), (3, 0), (4, 0), (0, 0)], 0),
     batch([(3, 0), (0, 0xF), (4, 0xD), (9, 0xE), (1500, 0)], 100),
     r.End(),

@@ -20,7 +20,7 @@ from xcformat.io import open_source
 from conftest import batch, read_aligned, write_aligned
 
 SMALL = [
-    r.ImageHeader(r.GuestType.PV, 0x800, 64, 32, None, "legacy-4.1+"),
+    r.ImageHeader(r.GuestType.PV, 0x800, 64, 32, None, r.Provenance("legacy", layout="pv")),
     r.PvExtInfo(((b"vcpu", bytes(16)),)),
     batch([(1, 0), (2, 1), (0, 0xF), (3, 0xD)], 0),
     r.VcpuInfo(0, frozenset({0})),

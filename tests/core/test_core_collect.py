@@ -1,11 +1,17 @@
 """PageCollector: a dump's page locations, sorted by pfn, in memory where pages are present."""
 
 from xcformat.core.collect import PageCollector
+from xcformat.io.spool import Spool
 from xcformat.records import PAGE_SIZE, PageBatch
 
 
 class _Seekable:
     seekable = True
+
+
+class _Sink:
+    """What a spool asks of its sink: here, an input it may read again (never a scratch file)."""
+    reread = _Seekable()
 
 
 def _batch(pfns, offset, types=None):
@@ -15,7 +21,7 @@ def _batch(pfns, offset, types=None):
 
 
 def _collector():
-    return PageCollector(None, _Seekable(), spill=None)
+    return PageCollector(None, Spool(_Sink()))
 
 
 def test_a_page_at_pfn_2_to_the_32_minus_2_costs_one_chunk_and_sorts_last():

@@ -37,13 +37,12 @@ def images(tmp_path_factory):
 
 
 def _write(image, dump, *, reread: bool) -> CoreWriter:
-    """Convert through the writer API, giving it the input to read back from or not."""
+    """Convert through the writer API, with a sink told it may read the input again or not."""
     with open_source(str(image)) as source:
         fmt = formats.get(formats.sniff(source.peek(formats.SNIFF_BYTES))[0].format)
         records = fmt.reader(source, Hints()).records()
-        with open_sink(str(dump), "buffered") as sink:
-            writer = CoreWriter(sink, WriteOptions(source=source if reread else None,
-                                                   say=lambda _: None))
+        with open_sink(str(dump), "buffered", reread=source if reread else None) as sink:
+            writer = CoreWriter(sink, WriteOptions(say=lambda _: None))
             writer.write(records)
     return writer
 

@@ -11,7 +11,7 @@ from old_dumps import build, format_a
 from xcformat.core import FORMAT, reader
 from xcformat.io import open_source
 from xcformat.testing import read_records
-from xcformat.records import GuestType, ImageHeader, VcpuContext
+from xcformat.records import GuestType, ImageHeader, Provenance, VcpuContext
 
 PFNS = [0, 1, 2, 7, 0x30]
 
@@ -32,7 +32,8 @@ def test_elfclass32_dump_of_february_2007_reads_with_a_class_warning(tmp_path):
     r, records = _read(tmp_path, data)
     assert pages_of(records) == {p: page(p) for p in PFNS}
     header = records[0]
-    assert header.variant == "elf32" and header.toolstack_bits == 32 and header.guest_bits == 32
+    assert header.provenance == Provenance("core", layout="elf32")
+    assert header.toolstack_bits == 32 and header.guest_bits == 32
     assert ("warning", "2") in _levels(r)
     contexts = [x for x in records if isinstance(x, VcpuContext)]
     assert contexts[0].context == context(32, 0)
@@ -78,7 +79,8 @@ def test_format_a_pages_come_back_positionally_with_their_mfns(tmp_path, ctx_siz
     data = format_a([5, 6, 9], ctx_size=ctx_size, entry=entry, vcpus=2)
     r, records = _read(tmp_path, data)
     header = records[0]
-    assert isinstance(header, ImageHeader) and header.variant == "format-a"
+    assert isinstance(header, ImageHeader)
+    assert header.provenance == Provenance("core", layout="format-a")
     assert header.toolstack_bits == (32 if ctx_size == 2800 else 64)
     assert len([x for x in records if isinstance(x, VcpuContext)]) == 2
     batch = records[3]

@@ -7,6 +7,7 @@ Alignment is checked with a struct walk of the output bytes written here from th
 from __future__ import annotations
 
 import dataclasses
+import io
 import struct
 import subprocess
 import sys
@@ -19,7 +20,8 @@ from hypothesis import strategies as st
 
 from helpers import final_pages, hints_for, read_all, rewrite
 from tests.xen_tools import needs_xen_tools, run_xen as run
-from xcformat.errors import UnsupportedError, XcFormatError
+from xcformat import formats
+from xcformat.errors import FormatError, UnsupportedError, XcFormatError
 from xcformat.formats import Hints, WriteOptions
 from xcformat.legacy import align
 from xcformat.records import DATA_TYPES, HvmContext, PageBatch, VcpuContext
@@ -167,7 +169,6 @@ def test_plain_legacy_from_an_aligned_file_keeps_the_pages_not_the_original_byte
 def test_v2_input_is_aligned_too(tmp_path):
     spec = GuestSpec(pages=1200, vcpus=2)
     (tmp_path / "in.v2").write_bytes(v2_bytes(spec))
-    from xcformat import formats
     from xcformat.io import open_sink, open_source
     with open_source(str(tmp_path / "in.v2")) as source:
         with open_sink(str(tmp_path / "out")) as sink:
@@ -240,13 +241,14 @@ def test_every_start_offset_gets_a_plan_that_reaches_a_page_boundary(word):
 def test_an_all_xtab_run_never_becomes_a_batch_of_its_own():
     written = []
 
-    class Sink:
-        offset = 4                                # just after a 32-bit p2m_size word
+    class Writer:                                 # what the aligner asks of the legacy writer
+        next_offset = 4                           # just after a 32-bit p2m_size word
+        entry_bytes = 4
 
-        def write(self, data):
-            written.append(bytes(data))
+        def write_pad_chunks(self, count):
+            written.append(count)
 
-    aligner = align.BatchAligner(Sink(), 4, say=written.append)
+    aligner = align.BatchAligner(Writer(), say=written.append)
     xtab = PageBatch((0, 0, 7), bytes([0xF] * 3), memoryview(b""))
     assert list(aligner.take(xtab)) == [] and list(aligner.flush()) == []
     page = PageBatch((5,), b"\x00", memoryview(bytes(PAGE)))
@@ -339,3 +341,13 @@ def test_a_damaged_aligned_file_fails_only_with_format_errors(tmp_path_factory, 
     regions = []                # whatever was accepted comes out aligned
     read_all(tmp / "out", hints_for(ALIGNED_SPEC), regions.append)
     assert all(r.offset % PAGE == 0 for r in regions if r.kind == "page-data")
+
+
+def test_pages_before_the_image_header_are_refused_by_name_under_align():
+    from xcformat.io import FileObjectSink
+    from xcformat.records import End
+
+    writer = formats.get("legacy").writer(FileObjectSink(io.BytesIO(), "<memory>"),
+                                          WriteOptions(align=True, say=[].append))
+    with pytest.raises(FormatError, match="page data before the image header"):
+        writer.write([PageBatch((1,), b"\x00", memoryview(bytes(PAGE))), End()])

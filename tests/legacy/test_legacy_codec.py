@@ -15,6 +15,7 @@ from xcformat.formats import Hints
 from xcformat.io import open_sink, open_source
 from xcformat.legacy import LegacyReader, LegacyWriter
 from xcformat.legacy import payloads as p
+from xcformat.legacy import physmap
 from xcformat.legacy import schema as s
 from xcformat.schema import REGISTRY
 from xcformat.synth import GuestSpec, legacy_bytes
@@ -94,7 +95,13 @@ def test_each_structure_is_the_schema_parse_and_build_of_its_record(tmp_path, na
         struct, payload, context, fixed = case
         part = written[region.offset:region.offset + region.length]
         # The reader's record is the codec's load of the schema's parse of these bytes ...
-        assert payload.load(struct.parse(part), context) == record, region
+        loaded = payload.load(struct.parse(part), context)
+        if isinstance(record, r.Physmap):
+            # ... the -18 payload's libxl blob read by the one physmap codec ...
+            bits = SPECS[name].toolstack_bits
+            assert physmap.from_blob(loaded.data, bits) == record, region
+            record = r.Toolstack(physmap.to_blob(record, bits))
+        assert loaded == record, region
         # ... and the schema's build of the codec's dump of that record gives them back.
         assert struct.build({**fixed, **payload.dump(record, context)}) == part, region
         checked.add(region.label)

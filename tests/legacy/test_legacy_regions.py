@@ -3,7 +3,7 @@
 import pytest
 
 from helpers import hints_for, read_all
-from xcformat.layout import KINDS
+from xcformat.regions import KINDS
 from xcformat.synth import GuestSpec, expected, legacy_bytes
 
 CASES = {

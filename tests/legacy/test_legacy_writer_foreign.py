@@ -15,18 +15,22 @@ from xcformat.errors import UnsupportedError
 from xcformat.formats import Hints, WriteOptions
 from xcformat.io import open_sink
 from xcformat.legacy import LegacyWriter
+from xcformat.legacy.writer import LegacyOptions
+from xcformat.v2.physmap import from_keys
 from xcformat.records import (EmulatorXenstore, End, GuestType, HvmContext, HvmParams,
-                              ImageHeader, LastCheckpoint, PageBatch, PvExtInfo, Toolstack,
-                              TscInfo, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave)
+                              ImageHeader, LastCheckpoint, PageBatch, Physmap, Provenance,
+                              PvExtInfo, Toolstack, TscInfo, VcpuContext, VcpuExtended, VcpuInfo,
+                              VcpuMsrs, VcpuXsave)
 from xcformat.synth import GuestSpec, legacy_bytes
 
 LEGACY_ONLY = (PvExtInfo, VcpuInfo, LastCheckpoint, Toolstack)
 
 
-def write(path, records, **options):
+def write(path, records, toolstack_bits=None, **options):
     said = []
     with open_sink(str(path)) as sink:
-        LegacyWriter(sink, WriteOptions(say=said.append, **options)).write(records)
+        LegacyWriter(sink, WriteOptions(say=said.append, **options, format_options=LegacyOptions(
+            toolstack_bits=toolstack_bits))).write(records)
     return said
 
 
@@ -34,7 +38,7 @@ def foreign(tmp_path, spec: GuestSpec) -> list:
     """The image's records as another format would deliver them."""
     (tmp_path / "src.img").write_bytes(legacy_bytes(spec))
     records, _, _ = read_all(tmp_path / "src.img", Hints(guest=GuestType(spec.guest)))
-    header = dataclasses.replace(records[0], variant="v2")
+    header = dataclasses.replace(records[0], provenance=Provenance("v2", 2))
     body = [r for r in records[1:-1] if not isinstance(r, LEGACY_ONLY + (TscInfo, HvmParams))]
     params = tuple(p for r in records if isinstance(r, HvmParams) for p in r.params)
     tsc = [r for r in records if isinstance(r, TscInfo)]
@@ -103,7 +107,8 @@ def test_xsave_without_a_size_before_the_frames_is_refused(tmp_path):
 
 
 def test_hvm_param_without_a_legacy_chunk_is_refused(tmp_path):
-    records = [ImageHeader(GuestType.HVM, 0x100, variant="v2"), HvmParams(((44, 1),)),
+    records = [ImageHeader(GuestType.HVM, 0x100, provenance=Provenance("v2", 2)),
+               HvmParams(((44, 1),)),
                HvmContext(b"ctx"), End()]
     with pytest.raises(UnsupportedError, match=r"^legacy cannot carry HVM parameter 44; "
                                                r"pass --drop hvm-params"):
@@ -119,36 +124,37 @@ def test_an_hvm_image_without_its_hvm_context_is_refused(tmp_path):
 
 def test_rewidening_keeps_everything_and_repads_the_libxl_physmap(tmp_path):
     (tmp_path / "in").write_bytes(legacy_bytes(GuestSpec(guest="hvm", pages=16)))
-    rewrite(tmp_path / "in", tmp_path / "w32", options=WriteOptions(toolstack_bits=32))
+    rewrite(tmp_path / "in", tmp_path / "w32",
+            options=WriteOptions(format_options=LegacyOptions(toolstack_bits=32)))
     wide, _, _ = read_all(tmp_path / "in")
     narrow, _, findings = read_all(tmp_path / "w32", Hints(toolstack_bits=32))
     assert not findings and narrow[0].toolstack_bits == 32 and len(wide) == len(narrow)
     for before, after in zip(wide[1:], narrow[1:]):
-        if isinstance(before, Toolstack):
-            assert after.data == before.data[:-4] and len(before.data) == 8 + 28 + 9 + 4
-        else:
-            assert before == after
+        assert before == after
+        if isinstance(before, Physmap):
+            assert (before.blob_bits, after.blob_bits) == (64, 32) and before.entries
     assert (tmp_path / "w32").read_bytes() == legacy_bytes(GuestSpec(guest="hvm", pages=16,
                                                                      toolstack_bits=32))
 
 
 @pytest.mark.parametrize("width", [32, 64])
 def test_libxl_physmap_xenstore_keys_become_the_toolstack_chunk(tmp_path, width):
+    """The physmap v2 reads from xenstore keys (no width of its own) is laid out for the
+    stream's width: the chunk libxl of that width wrote, byte for byte."""
     (tmp_path / "in").write_bytes(legacy_bytes(GuestSpec(guest="hvm", pages=16,
                                                          toolstack_bits=width)))
     records, _, _ = read_all(tmp_path / "in")
-    original = next(r for r in records if isinstance(r, Toolstack))
-    keys = (b"physmap/f0000000/start_addr\0f0000000\0physmap/f0000000/size\0800000\0"
-            b"physmap/f0000000/name\0vga.vram\0")
-    regrouped = [r if not isinstance(r, Toolstack) else EmulatorXenstore(keys) for r in records]
+    original = next(r for r in records if isinstance(r, Physmap))
+    keys = from_keys(b"physmap/f0000000/start_addr\0f0000000\0physmap/f0000000/size\0"
+                     b"800000\0physmap/f0000000/name\0vga.vram\0")
+    assert keys == original and keys.blob_bits is None and original.blob_bits == width
+    regrouped = [r if not isinstance(r, Physmap) else keys for r in records]
     write(tmp_path / "out", regrouped)
     assert (tmp_path / "out").read_bytes() == (tmp_path / "in").read_bytes()
-    back, _, _ = read_all(tmp_path / "out")
-    assert next(r for r in back if isinstance(r, Toolstack)) == original
 
 
 def test_xenstore_keys_legacy_cannot_hold_are_refused_or_dropped(tmp_path):
-    records = [ImageHeader(GuestType.HVM, 0x100, variant="v2"),
+    records = [ImageHeader(GuestType.HVM, 0x100, provenance=Provenance("v2", 2)),
                EmulatorXenstore(b"device-model/0/state\0running\0"),
                next(r for r in foreign(tmp_path, GuestSpec(guest="hvm", pages=16))
                     if isinstance(r, HvmContext)), End()]

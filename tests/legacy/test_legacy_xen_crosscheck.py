@@ -16,6 +16,7 @@ from test_legacy_synth import SPECS
 from xcformat import formats
 from xcformat.formats import Hints, WriteOptions
 from xcformat.io import open_sink, open_source
+from xcformat.legacy.writer import LegacyOptions
 from xcformat.records import GuestType, HvmContext, VcpuContext
 from xcformat.synth import GuestSpec, expected, legacy_bytes
 
@@ -74,7 +75,7 @@ def test_v2_written_by_xen_comes_down_to_legacy_that_xen_accepts_again(tmp_path,
     with open_source(str(tmp_path / "xen.v2")) as source:
         with open_sink(str(tmp_path / "back")) as sink:
             formats.get("legacy").writer(sink, WriteOptions(
-                toolstack_bits=spec.toolstack_bits)).write(
+                format_options=LegacyOptions(toolstack_bits=spec.toolstack_bits))).write(
                 formats.get("v2").reader(source, Hints()).records())
     back, _, findings = read_all(tmp_path / "back", Hints(guest=GuestType(spec.guest)))
     assert not [f for f in findings if f.level == "error"]

@@ -3,6 +3,7 @@ table."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from tests.negotiate import toyformats
 
 from xcformat import formats
 from xcformat.errors import EnvironmentProblem, UnsupportedError
-from xcformat.negotiate import options, targets
+from xcformat.negotiate import targets
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "compatibility.rst"
 
@@ -20,11 +21,14 @@ def test_docs_compatibility_page_is_generated_from_the_table():
         "stale: run python -m xcformat.negotiate.targets > docs/compatibility.rst"
 
 
-def with_writers(monkeypatch, *names):
-    """A registry in which exactly ``names`` can be written, each in both variants."""
-    monkeypatch.setattr(formats, "registry",
-                        lambda: {n: toyformats.REGISTRY[n] for n in names})
-    monkeypatch.setattr(options, "ALIGNING_WRITERS", frozenset(names))
+def with_writers(monkeypatch, *names, plain_only=()):
+    """A registry in which exactly ``names`` can be written, as the real formats can (but those
+    in ``plain_only``, whose capabilities declare no aligned variant)."""
+    chosen = {n: toyformats.REGISTRY[n] for n in names}
+    for name in plain_only:
+        caps = dataclasses.replace(chosen[name].capabilities, aligned=None)
+        chosen[name] = dataclasses.replace(chosen[name], capabilities=caps)
+    monkeypatch.setattr(formats, "registry", lambda: chosen)
 
 
 @pytest.mark.parametrize("target, width, expected", [
@@ -55,8 +59,7 @@ def test_for_falls_back_when_a_writer_is_missing_and_says_why(monkeypatch):
 
 
 def test_an_aligned_variant_the_writer_lacks_is_passed_over_with_the_reason(monkeypatch):
-    with_writers(monkeypatch, "v2", "legacy")
-    monkeypatch.setattr(options, "ALIGNING_WRITERS", frozenset({"v2"}))
+    with_writers(monkeypatch, "v2", "legacy", plain_only=("legacy",))
     option, passed = targets.choose(targets.get("xen-4.5"), 64)
     assert option.name == "legacy"
     assert passed == ["legacy-align: this xcformat's legacy writer has no aligned variant yet"]

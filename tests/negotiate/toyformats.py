@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import struct
 
-from xcformat.formats import Format, Sniffed
-from xcformat.records import End, GuestType, ImageHeader, PageBatch
+from xcformat.formats import Capabilities, Format, Sniffed
+from xcformat.records import End, GuestType, ImageHeader, PageBatch, Provenance
 
 HEADER = struct.Struct("<8sBI")
 TRAILER = b"TOY-END!"
@@ -19,7 +19,7 @@ MAX_PAGES = 1 << 16
 BATCH = 64
 
 
-def _family(name: str, magic: bytes) -> Format:
+def _family(name: str, magic: bytes, capabilities: Capabilities) -> Format:
     def sniff(head: bytes) -> Sniffed | None:
         return Sniffed(name, True, "toy magic") if head[:8] == magic else None
 
@@ -36,7 +36,8 @@ def _family(name: str, magic: bytes) -> Format:
             if align > 1 or pages > MAX_PAGES:
                 raise src.error(f"bad toy header (align {align}, pages {pages})",
                                 field="header")
-            yield ImageHeader(GuestType.PV, pages, variant=f"toy-align={align}")
+            yield ImageHeader(GuestType.PV, pages,
+                              provenance=Provenance("toy", layout=f"align={align}"))
             done = 0
             while done < pages:
                 n = min(BATCH, pages - done)
@@ -64,11 +65,15 @@ def _family(name: str, magic: bytes) -> Format:
                 elif isinstance(record, End):
                     self.sink.write(TRAILER)
 
-    return Format(name, f"toy {name}", sniff, Reader, Writer)
+    return Format(name, f"toy {name}", sniff, Reader, Writer, capabilities=capabilities)
 
 
 MAGICS = {"aligned": b"TOYALGN\0", "legacy": b"TOYLGCY\0", "v2": b"TOYV2\0\0\0"}
-REGISTRY = {name: _family(name, magic) for name, magic in MAGICS.items()}
+#: As the real formats declare them: the versions the negotiation states, and which align.
+CAPABILITIES = {"aligned": Capabilities("toy aligned files", versions=(1,)),
+                "legacy": Capabilities("toy legacy streams", aligned="toy-aligned"),
+                "v2": Capabilities("toy v2 streams", versions=(2, 3), aligned="toy-aligned")}
+REGISTRY = {name: _family(name, magic, CAPABILITIES[name]) for name, magic in MAGICS.items()}
 
 
 def image(name: str, pages: int, *, align: bool = False, seed: int = 1) -> bytes:

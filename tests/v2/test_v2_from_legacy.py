@@ -12,6 +12,7 @@ from v2_helpers import page_offsets, pages_by_pfn, read
 from xcformat.errors import UnsupportedError
 from xcformat.formats import Hints, WriteOptions, get
 from xcformat.io import open_sink, open_source
+from xcformat.legacy.writer import LegacyOptions
 from xcformat.records import GuestType
 
 synth = pytest.importorskip("xcformat.synth")
@@ -98,7 +99,8 @@ def back_to_legacy_and_v2(spec, path, **options):
         records = get("v2").reader(source, Hints()).records()
         # the legacy writer has no place for physmap xenstore keys or CPU policies
         get("legacy").writer(sink, WriteOptions(
-            toolstack_bits=spec.toolstack_bits, drop=frozenset({"emulator"}),
+            format_options=LegacyOptions(toolstack_bits=spec.toolstack_bits),
+            drop=frozenset({"emulator"}),
             say=lambda message: None)).write(records)
     again = path.with_suffix(".again")
     hints = Hints(guest=GuestType(spec.guest), toolstack_bits=spec.toolstack_bits)

@@ -16,6 +16,7 @@ from xcformat.errors import UnsupportedError
 from xcformat.formats import Hints, WriteOptions, get
 from xcformat.io import open_sink, open_source
 from xcformat.io.source import Source
+from xcformat.legacy.writer import LegacyOptions
 from xcformat.records import PvExtInfo, VcpuContext, VcpuExtended, VcpuXsave
 
 synth = pytest.importorskip("xcformat.synth")
@@ -32,8 +33,9 @@ def _spec(guest_bits, per_vcpu=False):
 def to_legacy(source, out, drop=frozenset()):
     said = []
     with open_sink(str(out)) as sink:
-        get("legacy").writer(sink, WriteOptions(toolstack_bits=64, drop=drop,
-                                                say=said.append)).write(
+        get("legacy").writer(sink, WriteOptions(
+            format_options=LegacyOptions(toolstack_bits=64), drop=drop,
+            say=said.append)).write(
             get("v2").reader(source, Hints()).records())
     return said
 

@@ -7,6 +7,7 @@ from v2_helpers import pages_by_pfn, read
 
 from xcformat.formats import Hints, WriteOptions, get
 from xcformat.io import open_sink, open_source
+from xcformat.legacy.writer import LegacyOptions
 from xcformat.records import PageBatch
 
 synth = pytest.importorskip("xcformat.synth")
@@ -33,8 +34,9 @@ def test_a_tiny_guest_through_v2_align_goes_to_legacy_with_its_final_pages(tmp_p
     assert repeating, "v2 --align of a tiny guest repeats pfns inside a record"
     with open_source(str(tmp_path / "tiny.v2")) as src, \
             open_sink(str(tmp_path / "tiny.legacy")) as sink:
-        get("legacy").writer(sink, WriteOptions(toolstack_bits=64, drop=frozenset(
-            {"emulator"}), say=lambda m: None)).write(
+        get("legacy").writer(sink, WriteOptions(
+            format_options=LegacyOptions(toolstack_bits=64), drop=frozenset({"emulator"}),
+            say=lambda m: None)).write(
             get("v2").reader(src, Hints()).records())
     batches, findings = legacy_pages(tmp_path / "tiny.legacy")
     assert [f for f in findings if f.level == "error"] == []

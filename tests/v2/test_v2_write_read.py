@@ -4,12 +4,13 @@ import struct
 
 import pytest
 
-from v2_guests import hvm_guest, physmap, pv_guest, xl_wrapper
+from v2_guests import hvm_guest, pv_guest, vga_physmap, xl_wrapper
 from v2_helpers import page_offsets, pages_by_pfn, read, write
 
 from xcformat.formats import sniff
 from xcformat.records import (EmulatorContext, EmulatorXenstore, HvmParams, ImageHeader,
-                              P2MFrames, PageBatch, TscInfo, VcpuInfo, VcpuXsave, Wrapper)
+                              P2MFrames, PageBatch, Physmap, Provenance, TscInfo, VcpuInfo,
+                              VcpuXsave, Wrapper)
 
 CASES = {
     "pv64": (lambda: pv_guest(), {}),
@@ -49,7 +50,7 @@ def test_pv_facts_reach_the_records(tmp_path):
     header = records[0]
     assert isinstance(header, ImageHeader)
     assert (header.guest.value, header.guest_bits, header.p2m_size) == ("pv", 32, 1500)
-    assert header.variant == "v3" and header.xen_version == (0, 1)
+    assert header.provenance == Provenance("v2", 3) and header.xen_version == (0, 1)
     assert isinstance(records[1], P2MFrames) and records[1].frames == (0, 1)
     info = [r for r in records if isinstance(r, VcpuInfo)]
     assert info == [VcpuInfo(3, frozenset({0, 2, 3}))]
@@ -61,7 +62,7 @@ def test_hvm_p2m_size_comes_from_the_prepass_and_params_are_merged(tmp_path):
     records, _ = read(tmp_path / "a")
     header = records[0]
     # highest pfn named: the store pfn param (40 + 0x12)
-    assert header.p2m_size == 40 + 0x12 + 1 and header.variant == "v3+libxl"
+    assert header.p2m_size == 40 + 0x12 + 1 and header.provenance.label == "v3+libxl"
     params = [r for r in records if isinstance(r, HvmParams)]
     assert params == [HvmParams(((12, 0xFEFFC000), (9, 1), (5, 56), (6, 57), (1, 58)))]
     assert isinstance(records[-2], EmulatorContext) and records[-2].data.startswith(b"QEVM")
@@ -82,12 +83,14 @@ def test_per_vcpu_xsave_sizes_are_kept(tmp_path):
 
 
 def test_toolstack_physmap_becomes_xenstore_keys_in_libxl(tmp_path):
-    blob = physmap([(0xF0000000, 0xF1000000, 0x800000, b"vga.vram")], width=64)
-    write(tmp_path / "a", hvm_guest(toolstack=blob), wrap="libxl")
+    data = write(tmp_path / "a", hvm_guest(physmap=vga_physmap()), wrap="libxl")
+    keys = (b"physmap/f0000000/start_addr\0f1000000\0physmap/f0000000/size\0"
+            b"800000\0physmap/f0000000/name\0vga.vram\0")
+    # EMULATOR_XENSTORE_DATA (libxl type 2): header, emulator id 0, index 0, the keys.
+    assert struct.pack("<IIII", 2, 8 + len(keys), 0, 0) + keys in data
     records, findings = read(tmp_path / "a")
-    keys = [r for r in records if isinstance(r, EmulatorXenstore)]
-    assert keys[0].data == (b"physmap/f0000000/start_addr\0f1000000\0physmap/f0000000/size\0"
-                            b"800000\0physmap/f0000000/name\0vga.vram\0")
+    assert [r for r in records if isinstance(r, Physmap)] == [vga_physmap()]
+    assert not [r for r in records if isinstance(r, EmulatorXenstore)]
     assert not [f for f in findings if f.level == "error"]
 
 
@@ -121,7 +124,7 @@ def test_align_realigns_after_other_records_and_fills_the_last_batch(tmp_path):
     # a TSC record between two page runs forces a realignment
     source.insert(4, batch([40, 41], [0, 0xF]))
     source.insert(4, TscInfo(0, 1, 2, 3))
-    source[0] = ImageHeader(source[0].guest, 64, guest_bits=64, variant="v3")
+    source[0] = ImageHeader(source[0].guest, 64, guest_bits=64, provenance=Provenance("v2", 3))
     data = write(tmp_path / "a", [r for r in source if not isinstance(r, End)] + [End()],
                  align=True)
     offsets = page_offsets(data, 0)

@@ -12,6 +12,7 @@ from v2_legacy import legacy_hvm, legacy_pv
 
 from tests.xen_tools import needs_xen_tools, run_xen, run_xen_as_shipped
 from xcformat.errors import UnsupportedError
+from xcformat.legacy.writer import LegacyOptions
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -113,7 +114,8 @@ def to_legacy(source: Path, out: Path, drop=frozenset({"emulator"})) -> None:
     from xcformat.io import open_sink, open_source
     with open_source(str(source)) as src, open_sink(str(out)) as sink:
         get("legacy").writer(sink, WriteOptions(
-            toolstack_bits=64, drop=drop, say=lambda message: None)).write(get("v2").reader(src, Hints()).records())
+            format_options=LegacyOptions(toolstack_bits=64), drop=drop,
+            say=lambda message: None)).write(get("v2").reader(src, Hints()).records())
 
 
 def test_xen_converted_streams_go_back_to_legacy_that_xens_converter_accepts(tmp_path, xen):

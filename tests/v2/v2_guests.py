@@ -5,8 +5,9 @@ from __future__ import annotations
 import struct
 
 from xcformat.records import (PAGE_SIZE, EmulatorContext, End, GuestType, HvmContext, HvmParams,
-                              ImageHeader, P2MFrames, PageBatch, SharedInfo, Toolstack, TscInfo,
-                              VcpuContext, VcpuExtended, VcpuInfo, VcpuXsave, Wrapper)
+                              ImageHeader, P2MFrames, PageBatch, Physmap, PhysmapEntry, Provenance,
+                              SharedInfo, TscInfo, VcpuContext, VcpuExtended, VcpuInfo, VcpuXsave,
+                              Wrapper)
 
 
 def page(pfn: int) -> bytes:
@@ -32,7 +33,8 @@ def pv_guest(pages=40, bits=64, vcpus=(0, 1), batch_size=16, variant="legacy-4.5
     ctx = 5168 if bits == 64 else 2800
     fpp = PAGE_SIZE // (bits // 8)
     records = [ImageHeader(GuestType.PV, pages, guest_bits=bits, toolstack_bits=64,
-                           xen_version=xen_version, variant=variant),
+                           xen_version=xen_version,
+                           provenance=Provenance.from_label(variant)),
                P2MFrames(tuple(range((pages - 1) // fpp + 1))),
                TscInfo(0, 123456789, 2_000_000, 1)]
     for lo in range(0, pages, batch_size):
@@ -50,23 +52,29 @@ def pv_guest(pages=40, bits=64, vcpus=(0, 1), batch_size=16, variant="legacy-4.5
 
 
 def hvm_guest(pages=40, vcpus=(0,), batch_size=16, variant="legacy-4.5", xen_version=None,
-              qemu=b"QEVM" + bytes(100), toolstack=None, wrapper=None):
+              qemu=b"QEVM" + bytes(100), physmap=None, wrapper=None):
     records = [] if wrapper is None else [wrapper]
     records += [ImageHeader(GuestType.HVM, pages + 0x20, toolstack_bits=64,
-                            xen_version=xen_version, variant=variant),
+                            xen_version=xen_version,
+                            provenance=Provenance.from_label(variant)),
                 TscInfo(1, 5, 3_000_000, 0)]
     for lo in range(0, pages, batch_size):
         records.append(batch(range(lo, min(pages, lo + batch_size))))
     records.append(VcpuInfo(max(vcpus), frozenset(vcpus)))
     records.append(HvmParams(((12, 0xFEFFC000), (9, 1))))
-    if toolstack is not None:
-        records.append(Toolstack(toolstack))
+    if physmap is not None:
+        records.append(physmap)
     records.append(HvmParams(((5, pages + 0x10), (6, pages + 0x11), (1, pages + 0x12))))
     records.append(HvmContext(hvm_context(vcpus)))
     if qemu is not None:
         records.append(EmulatorContext(qemu, signature=b"DeviceModelRecord0002"))
     records.append(End())
     return records
+
+
+def vga_physmap() -> Physmap:
+    """The physmap record of a guest whose qemu maps 8 MiB of VRAM."""
+    return Physmap((PhysmapEntry(0xF0000000, 0xF1000000, 0x800000, b"vga.vram"),))
 
 
 def physmap(entries, width=64) -> bytes:

@@ -7,28 +7,36 @@ finds a page by pfn with two small reads.  Layout: :mod:`xcformat.aligned.schema
 
 from __future__ import annotations
 
-from ..formats import Format, Sniffed
+from ..codec import head as fields_up_to
+from ..formats import Capabilities, Format, Sniffed
 from . import schema
 from .index import lookup
 from .reader import AlignedReader
-from .writer import AlignedWriter
+from .writer import AlignedOptions, AlignedWriter
 
-#: The constant first 32 bytes (marker, stoppers, id); the version follows.
+#: The constant first 28 bytes (marker, stoppers, id); the version follows.
 MAGIC = schema.file_header(0, 0)[:28]
+_IDENT = fields_up_to(schema.FILE_HEADER, "version")
 
 
 def sniff(head: bytes) -> Sniffed | None:
     if not head.startswith(MAGIC):
         return None
-    version = int.from_bytes(head[28:32], "little") if len(head) >= 32 else None
+    version = _IDENT.parse(head).version if len(head) >= _IDENT.sizeof() else None
     return Sniffed("aligned", True, "aligned magic (FF x16, XCAL)", {"version": version})
 
 
-FORMAT = Format("aligned", "xcformat's page-aligned save image (aligned v1)", sniff,
-                AlignedReader, AlignedWriter, page_lookup=lookup)
+#: Every page is aligned already, and a source's wrapper travels as a record.  A peer that
+#: negotiates (spec/negotiation.md) may send any compatible feature bit, but no incompatible
+#: one outside ``features``.
+CAPABILITIES = Capabilities(
+    noun="aligned files",
+    versions=(schema.VERSION,),
+    options=AlignedOptions,
+    features=schema.KNOWN_INCOMPAT,
+    refusal_notes={"--wrap": "a source's wrapper is kept as a record",
+                   "--align": "every page of one is on a 4 KiB boundary already"},
+)
 
-#: What this xcformat reads and writes of aligned, for peers that negotiate a format (spec/negotiation.md):
-#: a peer may send any compatible bits; it must send no incompatible bit outside this set.
-CAPABILITIES = {"version": schema.VERSION, "block_size": schema.BLOCK,
-                "compat_features": schema.KNOWN_COMPAT,
-                "incompat_features": schema.KNOWN_INCOMPAT}
+FORMAT = Format("aligned", "xcformat's page-aligned save image (aligned v1)", sniff,
+                AlignedReader, AlignedWriter, page_lookup=lookup, capabilities=CAPABILITIES)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..formats import WriteOptions
 from ..io import Sink
-from ..records import PAGE_SIZE, End, GuestType, ImageHeader, PageBatch
+from ..records import PAGE_SIZE, End, GuestType, ImageHeader, PageBatch, Provenance
 
 GIB_PAGES = (1 << 30) // PAGE_SIZE
 BATCH = 1024
@@ -47,7 +47,7 @@ def _model_pages(pages: int, toolstack_bits: int = 64):
     """The model guest's header and page batches."""
     zeros = memoryview(bytes(BATCH * PAGE_SIZE))
     types = bytes(BATCH)
-    yield ImageHeader(GuestType.HVM, pages, None, toolstack_bits, None, "model")
+    yield ImageHeader(GuestType.HVM, pages, None, toolstack_bits, None, Provenance("model"))
     for first in range(0, pages, BATCH):
         n = min(BATCH, pages - first)
         yield PageBatch(tuple(range(first, first + n)), types[:n], zeros[:n * PAGE_SIZE])
@@ -55,10 +55,11 @@ def _model_pages(pages: int, toolstack_bits: int = 64):
 
 def aligned_v1_bytes(pages: int = GIB_PAGES, index: bool = True) -> int:
     """Size of the aligned v1 file the real writer makes for the model guest."""
-    from .writer import AlignedWriter
+    from .writer import AlignedOptions, AlignedWriter
 
     sink = _CountingSink()
-    AlignedWriter(sink, WriteOptions(index=index)).write([*_model_pages(pages), End()])
+    options = WriteOptions(format_options=AlignedOptions(index=index))
+    AlignedWriter(sink, options).write([*_model_pages(pages), End()])
     return sink.offset
 
 

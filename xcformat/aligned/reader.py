@@ -13,23 +13,17 @@ from ..errors import Finding, FormatError, TruncatedError, UnsupportedError, rec
 from ..formats import Hints
 from ..io import Source
 from ..io.source import MAX_READ
-from ..layout import Region, RegionSink
+from ..regions import Region, RegionSink
 from ..entries import split_typed
-from ..records import (INVALID_TYPES, PAGE_SIZE, EmulatorContext, EmulatorXenstore, End,
-                       HvmContext, ImageHeader, P2MFrames, PageBatch, PvExtInfo, Record, SharedInfo,
-                       UnmappedPfns, VcpuContext, VcpuExtended, VcpuMsrs, VcpuXsave, Wrapper,
+from ..kinds import region_of
+from ..records import (INVALID_TYPES, PAGE_SIZE, End, ImageHeader, PageBatch, Record,
                        data_page_count)
 from . import schema as s
 from ..codec import parse_bytes
-from .codec import decode_record
+from .codec import decode_record, loaded_batch
 from .index import IndexBuilder, check_against, index_length
 
 _TRAILER = s.TRAILER.sizeof()
-#: Region kind of each non-batch record; the others are "chunk".
-_KINDS = {ImageHeader: "header", Wrapper: "wrapper", PvExtInfo: "ext-info",
-          P2MFrames: "p2m-frames", **dict.fromkeys((
-              VcpuContext, VcpuExtended, VcpuXsave, VcpuMsrs, SharedInfo, HvmContext,
-              EmulatorContext, EmulatorXenstore, UnmappedPfns), "tail")}
 _ENTRY_SIZES = (4, 8)
 
 
@@ -125,7 +119,7 @@ class AlignedReader:
             "compat_features": header.compat_features if header else None,
             "indexed": bool(self._index_offset),
             "indexed_pfns": self._index.pages() if self._index_offset else None,
-            "source_variant": image.variant if image else None,
+            "source_variant": image.provenance.label if image else None,
         }
 
     # -- records --------------------------------------------------------------------------
@@ -138,13 +132,13 @@ class AlignedReader:
         cls = s.RECORD_BODIES[number][0]
         body = bytes(src.read(head.length, f"{cls.__name__}.body"))
         self._padding(-head.length % 8, f"{cls.__name__}.padding")
-        record = decode_record(number, body, src, offset + 16)
+        record = decode_record(number, body, src, offset + 16, self._image_header)
         if isinstance(record, ImageHeader):
             if self._image_header is not None:
                 raise src.error("a second IMAGE_HEADER record", "ImageHeader", offset)
             self._image_header = record
             self._check_hints(record, offset)
-        self._region(offset, src.offset - offset, _KINDS.get(cls, "chunk"), cls.__name__)
+        self._region(offset, src.offset - offset, region_of(cls), cls.__name__)
         return record
 
     def _batch(self, head, offset: int) -> PageBatch:
@@ -201,7 +195,8 @@ class AlignedReader:
         self._index.add(pfns, types, first_block)
         self._batches += 1
         self._pages += data_pages
-        return PageBatch(pfns, types, data, gmfns, data_offset)
+        return loaded_batch(PageBatch(pfns, types, data, gmfns, data_offset),
+                            self._image_header)
 
     def _entries(self, count: int, size: int) -> tuple[tuple[int, ...], bytes]:
         src = self.source
@@ -262,10 +257,10 @@ class AlignedReader:
 
     # -- helpers --------------------------------------------------------------------------
     def _check_hints(self, header: ImageHeader, offset: int) -> None:
-        """The file states guest type and widths; a --guest/--width that differs is ignored."""
+        """The file states guest type and widths; a --guest/--input-width that differs is ignored."""
         hints = self._hints
         for hint, value, option in ((hints.guest, header.guest, "--guest"),
-                                    (hints.toolstack_bits, header.toolstack_bits, "--width")):
+                                    (hints.toolstack_bits, header.toolstack_bits, "--input-width")):
             if hint is not None and hint != value:
                 shown = getattr(value, "value", value)
                 self.findings.append(Finding(

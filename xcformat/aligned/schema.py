@@ -5,8 +5,9 @@ Layout (every integer little-endian):
 * block 0: the :data:`FILE_HEADER`, 4096 bytes, whose first 32 bytes stop every legacy reader;
 * then records, each a :data:`RECORD_HEADER` (type, length) and a body padded with zeros to a
   multiple of 8.  Every format-neutral record of :mod:`xcformat.records` has one record type,
-  whose body fields carry the record's fields one for one (so any reader's records come back
-  unchanged, and the writer of the source format can reproduce the source byte for byte);
+  whose body fields carry the record's fields (so any reader's records come back unchanged, and
+  the writer of the source format can reproduce the source byte for byte); records that
+  changed shape after v1 was frozen are translated at the boundary (:mod:`.codec`);
 * a page batch (:data:`BATCH_HEAD`) holds its entries, then zero padding up to the next
   4096-byte boundary, then its pages: every page starts on a block boundary;
 * optionally an :data:`INDEX` record (pfn -> block of the latest copy of that page);
@@ -261,7 +262,9 @@ _body(0x02, ImageHeader, "What the image says about the guest (always the first 
       "toolstack_bits" / _optional(c.Int8ul, "32 or 64") * (
           "the legacy toolstack's unsigned long width, when the source is legacy"),
       "xen_version" / Version * "saving Xen version, where the source states it",
-      "variant" / Text * "the source layout, e.g. legacy-3.1+ (lets its writer reproduce it)",
+      "variant" / Text * (
+          "the source's format and layout, e.g. legacy-pv, v3+libxl, elf64 (lets its writer "
+          "reproduce it)"),
       "xsave_size" / _optional(c.Int32ul, "bytes") * (
           "PV: each vCPU's xsave blob size, when the source tells it ahead (v2, read ahead)"))
 _body(0x03, Wrapper, "A file wrapper of the source (xl or xend), kept to be rewritten exactly.",
@@ -302,14 +305,16 @@ _body(0x0D, HvmParams, "HVM parameters in stream order.",
       * "u32 count, then (index, value) pairs")
 _body(0x0E, HvmContext, "HVM: the hypervisor's save-record blob.",
       "blob" / Blob * "the blob")
-_body(0x0F, Toolstack, "Toolstack data (legacy chunk -18), opaque.",
+_body(0x0F, Toolstack, "Toolstack data (legacy chunk -18): libxl's physmap blob v1 at the "
+      "width it was read at, or other data, opaque.",
       "data" / Blob * "the data")
 _body(0x10, EmulatorContext, "The device model's saved state.",
       "data" / Blob * "the state",
       "emulator_id" / c.Int32ul * "libxl emulator id",
       "index" / c.Int32ul * "libxl emulator index",
       "signature" / _optional(Blob, "21-byte legacy signature") * "the legacy record signature")
-_body(0x11, EmulatorXenstore, "The device model's xenstore keys.",
+_body(0x11, EmulatorXenstore, "The device model's xenstore keys (libxl's physmap/... keys "
+      "where the physmap was read from them).",
       "data" / Blob * "packed NUL-terminated key/value strings",
       "emulator_id" / c.Int32ul * "libxl emulator id",
       "index" / c.Int32ul * "libxl emulator index")

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from ..errors import EnvironmentProblem, FormatError, UnsupportedError
-from ..formats import WriteOptions
+from ..drops import kind_of, refuse_or_drop, what_of
+from ..errors import FormatError, UnsupportedError
+from ..formats import WriteOptions, option
 from ..io import Sink
 from ..entries import pack_typed
-from ..records import PAGE_SIZE, End, PageBatch, Record, data_page_count
+from ..records import PAGE_SIZE, End, PageBatch, Physmap, Record, data_page_count
 from . import schema as s
 from .blocks import BlockWriter
-from .codec import encode_record, record_bytes
+from .codec import encode_record, record_bytes, stored_entries
 from .index import IndexBuilder, index_length
 
 _RECORD_HEAD = s.RECORD_HEADER.sizeof()
@@ -21,18 +23,28 @@ _BATCH_HEAD = s.BATCH_HEAD.sizeof()
 _TRAILER = s.TRAILER.sizeof()
 
 
+@dataclass(frozen=True)
+class AlignedOptions:
+    """What only an aligned file is written with."""
+
+    #: The pfn -> page index at the end, which finds a page with two small reads.
+    index: bool = option("--no-index", "leave out the pfn -> page index", True, value=False)
+
+
 class AlignedWriter:
     def __init__(self, sink: Sink, options: WriteOptions):
-        if options.wrap is not None:
-            raise EnvironmentProblem(f"--wrap {options.wrap}: aligned files have no wrappers "
-                                     "(a source's wrapper is kept as a record)")
+        self._options = options
         self._out = BlockWriter(sink)
-        self._index = IndexBuilder() if options.index else None
+        self._index = IndexBuilder() if options.own(AlignedOptions).index else None
         self._batches = 0
         self._pages = 0
         self._records = 0
-        self._dispatch: dict[type[Record], Callable[[Any], None]] = {PageBatch: self._batch,
-                                                                     End: self._end}
+        #: What aligned v1 does with each record kind it carries: page batches and End here,
+        #: every other kind through its frozen body (``schema.RECORD_BODIES``; a Physmap
+        #: through the body that carried it before it was a record of its own).
+        self.handlers: dict[type[Record], Callable[[Any], None]] = {
+            PageBatch: self._batch, End: self._end, Physmap: self._other,
+            **dict.fromkeys(s.TYPE_OF_CLASS, self._other)}
 
     def write(self, records: Iterable[Record]) -> None:
         self._out.put(s.file_header(s.VERSION, s.COMPAT_INDEX if self._index else 0))
@@ -40,7 +52,7 @@ class AlignedWriter:
         for record in records:
             if ended:
                 raise FormatError(f"{type(record).__name__} record after End")
-            self._dispatch.get(type(record), self._other)(record)
+            self.handlers.get(type(record), self._refuse)(record)
             ended = isinstance(record, End)
         if not ended:
             raise FormatError("the records ended without an End record")
@@ -49,17 +61,21 @@ class AlignedWriter:
         self._out.put(record_bytes(*encode_record(record)))
         self._records += 1
 
+    def _refuse(self, record: Record) -> None:
+        refuse_or_drop(self._options, "aligned", kind_of(record), what_of(record))
+
     def _batch(self, batch: PageBatch) -> None:
-        count = len(batch.pfns)
-        if not 1 <= count <= s.MAX_BATCH or len(batch.types) != count:
+        pfns, types = stored_entries(batch)
+        count = len(pfns)
+        if not 1 <= count <= s.MAX_BATCH or len(types) != count:
             raise UnsupportedError(f"aligned v1 stores batches of 1..{s.MAX_BATCH} entries with "
-                                   f"one type each (got {count} pfns, {len(batch.types)} types)")
+                                   f"one type each (got {count} pfns, {len(types)} types)")
         data = _byte_view(batch.data)
-        data_pages = data_page_count(batch.types)
+        data_pages = data_page_count(types)
         if len(data) != data_pages * PAGE_SIZE:
             raise FormatError(f"page batch has {len(data)} bytes of data for "
                               f"{data_pages} data-bearing entries")
-        entries, size = _entries(batch)
+        entries, size = _entries(pfns, types)
         entries += _gmfns(batch)
         start = self._out.offset
         heads = _RECORD_HEAD + _BATCH_HEAD + len(entries)
@@ -78,9 +94,9 @@ class AlignedWriter:
                 raise UnsupportedError("aligned v1 files are limited to 16 TiB")
             self._out.put_blocks(data)
             if self._index is not None:
-                self._index.add(batch.pfns, batch.types, first_block)
+                self._index.add(pfns, types, first_block)
         elif self._index is not None:
-            self._index.add(batch.pfns, batch.types, 0)
+            self._index.add(pfns, types, 0)
         self._batches += 1
         self._pages += data_pages
         self._records += 1
@@ -107,9 +123,8 @@ class AlignedWriter:
         self._out.drain()
 
 
-def _entries(batch: PageBatch) -> tuple[bytes, int]:
+def _entries(pfns: tuple[int, ...], types: bytes) -> tuple[bytes, int]:
     """The packed entry array: u32 (type << 28 | pfn) when every pfn fits 28 bits, else u64."""
-    pfns, types = batch.pfns, batch.types
     if max(types) > 0xF:
         raise FormatError(f"page type {max(types):#x} is not a 4-bit type")
     top = max(pfns)
@@ -128,6 +143,7 @@ def _gmfns(batch: PageBatch) -> bytes:
         raise FormatError(f"page batch has {len(batch.gmfns)} gmfns for {len(batch.pfns)} "
                           "entries")
     try:
+        # Bulk, not through the schema: a u64 per entry, as BATCH_HEAD's flags bit 0 declares.
         return struct.pack(f"<{len(batch.gmfns)}Q", *batch.gmfns)
     except struct.error:
         raise UnsupportedError("a gmfn does not fit 64 bits") from None

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 # What the commands need (the I/O layer, cffi) is imported inside the functions: a broken
 # installation must reach main's error handling, not fail at import with a traceback.
 
-#: Subcommand modules, each with ``add_parser(subparsers)``; the parser's ``run`` default does
-#: the work and returns the exit code.
+#: Subcommand modules.  Each says what it does (``HELP``, the one line of the command list, and
+#: ``DESCRIPTION``, the paragraph of its ``--help``, or None), adds its options to its parser
+#: (``add_arguments``) and does the work (``run(args)``, returning the exit code).
 COMMANDS = ("info", "validate", "convert", "page", "map", "send", "receive", "completion")
 
 
@@ -38,7 +39,10 @@ def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParse
     parser.add_argument("--version", action="version", version=f"xcformat {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in commands:
-        importlib.import_module(f"{__name__}.{name}").add_parser(subparsers)
+        command = importlib.import_module(f"{__name__}.{name}")
+        sub = subparsers.add_parser(name, help=command.HELP, description=command.DESCRIPTION)
+        command.add_arguments(sub)
+        sub.set_defaults(run=command.run)
     return parser
 
 

@@ -16,6 +16,15 @@ from ..records import GuestType, Record
 
 #: The title of the group of options every command takes, in ``--help``.
 COMMON_OPTIONS = "options of every command"
+#: The title of the group of the formats' own options (from their capabilities), in ``--help``.
+FORMAT_OPTIONS = "options of one format"
+#: Toolstack word sizes (bits) of a legacy stream.
+WIDTHS = (32, 64)
+#: What ``--width`` also stands for where a command writes, as it did before ``--input-width``
+#: and this flag split its two meanings: the legacy writer's toolstack width.
+WIDTH_ALSO = "--output-width"
+#: Where the formats' own options are kept on the parsed arguments: this prefix + field name.
+_OWN = "format_option_"
 
 
 def add_common_options(parser: argparse.ArgumentParser, *, json_help: str) -> None:
@@ -36,9 +45,12 @@ def add_input_options(parser) -> None:
     """Options of every command that reads an image."""
     parser.add_argument("--guest", choices=[g.value for g in GuestType],
                         help="guest type, where the bytes cannot tell (legacy HVM vs pre-3.2 PV)")
-    parser.add_argument("--width", type=int, choices=(32, 64),
-                        help="toolstack word size of a legacy image (input), or of the legacy "
-                             "image to write (output)")
+    parser.add_argument("--input-width", type=int, choices=WIDTHS,
+                        help="toolstack word size of a legacy input, where its bytes cannot "
+                             "tell")
+    parser.add_argument("--width", type=int, choices=WIDTHS,
+                        help="the older spelling of --input-width; convert and send also write "
+                             f"a legacy output at that width unless {WIDTH_ALSO} says otherwise")
     add_io_option(parser)
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -48,9 +60,14 @@ def add_io_option(parser) -> None:
                         help="how to move the bytes (default: the best the file system allows)")
 
 
+def input_width(args: argparse.Namespace) -> int | None:
+    """The toolstack width the user gave for the input (``--input-width``, or ``--width``)."""
+    return args.input_width or args.width
+
+
 def hints(args: argparse.Namespace) -> formats.Hints:
     return formats.Hints(guest=GuestType(args.guest) if args.guest else None,
-                         toolstack_bits=args.width)
+                         toolstack_bits=input_width(args))
 
 
 @contextlib.contextmanager
@@ -147,16 +164,79 @@ def byte_count(text: str) -> int:
     return int(digits) * _UNITS[unit]
 
 
+# --wrap and --format-version list what each format takes; the target's capabilities refuse
+# the rest, naming what that format takes (argparse's choices would list every format's).
+def add_wrap_option(parser, help: str) -> None:
+    """``--wrap``: the wrappers each format declares."""
+    takers = [(name, fmt.capabilities.wraps) for name, fmt in formats.registry().items()
+              if fmt.capabilities.wraps]
+    parser.add_argument("--wrap", metavar="WRAPPER", help=help + " ("
+                        + "; ".join(f"{name}: {', '.join(wraps)}" for name, wraps in takers)
+                        + ")")
+
+
+def add_align_option(parser) -> None:
+    """``--align``: what it does to each format that has a page-aligned variant."""
+    variants = "; ".join(f"{name}: {fmt.capabilities.aligned}"
+                         for name, fmt in formats.registry().items() if fmt.capabilities.aligned)
+    parser.add_argument("--align", action="store_true",
+                        help=f"write the target's page-aligned variant ({variants})")
+
+
+def add_version_option(parser) -> None:
+    """``--format-version``: the versions the formats declare."""
+    versioned = [(name, fmt.capabilities.versions) for name, fmt in formats.registry().items()
+                 if fmt.capabilities.versions]
+    parser.add_argument("--format-version", type=int, metavar="N",
+                        help="version of the target format: "
+                             + "; ".join(f"{name} {' or '.join(map(str, versions))}"
+                                         for name, versions in versioned)
+                             + " (default: the input's, where it is that format, else the "
+                               "newest; --for picks what a Xen release restores)")
+
+
+def add_format_options(parser) -> None:
+    """Each format's own options (its ``Capabilities.options``), in a group of their own."""
+    group = parser.add_argument_group(FORMAT_OPTIONS)
+    for name, (fld, takers) in formats.flags().items():
+        meta = fld.metadata
+        help = f"{', '.join(takers)}: {meta['help']}"
+        if meta["value"] is not None:
+            group.add_argument(meta["flag"], dest=_OWN + name, action="store_const",
+                               const=meta["value"], help=help)
+        else:
+            kind = type(meta["choices"][0]) if meta["choices"] else str
+            group.add_argument(meta["flag"], dest=_OWN + name, type=kind,
+                               choices=meta["choices"], help=help)
+
+
+def format_options(args: argparse.Namespace) -> dict[str, object]:
+    """The formats' own options given on the command line, by field name (None: not given)."""
+    return {name: getattr(args, _OWN + name, None) for name in formats.flags()}
+
+
+def width_also(args: argparse.Namespace) -> dict[str, object]:
+    """What ``--width`` still sets where a command writes (its old meaning for the output),
+    by field name: given way to by the field's own flag, and never refused."""
+    return {name: args.width for name, (fld, _) in formats.flags().items()
+            if fld.metadata["flag"] == WIDTH_ALSO}
+
+
+def output_width(args: argparse.Namespace) -> int | None:
+    """The toolstack width a legacy output is asked to have (``--output-width``, ``--width``)."""
+    given = format_options(args)
+    width = next((given[name] for name in width_also(args) if given[name]), None)
+    return width if isinstance(width, int) else args.width
+
+
 def write_options(args: argparse.Namespace) -> formats.WriteOptions:
-    """The writer options of ``convert`` and ``send`` (those they have)."""
+    """The writer options of ``convert`` and ``send`` that every format is asked (those they
+    have); the format's own come from :func:`format_options` once the format is known."""
     drop = frozenset(filter(None, args.drop.split(",")))
     unknown = drops.unknown_kinds(drop)
     if unknown:
         raise EnvironmentProblem(f"--drop {','.join(unknown)}: not a kind (kinds: "
                                  f"{', '.join(drops.KINDS)})")
     return formats.WriteOptions(
-        toolstack_bits=args.width, wrap=getattr(args, "wrap", None),
-        align=getattr(args, "align", False), index=not getattr(args, "no_index", False),
-        drop=drop,
-        version=getattr(args, "format_version", None),
-        say=args.report.say)
+        wrap=getattr(args, "wrap", None), align=getattr(args, "align", False), drop=drop,
+        version=getattr(args, "format_version", None), say=args.report.say)

@@ -10,17 +10,17 @@ import argparse
 
 SHELLS = ("bash", "zsh", "tcsh")
 #: Arguments that name files, completed as paths (the others from their choices, or not at all).
-PATH_ARGUMENTS = frozenset({"file", "input", "output", "svg"})
+PATH_ARGUMENTS = frozenset({"file", "input", "output", "svg", "image", "config", "core", "xl"})
 
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "completion", help="print a shell completion script",
-        description="Print a tab-completion script for SHELL on standard output.  bash: "
-                    "'xcformat completion bash > /etc/bash_completion.d/xcformat' (or source it "
-                    "from ~/.bashrc); zsh: save it as _xcformat in a directory of $fpath.")
+HELP = "print a shell completion script"
+DESCRIPTION = ("Print a tab-completion script for SHELL on standard output.  bash: 'xcformat "
+               "completion bash > /etc/bash_completion.d/xcformat' (or source it from ~/.bashrc); "
+               "zsh: save it as _xcformat in a directory of $fpath.")
+
+
+def add_arguments(parser) -> None:
     parser.add_argument("shell", choices=SHELLS, help="the shell to complete for")
-    parser.set_defaults(run=run)
 
 
 def run(args) -> int:

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 
 from .. import formats, image
 from ..errors import EnvironmentProblem, UnsupportedError, XcFormatError
+from ..io.passes import Input
 from ..negotiate import targets
 from ..negotiate.options import Option
 from . import human
-from .common import (add_common_options, json_needs_stdout_free, print_json, progress,
-                     progress_wanted, write_options)
+from .common import (add_align_option, add_common_options, add_format_options,
+                     add_version_option, add_wrap_option, format_options, input_width,
+                     json_needs_stdout_free, output_width, print_json, progress, progress_wanted,
+                     width_also, write_options)
 
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("convert", help="convert an image to another format")
+HELP = "convert an image to another format"
+DESCRIPTION = None
+
+
+def add_arguments(parser) -> None:
     parser.add_argument("input", help="image to read (- for standard input)")
     parser.add_argument("output", help="file to write (- for standard output); written "
                                        "atomically, so it appears only when complete; a FIFO or "
@@ -28,34 +35,41 @@ def add_parser(subparsers) -> None:
                              "format and variant it accepts, and the file wrapper its restore "
                              "command needs (docs: compatibility): a Xen release such as "
                              "xen-4.19, or one of " + ", ".join(targets.TARGETS))
-    parser.add_argument("--wrap", help="add a file wrapper to the target (format specific)")
-    parser.add_argument("--align", action="store_true",
-                        help="write the target's page-aligned variant")
-    parser.add_argument("--format-version", type=int, metavar="N",
-                        help="version of the target format, where it has several (v2: 2 for "
-                             "Xen 4.6-4.13 hosts; 3, the default, for 4.14+)")
-    parser.add_argument("--no-index", action="store_true",
-                        help="aligned: leave out the pfn -> page index")
+    add_wrap_option(parser, "add a file wrapper to the target")
+    add_align_option(parser)
+    add_version_option(parser)
     parser.add_argument("--drop", default="", metavar="KIND,...",
                         help="record kinds the target cannot carry that may be dropped "
                              "(each drop is reported)")
+    add_format_options(parser)
     add_common_options(parser, json_help="print a JSON summary of what was written (the "
                                           "output cannot then be standard output)")
-    parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     json_needs_stdout_free(args, args.output)
-    refused: dict[str, str] = {}
-    while (done := _convert(args, refused)) is None:
-        pass                  # --for: the chosen writer refused mid-way; try the next choice
-    source_format, target_format, size = done
+    source_format, target_format, size = convert(args, args.input, args.output)
     args.report.say(f"wrote {args.output} ({target_format}, {human.size(size, exact=False)}) from "
                     f"{args.input} ({source_format})")
     if args.json:
         print_json({"input": args.input, "input_format": source_format, "output": args.output,
                     "format": target_format, "size": size, "messages": args.report.messages})
     return 0
+
+
+def convert(args, source: Input, output: image.Output, *,
+            refused: dict[str, str] | None = None,
+            confirm: Callable[[], None] | None = None,
+            new_file_mode: int = 0o666) -> tuple[str, str, int]:
+    """Convert ``source`` to ``output`` as ``args`` say (``--to`` or ``--for``, ``--wrap``,
+    ``--align``, ``--drop``, ...): (source format, target format, bytes written).
+
+    ``refused`` names ``--for`` choices ruled out beforehand, with why; ``confirm`` and
+    ``new_file_mode`` are :meth:`~xcformat.image.Image.write`'s."""
+    refused = dict(refused or {})
+    while (done := _convert(args, source, output, refused, confirm, new_file_mode)) is None:
+        pass                  # --for: the chosen writer refused mid-way; try the next choice
+    return done
 
 
 @dataclasses.dataclass
@@ -68,14 +82,16 @@ class _Choice:
     notes: list[str] = dataclasses.field(default_factory=list)   #: the writer's reports
 
 
-def _convert(args, refused: dict[str, str]) -> tuple[str, str, int] | None:
+def _convert(args, source: Input, output: image.Output, refused: dict[str, str],
+             confirm: Callable[[], None] | None, new_file_mode: int
+             ) -> tuple[str, str, int] | None:
     """One attempt: (source format, target format, bytes written), or None when ``--for``'s
     choice refused the image and another choice may take it (its reason added to
     ``refused``).
 
     With ``--for`` the attempt's messages wait until it is settled: a choice that is refused
     and retried says one line about it, and a refusal its successor repeats is said once."""
-    with image.open(args.input, guest=args.guest, width=args.width, io=args.io) as opened:
+    with image.open(source, guest=args.guest, width=input_width(args), io=args.io) as opened:
         target, options, choice = _target(args, opened.detected, refused)
         say = options.say
         if choice:
@@ -83,13 +99,14 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str, int] | None:
         watch = functools.partial(progress, enabled=progress_wanted(args),
                                   label=f"{opened.format} → {target.name}")
         try:
-            written = opened.write(args.output, target, options, io=args.io, watch=watch)
+            written = opened.write(output, target, options, io=args.io, watch=watch,
+                                   confirm=confirm, new_file_mode=new_file_mode)
         except XcFormatError as exc:
             if choice is None:
                 raise
-            # Only an aligned variant is retried (its plain twin follows it in every row), and
-            # only from a file, which can be read again.
-            if isinstance(exc, UnsupportedError) and choice.option.align and args.input != "-":
+            # Only an aligned variant is retried (its plain twin follows it in every row).
+            if isinstance(exc, UnsupportedError) and choice.option.align \
+                    and _can_start_again(source, output):
                 refused[choice.option.name] = str(exc)
                 return None
             for line in choice.passed:
@@ -102,6 +119,12 @@ def _convert(args, refused: dict[str, str]) -> tuple[str, str, int] | None:
     return written.source_format, written.format, written.size
 
 
+def _can_start_again(source: Input, output: image.Output) -> bool:
+    """Whether a refused attempt can be made afresh: from a file, which can be read again, to a
+    path, where a refused attempt leaves nothing (a stream keeps what it was sent)."""
+    return all(isinstance(end, str) and end != "-" for end in (source, output))
+
+
 def _target(args, sniffed: formats.Sniffed, refused: dict[str, str]):
     """The format to write, how, and what ``--for`` chose (None with ``--to FORMAT``)."""
     options = write_options(args)
@@ -111,11 +134,12 @@ def _target(args, sniffed: formats.Sniffed, refused: dict[str, str]):
     if to != "auto":
         if args.target:
             raise EnvironmentProblem("--for goes with --to auto (or no --to at all)")
-        return formats.get(to), options, None
+        fmt = formats.get(to)
+        return fmt, _own_options(args, fmt, options, strict=True), None
     if not args.target:
         raise EnvironmentProblem("--to auto needs --for TARGET")
     row = targets.get(args.target)
-    width = args.width or sniffed.facts.get("toolstack_bits")
+    width = output_width(args) or input_width(args) or sniffed.facts.get("toolstack_bits")
     option, passed = targets.choose(row, width, refused)
     name = args.target if row.name == args.target else f"{args.target} ({row.name})"
     options = option.write_options(options)
@@ -129,5 +153,24 @@ def _target(args, sniffed: formats.Sniffed, refused: dict[str, str]):
                        f"reads (an {row.wrap} save file)")
     elif options.wrap is None and row.bare and not sniffed.facts.get("wrapper"):
         writing.append(f"--for {name}: {row.bare}")
-    return formats.get(option.format), options, _Choice(
+    fmt = formats.get(option.format)
+    writing += [f"--for {name}: {flag} is not for {option.format}; left aside"
+                for flag in _not_taken(args, fmt)]
+    return fmt, _own_options(args, fmt, options, strict=False), _Choice(
         option, [f"--for {name}: not {reason}" for reason in passed], writing)
+
+
+def _own_options(args, fmt: formats.Format, options: formats.WriteOptions, *,
+                 strict: bool) -> formats.WriteOptions:
+    """``options`` with ``fmt``'s own options from the command line: refused where ``fmt``
+    has no such option when ``strict`` (``--to FORMAT``), left aside otherwise."""
+    own = fmt.capabilities.own_options(format_options(args), strict=strict,
+                                       loose=width_also(args))
+    return dataclasses.replace(options, format_options=own)
+
+
+def _not_taken(args, fmt: formats.Format) -> list[str]:
+    """The flags of formats' own options given on the command line that ``fmt`` does not have."""
+    mine = {f.name for f in formats.option_fields(fmt.capabilities.options)}
+    return [fld.metadata["flag"] for name, (fld, _) in formats.flags().items()
+            if format_options(args)[name] is not None and name not in mine]

@@ -6,22 +6,24 @@ from .. import image
 from ..census import Census
 from ..errors import FormatError
 from . import human
-from .common import add_common_options, print_json
+from .common import add_common_options, input_width, print_json
 
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("info", help="describe an image")
+HELP = "describe an image"
+DESCRIPTION = None
+
+
+def add_arguments(parser) -> None:
     parser.add_argument("file", help="image to describe (- for standard input)")
     add_common_options(parser, json_help="print JSON for scripts (a damaged image too: what "
                                          "was read, and the error)")
-    parser.set_defaults(run=run)
 
 
 def describe(args, path: str) -> tuple[dict, FormatError | None]:
     """The ``info`` facts of ``path`` (reads the whole image), and the format error that
     stopped the reading, if one did: the facts then hold what was read before it."""
     try:
-        opened = image.open(path, guest=args.guest, width=args.width, io=args.io)
+        opened = image.open(path, guest=args.guest, width=input_width(args), io=args.io)
     except FormatError as exc:          # not an image of a known format: nothing was read
         return {"file": path, "format": None, "size": None, **Census().as_json(),
                 "findings": [], "error": str(exc)}, exc

@@ -14,9 +14,11 @@ from ..records import PAGE_SIZE
 from .common import add_common_options, hints, offset, open_image, print_json
 
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "map", help="show where each structure lies and whether page data is block-aligned")
+HELP = "show where each structure lies and whether page data is block-aligned"
+DESCRIPTION = None
+
+
+def add_arguments(parser) -> None:
     parser.add_argument("file", help="image to map (- for standard input)")
     parser.add_argument("--svg", metavar="OUT", help="also draw the map as an SVG picture")
     parser.add_argument("--all", action="store_true",
@@ -27,7 +29,6 @@ def add_parser(subparsers) -> None:
                              "lie inside the file)")
     add_common_options(parser, json_help="print JSON for scripts: regions (offset, length, kind, "
                                          "label) and a summary")
-    parser.set_defaults(run=run)
 
 
 def collect(args, layout: LayoutMap, census: Census

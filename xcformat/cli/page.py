@@ -35,12 +35,13 @@ def pfn_range(text: str) -> range:
     return pfns
 
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "page", help="extract guest pages by pfn",
-        description="Print or save guest pages.  On a terminal (or with --hex) they are shown "
-                    "as hexdump -C does, at their guest-physical addresses: ASCII beside the "
-                    "hex, repeated lines folded into '*'.  Otherwise the raw bytes are written.")
+HELP = "extract guest pages by pfn"
+DESCRIPTION = ("Print or save guest pages.  On a terminal (or with --hex) they are shown as "
+               "hexdump -C does, at their guest-physical addresses: ASCII beside the hex, "
+               "repeated lines folded into '*'.  Otherwise the raw bytes are written.")
+
+
+def add_arguments(parser) -> None:
     parser.add_argument("file", help="image to read (- for standard input)")
     parser.add_argument("--pfn", required=True, type=pfn_range, metavar="N|FIRST-LAST",
                         help=f"guest pfn, or an inclusive range of at most {MAX_PAGES} (decimal, "
@@ -52,7 +53,6 @@ def add_parser(subparsers) -> None:
                         help="a hex dump even when standard output is not a terminal")
     add_common_options(parser, json_help="print JSON: where each page was found, and its "
                                          "bytes in hex unless -o saves them")
-    parser.set_defaults(run=run)
 
 
 def run(args) -> int:

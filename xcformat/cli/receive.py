@@ -13,14 +13,15 @@ from .common import (add_common_options, byte_count, hints, json_needs_stdout_fr
                      progress, progress_wanted, seconds)
 
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "receive", help="receive one image from a sender and store it",
-        description="Listen on HOST:PORT for one sender (--listen - reads standard input).  An "
-                    "xcformat sender is greeted and told what we accept; any other sender is "
-                    "recognised from its first bytes.  OUT is written atomically: it appears "
-                    "only once the whole image has arrived and its reader accepted it (a "
-                    "FIFO or a device is written in place, as the bytes arrive).")
+HELP = "receive one image from a sender and store it"
+DESCRIPTION = ("Listen on HOST:PORT for one sender (--listen - reads standard input).  An "
+               "xcformat sender is greeted and told what we accept; any other sender is "
+               "recognised from its first bytes.  OUT is written atomically: it appears only once "
+               "the whole image has arrived and its reader accepted it (a FIFO or a device is "
+               "written in place, as the bytes arrive).")
+
+
+def add_arguments(parser) -> None:
     parser.add_argument("--listen", required=True, metavar="HOST:PORT",
                         help="address to listen on (port 0: any free port; the address is "
                              "announced on standard error as 'xcformat: listening on "
@@ -45,7 +46,6 @@ def add_parser(subparsers) -> None:
                              "plus 256M, else 1T)")
     add_common_options(parser, json_help="print a JSON summary of what was received (OUT "
                                           "cannot then be -)")
-    parser.set_defaults(run=run)
 
 
 def run(args) -> int:

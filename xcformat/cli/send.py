@@ -8,21 +8,23 @@ import sys
 from ..errors import EnvironmentProblem
 from ..io.peer import connect
 from ..negotiate.options import NEGOTIATED, OPTIONS, parse_list
-from ..negotiate.sender import SendSettings, send_to_pipe, send_to_socket
+from ..negotiate.sender import SendSettings, refusal, send_to_pipe, send_to_socket
 from . import human
-from .common import (add_common_options, hints, json_needs_stdout_free, open_image, print_json,
-                     progress, progress_wanted, seconds, write_options)
+from .common import (add_common_options, add_format_options, add_wrap_option, format_options,
+                     hints, json_needs_stdout_free, open_image, print_json, progress,
+                     progress_wanted, seconds, width_also, write_options)
 
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "send", help="send an image to a receiver, negotiating the format",
-        description="Connect to HOST:PORT and wait for the receiver's greeting; an xcformat "
-                    "receiver gets the best format both ends accept (aligned, v2 --align, v2, "
-                    "legacy), converted on the fly.  A peer that says nothing within --wait "
-                    "seconds is taken for an old reader and gets --to (legacy: the legacy "
-                    "image byte for byte) with no handshake bytes.  DEST - writes --to to "
-                    "standard output (no back channel, no negotiation).")
+HELP = "send an image to a receiver, negotiating the format"
+DESCRIPTION = ("Connect to HOST:PORT and wait for the receiver's greeting; an xcformat receiver "
+               "gets the best format both ends accept (aligned, v2 --align, v2, legacy), "
+               "converted on the fly.  A peer that says nothing within --wait seconds is taken "
+               "for an old reader and gets --to (legacy: the legacy image byte for byte) with no "
+               "handshake bytes.  DEST - writes --to to standard output (no back channel, no "
+               "negotiation).")
+
+
+def add_arguments(parser) -> None:
     parser.add_argument("input", help="image to send (- for standard input)")
     parser.add_argument("dest", metavar="HOST:PORT", help="the receiver, or - for standard output")
     parser.add_argument("--wait", type=seconds, default=2.0, metavar="S",
@@ -37,14 +39,14 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--to", default="legacy", choices=list(OPTIONS), metavar="OPTION",
                         help="what to send a peer that does not negotiate (an old reader, or a "
                              "pipe); default legacy")
-    parser.add_argument("--wrap", help="file wrapper for the chosen format's writer (e.g. libxl "
-                                       "for v2, which carries an HVM guest's device model); "
-                                       "pair it with an --offer of formats that take it")
+    add_wrap_option(parser, "file wrapper for the chosen format's writer (e.g. libxl for v2, "
+                            "which carries an HVM guest's device model); what is offered "
+                            "that cannot take it is passed over")
     parser.add_argument("--drop", default="", metavar="KIND,...",
                         help="record kinds the chosen format cannot carry that may be dropped")
+    add_format_options(parser)
     add_common_options(parser, json_help="print a JSON summary of what was sent (DEST cannot "
                                           "then be -)")
-    parser.set_defaults(run=run)
 
 
 def run(args) -> int:
@@ -52,8 +54,13 @@ def run(args) -> int:
     settings = SendSettings(offer=parse_list(args.offer, "--offer"), fallback=OPTIONS[args.to],
                             wait=args.wait, timeout=args.timeout, hints=hints(args),
                             write=write_options(args),
+                            own={**width_also(args), **{name: value for name, value in
+                                                        format_options(args).items()
+                                                        if value is not None}},
                             watch=functools.partial(progress, enabled=progress_wanted(args),
                                                        label=f"send {args.input}"))
+    if (problem := refusal(settings.fallback, settings.write)) is not None:
+        raise problem            # before a peer is kept waiting for it
     with open_image(args, args.input) as (source, fmt, sniffed):
         if args.dest == "-":
             if sys.stdout.isatty():

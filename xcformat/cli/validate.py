@@ -9,24 +9,23 @@ from __future__ import annotations
 
 from .. import image
 from . import human
-from .common import add_common_options, print_json
+from .common import add_common_options, input_width, print_json
 
 
-def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "validate", help="check an image strictly",
-        description="Read the whole image and check it strictly.  Every finding is printed "
-                    "(error: the image is invalid; warning: valid, but a known reader "
-                    "mishandles it; info), then a summary: the findings by level, what was "
-                    "checked, and what could not be checked after an error that stopped the "
-                    "reading.  Exit 0 valid, 1 invalid.")
+HELP = "check an image strictly"
+DESCRIPTION = ("Read the whole image and check it strictly.  Every finding is printed (error: the "
+               "image is invalid; warning: valid, but a known reader mishandles it; info), then a "
+               "summary: the findings by level, what was checked, and what could not be checked "
+               "after an error that stopped the reading.  Exit 0 valid, 1 invalid.")
+
+
+def add_arguments(parser) -> None:
     parser.add_argument("file", help="image to check (- for standard input)")
     add_common_options(parser, json_help="print the findings and the summary as JSON")
-    parser.set_defaults(run=run)
 
 
 def run(args) -> int:
-    result = image.validate(args.file, guest=args.guest, width=args.width, io=args.io)
+    result = image.validate(args.file, guest=args.guest, width=input_width(args), io=args.io)
     if args.json:
         print_json(result.as_json())
     else:

@@ -7,7 +7,7 @@ opens an ELF dump for random access (page by pfn or gmfn, contexts); :mod:`.read
 
 from __future__ import annotations
 
-from ..formats import Format, Hints
+from ..formats import Capabilities, Format, Hints
 from ..io import Source
 from . import schema
 from .format_a import FormatAReader
@@ -24,6 +24,15 @@ def reader(source: Source, hints: Hints | None = None):
     return FormatAReader(source, hints)
 
 
+#: The writer writes ELF dump-cores of the one format version there is (the pre-ELF format is
+#: read only).
+CAPABILITIES = Capabilities(
+    noun="core dumps",
+    versions=(schema.FORMAT_VERSION,),
+    aligned="the .xen_p2m/.xen_pfn table and .shstrtab before the pages, so that every write is "
+            "whole 4 KiB blocks",
+)
+
 FORMAT = Format(
     name="core",
     description="Xen domain core dump (ELF dump-core, and the pre-ELF 2007 format)",
@@ -31,4 +40,5 @@ FORMAT = Format(
     reader=reader,
     writer=CoreWriter,
     page_lookup=lookup,
+    capabilities=CAPABILITIES,
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..io import Source
-from ..layout import Region
+from ..regions import Region
 from ..records import GuestType
 from . import elf, notes
 from . import schema as s

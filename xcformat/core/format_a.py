@@ -5,8 +5,8 @@ Nothing records the toolstack width: the context size comes from the index offse
 entry width from the pages offset.
 
 Format A has no pfns at all.  Records therefore number pages by their position in the file
-(``pfns[i]`` = slot i) and carry the index's MFN in ``gmfns``; ``ImageHeader.variant`` is
-``"format-a"`` so a converter knows the numbering is positional.
+(``pfns[i]`` = slot i) and carry the index's MFN in ``gmfns``; the header's provenance layout
+is ``"format-a"`` so a converter knows the numbering is positional.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any
 
 from ..formats import Hints
 from ..io import Source
-from ..layout import Region, RegionSink
-from ..records import PAGE_SIZE, End, GuestType, ImageHeader, PageBatch, Record, VcpuContext
+from ..regions import Region, RegionSink
+from ..records import (PAGE_SIZE, End, GuestType, ImageHeader, PageBatch, Provenance, Record,
+                       VcpuContext)
 from . import schema as s
 from .findings import Findings
 
@@ -91,7 +92,8 @@ class FormatAReader:
         guest = GuestType.HVM if header.xch_magic == s.MAGIC_HVM else GuestType.PV
         bits = _CONTEXT_BITS[self.context_size]
         yield ImageHeader(guest=guest, p2m_size=None, guest_bits=bits if guest is GuestType.PV
-                          else None, toolstack_bits=bits, variant="format-a")
+                          else None, toolstack_bits=bits,
+                          provenance=Provenance("core", layout="format-a"))
         for i in range(header.xch_nr_vcpus):
             at = source.offset
             context = bytes(source.read(self.context_size, f"context[{i}]"))

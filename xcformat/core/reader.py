@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from ..errors import UnsupportedError
 from ..formats import Hints
 from ..io import Source
-from ..layout import Region, RegionSink
-from ..records import PAGE_SIZE, End, ImageHeader, PageBatch, Record, SharedInfo, VcpuContext
+from ..regions import Region, RegionSink
+from ..records import (PAGE_SIZE, End, ImageHeader, PageBatch, Provenance, Record,
+                       SharedInfo, VcpuContext)
 from . import schema as s
 from .contexts import ContextChecks
 from .dump import CoreDump, open_dump, regions
@@ -59,7 +60,7 @@ class CoreReader:
             guest=dump.guest, p2m_size=dump.p2m_size(), guest_bits=dump.guest_bits,
             toolstack_bits=32 if dump.elf.bits == 32 else dump.notes.toolstack_bits,
             xen_version=(xen.major_version, xen.minor_version) if xen.major_version else None,
-            variant=f"elf{dump.elf.bits}")
+            provenance=Provenance("core", layout=f"elf{dump.elf.bits}"))
 
     def records(self) -> Iterator[Record]:
         """ImageHeader, VcpuContexts, SharedInfo, PageBatches in table order, End."""

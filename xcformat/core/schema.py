@@ -17,7 +17,7 @@ FORMAT = "core"
 # -- constants -----------------------------------------------------------------
 ELF_MAGIC = b"\x7fELF"
 ELFCLASS32, ELFCLASS64 = 1, 2
-ELFDATA2LSB = 1
+ELFDATA2LSB, ELFDATA2MSB = 1, 2
 EV_CURRENT = 1
 ET_CORE = 4
 EM_386, EM_ARM, EM_IA_64, EM_X86_64 = 3, 40, 50, 62

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-import struct
-
 from construct import ConstructError
 
+from .. import codec
 from ..formats import Sniffed
 from . import schema as s
 from .elf import structs
+
+
+#: The ELF header up to e_type: the same bytes in both classes.
+_ELF_TYPE = codec.head(s.elf64_header, "e_type")
+
+
+def _swapped(value: int, size: int) -> int:
+    """What a little-endian read of ``value`` stored big-endian in ``size`` bytes gives."""
+    return sum(((value >> 8 * i) & 0xFF) << 8 * (size - 1 - i) for i in range(size))
+
+
+_SWAPPED_MAGICS = frozenset(_swapped(magic, 4) for magic in s.MAGICS)
 
 
 def sniff(head: bytes) -> Sniffed | None:
@@ -23,7 +34,7 @@ def sniff(head: bytes) -> Sniffed | None:
 def _sniff_elf(head: bytes) -> Sniffed | None:
     if len(head) < 52 or head[4] not in (s.ELFCLASS32, s.ELFCLASS64):
         return None
-    if head[5] == 2 and struct.unpack_from(">H", head, 16)[0] == s.ET_CORE:
+    if head[5] == s.ELFDATA2MSB and _ELF_TYPE.parse(head).e_type == _swapped(s.ET_CORE, 2):
         # No Xen writer was big-endian: let the reader reject it by name (check #3).
         return Sniffed("core", False, "big-endian ELF core file", {"elf_class": head[4] * 32})
     if head[5] != s.ELFDATA2LSB:
@@ -55,11 +66,10 @@ def _sniff_elf(head: bytes) -> Sniffed | None:
 
 
 def _sniff_format_a(head: bytes) -> Sniffed | None:
-    magic, _, _, ctxt_offset = struct.unpack_from(">4I", head)
-    if magic in s.MAGICS and ctxt_offset == 24:
+    header = s.format_a_header.parse(head[:24])
+    if header.xch_magic in _SWAPPED_MAGICS and header.xch_ctxt_offset == _swapped(24, 4):
         # Byte-swapped: no big-endian writer existed; the reader rejects it (check #64).
         return Sniffed("core", True, "byte-swapped xc_core header", {"variant": "format-a"})
-    header = s.format_a_header.parse(head[:24])
     if header.xch_magic not in s.MAGICS or header.xch_ctxt_offset != 24:
         return None
     if header.xch_nr_vcpus == 0 or header.xch_index_offset <= 24 or \

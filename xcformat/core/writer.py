@@ -2,10 +2,11 @@
 
 The write pattern (docs/core-dumps.rst): every offset is fixed first; the head (ELF header, section
 headers, notes, contexts, shared info, zero padding) goes out in one write whose length is a
-whole number of pages; pages follow in aligned chunks of :data:`CHUNK_PAGES`; the table and the
-string table come last, in whole 4096-byte blocks but for the final ragged one (the sink pads and
-truncates that where it writes O_DIRECT).  ``WriteOptions.align`` moves table and string table
-into the head so that the file ends on a page boundary.
+whole number of pages; pages follow, read back in pfn order straight into the sink's aligned
+chunks (``Sink.write_from``); the table and the string table come last, in whole 4096-byte
+blocks but for the final ragged one (the sink pads and truncates that where it writes O_DIRECT).
+``WriteOptions.align`` moves table and string table into the head so that the file ends on a
+page boundary.
 
 What a save image cannot tell a dump, and what is written instead:
 
@@ -29,8 +30,7 @@ from __future__ import annotations
 
 import array
 import mmap
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..drops import kind_of, refuse_or_drop, report_dropped, what_of
@@ -38,21 +38,18 @@ from ..errors import FormatError
 from ..formats import WriteOptions
 from ..io import Sink
 from ..io.buffers import aligned_buffer, discard
-from ..io.scratch import Scratch
-from ..records import (PAGE_SIZE, End, GuestType, HvmContext, ImageHeader, Opaque, PageBatch,
-                       Record, SharedInfo, VcpuContext)
+from ..io.spool import Spool
+from ..records import (PAGE_SIZE, Checkpoint, End, GuestType, HvmContext, ImageHeader,
+                       LastCheckpoint, Opaque, P2MFrames, PageBatch, Record, SharedInfo,
+                       UnmappedPfns, VcpuContext, VcpuInfo, Wrapper)
 from . import schema as s
 from .collect import PageCollector
 from .hvm_cpu import contexts_from_blob
 from .plan import XEN_VERSION_SIZE, DumpPlan, shstrtab
 
-#: Pages per write in the page phase (4 MiB, whole pages at page-aligned offsets).
-CHUNK_PAGES = 1024
 #: XENVER_capabilities of a 64-bit Xen host, written into the XEN_VERSION note: a save image does
 #: not record the host's, and illumos mdb reads the guest's width from it with e_machine.
 CAPABILITIES = b"xen-3.0-x86_64 xen-3.0-x86_32p hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64"
-_IGNORED_QUIETLY = ("VcpuInfo", "Checkpoint", "LastCheckpoint", "P2MFrames", "UnmappedPfns",
-                    "Wrapper")
 
 
 class CoreWriter:
@@ -67,21 +64,28 @@ class CoreWriter:
         self.hvm_context: bytes | None = None
         self.dropped: set[str] = set()
         self._pages_in: PageCollector | None = None
+        #: What a dump does with each record kind it carries: everything else is state a dump
+        #: has no place for, left out and reported.  A save image's framing, its online vCPU
+        #: set (the contexts say it), the p2m frames and unmapped pfns (a restore's) and the
+        #: wrapper's configuration are not the guest's state: they go without a word.
+        self.handlers: dict[type[Record], Callable[[Any], None]] = {
+            ImageHeader: self._on_header, PageBatch: self._on_pages,
+            VcpuContext: self._on_context, SharedInfo: self._on_shared_info,
+            HvmContext: self._on_hvm_context, Opaque: self._refuse,
+            **dict.fromkeys((End, VcpuInfo, Checkpoint, LastCheckpoint, P2MFrames, UnmappedPfns,
+                             Wrapper), _ignore)}
 
     def write(self, records: Iterable[Record]) -> None:
         """Consume ``records`` up to End, then write the dump."""
-        handlers: dict[type[Record], Callable[[Any], None]] = {ImageHeader: self._on_header, PageBatch: self._on_pages,
-                    VcpuContext: self._on_context, SharedInfo: self._on_shared_info,
-                    HvmContext: self._on_hvm_context, Opaque: self._refuse}
         try:
             for record in records:
+                handler = self.handlers.get(type(record))
+                if handler is None:
+                    self.dropped.add(kind_of(record))
+                else:
+                    handler(record)
                 if type(record) is End:
                     break
-                handler = handlers.get(type(record))
-                if handler is not None:
-                    handler(record)
-                elif type(record).__name__ not in _IGNORED_QUIETLY:
-                    self.dropped.add(kind_of(record))
             else:
                 raise FormatError("the records ended without End", field="records")
             if self._pages_in is None:
@@ -95,9 +99,7 @@ class CoreWriter:
         self.header = record
         if self._pages_in is not None:
             self._pages_in.close()
-        self._pages_in = PageCollector(
-            record.p2m_size, self.options.source,
-            lambda: Scratch(near=self.sink.name, mode=self.sink.mode))
+        self._pages_in = PageCollector(record.p2m_size, Spool(self.sink, field="page data"))
 
     def _on_pages(self, record: PageBatch) -> None:
         if self._pages_in is None:
@@ -228,41 +230,10 @@ class CoreWriter:
                               s.format_version_desc.build(dict(version=s.FORMAT_VERSION)))))
 
     def _pages(self, pages: PageCollector) -> None:
-        """Read the pages back in pfn order (from the input, or the scratch file for a stream)
-        and write them, CHUNK_PAGES per aligned write.  Two buffers take turns: a worker thread
-        reads the next chunk while this thread writes the last (both calls release the GIL).
-        Writes stay in this thread, where SIGINT interrupts one blocked on a pipe."""
-        buffers = [aligned_buffer(CHUNK_PAGES * PAGE_SIZE) for _ in range(2)]
-        views = [memoryview(buffer) for buffer in buffers]
-        chunks = self._chunks(pages, views)
-        try:
-            with ThreadPoolExecutor(1, thread_name_prefix="xcformat-dump") as worker:
-                reading = worker.submit(next, chunks, None)
-                while (chunk := reading.result()) is not None:
-                    reading = worker.submit(next, chunks, None)
-                    self.sink.write(chunk)
-        finally:
-            for view, buffer in zip(views, buffers):
-                view.release()
-                discard(buffer)
+        """The pages in pfn order, read back from where the spool keeps them (the input, or the
+        scratch file for a stream) as the sink writes them."""
+        self.sink.write_from((read, offset, n * PAGE_SIZE) for read, offset, n in pages.runs())
 
-    @staticmethod
-    def _chunks(pages: PageCollector, views: list[memoryview]) -> Iterator[memoryview]:
-        """``views`` filled in turn with the pages in pfn order, each up to CHUNK_PAGES pages: a
-        view handed out is filled again only after the next one has been handed out."""
-        turn, filled = 0, 0
-        for read, offset, n in pages.runs():
-            while n:
-                take = min(n, CHUNK_PAGES - filled)
-                read(offset, views[turn][filled * PAGE_SIZE:(filled + take) * PAGE_SIZE])
-                filled += take
-                offset += take * PAGE_SIZE
-                n -= take
-                if filled == CHUNK_PAGES:
-                    yield views[turn]
-                    turn, filled = turn ^ 1, 0
-        if filled:
-            yield views[turn][:filled * PAGE_SIZE]
     def _table_blocks(self, plan: DumpPlan, pages: PageCollector):
         """The table as byte blocks, in pfn order."""
         for pfns, _ in pages.sorted_entries():
@@ -283,3 +254,7 @@ class CoreWriter:
                 del pending[:whole]
         pending += plan.strtab
         self.sink.write(pending)
+
+
+def _ignore(record: Record) -> None:
+    """What a dump needs nothing of (see ``CoreWriter.handlers``; End ends the loop)."""

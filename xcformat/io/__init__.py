@@ -4,6 +4,9 @@ Readers and writers only see :class:`Source` and :class:`Sink`; how the bytes mo
 O_DIRECT, uncached, fadvise) is chosen here with an :class:`IoMode` and never reaches the format
 code.  A writer that has page data in :func:`aligned_buffer` memory and writes it in whole
 blocks at block-aligned offsets (``Sink.block``) gets it written with no copy under direct I/O.
+A writer that must hand bytes on later and in another order keeps them in a
+:class:`~.spool.Spool` and writes them back with :meth:`Sink.write_from`, which overlaps the
+reading with the writing.
 """
 
 from .buffers import aligned_buffer

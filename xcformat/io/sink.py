@@ -15,6 +15,7 @@ change.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno
 import mmap
@@ -22,20 +23,28 @@ import os
 import secrets
 import stat
 import sys
-from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import EnvironmentProblem
-from . import native
+from . import native, pipes
 from .buffers import address_of, aligned_buffer, discard
 from .modes import IoMode, Plan, settle
 from .notices import notice
 from .outputs import classify, keep_owner_and_mode, open_in_place, refuse_input
-from .writebehind import WriteBehind
+from .writebehind import Job, ReadAhead, WriteBehind
+
+if TYPE_CHECKING:
+    from .source import Source
 
 #: Bytes gathered before a chunk goes to the writer thread, and how many chunks may be in flight.
 CHUNK = 8 << 20
 DEPTH = 3
+
+#: Chunks a stream's :meth:`Sink.write_from` reads ahead of the one it writes.
+READ_AHEAD = 2
+#: Fills a memoryview with the bytes at a file offset (of a file other than the sink's).
+ReadAt = Callable[[int, memoryview], None]
 
 
 def _pwrite_all(fd: int, view: memoryview, offset: int, flags: int = 0) -> None:
@@ -89,13 +98,15 @@ class Sink:
 
     ``plan`` (from :func:`~xcformat.io.modes.settle`) says how; without one, ``mode`` is taken as
     is.  A sink on a regular file must end with :meth:`flush` and :meth:`close`
-    (:func:`open_sink` does both).
+    (:func:`open_sink` does both).  ``reread`` is the input the image is converted from, where
+    bytes it holds may be read again (a :class:`~.spool.Spool` keeps them by offset there).
     """
 
     def __init__(self, fd: int, name: str, *, mode: IoMode = IoMode.BUFFERED,
                  plan: Plan | None = None, stream: bool | None = None, chunk: int = CHUNK,
-                 depth: int = DEPTH):
+                 depth: int = DEPTH, reread: Source | None = None):
         self.name = name
+        self.reread = reread
         self._fd = fd
         plan = plan or Plan.assumed(mode)
         self.mode = plan.mode
@@ -145,6 +156,68 @@ class Sink:
             view = view[take:]
             if self._fill == self._chunk:
                 self._submit()
+
+    def write_from(self, runs: Iterable[tuple[ReadAt, int, int]]) -> None:
+        """Append, run after run, the ``n`` bytes that ``read`` finds at ``offset`` for each
+        ``(read, offset, n)``.  On a file they are read straight into the chunks the writer
+        thread writes, so reading overlaps writing and no byte is copied in memory (with direct
+        I/O, runs of whole blocks from an aligned offset keep every read and write aligned); on
+        a stream a thread reads the next chunks (:class:`~.writebehind.ReadAhead`) while this
+        thread writes, where SIGINT interrupts a write blocked on a pipe."""
+        if self._stream:
+            self._write_through_from(runs)
+            return
+        for read, offset, n in runs:
+            while n:
+                if self._view is None:
+                    self._take()
+                take = min(self._chunk - self._fill, n)
+                read(offset, self._view[self._fill:self._fill + take])
+                self._fill += take
+                self.offset += take
+                offset += take
+                n -= take
+                if self._fill == self._chunk:
+                    self._submit()
+
+    def _write_through_from(self, runs: Iterable[tuple[ReadAt, int, int]]) -> None:
+        """A stream: the next chunks are read in a thread while this one writes the last."""
+        ahead = ReadAhead(size=self._chunk, depth=READ_AHEAD)
+        lengths: collections.deque[int] = collections.deque()
+        try:
+            for job, length in self._chunk_jobs(runs):
+                if len(lengths) == READ_AHEAD:
+                    self._write_filled(ahead, lengths.popleft())
+                ahead.fill(job)
+                lengths.append(length)
+            while lengths:
+                self._write_filled(ahead, lengths.popleft())
+        finally:
+            ahead.close()
+
+    def _write_filled(self, ahead: ReadAhead, length: int) -> None:
+        buf = ahead.filled()
+        with memoryview(buf) as view:
+            self._write_through(view[:length])
+        ahead.recycle(buf)
+
+    def _chunk_jobs(self, runs: Iterable[tuple[ReadAt, int, int]]
+                    ) -> Iterator[tuple[Job, int]]:
+        """``runs`` cut into jobs that each fill one chunk, and how much of it they fill."""
+        pieces: list[tuple[ReadAt, int, int, int]] = []   # read, offset, at, n
+        filled = 0
+        for read, offset, n in runs:
+            while n:
+                take = min(self._chunk - filled, n)
+                pieces.append((read, offset, filled, take))
+                filled += take
+                offset += take
+                n -= take
+                if filled == self._chunk:
+                    yield _filling(pieces), filled
+                    pieces, filled = [], 0
+        if filled:
+            yield _filling(pieces), filled
 
     def _goes_straight(self, view: memoryview) -> bool:
         """Direct I/O, whole blocks, an aligned offset and aligned memory: no bounce needed."""
@@ -240,13 +313,21 @@ class Sink:
             self._behind = None
 
 
+def _filling(pieces: list[tuple[ReadAt, int, int, int]]) -> Job:
+    """A job that reads each piece into its place (``at``) in the buffer."""
+    def fill(view: memoryview) -> None:
+        for read, offset, at, n in pieces:
+            read(offset, view[at:at + n])
+    return fill
+
+
 class FileObjectSink(Sink):
     """A sink that hands its bytes, in order, to a binary file object's ``write`` (a
     :class:`io.BytesIO`, a socket's file, an open file).  Nothing is atomic here: what was
     written before a failure stays written."""
 
-    def __init__(self, file: BinaryIO, name: str):
-        super().__init__(-1, name, stream=True)
+    def __init__(self, file: BinaryIO, name: str, reread: Source | None = None):
+        super().__init__(-1, name, stream=True, reread=reread)
         self._file = file
 
     def _write_through(self, view: memoryview) -> None:
@@ -257,16 +338,17 @@ class FileObjectSink(Sink):
             self.offset += done
 
 
-def _output_file(path: str, directory: str) -> tuple[int, str | None]:
+def _output_file(path: str, directory: str, mode: int) -> tuple[int, str | None]:
     """An unnamed file in ``directory`` (O_TMPFILE), or a hidden named one where the file
-    system has no O_TMPFILE; returns the fd and the temporary name (None if unnamed)."""
+    system has no O_TMPFILE, with permissions ``mode`` (less the umask); returns the fd and the
+    temporary name (None if unnamed)."""
     try:
-        return os.open(directory, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o666), None
+        return os.open(directory, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, mode), None
     except OSError as exc:
         if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
             raise
     tmp = _hidden_name(path)
-    return os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_RDWR | os.O_CLOEXEC, 0o666), tmp
+    return os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_RDWR | os.O_CLOEXEC, mode), tmp
 
 
 def _hidden_name(path: str) -> str:
@@ -298,20 +380,24 @@ def _publish(fd: int, tmp: str | None, path: str, directory: str) -> None:
 @contextlib.contextmanager
 def open_sink(path: str, mode: IoMode | str = IoMode.AUTO, *, chunk: int = CHUNK,
               depth: int = DEPTH, reading: os.stat_result | None = None,
-              check: Callable[[str], None] | None = None) -> Iterator[Sink]:
+              check: Callable[[str], None] | None = None,
+              reread: Source | None = None, new_file_mode: int = 0o666) -> Iterator[Sink]:
     """Open ``path`` (``-`` for standard output) for writing.  A regular file appears only on
     success, with the owner and permissions of the file it replaces; a FIFO or a device is
     written in place (:mod:`.outputs`).  ``reading`` is the input's ``stat``: an output that is
     the same file is refused.  ``check``, given a path that reads the finished but unpublished
     file, may raise to keep it from appearing (what is written in place, or to standard
-    output, cannot be taken back, so it is not checked)."""
+    output, cannot be taken back, so it is not checked).  ``reread`` is the input converted
+    from, where kept bytes may be read again (see :class:`Sink`).  A new file gets the
+    permissions ``new_file_mode``, less the umask."""
     mode = IoMode(mode)
     if path == "-":
         fd = sys.stdout.fileno()
         refuse_input("standard output", os.fstat(fd), reading)
+        pipes.widen(fd)
         if mode not in (IoMode.AUTO, IoMode.BUFFERED):
             notice(f"standard output: {mode.value} I/O does not apply; using buffered I/O")
-        with _writing(Sink(fd, "<stdout>", stream=True)) as sink:
+        with _writing(Sink(fd, "<stdout>", stream=True, reread=reread)) as sink:
             yield sink
         return
     output = classify(path, reading)
@@ -319,7 +405,7 @@ def open_sink(path: str, mode: IoMode | str = IoMode.AUTO, *, chunk: int = CHUNK
         fd = open_in_place(output)
         try:
             with _writing(Sink(fd, path, plan=settle(fd, path, mode, write=True), chunk=chunk,
-                               depth=depth)) as sink:
+                               depth=depth, reread=reread)) as sink:
                 yield sink
             if output.block_device:
                 os.fsync(fd)
@@ -332,7 +418,7 @@ def open_sink(path: str, mode: IoMode | str = IoMode.AUTO, *, chunk: int = CHUNK
     target = output.target
     directory = os.path.dirname(os.path.abspath(target))
     try:
-        fd, tmp = _output_file(target, directory)
+        fd, tmp = _output_file(target, directory, new_file_mode)
     except OSError as exc:
         raise EnvironmentProblem(f"{path}: cannot create output: {exc.strerror}") from None
     sink = None
@@ -340,7 +426,7 @@ def open_sink(path: str, mode: IoMode | str = IoMode.AUTO, *, chunk: int = CHUNK
         if output.existing is not None:
             keep_owner_and_mode(fd, output.existing)
         sink = Sink(fd, path, plan=settle(fd, directory, mode, write=True), chunk=chunk,
-                    depth=depth)
+                    depth=depth, reread=reread)
         yield sink
         sink.flush()
         sink.close()

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterator
 
 from ..errors import EnvironmentProblem, FormatError, TruncatedError, UnsupportedError
-from . import native
+from . import native, pipes
 from .buffers import address_of, aligned_buffer
 from .modes import IoMode, Plan, settle
 from .notices import notice
@@ -291,6 +291,7 @@ def open_source(path: str, mode: IoMode | str = IoMode.AUTO, *,
     if path == "-":
         if mode not in (IoMode.AUTO, IoMode.BUFFERED):
             notice(f"standard input: {mode.value} I/O does not apply; using buffered I/O")
+        pipes.widen(sys.stdin.fileno())
         source = Source(sys.stdin.fileno(), "<stdin>", close=False, window=window)
     else:
         try:

@@ -1,6 +1,6 @@
 """The layout map of an image (``xcformat map``): where each structure lies, in constant memory.
 
-A reader reports every structure it parses as a :class:`~xcformat.layout.Region`.  Regions are
+A reader reports every structure it parses as a :class:`~xcformat.regions.Region`.  Regions are
 grouped into *units*: a batch header with the padding and page data that follow it; otherwise
 consecutive regions of one kind until one repeats the shape of a region already in the unit (so
 each vCPU's context, extended context and xsave record in a tail form one unit).  Consecutive
@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..layout import KINDS, Region
+from ..regions import KINDS, Region
 
 BLOCK = 4096
 #: Kinds that belong to the unit opened by the batch header before them.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from ..layout import KINDS
+from ..regions import KINDS
 from . import BLOCK, LayoutMap
 from .text import fold_line, footer, head_picture, human
 
@@ -31,7 +31,7 @@ KIND_X = 190             # where the "kind: what" column starts
 
 def legend_kinds(layout: LayoutMap) -> list[str]:
     """Every kind of region in the whole image (not only in the blocks drawn), in the order of
-    :data:`xcformat.layout.KINDS`."""
+    :data:`xcformat.regions.KINDS`."""
     present = {k for k, n in layout.summary.bytes_by_kind.items()} | {k for k in layout.head if k}
     return [k for k in KINDS if k in present] + sorted(present - set(KINDS))
 

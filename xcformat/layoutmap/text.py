@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import BLOCK, LayoutMap, Run
-from ..layout import Region
+from ..regions import Region
 from ..units import binary as human
 
 #: One letter per region kind in the picture of the first blocks.

@@ -5,10 +5,20 @@ recognises the format, :mod:`.reader` streams records out of an image and :mod:`
 records back into bytes (byte-identical for records read from a legacy image).
 """
 
-from ..formats import Format
+from ..formats import Capabilities, Format
 from .reader import LegacyReader
 from .sniff import sniff
-from .writer import LegacyWriter
+from .wrappers import READERS as WRAPPERS
+from .writer import LegacyOptions, LegacyWriter
+
+#: A legacy stream has no version number; its own option is the toolstack width it is written at.
+CAPABILITIES = Capabilities(
+    noun="legacy streams",
+    aligned="batches padded with XTAB entries (and a -9 chunk at W=64) so that pages start on "
+            "4 KiB boundaries",
+    wraps=tuple(WRAPPERS),
+    options=LegacyOptions,
+)
 
 FORMAT = Format(
     name="legacy",
@@ -16,4 +26,5 @@ FORMAT = Format(
     sniff=sniff,
     reader=LegacyReader,
     writer=LegacyWriter,
+    capabilities=CAPABILITIES,
 )

@@ -23,18 +23,31 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..errors import UnsupportedError
-from ..io import Sink
 from ..log import Say
 from ..records import (PAGE_SIZE, Checkpoint, Opaque, PageBatch, Record,
                        Wrapper, data_page_count)
 from . import wrappers
-from .schema import BODY_ITEM, MAX_BATCH
+from .schema import MAX_BATCH
 
 XTAB = 0xF
-#: The chunk that pads a W=8 batch to a multiple of 8 bytes (LAST_CHECKPOINT).
-PAD_CHUNK = BODY_ITEM.build(-9)
+
+
+class AlignTarget(Protocol):
+    """What re-cutting asks of the legacy writer it feeds (:class:`~.writer.LegacyWriter`)."""
+
+    @property
+    def next_offset(self) -> int:
+        """The file offset of the next byte the writer writes."""
+
+    @property
+    def entry_bytes(self) -> int:
+        """W, the width of a batch entry (known once the image header is written)."""
+
+    def write_pad_chunks(self, count: int) -> None:
+        """Write ``count`` 4-byte -9 chunks (LAST_CHECKPOINT) now."""
 
 
 @dataclass(frozen=True)
@@ -69,15 +82,16 @@ def plan(offset: int, word: int) -> Plan:
     return smallest.grown_to(MAX_BATCH, word)
 
 
-def aligned_records(records: Iterable[Record], writer) -> Iterator[Record]:
-    """``records`` with the page batches re-cut for the legacy ``writer`` (see the module doc)."""
+def aligned_records(records: Iterable[Record], target: AlignTarget,
+                    say: Say) -> Iterator[Record]:
+    """``records`` with the page batches re-cut for ``target``, the legacy writer that consumes
+    them (see the module doc)."""
     aligner = None
     for record in records:
         if isinstance(record, Wrapper):
-            record = padded_wrapper(record, writer.options.say)
+            record = padded_wrapper(record, say)
         if aligner is None and isinstance(record, PageBatch):
-            aligner = BatchAligner(writer.sink, writer.structs.toolstack_bits // 8,
-                                   writer.options.say)
+            aligner = BatchAligner(target, say)
         if aligner is None:
             yield record
         elif isinstance(record, PageBatch):
@@ -110,14 +124,14 @@ class BatchAligner:
     """Holds at most one batch of entries (page data copied, since a record's data is only
     valid until the next record) and hands out batches whose head ends on a page boundary.
 
-    ``sink.offset`` is read when a batch is about to start, which is exact because the writer
-    has written everything before it by then; the ``-9`` pad chunks are written straight to the
-    sink just before their batch is handed out.
+    ``target.next_offset`` is read when a batch is about to start, which is exact because the
+    writer has written everything before it by then; the writer writes the ``-9`` pad chunks
+    just before their batch is handed out.
     """
 
-    def __init__(self, sink: Sink, word: int, say: Say):
-        self.sink = sink
-        self.word = word
+    def __init__(self, target: AlignTarget, say: Say):
+        self.target = target
+        self.word = word = target.entry_bytes
         self.say = say
         if word == 8:
             say("--align, 64-bit toolstack: a -9 chunk pads batches, which Xen 4.0 and older "
@@ -149,7 +163,7 @@ class BatchAligner:
         start = at = 0
         while start < len(pfns):
             if self.plan is None:
-                self.plan = plan(self.sink.offset, self.word)
+                self.plan = plan(self.target.next_offset, self.word)
             end = self._cut(pfns, types, start)
             if end == start:                  # full, or a pfn already in this batch
                 yield from self.flush()
@@ -187,7 +201,7 @@ class BatchAligner:
                           memoryview(self.data))
         self._reset()
         if plan.pad_chunks:
-            self.sink.write(PAD_CHUNK * plan.pad_chunks)
+            self.target.write_pad_chunks(plan.pad_chunks)
         self.batches += 1
         self.fillers += fill
         self.pad_chunks += plan.pad_chunks

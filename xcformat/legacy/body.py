@@ -6,16 +6,15 @@ from array import array
 from collections.abc import Iterator
 from typing import Any
 
-from ..codec import head
-from ..entries import split_typed
+from ..entries import split_fillers, split_typed
 from ..errors import Finding
 from ..pfnmap import PfnMap
 from ..records import (INVALID_TYPES, PAGE_SIZE, PAGE_TABLE_TYPES, LastCheckpoint, Opaque,
-                       PageBatch, Record, data_page_count)
+                       PageBatch, Physmap, Record, data_page_count)
 from . import physmap
 from .cursor import Cursor, Stream
 from .payloads import CHUNK_PAYLOADS
-from .schema import BODY_ITEM, CHUNKS, LIBXL_TOOLSTACK_V1, MAX_BATCH
+from .schema import BODY_ITEM, CHUNKS, MAX_BATCH
 from .tmem import read_tmem, read_tmem_extra
 
 XTAB = 0xF
@@ -68,7 +67,12 @@ def read_batch(cursor: Cursor, stream: Stream, count: int, start: int) -> PageBa
     data_start = cursor.offset
     data = cursor.source.page_data(pages * PAGE_SIZE, "batch.pages")
     cursor.region(data_start, "page-data", f"{pages} pages")
-    return PageBatch(pfns, types, data, data_offset=data_start)
+    if XTAB not in types:
+        return PageBatch(pfns, types, data, data_offset=data_start)
+    # Restorers skip XTAB entries whatever their pfn bits say (RELEASE-4.5.0
+    # tools/libxc/xc_domain_restore.c): they are the batch's fillers, not pfns.
+    pfns, types, fillers = split_fillers(pfns, types)
+    return PageBatch(pfns, types, data, data_offset=data_start, fillers=fillers)
 
 
 def check_batch(cursor: Cursor, stream: Stream, pfns: tuple[int, ...], types: bytes,
@@ -180,38 +184,21 @@ def _tsc_info(cursor, stream, spec, start):
 
 def _toolstack(cursor, stream, spec, start):
     record = _payload(cursor, spec, "toolstack")
-    check_libxl_toolstack(cursor, stream, record.data, start + 8)
-    yield record
+    yield libxl_toolstack(cursor, stream, record.data, start + 8) or record
 
 
-def check_libxl_toolstack(cursor: Cursor, stream: Stream, data: bytes, base: int) -> None:
-    """The libxl physmap record v1, with the 64-bit libxl's 4 bytes after every entry."""
-    if len(data) < LIBXL_TOOLSTACK_V1.sizeof():
-        raise cursor.error(f"libxl toolstack record of {len(data)} bytes (header is 8)",
-                           "toolstack.data", base)
-    header = LIBXL_TOOLSTACK_V1.parse(data)
-    if header.version != 1:
-        raise cursor.error(f"libxl toolstack record version {header.version}, expected 1",
-                           "toolstack.version", base)
-    fixed = head(stream.structs.libxl_physmap_entry, "namelen")
-    tail = physmap.padding(stream.structs.toolstack_bits)
-    pos = 8
-    for index in range(header.count):
-        if len(data) - pos < fixed.sizeof():
-            raise cursor.error(f"libxl physmap entry {index} of {header.count} overruns the "
-                               "record", "toolstack.entries", base + pos)
-        namelen = fixed.parse(data[pos:]).namelen
-        name_at = pos + fixed.sizeof()
-        if namelen == 0 or name_at + namelen + tail > len(data):
-            raise cursor.error(f"libxl physmap entry {index}: name length {namelen} is 0 or "
-                               "overruns the record", "toolstack.namelen", base + name_at - 4)
-        if data[name_at + namelen - 1] != 0:
-            raise cursor.error(f"libxl physmap entry {index}: name is not NUL-terminated",
-                               "toolstack.name", base + name_at)
-        pos = name_at + namelen + tail
-    if pos != len(data):
-        cursor.warn(f"{len(data) - pos} bytes after the libxl physmap entries",
-                    "toolstack.data", base + pos)
+def libxl_toolstack(cursor: Cursor, stream: Stream, data: bytes, base: int) -> Physmap | None:
+    """The libxl physmap the -18 payload holds (libxl writes nothing else there), checked;
+    None when bytes follow its entries (kept as they are, with a warning)."""
+    try:
+        found, end = physmap.parse(data, stream.structs.toolstack_bits)
+    except physmap.BlobError as exc:
+        raise cursor.error(exc.message, exc.field, base + exc.offset) from None
+    if end != len(data):
+        cursor.warn(f"{len(data) - end} bytes after the libxl physmap entries",
+                    "toolstack.data", base + end)
+        return None
+    return found
 
 
 def _tmem(cursor, stream, spec, start):

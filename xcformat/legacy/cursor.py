@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from .. import codec
 from ..errors import Finding, FormatError, recover
 from ..io import Source
-from ..layout import Region, RegionSink
+from ..regions import Region, RegionSink
 from ..pfnmap import PfnMap
 from ..records import GuestType
 from .schema import LegacyStructs

@@ -1,74 +1,100 @@
-"""The libxl physmap (toolstack chunk -18, version 1) in other shapes.
+"""The libxl toolstack blob (version 1): a :class:`~xcformat.records.Physmap` as bytes.
 
-A 64-bit libxl writes 4 bytes of struct padding after every entry, so the record depends on the
-toolstack width; libxl's v2 stream carries the same facts as xenstore keys
-``physmap/<phys_offset hex>/{start_addr,size,name}`` (EMULATOR_XENSTORE_DATA).
+The one reading and the one writing of the blob, for every format that stores it: legacy chunk
+-18, v2's deprecated TOOLSTACK record, aligned v1's Toolstack body.  The blob is ``u32 version,
+u32 count`` (``LIBXL_TOOLSTACK_V1``) and ``count`` entries
+(``libxl_physmap_entry_w32/_w64``); a 64-bit libxl writes its struct's 4 bytes of tail padding
+after every name (RELEASE-4.5.0 tools/libxl/libxl_dom.c, libxl__toolstack_save, fills them from
+realloc, so they are kept as read).
 """
 
 from __future__ import annotations
 
-from ..codec import head
-from ..errors import UnsupportedError
+from ..codec import build, head
+from ..records import Physmap, PhysmapEntry
 from .schema import LIBXL_TOOLSTACK_V1, structs
 
-FIELDS = ("start_addr", "size", "name")
+WIDTHS = (64, 32)
+
+
+class BlobError(Exception):
+    """Why bytes are not a v1 blob: ``field`` and ``offset`` (within the blob) locate it."""
+
+    def __init__(self, message: str, field: str, offset: int):
+        super().__init__(message)
+        self.message, self.field, self.offset = message, field, offset
 
 
 def _entry(bits: int):
-    """The physmap entry of a ``bits``-wide libxl, and its fixed head (up to namelen)."""
-    entry = structs(bits, bits).libxl_physmap_entry
-    return entry, head(entry, "namelen")
+    return structs(bits, bits).libxl_physmap_entry
 
 
 def padding(bits: int) -> int:
     """The struct padding a ``bits``-wide libxl writes after each entry's name."""
-    entry, fixed = _entry(bits)
+    entry = _entry(bits)
+    fixed = head(entry, "namelen")
     return sum(sub.sizeof() for sub in entry.subcons[len(fixed.subcons) + 1:])
 
 
-def repad(data: bytes, from_bits: int, to_bits: int) -> bytes:
-    """A v1 physmap record re-laid for another libxl width; anything else is left as it is."""
+def parse(data: bytes, bits: int) -> tuple[Physmap, int]:
+    """The physmap a ``bits``-wide libxl wrote at the start of ``data``, and where it ends
+    (bytes may follow it); BlobError when it is not one."""
     top = LIBXL_TOOLSTACK_V1.sizeof()
-    if len(data) < top or LIBXL_TOOLSTACK_V1.parse(data).version != 1:
-        return data
-    count = LIBXL_TOOLSTACK_V1.parse(data).count
-    old_pad, new_pad = padding(from_bits), padding(to_bits)
-    fixed = _entry(from_bits)[1]
-    out, pos = bytearray(data[:top]), top
-    for _ in range(count):
-        if pos + fixed.sizeof() > len(data):
-            return data
-        end = pos + fixed.sizeof() + fixed.parse(data[pos:]).namelen
-        if end + old_pad > len(data):
-            return data
-        out += data[pos:end] + bytes(new_pad)
-        pos = end + old_pad
-    return bytes(out + data[pos:])
+    if len(data) < top:
+        raise BlobError(f"libxl toolstack record of {len(data)} bytes (header is {top})",
+                        "toolstack.data", 0)
+    header = LIBXL_TOOLSTACK_V1.parse(data)
+    if header.version != 1:
+        raise BlobError(f"libxl toolstack record version {header.version}, expected 1",
+                        "toolstack.version", 0)
+    fixed = head(_entry(bits), "namelen")
+    tail = padding(bits)
+    entries = []
+    pos = top
+    for index in range(header.count):
+        if len(data) - pos < fixed.sizeof():
+            raise BlobError(f"libxl physmap entry {index} of {header.count} overruns the "
+                            "record", "toolstack.entries", pos)
+        entry = fixed.parse(data[pos:])
+        name_at = pos + fixed.sizeof()
+        end = name_at + entry.namelen
+        if entry.namelen == 0 or end + tail > len(data):
+            raise BlobError(f"libxl physmap entry {index}: name length {entry.namelen} is 0 "
+                            "or overruns the record", "toolstack.namelen", name_at - 4)
+        if data[end - 1] != 0:
+            raise BlobError(f"libxl physmap entry {index}: name is not NUL-terminated",
+                            "toolstack.name", name_at)
+        entries.append(PhysmapEntry(entry.phys_offset, entry.start_addr, entry.size,
+                                    bytes(data[name_at:end - 1]), bytes(data[end:end + tail])))
+        pos = end + tail
+    return Physmap(tuple(entries), blob_bits=bits), pos
 
 
-def from_xenstore(data: bytes, toolstack_bits: int) -> bytes:
-    """The v1 physmap record holding the ``physmap/...`` keys of packed NUL-terminated
-    key/value strings; UnsupportedError for any other key (legacy has nowhere to put it)."""
-    words = data.split(b"\0")
-    if words[-1:] == [b""]:
-        words.pop()
-    if len(words) % 2:
-        raise UnsupportedError("emulator xenstore data is not key/value pairs")
-    entries: dict[int, dict[str, bytes]] = {}
-    for key, value in zip(words[0::2], words[1::2]):
-        parts = key.split(b"/")
-        if len(parts) != 3 or parts[0] != b"physmap" or parts[2].decode() not in FIELDS:
-            raise UnsupportedError(f"emulator xenstore key {key.decode(errors='replace')!r} "
-                                   "has no legacy equivalent (only physmap keys do)")
-        entries.setdefault(int(parts[1], 16), {})[parts[2].decode()] = value
-    entry = _entry(toolstack_bits)[0]
-    pad = bytes(padding(toolstack_bits))
-    out = bytearray(LIBXL_TOOLSTACK_V1.build({"version": 1, "count": len(entries)}))
-    for phys, fields in entries.items():
-        if set(fields) != set(FIELDS):
-            raise UnsupportedError(f"physmap/{phys:x} lacks one of {', '.join(FIELDS)}")
-        name = fields["name"] + b"\0"
-        out += entry.build({"phys_offset": phys, "start_addr": int(fields["start_addr"], 16),
-                            "size": int(fields["size"], 16), "namelen": len(name),
-                            "name": name, "tail_padding": pad})
+def from_blob(data: bytes, bits: int | None) -> Physmap | None:
+    """The physmap ``data`` is exactly, at width ``bits``; None when it is something else.
+    ``bits`` None (the source does not say): the width whose entries fill ``data`` exactly,
+    64 first (v2-era libxl ran 64-bit), since their padding frames the entries differently."""
+    for width in (bits,) if bits else WIDTHS:
+        try:
+            physmap, end = parse(data, width)
+        except BlobError:
+            continue
+        if end == len(data):
+            return physmap
+    return None
+
+
+def to_blob(physmap: Physmap, bits: int) -> bytes:
+    """The v1 blob a ``bits``-wide libxl writes for ``physmap`` (padding kept where read at
+    that width, zero otherwise)."""
+    entry = _entry(bits)
+    pad = padding(bits)
+    out = bytearray(LIBXL_TOOLSTACK_V1.build({"version": 1, "count": len(physmap.entries)}))
+    for item in physmap.entries:
+        name = item.name + b"\0"
+        values = {"phys_offset": item.phys_offset, "start_addr": item.start_addr,
+                  "size": item.size, "namelen": len(name), "name": name}
+        if pad:
+            values["tail_padding"] = item.padding if len(item.padding) == pad else bytes(pad)
+        out += build(entry, values, "toolstack physmap entry")
     return bytes(out)

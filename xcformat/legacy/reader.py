@@ -10,24 +10,23 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 
-from ..codec import head
 from ..errors import EnvironmentProblem, Finding, TruncatedError
 from ..formats import SNIFF_BYTES, Hints
 from ..io import Source
-from ..layout import RegionSink
+from ..regions import RegionSink
 from ..records import (PAGE_SIZE, Checkpoint, End, GuestType, ImageHeader, P2MFrames,
-                       PageBatch, PvExtInfo, Record)
+                       PageBatch, Provenance, PvExtInfo, Record)
 from ..x86 import guest_bits_of_context
 from . import sniff
 from .body import read_body
 from .cursor import Cursor, Stream
-from .schema import CHUNKS, EXT_BLOCK, MAX_P2M_SIZE, XCNT_PAYLOAD, structs
+from .schema import CHUNKS, MAX_P2M_SIZE, XCNT_PAYLOAD, structs
+from .sniff import EXT_BLOCK_HEAD
 from .tail import check_frame_types, qemu_signature, read_hvm_tail, read_pv_tail, read_qemu
 from .versions import SINCE, show
 from .wrappers import READERS as WRAPPER_READERS
 from .wrappers import XL_FLAG_JSON
 
-EXT_BLOCK_HEAD = head(EXT_BLOCK, "size")
 #: ext-info larger than this is not ext-info (vcpu 5168 + extv + xcnt is under 5.2 KiB).
 MAX_EXT_INFO = 64 << 10
 MAX_XCNT = 256 << 10
@@ -113,9 +112,8 @@ class LegacyReader:
     # -- header -----------------------------------------------------------------------------
     def _header(self, cursor: Cursor, found: sniff.StreamShape):
         w = found.toolstack_bits
-        word = w // 8
         start = cursor.offset
-        p2m_size = structs(w, w).ulong.parse(cursor.read(word, "p2m_size"))
+        p2m_size = cursor.parse(structs(w, w).header, "p2m_size").p2m_size
         if not 0 < p2m_size < MAX_P2M_SIZE:
             raise cursor.error(f"p2m_size {p2m_size:#x} out of range 1..{MAX_P2M_SIZE - 1:#x}"
                                + (" (is the toolstack width right?)" if p2m_size else ""),
@@ -153,7 +151,7 @@ class LegacyReader:
         return ImageHeader(stream.guest, stream.p2m_size,
                            guest_bits=stream.structs.guest_bits if stream.pv else None,
                            toolstack_bits=stream.structs.toolstack_bits,
-                           variant=f"legacy-{stream.guest.value}")
+                           provenance=Provenance("legacy", layout=stream.guest.value))
 
     def _ext_info(self, cursor: Cursor, w: int):
         """(blocks, None) when the extended-info signature is there, else (None, frame 0)."""

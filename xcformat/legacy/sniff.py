@@ -14,11 +14,15 @@ from ..errors import EnvironmentProblem
 from ..formats import Hints, Sniffed
 from ..records import GuestType
 from ..x86 import guest_bits_of_context
-from .schema import (BODY_ITEM, CHUNKS, MAX_BATCH, MAX_P2M_SIZE, XEND_MAGIC, XL_BYTEORDER,
-                     XL_FLAG_STREAMV2, XL_HEADER, XL_MAGIC)
+from .. import codec
+from .schema import (BODY_ITEM, CHUNKS, EXT_BLOCK, MAX_BATCH, MAX_P2M_SIZE, XEND_MAGIC,
+                     XL_BYTEORDER, XL_FLAG_STREAMV2, XL_HEADER, XL_MAGIC, structs)
+from .wrappers import XEND_CONFIG_LENGTH
 
 V2_MAGIC = b"\xff" * 8 + b"XENF"
 LIBXL_V2_MAGIC = b"LibxlFmt"
+#: An ext-info block's id and size, before its payload.
+EXT_BLOCK_HEAD = codec.head(EXT_BLOCK, "size")
 
 
 class GuestConflict(EnvironmentProblem):
@@ -49,21 +53,24 @@ def _wrapper(head: bytes) -> tuple[str | None, int] | None:
             return None      # an xl file around a v2 stream: the v2 format's
         return "xl", size + header.optional_data_len
     if head.startswith(XEND_MAGIC):
-        length = int.from_bytes(head[16:20], "big") if len(head) >= 20 else 0
-        return "xend", 20 + length
+        length = _word(head, 0, XEND_CONFIG_LENGTH)
+        # A negative length is the reader's to refuse, by name.
+        return "xend", XEND_CONFIG_LENGTH.sizeof() + max(length.config_length if length else 0, 0)
     if head.startswith(V2_MAGIC) or head.startswith(LIBXL_V2_MAGIC):
         return None
     return "", 0
 
 
-def _word(head: bytes, offset: int, size: int) -> int | None:
-    return int.from_bytes(head[offset:offset + size], "little") \
-        if len(head) >= offset + size else None
+def _word(head: bytes, offset: int, struct):
+    """``struct`` parsed from ``head`` at ``offset``; None where the head is too short."""
+    size = struct.sizeof()
+    return struct.parse(head[offset:offset + size]) if len(head) >= offset + size else None
 
 
 def _toolstack_bits(head: bytes, at: int) -> int | None:
     """W from bytes 4-7 (zero for W=64 since p2m_size < 2^32); None if not a legacy header."""
-    low, high = _word(head, at, 4), _word(head, at + 4, 4)
+    half = structs(32, 32)
+    low, high = _word(head, at, half.ulong), _word(head, at + half.word, half.ulong)
     if low is None or high is None or not 0 < low < MAX_P2M_SIZE:
         return None
     return 64 if high == 0 else 32
@@ -71,16 +78,16 @@ def _toolstack_bits(head: bytes, at: int) -> int | None:
 
 def _shape(head: bytes, at: int, w: int) -> tuple[GuestType | None, int | None, str]:
     """Guest type and width from what follows p2m_size, with the reason."""
-    word = w // 8
-    after = at + word
-    first = _word(head, after, word)
+    layout = structs(w, w)
+    after = at + layout.word
+    first = _word(head, after, layout.ulong)
     if first is None:
         return None, None, "too short to tell the guest type"
     if first == (1 << w) - 1:
-        block_id = head[after + word + 4:after + word + 8]
-        size = _word(head, after + word + 8, 4)
-        if block_id == b"vcpu" and size is not None:
-            return GuestType.PV, guest_bits_of_context(size), "extended-info block"
+        block = _word(head, after + layout.ext_info_header.sizeof(), EXT_BLOCK_HEAD)
+        block_id = head[after + layout.ext_info_header.sizeof():][:4]
+        if block is not None and block.id == b"vcpu":
+            return GuestType.PV, guest_bits_of_context(block.size), "extended-info block"
         if len(block_id) == 4 and block_id.isascii() and block_id.isalpha():
             return GuestType.PV, None, "extended-info signature"
         return None, None, "all-ones word after p2m_size but no extended-info block"

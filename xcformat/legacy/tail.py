@@ -11,6 +11,8 @@ from ..records import (PAGE_SIZE, EmulatorContext, HvmContext, Opaque, Record, S
                        UnmappedPfns, VcpuContext, VcpuExtended, VcpuXsave)
 from ..x86 import (EXT_VCPU_CONTEXT, EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE,
                    check_hvm_context, field_offset, field_value)
+from ..x86.hvm_context import DESCRIPTOR as HVM_SAVE_DESCRIPTOR
+from ..x86.hvm_context import HEADER as HVM_SAVE_HEADER
 from ..x86.hvm_context import HVM_FILE_MAGIC
 from .cursor import NOT_SENT, Cursor, Stream
 from .payloads import HVM_CONTEXT_PAYLOAD, MAGIC_PFNS_PAYLOAD, QEMU_PAYLOAD, XSAVE_PAYLOAD
@@ -18,6 +20,8 @@ from .schema import (HVM_2007_VCPU, HVM_2007_VCPUS, HVM_CONTEXT, HVM_MAGIC_PFNS,
                      MAX_QEMU, QEMU_LIBXL, QEMU_RECORDS, QEMU_REMUS, QEMU_XEND, XSAVE_RECORD)
 
 MAX_GDT_ENTS = 8192
+#: Where a 2007 HVM tail has the magic of its context's HEADER record.
+_MAGIC_2007_AT = head(HVM_CONTEXT, "context_length").sizeof() + HVM_SAVE_DESCRIPTOR.sizeof()
 NOTAB = 0
 QEMU_FEATURES = {QEMU_LIBXL: "qemu-libxl", QEMU_REMUS: "qemu-remus", QEMU_XEND: "qemu-xend"}
 UNPIN = 0x7          # LTABTYPE_MASK >> 28: ignore the pinned bit when checking a table type
@@ -86,7 +90,7 @@ def read_pv_vcpu(cursor: Cursor, stream: Stream, vcpu: int) -> Iterator[Record]:
             cursor.warn(f"extended context of vCPU {vcpu} names vCPU {named} (3.2's restorer "
                         "rejects this)",
                         f"vcpu{vcpu}.extended.vcpu", start)
-        size = int.from_bytes(ext[4:8], "little")
+        size = field_value(EXT_VCPU_CONTEXT, ext, "size")
         if not EXT_VCPU_MIN_SIZE <= size <= EXT_VCPU_CONTEXT_SIZE:
             # The restorer hands the slot to XEN_DOMCTL_set_ext_vcpucontext as it is.
             cursor.warn(f"extended context of vCPU {vcpu} says size {size}: Xen takes "
@@ -152,10 +156,12 @@ def check_pv_context(cursor: Cursor, stream: Stream, vcpu: int, context: bytes,
 
 
 def read_hvm_tail(cursor: Cursor, stream: Stream) -> Iterator[Record]:
-    # The 2007 tail starts with the context length, so its HEADER magic lies at +12, where the
-    # 3.1+ tail has the upper half of the bufioreq pfn (always 0).
-    head = cursor.source.peek(16)
-    if len(head) == 16 and int.from_bytes(head[12:16], "little") == HVM_FILE_MAGIC:
+    # The 2007 tail starts with the context length, so its HEADER magic lies at +12 (after the
+    # length and the first record's descriptor), where the 3.1+ tail has the upper half of the
+    # bufioreq pfn (always 0).
+    head = cursor.source.peek(_MAGIC_2007_AT + 4)
+    if len(head) == _MAGIC_2007_AT + 4 and \
+            field_value(HVM_SAVE_HEADER, head[_MAGIC_2007_AT:], "magic") == HVM_FILE_MAGIC:
         stream.hvm_2007 = True
         yield from read_hvm_2007_tail(cursor, stream)
         return

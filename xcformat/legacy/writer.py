@@ -12,7 +12,6 @@ the page batches with XTAB fillers so that every page starts on a 4 KiB boundary
 from __future__ import annotations
 
 import itertools
-import struct
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -20,16 +19,18 @@ from typing import Any, cast
 
 from ..codec import build, head
 from ..drops import NO_XL_CONFIG, kind_of, refuse_or_drop, what_of
-from ..entries import pack_typed
+from ..entries import pack_typed, with_fillers
 from ..errors import FormatError, UnsupportedError
-from ..formats import Hints, WriteOptions
+from ..formats import Hints, WriteOptions, option
 from ..io import Sink
-from ..records import (DATA_TYPES, NO_P2M_FRAMES, PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
-                       GuestType, HvmContext, HvmParams, ImageHeader, LastCheckpoint, Opaque,
-                       P2MFrames, PageBatch, PageType, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
-                       UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
-                       Wrapper)
-from ..x86 import EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE, check_hvm_context
+from ..records import (DATA_TYPES, NO_P2M_FRAMES, PAGE_SIZE, Checkpoint, EmulatorContext,
+                       EmulatorXenstore, End, GuestType, HvmContext, HvmParams, ImageHeader,
+                       LastCheckpoint, Opaque, P2MFrames, PageBatch, PageType, Physmap, PvExtInfo,
+                       Record,
+                       SharedInfo, Toolstack, TscInfo, UnmappedPfns, VcpuContext, VcpuExtended,
+                       VcpuInfo, VcpuXsave, Wrapper)
+from ..x86 import (EXT_VCPU_CONTEXT, EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE,
+                   XSAVE_STATE, check_hvm_context, field_value, set_field)
 from . import align, physmap, wrappers
 from .body import record_types
 from .cursor import Cursor, Stream
@@ -89,7 +90,7 @@ def last_copies(batch: PageBatch) -> PageBatch:
 def _xcr0_accum(blob: bytes) -> int:
     """The mask for an xsave blob from a format without one (v2 drops it): the blob's own
     xcr0_accum (its second u64), every feature the guest ever enabled, so never 0."""
-    return struct.unpack_from("<Q", blob, 8)[0] if len(blob) >= 16 else 0
+    return field_value(XSAVE_STATE, blob, "xcr0_accum") if len(blob) >= 16 else 0
 
 
 class _Refusals:
@@ -106,6 +107,16 @@ class _Refusals:
 
 #: The checks call only ``error`` and ``problem``, which :class:`_Refusals` has.
 REFUSALS = cast(Cursor, _Refusals)
+
+
+@dataclass(frozen=True)
+class LegacyOptions:
+    """What only a legacy stream is written with."""
+
+    #: The toolstack's word size (W, bits): the width of every ``unsigned long`` the stream holds.
+    toolstack_bits: int | None = option(
+        "--output-width", "toolstack word size of the legacy stream to write (default: the "
+        "input's, else 64)", choices=(32, 64))
 
 
 class LegacyWriter:
@@ -125,22 +136,24 @@ class LegacyWriter:
         self.saw_last_checkpoint = False
         self.checkpointed = False
         self.tail = _Tail()
+        #: What legacy does with each record kind it carries (the others are refused or dropped).
         self.handlers: dict[type[Record], Callable[[Any], None]] = {
             Wrapper: self._wrapper, ImageHeader: self._image_header, PvExtInfo: self._ext_info,
             P2MFrames: self._frames, PageBatch: self._batch, VcpuInfo: self._vcpu_info,
             HvmParams: self._hvm_params, TscInfo: self._tsc, Toolstack: self._toolstack,
+            Physmap: self._physmap,
             Opaque: self._opaque, LastCheckpoint: self._last_checkpoint,
             UnmappedPfns: self._unmapped, VcpuContext: self._vcpu_part,
             VcpuExtended: self._vcpu_part, VcpuXsave: self._vcpu_part,
             SharedInfo: self._shared_info, HvmContext: self._hvm_context,
             EmulatorContext: self._emulator, Checkpoint: self._checkpoint, End: self._end,
-            EmulatorXenstore: self._xenstore, VcpuMsrs: self._refuse, CpuPolicy: self._refuse,
+            EmulatorXenstore: self._xenstore,
         }
 
     def write(self, records: Iterable[Record]) -> None:
         records = (self._wrapper_asked(r) if isinstance(r, Wrapper) else r for r in records)
         if self.options.align:
-            records = align.aligned_records(records, self)
+            records = align.aligned_records(records, self, self.options.say)
         for record in records:
             handler = self.handlers.get(type(record))
             if handler is None:
@@ -154,6 +167,22 @@ class LegacyWriter:
         if self.header is None:
             return Hints()
         return Hints(guest=self.header.guest, toolstack_bits=self.structs.toolstack_bits)
+
+    # -- what --align needs (align.AlignTarget) ----------------------------------------------
+    @property
+    def next_offset(self) -> int:
+        return self.sink.offset
+
+    @property
+    def entry_bytes(self) -> int:
+        if self.structs is None:
+            raise FormatError("page data before the image header", file=self.sink.name,
+                              offset=self.sink.offset, field="records")
+        return self.structs.toolstack_bits // 8
+
+    def write_pad_chunks(self, count: int) -> None:
+        for _ in range(count):
+            self._chunk(-9)
 
     # -- helpers ----------------------------------------------------------------------------
     def _put(self, *parts: bytes | memoryview) -> None:
@@ -217,16 +246,17 @@ class LegacyWriter:
             raise UnsupportedError(f"p2m_size {record.p2m_size:#x} (1 + the highest pfn the "
                                    f"image names): a legacy stream holds pfns below "
                                    f"{MAX_P2M_SIZE - 1:#x}")
-        w = self.options.toolstack_bits or record.toolstack_bits or 64
+        w = self.options.own(LegacyOptions).toolstack_bits or record.toolstack_bits or 64
         g = record.guest_bits or w if record.guest is GuestType.PV else w
         self.header, self.structs = record, structs(w, g)
-        self.from_legacy = record.variant.startswith("legacy")
+        # Records of a legacy stream come back as they were; others are fitted in.
+        self.from_legacy = record.provenance.format == "legacy"
         if record.guest is GuestType.PV:
             self.written = Stream(GuestType.PV, self.structs, record.p2m_size)
             self.written.enable_type_map()
         if self.options.wrap and not self.wrapped:
             self._put(wrappers.encode(self._empty_wrapper()))
-        self._put(self._words([record.p2m_size]))
+        self._put(build(self.structs.header, {"p2m_size": record.p2m_size}, "p2m_size"))
 
     def _ext_info(self, record: PvExtInfo) -> None:
         self._need_header(record)
@@ -271,6 +301,8 @@ class LegacyWriter:
                 raise UnsupportedError(f"page of pfn {max(record.pfns):#x} >= p2m_size "
                                        f"{self.header.p2m_size:#x}")
         pfns, types = record.pfns, record.types
+        if record.fillers:
+            pfns, types = with_fillers(pfns, types, record.fillers)
         if self.written is not None and not self.written.frames:
             raise UnsupportedError(NO_P2M_FRAMES)
         if len(pfns) > MAX_BATCH:
@@ -311,20 +343,16 @@ class LegacyWriter:
         self._chunk(-7, record)
 
     def _toolstack(self, record: Toolstack) -> None:
-        data = record.data
-        source_bits = self.header.toolstack_bits if self.header else None
-        if source_bits and source_bits != self.structs.toolstack_bits:
-            data = physmap.repad(data, source_bits, self.structs.toolstack_bits)
-        self._chunk(-18, Toolstack(data))
+        self._chunk(-18, record)
+
+    def _physmap(self, record: Physmap) -> None:
+        """libxl's toolstack blob, laid out for this stream's toolstack width."""
+        self._need_header(record)
+        self._chunk(-18, Toolstack(physmap.to_blob(record, self.structs.toolstack_bits)))
 
     def _xenstore(self, record: EmulatorXenstore) -> None:
-        """libxl v2 carries the physmap as xenstore keys; legacy as the -18 chunk."""
-        try:
-            data = physmap.from_xenstore(record.data, self.structs.toolstack_bits)
-        except UnsupportedError as exc:
-            self._refuse(record, str(exc))
-            return
-        self._chunk(-18, Toolstack(data))
+        key = record.data.split(b"\0", 1)[0].decode(errors="replace")
+        self._refuse(record, f"key {key!r}: only a libxl physmap has a legacy equivalent")
 
     def _opaque(self, record: Opaque) -> None:
         if record.origin == "legacy" and record.kind in OPAQUE_CHUNKS:
@@ -422,7 +450,10 @@ class LegacyWriter:
         if ext is None or not ext.data:
             # Nothing saved (a dump, or the 8-byte EXTENDED of 4.6-4.8): the callbacks alone,
             # size = offsetof(vmce) = 32, the least set_ext_vcpucontext accepts (domctl.c).
-            return struct.pack("<II", vcpu, EXT_VCPU_MIN_SIZE).ljust(EXT_VCPU_CONTEXT_SIZE, b"\0")
+            slot = bytearray(EXT_VCPU_CONTEXT_SIZE)
+            set_field(EXT_VCPU_CONTEXT, slot, "vcpu", vcpu)
+            set_field(EXT_VCPU_CONTEXT, slot, "size", EXT_VCPU_MIN_SIZE)
+            return bytes(slot)
         if len(ext.data) > EXT_VCPU_CONTEXT_SIZE:
             raise UnsupportedError(f"vCPU {vcpu}: an extended context of {len(ext.data)} bytes "
                                    f"(the legacy slot holds {EXT_VCPU_CONTEXT_SIZE})")

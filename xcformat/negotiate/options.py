@@ -8,11 +8,14 @@ they are named on the command line (``--offer``, ``--accept``, ``--to``) by :att
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from dataclasses import dataclass
 
 from .. import formats
 from ..errors import EnvironmentProblem
+
+
+#: The version the protocol states for a format without version numbers (legacy).
+UNVERSIONED = 0
 
 
 @dataclass(frozen=True)
@@ -20,11 +23,17 @@ class Option:
     name: str          #: command-line name
     format: str        #: registry name of the format
     align: bool        #: the format's page-aligned variant (``WriteOptions.align``)
-    versions: tuple[int, int]  #: versions of the format this build reads (lowest, highest)
     summary: str
     #: The version to write when a reader takes fewer than :attr:`versions` (``--for``):
     #: ``WriteOptions.version``; None leaves the writer's default.
     pinned: int | None = None
+
+    @property
+    def versions(self) -> tuple[int, int]:
+        """The versions of the format this build reads and writes (lowest, highest), as its
+        :class:`~xcformat.formats.Capabilities` declare them."""
+        versions = capabilities(self).versions or (UNVERSIONED,)
+        return versions[0], versions[-1]
 
     def write_options(self, base: formats.WriteOptions) -> formats.WriteOptions:
         """``base`` with this option's variant switched on or off (and its version pinned)."""
@@ -34,16 +43,16 @@ class Option:
 
 #: Every way this build knows to write an image, by command-line name.
 OPTIONS: dict[str, Option] = {o.name: o for o in (
-    Option("aligned", "aligned", False, (1, 1),
+    Option("aligned", "aligned", False,
            "xcformat's aligned format v1: every page 4 KiB-aligned, converts back to legacy "
            "byte for byte"),
-    Option("v2-align", "v2", True, (2, 3),
+    Option("v2-align", "v2", True,
            "migration stream v2 with batches sized so every page is 4 KiB-aligned"),
-    Option("v2", "v2", False, (2, 3), "migration stream v2 as Xen 4.6+ writes it"),
-    Option("legacy-align", "legacy", True, (0, 0),
+    Option("v2", "v2", False, "migration stream v2 as Xen 4.6+ writes it"),
+    Option("legacy-align", "legacy", True,
            "legacy stream with XTAB-filled batches that put pages on 4 KiB boundaries; "
            "W=64 adds a -9 chunk before each batch"),
-    Option("legacy", "legacy", False, (0, 0), "the legacy stream of Xen 3.0-4.5"),
+    Option("legacy", "legacy", False, "the legacy stream of Xen 3.0-4.5"),
 )}
 
 #: What a sender tries, best first, when both ends are xcformat (spec/negotiation.md).  legacy-align is
@@ -51,11 +60,9 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
 NEGOTIATED = ("aligned", "v2-align", "v2", "legacy")
 
 
-#: Formats whose writer implements ``WriteOptions.align``; a writer that does not takes the flag
-#: for nothing at all, so an aligned option counts as writable only where this says so.  v2 sizes
-#: its batches, legacy fills its batches with XTAB entries (:mod:`xcformat.legacy.align`); both
-#: are explained in docs/reference/maps.rst.
-ALIGNING_WRITERS = frozenset({"v2", "legacy"})
+def capabilities(option: Option) -> formats.Capabilities:
+    """What ``option``'s format declares it can do (it must be :func:`readable`)."""
+    return formats.registry()[option.format].capabilities
 
 
 def unwritable(option: Option) -> str | None:
@@ -63,7 +70,7 @@ def unwritable(option: Option) -> str | None:
     fmt = formats.registry().get(option.format)
     if fmt is None or fmt.writer is None:
         return "this xcformat has no writer for it"
-    if option.align and option.format not in ALIGNING_WRITERS:
+    if option.align and fmt.capabilities.aligned is None:
         return f"this xcformat's {option.format} writer has no aligned variant yet"
     return None
 
@@ -73,25 +80,17 @@ def writable(option: Option) -> bool:
 
 
 def written_version(option: Option, source: formats.Sniffed | None) -> int:
-    """The version of ``option``'s format that this build writes from ``source``.
-
-    The v2 writer keeps version 2 for a version-2 v2 source and writes 3 otherwise (its module
-    docstring); that matters, because Xen 4.6-4.13 restore version 2 only (RELEASE-4.6.0
-    tools/libxc/xc_sr_restore.c requires IHDR_VERSION 2; 4.14 takes 2 and 3).
-    """
-    if option.format == "v2" and source is not None and source.format == "v2":
-        return 2 if source.facts.get("version") == 2 else 3
-    return option.versions[1]
+    """The version of ``option``'s format that this build writes from ``source`` (its pinned
+    one, else the writer's default: :meth:`~xcformat.formats.Capabilities.default_version`)."""
+    if option.pinned:
+        return option.pinned
+    version = capabilities(option).default_version(option.format, source)
+    return UNVERSIONED if version is None else version
 
 
 def understood_features(option: Option) -> int:
-    """The must-understand feature bits of ``option``'s format this build reads: what its
-    package declares in ``CAPABILITIES["incompat_features"]`` (aligned does), else none."""
-    try:
-        package = importlib.import_module(f"xcformat.{option.format}")
-    except ImportError:
-        return 0
-    return getattr(package, "CAPABILITIES", {}).get("incompat_features", 0)
+    """The must-understand feature bits of ``option``'s format this build reads."""
+    return capabilities(option).features
 
 
 def readable(option: Option) -> bool:

@@ -156,7 +156,7 @@ def receive_from_socket(sock: socket.socket, name: str, out: str,
         raise NegotiationError(f"{name}: the sender has nothing in common with what we accept "
                                f"({', '.join(o.name for o in settings.accept)})")
     option = by_format(choice.format, choice.align)
-    if option is None or option not in settings.accept \
+    if option is None or option not in settings.accept or not readable(option) \
             or not option.versions[0] <= choice.version <= option.versions[1]:
         error = PeerError(f"{name}: sender chose {choice.format} "
                           f"{'aligned ' if choice.align else ''}version {choice.version}, "

@@ -9,7 +9,7 @@ tells a negotiating sender from an old one by its first 8 bytes.  spec/negotiati
 
 from __future__ import annotations
 
-from construct import (Const, GreedyBytes, Int8ub, Int16ub, Int32ub, Int64ub, PascalString,
+from construct import (Const, Construct, GreedyBytes, Int8ub, Int16ub, Int32ub, Int64ub, PascalString,
                        Prefixed, PrefixedArray, Struct)
 
 from ..schema import document
@@ -28,7 +28,15 @@ _SINCE = "xcformat 0.1"
 _SOURCE = "xcformat:spec/negotiation.md"
 
 _name = PascalString(Int8ub, "ascii")
-_extension = Prefixed(Int16ub, GreedyBytes)
+#: Room for later revisions at the end of the greeting and the choice.
+_EXTENSION = "extension" / Prefixed(Int16ub, GreedyBytes) * (
+    "u16 length, then fields of later revisions; revision 1 sends none and skips what it gets")
+
+
+def _magic(magic: bytes, meaning: str = "") -> Construct:
+    """The ``magic`` field that starts a message, documented from its bytes."""
+    shown = " ".join(f"{byte:02X}" for byte in magic)
+    return "magic" / Const(magic) * (f"`{shown}` (`{repr(magic)[2:-1]}`)" + meaning)
 
 ACCEPT = document("negotiate", "accept", Struct(
     "format" / _name * "u8 length, then a format name (ASCII) as in xcformat's format "
@@ -44,8 +52,7 @@ ACCEPT = document("negotiate", "accept", Struct(
    doc="One thing a receiver accepts: a format, a variant, a version range, feature bits.")
 
 GREETING = document("negotiate", "greeting", Struct(
-    "magic" / Const(GREETING_MAGIC) * "`89 58 43 46 2D 52 58 0A` (`\\x89XCF-RX\\n`): an "
-                                      "xcformat receiver",
+    _magic(GREETING_MAGIC, ": an xcformat receiver"),
     "protocol" / Int16ub * "the highest protocol revision the receiver speaks (1)",
     "flags" / Int16ub * "protocol feature bits; none defined in revision 1, sent as 0, "
                         "ignored when unknown",
@@ -53,28 +60,26 @@ GREETING = document("negotiate", "greeting", Struct(
                                                 "version (UTF-8), for messages only",
     "accepts" / PrefixedArray(Int8ub, ACCEPT) * "u8 count, then that many accept entries "
                                                 "(at most 32), in no particular order",
-    "extension" / _extension * "u16 length, then fields of later revisions; revision 1 sends "
-                               "none and skips what it gets",
+    _EXTENSION,
 ), title="Greeting (receiver → sender)", since=_SINCE, source=_SOURCE,
    doc="Sent by the receiver once the sender has stayed silent for --hold seconds after "
        "connecting (a sender that talks first is an old one and is never greeted).")
 
 CHOICE = document("negotiate", "choice", Struct(
-    "magic" / Const(CHOICE_MAGIC) * "`89 58 43 46 2D 54 58 0A` (`\\x89XCF-TX\\n`)",
+    _magic(CHOICE_MAGIC),
     "protocol" / Int16ub * "the revision both ends use: the lower of the two",
     "format" / _name * "u8 length, then the chosen format, one of the greeting's entries; "
                        "empty: nothing in common, the sender closes after this message",
     "align" / Int8ub * "the chosen variant (as in the accept entry)",
     "version" / Int16ub * "the version of the format that follows",
     "features" / Int32ub * "the feature bits the stream uses (a subset of the entry's)",
-    "extension" / _extension * "u16 length, then fields of later revisions; revision 1 sends "
-                               "none",
+    _EXTENSION,
 ), title="Choice (sender → receiver)", since=_SINCE, source=_SOURCE,
    doc="The sender's pick; the image follows immediately, then the sender shuts down its "
        "sending side.")
 
 RESULT = document("negotiate", "result", Struct(
-    "magic" / Const(RESULT_MAGIC) * "`89 58 43 46 2D 52 53 0A` (`\\x89XCF-RS\\n`)",
+    _magic(RESULT_MAGIC),
     "status" / Int8ub * "0: stored; 1: refused (the stream was not what was announced, or "
                         "invalid); 2: the receiver failed (its disk, its environment)",
     "received" / Int64ub * "image bytes received after the choice message",

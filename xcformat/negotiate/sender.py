@@ -7,17 +7,18 @@ handshake bytes at all.  A pipe has no back channel and gets the fallback at onc
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .. import formats
-from ..errors import NegotiationError, PeerError
+from ..errors import EnvironmentProblem, NegotiationError, PeerError
 from ..io import Sink, Source
 from ..io.peer import PeerSink
 from . import messages
-from .options import NEGOTIATED, OPTIONS, Option, writable, written_version
+from .options import NEGOTIATED, OPTIONS, Option, capabilities, writable, written_version
 from .schema import PROTOCOL
 
 
@@ -29,6 +30,9 @@ class SendSettings:
     timeout: float = 30.0                 #: the longest silence tolerated afterwards
     hints: formats.Hints = formats.Hints()
     write: formats.WriteOptions = field(default_factory=formats.WriteOptions)
+    #: The formats' own options by field name (``--output-width``, ``--no-index``): the chosen
+    #: format takes those it has (``Capabilities.own_options``), the rest are left aside.
+    own: Mapping[str, object] = field(default_factory=dict)
     #: Wraps the records read from the input (a progress bar, say); None: as they are.
     watch: formats.Watch | None = None
 
@@ -42,12 +46,14 @@ class Sent:
 
 
 def pick(offer: Iterable[Option], accepts: Iterable[messages.Accept],
-         sniffed: formats.Sniffed | None) -> Option | None:
+         sniffed: formats.Sniffed | None,
+         write: formats.WriteOptions = formats.WriteOptions()) -> Option | None:
     """The first option of ``offer`` (the sender's order) that the receiver accepts, for an
-    image ``sniffed`` as it was."""
+    image ``sniffed`` as it was, and whose format takes ``write`` (``--wrap libxl`` passes over
+    aligned, which has no wrappers)."""
     accepts = tuple(accepts)
     for option in offer:
-        if not writable(option):
+        if not writable(option) or refusal(option, write) is not None:
             continue
         version = written_version(option, sniffed)
         for entry in accepts:
@@ -58,15 +64,30 @@ def pick(offer: Iterable[Option], accepts: Iterable[messages.Accept],
     return None
 
 
+def refusal(option: Option, write: formats.WriteOptions) -> EnvironmentProblem | None:
+    """Why ``option``'s format does not take ``write`` (None when it does)."""
+    try:
+        capabilities(option).check(option.format, option.write_options(write))
+    except EnvironmentProblem as exc:
+        return exc
+    return None
+
+
 def stream(source: Source, sniffed: formats.Sniffed, option: Option, sink: Sink,
            settings: SendSettings) -> None:
-    """Convert ``source`` (as ``sniffed``) to ``option`` into ``sink``, one record at a time."""
+    """Convert ``source`` (as ``sniffed``) to ``option`` into ``sink``, one record at a time,
+    in the version :func:`~xcformat.negotiate.options.written_version` announces."""
     target = formats.registry().get(option.format)
     if target is None or target.writer is None:
         raise NegotiationError(f"this xcformat cannot write {option.name}")
+    options = dataclasses.replace(option.write_options(settings.write),
+                                  format_options=target.capabilities.own_options(
+                                      settings.own, strict=False))
+    if options.version is None and target.capabilities.versions:
+        options = dataclasses.replace(options, version=written_version(option, sniffed))
     records = formats.get(sniffed.format).reader(source, settings.hints).records()
     moving = records if settings.watch is None else settings.watch(records, source)
-    target.writer(sink, option.write_options(settings.write)).write(moving)
+    target.new_writer(sink, options).write(moving)
 
 
 def send_to_pipe(source: Source, sniffed: formats.Sniffed, fd: int, name: str,
@@ -118,7 +139,7 @@ def _end_of_stream(sock: socket.socket, name: str) -> None:
 def _agree(sock: socket.socket, name: str, greeting: messages.Greeting,
            sniffed: formats.Sniffed, settings: SendSettings) -> Option:
     """Pick from the greeting and tell the receiver (an empty choice when nothing fits)."""
-    option = pick(settings.offer, greeting.accepts, sniffed)
+    option = pick(settings.offer, greeting.accepts, sniffed, settings.write)
     if option is None:
         messages.send_choice(sock, messages.Choice(PROTOCOL, "", False, 0, 0), name,
                              settings.timeout)

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 
 from ..errors import EnvironmentProblem, UnsupportedError
-from .options import ALIGNING_WRITERS, NEGOTIATED, OPTIONS, Option, unwritable
+from .options import NEGOTIATED, OPTIONS, Option, unwritable
 
 BOTH_WIDTHS = frozenset({32, 64})
 
@@ -144,7 +144,7 @@ def choose(target: Target, width: int | None,
             passed.append(f"{option.name}: {reason}")
         elif not pick.widths >= ({width} if width else BOTH_WIDTHS):
             passed.append(f"{option.name}: {pick.why}"
-                          + ("" if width else " (toolstack width unknown; --width decides)"))
+                          + ("" if width else " (toolstack width unknown; --output-width decides)"))
         elif pick.versions is None:
             return option, passed
         else:
@@ -196,9 +196,8 @@ def rst_table() -> str:
                   f"     - {_file_column(target)}", f"     - {choices}"]
     lines += ["", "The choices:", ""]
     lines += [f"``{o.name}``\n   {o.summary}."
-              + ("" if not o.align or o.format in ALIGNING_WRITERS
-                 else f"  Not written by this xcformat yet (its {o.format} writer has no "
-                      f"aligned variant): ``--for`` passes over it.")
+              + ("" if (reason := unwritable(o)) is None
+                 else f"  Not written by this xcformat ({reason}): ``--for`` passes over it.")
               for o in OPTIONS.values()]
     return "\n".join(lines) + "\n"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .pages import PageBuilder
 from .pvguest import MFN_BASE, structure_page
-from .pvlayout import pv_layout
+from .pfnroles import pfn_roles
 from .spec import VGA_HOLE, GuestSpec, data_end, hvm_data_pfns
 
 XTAB = 0xF << 28
@@ -47,11 +47,11 @@ class Batch:
         """(index in the batch's data, page) for PV structure pages, which are not patterns."""
         if self.spec.guest != "pv" or not self.pfns:
             return
-        lay = pv_layout(self.spec)
+        roles = pfn_roles(self.spec)
         for index, pfn in enumerate(self.pfns):
-            if pfn >= lay.block_end:
+            if pfn >= roles.block_end:
                 return
-            page = structure_page(self.spec, lay, pfn)
+            page = structure_page(self.spec, roles, pfn)
             if page is not None:
                 yield index, page
 
@@ -70,7 +70,7 @@ def is_live(spec: GuestSpec) -> bool:
 
 def final_version(spec: GuestSpec, pfn: int) -> int:
     """The version of the last copy of an ordinary page: live saves re-send some (0 otherwise)."""
-    structural = spec.guest == "pv" and 0 < pfn < pv_layout(spec).block_end
+    structural = spec.guest == "pv" and 0 < pfn < pfn_roles(spec).block_end
     if not is_live(spec) or structural:
         return 0                     # only ordinary pages are re-sent (see ordinary_pfns)
     best = 0
@@ -95,7 +95,7 @@ def special_pfns(spec: GuestSpec) -> dict[str, tuple[int, ...]]:
 
 def _pv_entries(spec: GuestSpec) -> Iterator[tuple[int, int]]:
     """(word, data pfn or -1) for a PV guest's full pass: pfns in order, specials after pfn 0."""
-    lay = pv_layout(spec)
+    roles = pfn_roles(spec)
     yield 0, 0
     if spec.special_pages:
         if spec.info.xtab_pv == "mfn":     # ≤3.x: XTAB keeps leftover MFN bits
@@ -106,9 +106,9 @@ def _pv_entries(spec: GuestSpec) -> Iterator[tuple[int, int]]:
                 yield XTAB, -1
         for pfn in special_pfns(spec)["broken"]:
             yield BROKEN | pfn, -1
-    for pfn in range(1, lay.block_end):
-        yield pfn | lay.page_type(pfn) << 28, pfn
-    for pfn in range(lay.block_end, spec.pages):
+    for pfn in range(1, roles.block_end):
+        yield pfn | roles.page_type(pfn) << 28, pfn
+    for pfn in range(roles.block_end, spec.pages):
         yield pfn, pfn
 
 
@@ -163,7 +163,7 @@ def ordinary_pfns(spec: GuestSpec):
     """pfns holding pattern pages (the ones Remus re-sends)."""
     if spec.guest == "hvm":
         return hvm_data_pfns(spec)
-    return [0, *range(pv_layout(spec).block_end, spec.pages)]
+    return [0, *range(pfn_roles(spec).block_end, spec.pages)]
 
 
 def dirty_pass(spec: GuestSpec, version: int, compressed: bool = False) -> Iterator[Batch]:

@@ -17,7 +17,7 @@ from .pvguest import (
     tail_context,
     xsave_record,
 )
-from .pvlayout import pv_layout
+from .pfnroles import pfn_roles
 from .spec import GuestSpec, hvm_data_pfns
 from .stream import Chunk, emitted_params, ext_info, has_extv, items
 from .variants import CHUNK_SINCE, QEMU_LIBXL, QEMU_REMUS, version_key
@@ -75,7 +75,7 @@ class Expected:
         if spec.guest == "pv":
             if not 0 <= pfn < spec.pages:
                 return None
-            page = structure_page(spec, pv_layout(spec), pfn)
+            page = structure_page(spec, pfn_roles(spec), pfn)
             if page is not None:
                 return page
         elif pfn not in hvm_data_pfns(spec):
@@ -86,7 +86,7 @@ class Expected:
         """The type nibble of ``pfn``'s (last) data-bearing entry, None if it has none."""
         if self.content(pfn) is None:
             return None
-        return pv_layout(self.spec).page_type(pfn) if self.guest == "pv" else 0
+        return pfn_roles(self.spec).page_type(pfn) if self.guest == "pv" else 0
 
     def contents(self) -> dict[int, bytes]:
         """pfn → final content for every data pfn (small images only)."""
@@ -100,7 +100,7 @@ class Expected:
 
     def vcpu_context(self, vcpu: int) -> bytes:
         """PV: the canonical ``vcpu_guest_context`` the tail carries for ``vcpu``."""
-        return tail_context(self.spec, pv_layout(self.spec), vcpu, self._last)
+        return tail_context(self.spec, pfn_roles(self.spec), vcpu, self._last)
 
     def extended_context(self, vcpu: int) -> bytes | None:
         """PV: the 128-byte extended context (None before 3.2)."""
@@ -112,11 +112,11 @@ class Expected:
 
     def shared_info(self) -> bytes:
         """PV: the 4096-byte shared-info page."""
-        return shared_info_page(self.spec, pv_layout(self.spec), self._last)
+        return shared_info_page(self.spec, pfn_roles(self.spec), self._last)
 
     def ext_info_vcpu(self) -> bytes | None:
         """PV: the raw vcpu 0 context of the ext-info "vcpu" block."""
-        return raw_context(self.spec, pv_layout(self.spec)) if self.ext_info else None
+        return raw_context(self.spec, pfn_roles(self.spec)) if self.ext_info else None
 
     def hvm_context(self) -> bytes:
         """HVM: the hypervisor context blob."""
@@ -177,7 +177,7 @@ def expected(spec: GuestSpec) -> Expected:
         if has_extv(spec):
             ext_ids = ("vcpu", "extv", "xcnt") if spec.xsave else ("vcpu", "extv")
     specials = special_pfns(spec)
-    lay = pv_layout(spec) if spec.guest == "pv" else None
+    roles = pfn_roles(spec) if spec.guest == "pv" else None
     return Expected(
         spec=spec, guest=spec.guest, toolstack_bits=spec.toolstack_bits,
         guest_bits=spec.guest_bits, p2m_size=spec.p2m_size, wrapper=spec.wrapper,
@@ -188,11 +188,11 @@ def expected(spec: GuestSpec) -> Expected:
         checkpoints=spec.checkpoints if spec.info.checkpointed else 1, size=offset,
         stream_offset=stream_offset, first_batch_offset=first_batch, ext_info=ext_ids,
         xsave_size=XSAVE_RECORD if spec.xsave else None,
-        frames=tuple(lay.frames) if lay else (), broken=specials["broken"],
+        frames=tuple(roles.frames) if roles else (), broken=specials["broken"],
         xalloc=specials["xalloc"], unmapped=specials["unmapped"],
         magic_pfns=magic_pfns(spec) if spec.guest == "hvm" and spec.info.hvm_tail == "magic"
         else None,
         hvm_params=emitted_params(spec),
-        cr3_pfn=lay.top if lay else None, start_info_pfn=lay.start_info if lay else None)
+        cr3_pfn=roles.top if roles else None, start_info_pfn=roles.start_info if roles else None)
 
 

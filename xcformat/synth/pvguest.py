@@ -11,7 +11,7 @@ import struct
 from array import array
 from typing import Any
 
-from .pvlayout import PTE_ENTRIES, PvLayout
+from .pfnroles import PTE_ENTRIES, PfnRoles
 from .spec import GuestSpec
 
 PTE_FLAGS = 0x067                 # present, rw, user, accessed, dirty
@@ -34,59 +34,60 @@ def _table_entries(targets: range, flags: int) -> list[int]:
     return entries + [0] * (PTE_ENTRIES - len(entries))
 
 
-def table_page(spec: GuestSpec, lay: PvLayout, pfn: int) -> bytes:
+def table_page(spec: GuestSpec, roles: PfnRoles, pfn: int) -> bytes:
     """The canonical contents of page-table page ``pfn``."""
-    if pfn in lay.l1:
-        first = (pfn - lay.l1.start) * PTE_ENTRIES
+    if pfn in roles.l1:
+        first = (pfn - roles.l1.start) * PTE_ENTRIES
         mapped = range(first, min(first + PTE_ENTRIES, spec.pages))
-        entries = [(p << 12) | (PTE_FLAGS_READONLY if lay.is_table(p) else PTE_FLAGS | PTE_NX)
+        entries = [(p << 12) | (PTE_FLAGS_READONLY if roles.is_table(p) else PTE_FLAGS | PTE_NX)
                    for p in mapped]
         return _pack_words(entries + [0] * (PTE_ENTRIES - len(entries)))
-    if pfn in lay.l2:
-        first = lay.l1.start + (pfn - lay.l2.start) * PTE_ENTRIES
-        return _pack_words(_table_entries(range(first, min(first + PTE_ENTRIES, lay.l1.stop)),
+    if pfn in roles.l2:
+        first = roles.l1.start + (pfn - roles.l2.start) * PTE_ENTRIES
+        return _pack_words(_table_entries(range(first, min(first + PTE_ENTRIES, roles.l1.stop)),
                                           PTE_FLAGS))
-    if pfn == lay.l3:
-        return _pack_words(_table_entries(lay.l2, PTE_FLAGS))
-    if lay.levels == 4:        # L4: slot 0 -> the L3; slots 256-271 (Xen's) stay zero
-        return _pack_words(_table_entries(range(lay.l3, lay.l3 + 1), PTE_FLAGS))
-    return _pack_words(_table_entries(lay.l2, PAE_L3_FLAGS))   # PAE L3: entries 4-511 zero
+    if pfn == roles.l3:
+        return _pack_words(_table_entries(roles.l2, PTE_FLAGS))
+    if roles.levels == 4:        # L4: slot 0 -> the L3; slots 256-271 (Xen's) stay zero
+        return _pack_words(_table_entries(range(roles.l3, roles.l3 + 1), PTE_FLAGS))
+    return _pack_words(_table_entries(roles.l2, PAE_L3_FLAGS))   # PAE L3: entries 4-511 zero
 
 
 def mfn(spec: GuestSpec, pfn: int) -> int:
     return MFN_BASE + (spec.seed & 0xFFFF) * 0x10 + pfn
 
 
-def frame_page(spec: GuestSpec, lay: PvLayout, pfn: int) -> bytes:
+def frame_page(spec: GuestSpec, roles: PfnRoles, pfn: int) -> bytes:
     """A page of the guest's own p2m array (raw mfns; INVALID for pfns without memory)."""
-    per_page = 4096 // lay.guest_bytes
-    first = (pfn - lay.frames.start) * per_page
-    invalid = INVALID_MFN[lay.guest_bytes]
+    per_page = 4096 // roles.guest_bytes
+    first = (pfn - roles.frames.start) * per_page
+    invalid = INVALID_MFN[roles.guest_bytes]
     words = [mfn(spec, p) if p < spec.pages else invalid for p in range(first, first + per_page)]
-    if lay.guest_bytes == 8:
+    if roles.guest_bytes == 8:
         return _pack_words(words)
     return struct.pack(f"<{per_page}I", *words)
 
 
-def start_info_page(spec: GuestSpec, lay: PvLayout) -> bytes:
+def start_info_page(spec: GuestSpec, roles: PfnRoles) -> bytes:
     """start_info with store and console frames canonicalised to pfns, as the saver leaves it."""
-    if lay.guest_bytes == 8:
+    if roles.guest_bytes == 8:
         head = struct.pack("<32sQQI4xQI4xQI", b"xen-3.0-x86_64", spec.pages,
-                           mfn(spec, spec.p2m_size), 0, lay.store, 1, lay.console, 2)
+                           mfn(spec, spec.p2m_size), 0, roles.store, 1, roles.console, 2)
     else:
         head = struct.pack("<32sIIIIIII", b"xen-3.0-x86_32p", spec.pages,
-                           mfn(spec, spec.p2m_size) & 0xFFFFFFFF, 0, lay.store, 1, lay.console, 2)
+                           mfn(spec, spec.p2m_size) & 0xFFFFFFFF, 0, roles.store, 1,
+                           roles.console, 2)
     return head.ljust(4096, b"\0")
 
 
-def structure_page(spec: GuestSpec, lay: PvLayout, pfn: int) -> bytes | None:
+def structure_page(spec: GuestSpec, roles: PfnRoles, pfn: int) -> bytes | None:
     """The contents of a structural pfn, or None for an ordinary (pattern) page."""
-    if pfn in lay.frames:
-        return frame_page(spec, lay, pfn)
-    if lay.is_table(pfn):
-        return table_page(spec, lay, pfn)
-    if pfn == lay.start_info:
-        return start_info_page(spec, lay)
+    if pfn in roles.frames:
+        return frame_page(spec, roles, pfn)
+    if roles.is_table(pfn):
+        return table_page(spec, roles, pfn)
+    if pfn == roles.start_info:
+        return start_info_page(spec, roles)
     return None
 
 
@@ -155,16 +156,17 @@ def vcpu_context(spec: GuestSpec, guest_bytes: int, vcpu: int, *, cr3_frame: int
     return bytes(buf)
 
 
-def tail_context(spec: GuestSpec, lay: PvLayout, vcpu: int, checkpoint: int = 0) -> bytes:
+def tail_context(spec: GuestSpec, roles: PfnRoles, vcpu: int, checkpoint: int = 0) -> bytes:
     """The canonical context the PV tail carries (cr3, gdt_frames and vcpu 0's edx are pfns)."""
-    return vcpu_context(spec, lay.guest_bytes, vcpu, cr3_frame=lay.top, gdt_frame=lay.gdt[vcpu],
-                        edx=lay.start_info if vcpu == 0 else 0, tag=checkpoint)
+    return vcpu_context(spec, roles.guest_bytes, vcpu, cr3_frame=roles.top,
+                        gdt_frame=roles.gdt[vcpu], edx=roles.start_info if vcpu == 0 else 0,
+                        tag=checkpoint)
 
 
-def raw_context(spec: GuestSpec, lay: PvLayout) -> bytes:
+def raw_context(spec: GuestSpec, roles: PfnRoles) -> bytes:
     """vcpu 0's context as the ext-info "vcpu" block carries it: raw mfns."""
-    return vcpu_context(spec, lay.guest_bytes, 0, cr3_frame=mfn(spec, lay.top),
-                        gdt_frame=mfn(spec, lay.gdt[0]), edx=mfn(spec, lay.start_info))
+    return vcpu_context(spec, roles.guest_bytes, 0, cr3_frame=mfn(spec, roles.top),
+                        gdt_frame=mfn(spec, roles.gdt[0]), edx=mfn(spec, roles.start_info))
 
 
 def extended_context(spec: GuestSpec, vcpu: int) -> bytes:
@@ -202,12 +204,12 @@ def xsave_record(spec: GuestSpec, vcpu: int) -> bytes:
 _SHINFO_ARCH = {8: (3088, 3368), 4: (2316, 2584)}
 
 
-def shared_info_page(spec: GuestSpec, lay: PvLayout, checkpoint: int = 0) -> bytes:
+def shared_info_page(spec: GuestSpec, roles: PfnRoles, checkpoint: int = 0) -> bytes:
     """The shared-info page: arch.max_pfn set, frame_list_list zeroed, a tag after the
     structure so a reader that mixes up tail items is caught."""
     page = bytearray(4096)
-    arch, end = _SHINFO_ARCH[lay.guest_bytes]
-    fmt = "<Q" if lay.guest_bytes == 8 else "<I"
+    arch, end = _SHINFO_ARCH[roles.guest_bytes]
+    fmt = "<Q" if roles.guest_bytes == 8 else "<I"
     struct.pack_into(fmt, page, arch, spec.p2m_size)
     struct.pack_into("<4sII", page, end, b"shin", spec.seed & 0xFFFFFFFF, checkpoint)
     return bytes(page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from .pvlayout import pv_layout
+from .pfnroles import pfn_roles
 from .variants import VARIANTS, Variant
 
 #: p2m_size must fit the 28 pfn bits of a batch entry.
@@ -164,7 +164,7 @@ class GuestSpec:
         if self.p2m_size > MAX_P2M_SIZE:
             raise ValueError("p2m_size must be <= 0x0FFFFFFF, 28 pfn bits")
         if self.guest == "pv":
-            pv_layout(self)   # the structures must fit the validated sizes above
+            pfn_roles(self)   # the structures must fit the validated sizes above
         elif len(hvm_data_pfns(self)) < 16 and self.info.hvm_tail == "magic":
             raise ValueError("an HVM guest needs at least 16 pages (magic and ring pages)")
 

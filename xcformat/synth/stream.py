@@ -27,7 +27,7 @@ from .pvguest import (
     vcpu_context,
     xsave_record,
 )
-from .pvlayout import pv_layout
+from .pfnroles import pfn_roles
 from .spec import GuestSpec
 from .variants import HVM_PARAM_CHUNKS
 
@@ -54,10 +54,10 @@ def _ulongs(spec: GuestSpec, values) -> bytes:
 def ext_info(spec: GuestSpec) -> bytes:
     """The all-ones signature and the "vcpu"/"extv"/"xcnt" blocks, or nothing."""
     v = spec.info
-    lay = pv_layout(spec)
-    if v.ext_info == "none" or (v.ext_info == "pae" and lay.guest_bytes != 4):
+    roles = pfn_roles(spec)
+    if v.ext_info == "none" or (v.ext_info == "pae" and roles.guest_bytes != 4):
         return b""
-    context = raw_context(spec, lay)
+    context = raw_context(spec, roles)
     blocks = [b"vcpu" + struct.pack("<I", len(context)) + context]
     if v.ext_info == "full":
         blocks.append(b"extv" + struct.pack("<I", 0))
@@ -73,17 +73,17 @@ def has_extv(spec: GuestSpec) -> bool:
 
 def pv_tail(spec: GuestSpec, checkpoint: int) -> bytes:
     """The PV tail: unmapped pfns, per-vcpu context [+ext][+xsave], shared info."""
-    lay = pv_layout(spec)
+    roles = pfn_roles(spec)
     unmapped = special_pfns(spec)["unmapped"]
     parts = [struct.pack("<I", len(unmapped)), _ulongs(spec, unmapped)]
     vcpus = spec.vcpus if spec.info.vcpu_info else (0,)
     for vcpu in vcpus:
-        parts.append(tail_context(spec, lay, vcpu, checkpoint))
+        parts.append(tail_context(spec, roles, vcpu, checkpoint))
         if has_extv(spec):
             parts.append(extended_context(spec, vcpu))
         if spec.xsave:
             parts.append(xsave_record(spec, vcpu))
-    parts.append(shared_info_page(spec, lay, checkpoint))
+    parts.append(shared_info_page(spec, roles, checkpoint))
     return b"".join(parts)
 
 
@@ -137,7 +137,7 @@ def items(spec: GuestSpec) -> Iterator[Item]:
     yield _ulongs(spec, [spec.p2m_size])
     if spec.guest == "pv":
         yield ext_info(spec)
-        yield _ulongs(spec, pv_layout(spec).frames)
+        yield _ulongs(spec, pfn_roles(spec).frames)
     if spec.tmem:
         yield Chunk(-5, chunks.tmem(spec))
     live = is_live(spec)

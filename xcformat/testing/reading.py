@@ -6,7 +6,7 @@ import dataclasses
 
 from ..formats import Format, Hints, Reader
 from ..io import open_source
-from ..layout import RegionSink
+from ..regions import RegionSink
 from ..records import PageBatch, Record
 
 

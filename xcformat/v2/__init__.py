@@ -4,14 +4,18 @@ What the reader's records say beyond the stream's own records (for writers of ot
 
 * ``ImageHeader`` comes after the static records: ``guest_bits`` from X86_PV_INFO, ``p2m_size``
   from X86_PV_P2M_FRAMES (PV) or, for HVM, which does not state it, from a pre-pass over record
-  headers and pfn arrays on seekable files (:mod:`.prepass`; None on pipes).  ``variant`` is
-  ``"v2"``/``"v3"``, with ``"+libxl"`` when a libxl layer carried the stream; ``xen_version`` is
+  headers and pfn arrays on seekable files (:mod:`.prepass`; None on pipes).  ``provenance``
+  is format ``"v2"`` with the stream's version, and toolstack libxl when a libxl layer carried
+  the stream; ``xen_version`` is
   the domain header's (``(0, 1)``: written by a converter).
 * ``VcpuInfo`` (the online set) comes before each run of PV vCPU records and before an HVM
   context (from its CPU save records), as a legacy writer needs it for chunk -2.
 * STATIC_DATA_END is not a record: the writer puts it where v3 needs it.  CHECKPOINT is a
   ``Checkpoint`` after the snapshot's libxl emulator records.  Unknown optional records are
   ``Opaque("v2", "record-0x...")``; VERIFY is ``Opaque("v2", "verify")``.
+* EMULATOR_XENSTORE_DATA holding exactly libxl's ``physmap/...`` keys is a ``Physmap``, as is a
+  TOOLSTACK record holding libxl's physmap blob; other xenstore data stays
+  ``EmulatorXenstore``, other toolstack data ``Toolstack``.
 * An xl ``Wrapper``'s ``mandatory_flags`` lack STREAMv2 (it describes the file's layering, and the
   v2 writer sets it again).
 """
@@ -21,13 +25,14 @@ from __future__ import annotations
 import construct
 
 from .. import codec
-from ..formats import Format, Sniffed
+from ..formats import Capabilities, Format, Sniffed
 from .reader import V2Reader
-from .schema import (IHDR_SIZE, LIBXL_HEADER_SIZE, LIBXL_IDENT, RHDR_SIZE, XL_FLAG_STREAMV2,
-                     XL_HEADER_SIZE, XL_MAGIC, domain_header, image_header, xl_header)
-from .writer import V2Writer
+from .schema import (IHDR_SIZE, LIBXL_HEADER_SIZE, LIBXL_IDENT, RHDR_SIZE, VERSIONS,
+                     XL_FLAG_STREAMV2, XL_HEADER_SIZE, XL_MAGIC, domain_header, image_header,
+                     xl_header)
+from .writer import WRAPS, V2Writer
 
-__all__ = ["FORMAT", "sniff"]
+__all__ = ["CAPABILITIES", "FORMAT", "sniff"]
 
 GUESTS = {1: "pv", 2: "hvm"}
 #: What a sniff reads of the image and domain headers: marker, "XENF" and version; guest type.
@@ -74,10 +79,18 @@ def sniff(head: bytes) -> Sniffed | None:
     return None
 
 
+CAPABILITIES = Capabilities(
+    noun="v2 streams",
+    versions=VERSIONS,
+    aligned="PAGE_DATA records sized so that pages start on 4 KiB boundaries",
+    wraps=WRAPS,
+)
+
 FORMAT = Format(
     name="v2",
     description="Xen migration stream v2/v3 (Xen 4.6+), bare, in libxl, or in an xl save file",
     sniff=sniff,
     reader=V2Reader,
     writer=V2Writer,
+    capabilities=CAPABILITIES,
 )

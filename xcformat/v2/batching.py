@@ -13,12 +13,12 @@ restorer lets the last copy of a pfn win.  A record without data pages needs no 
 
 from __future__ import annotations
 
-import mmap
 from collections.abc import Callable
 
 from ..codec import head
 from ..errors import UnsupportedError
-from ..records import DATA_TYPES, PAGE_SIZE, PageBatch
+from ..io import aligned_buffer
+from ..records import DATA_TYPES, PAGE_SIZE
 from . import pfns
 from .schema import MAX_BATCH, RecType, page_data_header
 
@@ -32,14 +32,6 @@ PFN_LIMIT = 1 << 52
 _DATA_FLAG = bytes(1 if b in DATA_TYPES else 0 for b in range(256))
 
 WriteRecord = Callable[[int, list], None]
-
-
-def legacy_xtab_dropped(batch: PageBatch) -> tuple[tuple[int, ...], bytes]:
-    """Entries without the XTAB ones: a legacy XTAB entry's pfn is junk."""
-    if 0xF not in batch.types:
-        return batch.pfns, batch.types
-    keep = [i for i, t in enumerate(batch.types) if t != 0xF]
-    return tuple(batch.pfns[i] for i in keep), bytes(batch.types[i] for i in keep)
 
 
 def _checked(pfn_list) -> None:
@@ -79,7 +71,8 @@ class AlignedBatcher:
     def __init__(self, write_record: WriteRecord, offset: Callable[[], int]):
         self.write_record = write_record
         self.offset = offset
-        self.view, self.pool_view = (memoryview(mmap.mmap(-1, MAX_BATCH * PAGE_SIZE))
+        # io's buffers: a bare mmap(-1) is shared memory, which the kernel counts as page cache.
+        self.view, self.pool_view = (memoryview(aligned_buffer(MAX_BATCH * PAGE_SIZE))
                                      for _ in range(2))
         self.pool: dict[int, tuple[int, int]] = {}   # pfn -> (type, page index), last copy
         self.pfns: list[int] = []

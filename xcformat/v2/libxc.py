@@ -15,17 +15,19 @@ from typing import Any
 from construct import ConstructError
 
 from ..errors import Finding, FormatError, TruncatedError, recover
-from ..layout import Region
+from ..regions import Region
 from ..records import (INVALID_TYPES, PAGE_SIZE, PAGE_TABLE_TYPES, Checkpoint, CpuPolicy,
                        GuestType, HvmContext, HvmParams, ImageHeader, Opaque, P2MFrames,
-                       PageBatch, Record, SharedInfo, Toolstack, TscInfo, VcpuContext,
+                       PageBatch, Provenance, Record, Saver, SharedInfo, Toolstack, TscInfo,
+                       VcpuContext,
                        VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave)
 from ..x86 import VGC_SIZE
 from ..x86.hvm_context import TYPE_CPU as HVM_CPU_RECORD, check_hvm_context, iter_hvm_records
+from ..legacy import physmap
 from . import pfns
 from .rules import STATIC, StreamRules
-from .schema import (DHDR_SIZE, IHDR_SIZE, OPTIONAL_BIT, REC_LENGTH_MAX, RHDR_SIZE, DomainType,
-                     RecType, domain_header, hvm_params_header, image_header, msr_entry, padding,
+from .schema import (DHDR_SIZE, IHDR_SIZE, OPTIONAL_BIT, REC_LENGTH_MAX, RHDR_SIZE, VERSIONS,
+                     DomainType, RecType, domain_header, hvm_params_header, image_header, msr_entry, padding,
                      page_data_header, record_header, tsc_info, vcpu_header, x86_pv_info,
                      x86_pv_p2m_frames)
 
@@ -41,9 +43,10 @@ EXTENDED_MAX = 128
 STATIC_RECORDS = STATIC | {R.STATIC_DATA_END}
 VCPU_RECORDS = {R.X86_PV_VCPU_BASIC: VcpuContext, R.X86_PV_VCPU_EXTENDED: VcpuExtended,
                 R.X86_PV_VCPU_XSAVE: VcpuXsave, R.X86_PV_VCPU_MSRS: VcpuMsrs}
+#: v3 static data: the :class:`CpuPolicy` ``kind`` each policy record carries.
+POLICY_RECORDS: dict[int, str] = {R.X86_CPUID_POLICY: "cpuid", R.X86_MSR_POLICY: "msr"}
 #: Larger PAGE_DATA records are handed out in pieces of this many entries.
 ENTRIES_PER_PIECE = 4096
-VERSIONS = (2, 3)
 
 
 class LibxcStream:
@@ -53,14 +56,14 @@ class LibxcStream:
                  region: Callable[[Region], None] | None,
                  estimate_p2m_size: Callable[[int], int | None] = lambda start: None,
                  estimate_xsave_size: Callable[[int], int | None] = lambda start: None,
-                 variant_suffix: str = ""):
+                 toolstack: Saver | None = None):
         self.src = source
         self.findings = findings
         self.region = region
         self.estimate_p2m_size = estimate_p2m_size
         self.estimate_xsave_size = estimate_xsave_size
-        #: Appended to ``ImageHeader.variant``: "+libxl" when a libxl layer carries the stream.
-        self.variant_suffix = variant_suffix
+        #: ``Saver.LIBXL`` when a libxl layer carries the stream (the header's provenance).
+        self.toolstack = toolstack
         #: Report a record whose contents are wrong and read on at the next (its length still
         #: frames it); a validator sets it, converters never do.
         self.keep_going = False
@@ -147,7 +150,7 @@ class LibxcStream:
         return ImageHeader(GuestType.PV if self.pv else GuestType.HVM, p2m_size,
                            guest_bits=guest_bits, xen_version=self.xen_version,
                            xsave_size=xsave_size,
-                           variant=f"v{self.version}{self.variant_suffix}")
+                           provenance=Provenance("v2", self.version, toolstack=self.toolstack))
 
     # -- records ----------------------------------------------------------------------------
     def records(self, *, pause_at_checkpoint: bool) -> Generator[Record, None, str]:
@@ -356,7 +359,7 @@ class LibxcStream:
     def _toolstack(self, rtype, body: bytes, offset: int):
         self._finding("warning", "deprecated TOOLSTACK record (v2 development only; "
                                  "verify-stream-v2 stops on it)", offset, "TOOLSTACK")
-        return [Toolstack(body)]
+        return [physmap.from_blob(body, None) or Toolstack(body)]
 
     def _verify(self, rtype, body: bytes, offset: int):
         self._finding("info", "VERIFY: the pages that follow are a second copy to compare",
@@ -380,7 +383,7 @@ class LibxcStream:
                                  f"{entry}", _name(rtype), offset + 4)
         if rtype == R.X86_MSR_POLICY:
             self._check_msr_flags(body, offset + RHDR_SIZE, "X86_MSR_POLICY")
-        return [CpuPolicy("cpuid" if rtype == R.X86_CPUID_POLICY else "msr", body)]
+        return [CpuPolicy(POLICY_RECORDS[rtype], body)]
 
     def _unknown(self, rtype: int, offset: int):
         if not rtype & OPTIONAL_BIT:

@@ -1,64 +1,48 @@
-"""The libxl toolstack blob (legacy chunk -18, v2 TOOLSTACK) as device-model xenstore keys.
-
-Version 1 of the blob is ``u32 version, u32 count`` and ``count`` entries of ``u64 phys_offset,
-u64 start_addr, u64 size, u32 namelen, name`` (NUL-terminated); a 64-bit libxl wrote 4 more
-undefined bytes after each name (struct tail padding).  libxl 4.6+ restores the same facts from
-EMULATOR_XENSTORE_DATA keys ``physmap/<phys hex>/{start_addr,size,name}`` with hex values.
-Sources: ``RELEASE-4.5.0:tools/libxl/libxl_dom.c``, Xen's ``convert-legacy-stream``.
+"""libxl's physmap as v2 carries it: ``physmap/<phys_offset>/{start_addr,size,name}`` keys of
+EMULATOR_XENSTORE_DATA (packed NUL-terminated key/value strings, values in lower-case hex but
+the name), in the order libxl writes them (RELEASE-4.17.0
+tools/libs/light/libxl_dom_save.c, libxl__save_emulator_xenstore_data).  The one reading and
+the one writing of these keys, for v2 and for aligned v1's EmulatorXenstore body.
 """
 
 from __future__ import annotations
 
-from ..codec import head
-from ..errors import FormatError
-from ..legacy.physmap import padding
-from ..legacy.schema import LIBXL_TOOLSTACK_V1, structs
+from ..errors import UnsupportedError
+from ..records import Physmap, PhysmapEntry
+
+FIELDS = (b"start_addr", b"size", b"name")
 
 
-def physmap_entries(blob: bytes, toolstack_bits: int | None) -> list[tuple[int, int, int, bytes]]:
-    """``(phys_offset, start_addr, size, name)`` of each entry; FormatError when malformed."""
-    if len(blob) < LIBXL_TOOLSTACK_V1.sizeof():
-        raise FormatError(f"toolstack data of {len(blob)} bytes is shorter than its header",
-                          field="toolstack.version")
-    header = LIBXL_TOOLSTACK_V1.parse(blob)
-    version, count = header.version, header.count
-    if version != 1:
-        raise FormatError(f"toolstack data version {version}; only libxl's version 1 is known",
-                          field="toolstack.version")
-    bits = toolstack_bits or 32
-    junk = padding(bits)
-    fixed = head(structs(bits, bits).libxl_physmap_entry, "namelen")
+def from_keys(data: bytes, emulator_id: int = 0, index: int = 0) -> Physmap | None:
+    """The physmap the keys in ``data`` are, exactly as libxl writes them; None for anything
+    else (other keys, a missing one, another spelling), which stays xenstore data."""
+    words = data.split(b"\0")
+    if not data or words.pop() != b"" or len(words) % 6:
+        return None
     entries = []
-    offset = LIBXL_TOOLSTACK_V1.sizeof()
-    for _ in range(count):
-        if offset + fixed.sizeof() > len(blob):
-            raise FormatError("physmap entry runs past the toolstack data",
-                              field="toolstack.entry")
-        entry = fixed.parse(blob[offset:])
-        phys, start, size, namelen = entry.phys_offset, entry.start_addr, entry.size, \
-            entry.namelen
-        offset += fixed.sizeof()
-        name = blob[offset:offset + namelen]
-        if offset + namelen + junk > len(blob):
-            raise FormatError("physmap name runs past the toolstack data (wrong toolstack "
-                              "width?)", field="toolstack.name")
-        if not namelen or not name.endswith(b"\0") or b"\0" in name[:-1]:
-            raise FormatError("physmap name is missing or not NUL-terminated",
-                              field="toolstack.name")
-        offset += namelen + junk
-        entries.append((phys, start, size, name[:-1]))
-    if offset != len(blob):
-        raise FormatError(f"{len(blob) - offset} bytes after the physmap entries (wrong "
-                          "toolstack width?)", field="toolstack")
-    return entries
+    for at in range(0, len(words), 6):
+        keys, values = words[at:at + 6:2], words[at + 1:at + 6:2]
+        root = keys[0].rpartition(b"/")[0]
+        if root[:8] != b"physmap/" or [root + b"/" + f for f in FIELDS] != keys:
+            return None
+        try:
+            phys, start, size = (int(text, 16) for text in (root[8:], *values[:2]))
+        except ValueError:
+            return None
+        entries.append(PhysmapEntry(phys, start, size, values[2]))
+    physmap = Physmap(tuple(entries), emulator_id, index)
+    return physmap if to_keys(physmap) == data else None
 
 
-def xenstore_keys(entries: list[tuple[int, int, int, bytes]]) -> bytes:
-    """Packed NUL-terminated key/value strings for EMULATOR_XENSTORE_DATA."""
+def to_keys(physmap: Physmap) -> bytes:
+    """The EMULATOR_XENSTORE_DATA body (after its emulator header) holding ``physmap``."""
     out = bytearray()
-    for phys, start, size, name in entries:
-        root = b"physmap/%x" % phys
-        for key, value in ((b"start_addr", b"%x" % start), (b"size", b"%x" % size),
-                           (b"name", name)):
-            out += root + b"/" + key + b"\0" + value + b"\0"
+    for entry in physmap.entries:
+        if b"\0" in entry.name:
+            raise UnsupportedError(f"physmap entry {entry.phys_offset:#x}: a name with a NUL "
+                                   "inside cannot be a xenstore value")
+        root = b"physmap/%x/" % entry.phys_offset
+        for key, value in zip(FIELDS, (b"%x" % entry.start_addr, b"%x" % entry.size,
+                                       entry.name)):
+            out += root + key + b"\0" + value + b"\0"
     return bytes(out)

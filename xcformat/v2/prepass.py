@@ -9,6 +9,9 @@ first END or CHECKPOINT, and returns 1 + the highest pfn named by a PAGE_DATA en
 pfn-valued HVM parameter.  On a pipe it returns None: the ImageHeader then says p2m_size is unknown.
 
 PV xsave size, because legacy states it in the header: see :func:`pv_xsave_size`.
+
+This is how a writer learns a fact ahead of time: the reader, the one module that can parse its
+input, reads ahead in it and states the fact in the records; writers never see the input.
 """
 
 from __future__ import annotations

@@ -15,10 +15,11 @@ from .. import codec
 
 from ..errors import Finding
 from ..formats import Hints
-from ..layout import Region, RegionSink
+from ..regions import Region, RegionSink
 from ..legacy.schema import QEMU_LIBXL, QEMU_RECORDS
-from ..records import Checkpoint, EmulatorContext, EmulatorXenstore, End, Record, Wrapper
+from ..records import Checkpoint, EmulatorContext, EmulatorXenstore, End, Record, Saver, Wrapper
 from .libxc import LibxcStream, read_padding, read_record_header
+from .physmap import from_keys
 from .prepass import hvm_p2m_size, pv_xsave_size
 from .schema import (LIBXL_HEADER_SIZE, LIBXL_IDENT, LIBXL_OPT_BIG_ENDIAN, LIBXL_OPT_LEGACY,
                      LIBXL_VERSION, RHDR_SIZE, XL_BYTEORDER, XL_FLAG_JSON, XL_FLAG_STREAMV2,
@@ -30,7 +31,7 @@ L = LibxlRecType
 #: legacy libxl qemu record (its signature and length, then the state).
 QEMU_TAIL_SIGNATURE = QEMU_LIBXL
 QEMU_TAIL_HEAD = codec.head(QEMU_RECORDS[QEMU_LIBXL], "length")
-XL_CONFIG_LENGTH = codec.head(xl_config, "config_len")
+XL_CONFIG_LENGTH = codec.head(xl_config, "config_length")
 EMULATOR_HEAD = codec.head(emulator_header, "index")
 EMULATOR_IDS = {0: "unknown", 1: "qemu-traditional", 2: "qemu-upstream"}
 EMULATOR_RECORDS: dict[int, type[EmulatorXenstore | EmulatorContext]] = {L.EMULATOR_XENSTORE_DATA: EmulatorXenstore, L.EMULATOR_CONTEXT: EmulatorContext}
@@ -55,10 +56,10 @@ class V2Reader:
     def _finding(self, level: str, message: str, offset: int, field: str) -> None:
         self.findings.append(Finding(level, message, offset, field))
 
-    def _new_libxc(self, suffix: str) -> LibxcStream:
+    def _new_libxc(self, toolstack: Saver | None) -> LibxcStream:
         stream = LibxcStream(self.src, self.findings, self.on_region,
                              lambda start: hvm_p2m_size(self.src, start),
-                             lambda start: pv_xsave_size(self.src, start), variant_suffix=suffix)
+                             lambda start: pv_xsave_size(self.src, start), toolstack)
         stream.keep_going = self.keep_going
         stream.read_headers()
         said = self.hints.guest
@@ -80,7 +81,7 @@ class V2Reader:
         if self.src.peek(len(LIBXL_IDENT)) == LIBXL_IDENT:
             yield from self._libxl()
         else:
-            stream = self._new_libxc("")
+            stream = self._new_libxc(None)
             yield from stream.records(pause_at_checkpoint=False)
             yield from self._after_bare_libxc()
             yield End()
@@ -120,7 +121,8 @@ class V2Reader:
         if length < 4:
             raise self.src.error(f"optional data of {length} bytes cannot hold the config "
                                  "length", "xl header.optional_data_len", offset - 4)
-        config_len = codec.read(XL_CONFIG_LENGTH, self.src, "xl config length").config_len
+        config_len = codec.read(XL_CONFIG_LENGTH, self.src,
+                                "xl config length").config_length
         if config_len > length - 4:
             raise self.src.error(f"config of {config_len} bytes in {length - 4} bytes of "
                                  "optional data", "xl config length", offset)
@@ -154,7 +156,7 @@ class V2Reader:
                 if state is not None:
                     raise self.src.error("second LIBXC_CONTEXT record", "libxl record", offset)
                 self._mark(offset, RHDR_SIZE, "wrapper", "libxl LIBXC_CONTEXT")
-                stream = self._new_libxc("+libxl")
+                stream = self._new_libxc(Saver.LIBXL)
                 state = yield from stream.records(pause_at_checkpoint=True)
             elif rtype == L.CHECKPOINT_END:
                 if state != "checkpoint":
@@ -203,6 +205,10 @@ class V2Reader:
         if rtype == L.EMULATOR_XENSTORE_DATA and not _xenstore_pairs_ok(data):
             self._finding("error", "xenstore data is not NUL-terminated key/value pairs",
                           offset + 16, field)
+        if rtype == L.EMULATOR_XENSTORE_DATA:
+            found = from_keys(data, emulator_id, index)
+            if found is not None:
+                return found
         return EMULATOR_RECORDS[rtype](data, emulator_id, index)
 
     def _after_bare_libxc(self) -> Iterator[Record]:

@@ -14,7 +14,8 @@ from construct import Bytes, Const, GreedyBytes, Int16ub, Int16ul, Int32ub, Int3
     Int8ul, Struct
 
 # The xl header and its constants are legacy's declaration (one header wraps both streams).
-from ..legacy.schema import XL_BYTEORDER, XL_FLAG_STREAMV2, XL_HEADER, XL_MAGIC  # noqa: F401
+from ..legacy.schema import (XL_BYTEORDER, XL_CONFIG, XL_FLAG_STREAMV2, XL_HEADER,  # noqa: F401
+                              XL_MAGIC)
 from ..schema import document
 
 XEN = "c447b7308b1330ec6dcfef37220736c28f41daa0"
@@ -31,6 +32,8 @@ def _doc(key, struct, title, since, source=LIBXC_H, doc=""):
 
 IHDR_MARKER = b"\xff" * 8
 IHDR_ID = 0x58454E46          # "XENF"
+#: The stream versions: 2 (Xen 4.6-4.13) and 3 (Xen 4.14+), image header ``version``.
+VERSIONS = (2, 3)
 IHDR_SIZE = 24
 DHDR_SIZE = 16
 RHDR_SIZE = 8
@@ -252,11 +255,9 @@ xl_header = _doc("xl-header", XL_HEADER, "xl save-file header", "4.1", source=XL
     "Written by ``xl save`` before the stream.  The same header wraps legacy streams (Xen "
     "4.1-4.5) when STREAMv2 is clear; those belong to the legacy format."))
 
-xl_config = _doc("xl-config", Struct(
-    "config_len" / Int32ul * "length of the config text",
-    "config" / Bytes(lambda this: this.config_len) * "the domain configuration (JSON with a "
-                                                     "trailing NUL when the JSON flag is set)",
-), "xl optional data", "4.1", source=XL_H)
+xl_config = _doc("xl-config", XL_CONFIG, "xl optional data", "4.1", source=XL_H, doc=(
+    "The same optional data as in front of a legacy stream; the configuration is JSON with a "
+    "trailing NUL when the JSON flag is set."))
 
 
 def padding(length: int) -> int:

@@ -22,20 +22,21 @@ from typing import Any
 
 from ..codec import head
 from ..drops import NO_XL_CONFIG, kind_of, refuse_or_drop, what_of
-from ..errors import EnvironmentProblem, FormatError, UnsupportedError
-from ..formats import WriteOptions
+from ..errors import FormatError, UnsupportedError
+from ..formats import WriteOptions, default_version
+from ..kinds import KIND_OF
 from ..records import (PAGE_SIZE, Checkpoint, CpuPolicy, EmulatorContext, EmulatorXenstore, End,
                        GuestType, HvmContext, HvmParams, ImageHeader, LastCheckpoint, Opaque,
-                       NO_P2M_FRAMES, P2MFrames, PageBatch, PvExtInfo, Record, SharedInfo, Toolstack, TscInfo,
-                       UnmappedPfns, VcpuContext, VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave,
-                       Wrapper)
-from . import pfns
-from .batching import AlignedBatcher, PlainBatcher, legacy_xtab_dropped
+                       NO_P2M_FRAMES, P2MFrames, PageBatch, Physmap, PV, PvExtInfo, Record,
+                       Saver, SharedInfo, Toolstack, TscInfo, UnmappedPfns, VcpuContext,
+                       VcpuExtended, VcpuInfo, VcpuMsrs, VcpuXsave, Wrapper)
+from . import libxc, pfns, reader
+from .batching import AlignedBatcher, PlainBatcher
 from .libxc import BASIC_SIZE, PT_LEVELS
-from .physmap import physmap_entries, xenstore_keys
+from .physmap import to_keys
 from .rules import STATIC
 from .schema import (LIBXL_OPT_LEGACY, LIBXL_VERSION, XL_BYTEORDER, XL_FLAG_STREAMV2,
-                     XL_HEADER_SIZE, DomainType, LibxlRecType, RecType, domain_header,
+                     XL_HEADER_SIZE, VERSIONS, DomainType, LibxlRecType, RecType, domain_header,
                      emulator_header, hvm_params_header, image_header, libxl_header, padding,
                      record_header, tsc_info, vcpu_header, x86_pv_info, x86_pv_p2m_frames,
                      xl_config, xl_header)
@@ -47,27 +48,20 @@ P2M_FRAMES_HEAD = head(x86_pv_p2m_frames, "end_pfn")
 EMULATOR_HEAD = head(emulator_header, "index")
 
 R = RecType
+#: What ``--wrap`` names: the bare libxc stream, a libxl layer around it, an xl header around that.
 WRAPS = ("libxc", "libxl", "xl")
-VERSIONS = (2, 3)
 #: What the domain header says when the source stated no Xen version: written by a converter.
 CONVERTER_VERSION = (0, 1)
-#: State records that only one guest type has, and how errors name them.
-STATE_GUEST = {VcpuContext: GuestType.PV, VcpuExtended: GuestType.PV, VcpuXsave: GuestType.PV,
-               VcpuMsrs: GuestType.PV, SharedInfo: GuestType.PV, HvmContext: GuestType.HVM}
-STATE_NAMES = {VcpuContext: "a vCPU context record", VcpuExtended: "a vCPU extended context",
-               VcpuXsave: "a vCPU xsave record", VcpuMsrs: "a vCPU MSR list",
-               SharedInfo: "a shared-info page", HvmContext: "an HVM context"}
-VCPU_RECORDS = {VcpuContext: R.X86_PV_VCPU_BASIC, VcpuExtended: R.X86_PV_VCPU_EXTENDED,
-                VcpuXsave: R.X86_PV_VCPU_XSAVE, VcpuMsrs: R.X86_PV_VCPU_MSRS}
+#: The record type of each PV vCPU record and of each emulator record (the readers' tables,
+#: inverted).
+VCPU_RECORDS = {cls: rtype for rtype, cls in libxc.VCPU_RECORDS.items()}
+EMULATOR_RECORDS = {cls: rtype for rtype, cls in reader.EMULATOR_RECORDS.items()}
+#: The record type of each CPU policy kind.
+POLICY_RECORDS = {kind: rtype for rtype, kind in libxc.POLICY_RECORDS.items()}
 
 
 class V2Writer:
     def __init__(self, sink, options: WriteOptions):
-        if options.wrap not in (None, *WRAPS):
-            raise EnvironmentProblem(f"--wrap {options.wrap}: v2 wraps are {', '.join(WRAPS)}")
-        if options.version not in (None, *VERSIONS):
-            raise EnvironmentProblem(f"--format-version {options.version}: v2 streams are "
-                                     f"version {' or '.join(map(str, VERSIONS))}")
         self.sink = sink
         self.options = options
         self.wrapper: Wrapper | None = None
@@ -76,37 +70,37 @@ class V2Writer:
         self.version = 3
         self.static_open = True
         self.params: dict[int, int] = {}
-        self.state: list[Record] = []       # the current snapshot's state, written at the end
+        #: the current snapshot's state, and what writes each, at the end
+        self.state: list[tuple[Callable[[Any], None], Record]] = []
         self.emulator: list[tuple[int, int, int, bytes]] = []
         self.snapshots = 1
         self.batcher: AlignedBatcher | PlainBatcher | None = None
         self.frames_sent = False
-        self.dispatch: dict[type[Record], Callable[[Any], None]] = {
+        #: What v2 does with each record kind it carries.  The guest's state is held until its
+        #: snapshot is complete (``_held``) and written then by the function given.
+        self.handlers: dict[type[Record], Callable[[Any], None]] = {
             Wrapper: self._wrapper, ImageHeader: self._image_header, PvExtInfo: _ignore,
             P2MFrames: self._p2m_frames, PageBatch: self._pages, VcpuInfo: _ignore,
-            VcpuContext: self._hold, VcpuExtended: self._hold, VcpuXsave: self._hold,
-            VcpuMsrs: self._hold, SharedInfo: self._hold, TscInfo: self._hold,
-            HvmParams: self._hvm_params, HvmContext: self._hold,
-            Toolstack: self._toolstack, EmulatorContext: self._emulator,
+            # v2 has no place for the vCPU registers of the 2007 HVM tail: HVM_CONTEXT has them
+            VcpuContext: self._held(self._vcpu, only=PV), VcpuExtended: self._held(self._vcpu),
+            VcpuXsave: self._held(self._vcpu), VcpuMsrs: self._held(self._vcpu),
+            SharedInfo: self._held(self._shared_info), TscInfo: self._held(self._tsc),
+            HvmParams: self._hvm_params, HvmContext: self._held(self._hvm_context),
+            Toolstack: self._toolstack, Physmap: self._physmap, EmulatorContext: self._emulator,
             EmulatorXenstore: self._emulator, UnmappedPfns: self._unmapped,
             CpuPolicy: self._policy, Opaque: self._opaque, Checkpoint: self._checkpoint,
             End: self._end, LastCheckpoint: _ignore,
-        }
-        self.state_writers = {
-            VcpuContext: self._vcpu, VcpuExtended: self._vcpu, VcpuXsave: self._vcpu,
-            VcpuMsrs: self._vcpu, SharedInfo: self._shared_info, TscInfo: self._tsc,
-            HvmContext: self._hvm_context,
         }
 
     def write(self, records: Iterable[Record]) -> None:
         for record in records:
             if self.header is None and not isinstance(record, (Wrapper, ImageHeader)):
                 raise FormatError(f"{type(record).__name__} before the image header")
-            handler = self.dispatch.get(type(record))
+            handler = self.handlers.get(type(record))
             if handler is None:
-                raise UnsupportedError(f"the v2 writer does not know {type(record).__name__} "
-                                       "records")
-            handler(record)
+                self._drop(kind_of(record), what_of(record))
+            else:
+                handler(record)
 
     # -- low level --------------------------------------------------------------------------
     def _record(self, rtype: int, parts: list) -> None:
@@ -143,10 +137,15 @@ class V2Writer:
     def pv(self) -> bool:
         return self.header.guest == GuestType.PV
 
-    def _need(self, pv: bool, what: str) -> None:
-        if self.pv != pv:
-            raise UnsupportedError(f"{what} in {'a PV' if self.pv else 'an HVM'} image: v2 "
-                                   f"carries it only for {'PV' if pv else 'HVM'} guests")
+    def _need(self, record: Record, only: frozenset[GuestType] | None = None) -> None:
+        """Refuse ``record`` in an image of a guest type it does not belong to (its kind's
+        guests, or the narrower ``only`` that v2 carries it for)."""
+        kind = KIND_OF[type(record)]
+        guests = only or kind.guests
+        if self.header.guest not in guests:
+            raise UnsupportedError(f"{kind.noun} in {'a PV' if self.pv else 'an HVM'} image: "
+                                   f"v2 carries it only for "
+                                   f"{'PV' if GuestType.PV in guests else 'HVM'} guests")
 
     # -- headers ----------------------------------------------------------------------------
     def _wrapper(self, record: Wrapper) -> None:
@@ -157,7 +156,9 @@ class V2Writer:
             raise FormatError("second image header")
         self.header = header
         # Xen 4.6-4.13 restore version 2 only; 4.14+ take both (xg_sr_restore.c).
-        self.version = self.options.version or (2 if header.variant.startswith("v2") else 3)
+        source = header.provenance
+        self.version = self.options.version or default_version(
+            VERSIONS, "v2", source.format, source.version)
         self.wrap = self._choose_wrap(header)
         if self.options.align:
             self.batcher = AlignedBatcher(self._record, lambda: self.sink.offset)
@@ -186,7 +187,7 @@ class V2Writer:
         wrap = self.options.wrap
         if wrap is None:
             wrap = "xl" if wrapper is not None and wrapper.kind == "xl" else \
-                "libxl" if "+libxl" in header.variant else "libxc"
+                "libxl" if header.provenance.toolstack is Saver.LIBXL else "libxc"
         if wrapper is not None and (wrap != "xl" or wrapper.kind != "xl"):
             self._drop("config", f"the {wrapper.kind} wrapper's domain configuration")
         return wrap
@@ -199,8 +200,8 @@ class V2Writer:
         if wrapper is None:
             self.options.say(NO_XL_CONFIG)
         framed = fields.get("config_framed", bool(config or tail))
-        optional = xl_config.build({"config_len": len(config), "config": config}) + tail \
-            if framed else b""
+        optional = xl_config.build({"config_length": len(config), "config": config,
+                                    "rest": tail}) if framed else b""
         if self.options.align:
             # xl ignores optional data after the config: pad so the libxc stream is 8-aligned.
             optional += bytes(-(XL_HEADER_SIZE + len(optional)) % 8)
@@ -223,13 +224,13 @@ class V2Writer:
         bits = self.header.guest_bits
         if bits not in (32, 64):
             raise UnsupportedError(f"PV guest width {bits}: v2 carries 32-bit PAE and 64-bit "
-                                   "PV guests (give --width for a legacy image without "
+                                   "PV guests (give --input-width for a legacy image without "
                                    "extended info)")
         return bits // 8
 
     # -- records ----------------------------------------------------------------------------
     def _p2m_frames(self, record: P2MFrames) -> None:
-        self._need(True, "a p2m frame list")
+        self._need(record)
         size = self.header.p2m_size
         if not size:
             raise UnsupportedError("a PV image without p2m_size: X86_PV_P2M_FRAMES needs it")
@@ -248,13 +249,8 @@ class V2Writer:
             return
         if self.pv and not self.frames_sent:
             raise UnsupportedError(NO_P2M_FRAMES)
-        pfn_list, types = batch.pfns, batch.types
-        if not self.header.variant.startswith(("v2", "v3")):
-            pfn_list, types = legacy_xtab_dropped(batch)
-            if not pfn_list:
-                return
         self._before_libxc(R.PAGE_DATA)
-        self.batcher.add(pfn_list, types, batch.data)
+        self.batcher.add(batch.pfns, batch.types, batch.data)
 
     def _vcpu(self, record) -> None:
         rtype = VCPU_RECORDS[type(record)]
@@ -277,19 +273,22 @@ class V2Writer:
             "mode": record.mode, "khz": record.khz, "nsec": record.nsec,
             "incarnation": record.incarnation, "reserved": 0})])
 
-    def _hold(self, record: Record) -> None:
-        """vCPU, shared-info, TSC and HVM context state: kept until the snapshot is complete."""
-        guest = STATE_GUEST.get(type(record))
-        if guest is not None:
-            self._need(guest == GuestType.PV, STATE_NAMES[type(record)])
-        if isinstance(record, TscInfo):
-            # A legacy stream may repeat its -7 chunk; its restorer applies each in turn, so the
-            # last one holds.  v2 takes one per snapshot (a second is an error before CHECKPOINT).
-            self.state = [r for r in self.state if not isinstance(r, TscInfo)]
-        self.state.append(record)
+    def _held(self, write: Callable[[Any], None],
+              only: frozenset[GuestType] | None = None) -> Callable[[Record], None]:
+        """A handler for vCPU, shared-info, TSC and HVM context state: the record is kept until
+        the snapshot is complete, then ``write`` writes it."""
+        def hold(record: Record) -> None:
+            self._need(record, only)
+            if isinstance(record, TscInfo):
+                # A legacy stream may repeat its -7 chunk; its restorer applies each in turn, so
+                # the last one holds.  v2 takes one per snapshot (a second is an error before
+                # CHECKPOINT).
+                self.state = [(w, r) for w, r in self.state if not isinstance(r, TscInfo)]
+            self.state.append((write, record))
+        return hold
 
     def _hvm_params(self, record: HvmParams) -> None:
-        self._need(False, "HVM parameters")
+        self._need(record)
         self.params.update(record.params)
 
     def _flush_params(self) -> None:
@@ -307,8 +306,11 @@ class V2Writer:
         self._libxc_record(R.HVM_CONTEXT, [record.blob])
 
     def _toolstack(self, record: Toolstack) -> None:
-        entries = self._physmap(record.data)
-        if not entries:
+        self._drop("toolstack", "toolstack data that is not a libxl physmap (v2 carries only "
+                                "the physmap, as EMULATOR_XENSTORE_DATA)")
+
+    def _physmap(self, record: Physmap) -> None:
+        if not record.entries:
             return   # libxl's empty physmap {1, 0}: nothing to carry
         if self.pv:
             self._drop("toolstack", "a PV toolstack physmap (libxl rejects emulator records "
@@ -317,24 +319,12 @@ class V2Writer:
             self._drop("toolstack", "the toolstack physmap (it becomes EMULATOR_XENSTORE_DATA, "
                                     "which needs --wrap libxl or xl)")
         else:
-            self.emulator.append((LibxlRecType.EMULATOR_XENSTORE_DATA, 0, 0,
-                                  xenstore_keys(entries)))
-
-    def _physmap(self, blob: bytes) -> list:
-        widths = (self.header.toolstack_bits,) if self.header.toolstack_bits else (64, 32)
-        for width in widths:
-            try:
-                return physmap_entries(blob, width)
-            except FormatError:
-                if width == widths[-1]:
-                    raise
-        return []
+            self.emulator.append((LibxlRecType.EMULATOR_XENSTORE_DATA, record.emulator_id,
+                                  record.index, to_keys(record)))
 
     def _emulator(self, record) -> None:
-        rtype = LibxlRecType.EMULATOR_CONTEXT if isinstance(record, EmulatorContext) else \
-            LibxlRecType.EMULATOR_XENSTORE_DATA
-        what = "the device model's state" if isinstance(record, EmulatorContext) else \
-            "the device model's xenstore keys"
+        rtype = EMULATOR_RECORDS[type(record)]
+        what = KIND_OF[type(record)].noun
         if self.pv:
             raise UnsupportedError(f"{what} in a PV image: libxl refuses emulator records "
                                    "for PV guests")
@@ -368,8 +358,11 @@ class V2Writer:
         if not self.static_open:
             raise FormatError("a CPU policy after the guest's memory: v3 sends static data "
                               "first")
-        self._libxc_record(R.X86_CPUID_POLICY if record.kind == "cpuid" else R.X86_MSR_POLICY,
-                           [record.data])
+        rtype = POLICY_RECORDS.get(record.kind)
+        if rtype is None:
+            raise UnsupportedError(f"a CPU policy of kind {record.kind!r}: v3 carries "
+                                   f"{' and '.join(POLICY_RECORDS)} policies")
+        self._libxc_record(rtype, [record.data])
 
     def _opaque(self, record: Opaque) -> None:
         if record.origin == "v2" and record.kind == "verify":
@@ -393,8 +386,8 @@ class V2Writer:
         if self.snapshots > 1:
             self.options.say(f"flattened {self.snapshots} checkpoints into one snapshot: the "
                              "pages of all, the state of the last (what restoring it loads)")
-        for held in self.state:
-            self.state_writers[type(held)](held)
+        for write, held in self.state:
+            write(held)
         self._flush_params()
         self._libxc_record(R.END, [])
         if self.wrap != "libxc":

@@ -8,11 +8,11 @@ declarative construct definition registered under the format name ``"x86"`` for 
 from .hvm_context import HvmContextSummary, check_hvm_context, iter_hvm_records
 from .fields import field_offset, field_value, set_field
 from .shared_info import SHARED_INFO_ARCH_OFFSET, shared_info_arch
-from .vcpu import EXT_VCPU_CONTEXT, EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE, guest_bits_of_context, \
-    vcpu_guest_context
+from .vcpu import EXT_VCPU_CONTEXT, EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE, XSAVE_STATE, \
+    guest_bits_of_context, vcpu_guest_context
 
 __all__ = ["EXT_VCPU_CONTEXT", "EXT_VCPU_CONTEXT_SIZE", "EXT_VCPU_MIN_SIZE", "HvmContextSummary",
-           "SHARED_INFO_ARCH_OFFSET", "VGC_SIZE", "check_hvm_context", "field_offset",
+           "SHARED_INFO_ARCH_OFFSET", "VGC_SIZE", "XSAVE_STATE", "check_hvm_context", "field_offset",
            "field_value", "guest_bits_of_context", "iter_hvm_records", "set_field",
            "shared_info_arch", "vcpu_guest_context"]
 

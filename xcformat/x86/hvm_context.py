@@ -15,6 +15,7 @@ from construct import Int16ul, Int32ul, Int64ul, Struct
 
 from ..errors import FormatError
 from ..schema import document
+from .fields import field_value
 from .vcpu import XEN_450
 
 HVM_FILE_MAGIC = 0x54381286
@@ -85,7 +86,7 @@ def check_hvm_context(blob: bytes | memoryview, *, base: int = 0, file: str | No
                 raise FormatError(f"HVM context does not begin with a HEADER record (typecode "
                                   f"{typecode}, length {len(payload)})", file=file,
                                   offset=offset, field="hvm_context.header")
-            magic = int.from_bytes(payload[:4], "little")
+            magic = field_value(HEADER, payload, "magic")
             if magic != HVM_FILE_MAGIC:
                 raise FormatError(f"HVM context header magic {magic:#x}, expected "
                                   f"{HVM_FILE_MAGIC:#x}", file=file, offset=offset + 8,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from construct import Array, Bytes, Int8ul, Int16ul, Int32ul, Int64ul, Struct
+from construct import Array, Bytes, GreedyBytes, Int8ul, Int16ul, Int32ul, Int64ul, Struct
 
 from ..schema import document
 
@@ -166,3 +166,13 @@ EXT_VCPU_CONTEXT = document(
     source=f"{XEN_450}:xen/include/public/domctl.h",
     doc="struct xen_domctl_ext_vcpucontext in its 128-byte union slot: SYSCALL32/SYSENTER "
         "callbacks and, from 4.2, the virtual MCE state.")
+
+XSAVE_STATE = document(
+    "x86", "xsave_state", Struct(
+        "xcr0" / Int64ul * "the vCPU's XCR0 when it was saved",
+        "xcr0_accum" / Int64ul * "every feature the guest ever enabled in XCR0 (never 0)",
+        "area" / GreedyBytes * "the XSAVE area, for the features of xcr0_accum",
+    ), title="vCPU xsave state (XEN_DOMCTL_getvcpuextstate buffer)", since="4.1",
+    source=f"{XEN_450}:xen/arch/x86/domctl.c",
+    doc="What the hypervisor copies out for a PV vCPU's extended state, and what the legacy "
+        "tail's xsave record and v2's X86_PV_VCPU_XSAVE carry as they are.")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...drops import KINDS
+from ...kinds import restore_needs
 from .limited import Outcome, run_limited
 from .mutants import Mutant
 
@@ -17,8 +18,7 @@ TIMEOUT = 20.0
 TARGETS = (("aligned",), ("core",), ("legacy",), ("v2",), ("v2", "--align"))
 #: What convert may leave out: everything but the guest's own state, so that as many mutants as
 #: possible reach the writers (a refusal is a clean exit 1, but it tests less).
-DROP = ",".join(sorted(set(KINDS) - {"vcpu-context", "shared-info", "hvm-context",
-                                     "hvm-params"}))
+DROP = ",".join(sorted(set(KINDS) - restore_needs()))
 #: Verdicts that are findings, worst first (a run gets the first that applies).
 FINDINGS = ("memory", "timeout", "traceback", "bad-exit", "invalid-output")
 _MEMORY_SIGNS = ("MemoryError", "Cannot allocate memory")

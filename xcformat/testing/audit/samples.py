@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from ...formats import SNIFF_BYTES, Hints, get, sniff
-from ...layout import Region
+from ...regions import Region
 from ...records import DATA_TYPES, GuestType, PageBatch
 from ...synth import GuestSpec, legacy_bytes
 from ..reading import read_records

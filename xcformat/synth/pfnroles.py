@@ -17,7 +17,7 @@ PTE_ENTRIES = 512                 # 8-byte PTEs: x86_64 and PAE alike
 
 
 @dataclass(frozen=True)
-class PvLayout:
+class PfnRoles:
     """pfn roles of a PV guest.  Structures sit in one block from pfn 1; the rest is ordinary."""
 
     guest_bytes: int
@@ -57,7 +57,7 @@ def frame_count(p2m_size: int, guest_bytes: int) -> int:
 
 
 @functools.lru_cache(maxsize=32)
-def pv_layout(spec: GuestSpec) -> PvLayout:
+def pfn_roles(spec: GuestSpec) -> PfnRoles:
     g = spec.guest_bits // 8
     levels = 4 if g == 8 else 3
     n_l1 = -(-spec.pages // PTE_ENTRIES)
@@ -78,4 +78,4 @@ def pv_layout(spec: GuestSpec) -> PvLayout:
     if l1.stop >= spec.pages:
         raise ValueError(f"a PV guest with these vcpus and p2m_size needs more than {l1.stop} "
                          f"pages (has {spec.pages})")
-    return PvLayout(g, levels, start_info, store, console, gdt, frames, top, l3, l2, l1, l1.stop)
+    return PfnRoles(g, levels, start_info, store, console, gdt, frames, top, l3, l2, l1, l1.stop)
