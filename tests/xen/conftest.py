@@ -98,6 +98,17 @@ def pvh_boot(tmp_path_factory) -> vm.Result:
                  cpu=scenario.HVM_CPU)
 
 
+@pytest.fixture(scope="session")
+def xl_commands_boot(tmp_path_factory) -> vm.Result:
+    """xcformat save, restore and dump of the counting guest, in dom0, onto an ext4 disk."""
+    job = tmp_path_factory.mktemp("xenvm-xl-commands")
+    disk = scenario.ext4_disk(tmp_path_factory.mktemp("xenvm-disk") / "disk.img")
+    try:
+        return _boot("xl-commands", scenario.XL_COMMANDS_BOOT, job, timeout=2400, disks=[disk])
+    finally:
+        disk.unlink(missing_ok=True)
+
+
 def pytest_terminal_summary(terminalreporter):
     if TIMINGS:
         terminalreporter.write_line("real Xen timings: " + ", ".join(

@@ -14,10 +14,11 @@ from .components import CACHE, Components
 HERE = Path(__file__).resolve().parent
 
 # Loaded in dom0, each after the modules it depends on: the Xen device drivers the tools need,
-# virtio for the 9p shares and disks, ext4 and loop for file systems on those disks.
+# virtio for the 9p shares and disks, ext4 and loop for file systems on those disks (ext4's
+# metadata checksums need a crc32c driver, which it asks the crypto API for, not modinfo).
 DOM0_MODULES = (
     "xen-evtchn", "xen-privcmd", "xenfs", "xen-gntdev", "xen-gntalloc",
-    "virtio_pci", "virtio_blk", "9pnet_virtio", "9p", "ext4", "loop",
+    "virtio_pci", "virtio_blk", "9pnet_virtio", "9p", "crc32c_generic", "ext4", "loop",
 )
 
 

@@ -217,3 +217,48 @@ def ran_on(console: str, saved_tick: int, md5: str) -> str | None:
     if bad:
         return f"pattern checks after the restore: {bad} (expected md5 {md5})"
     return None
+
+
+# The operator's commands, run in dom0 on an ext4 disk (where direct I/O applies): xcformat save
+# (the guest is destroyed, as xl save does), xcformat restore (it runs on), xcformat dump (through
+# a save, the guest running on; and through xl dump-core).
+DISK = "/tmp/disk"
+DISK_MIB = 512
+XL_COMMANDS_BOOT = f"""
+mkdir -p {DISK} && mount -t ext4 /dev/vda {DISK}
+cfg=$(guest_config {GUEST} {GUEST_MEMORY_MIB} {PATTERN_PAGES} {SEED})
+step create xl create "$cfg"
+console_wait {GUEST} 'pattern ok 5 ' 300
+# A save killed a second after xl started: xl resumes the guest.
+$XCFORMAT save {GUEST} {DISK}/killed.img --no-progress 2>out/killed.err &
+saver=$!
+for _ in $(seq 100); do pgrep -f "xl save -p {GUEST}" >out/killed-mid-save && break; sleep 0.2; done
+sleep 1; kill -9 $saver; wait $saver || true
+sleep 5
+mark=$(console_size {GUEST})
+xl list {GUEST} >out/after-kill 2>&1 || true
+ls -a {DISK} >out/after-kill.files
+console_wait {GUEST} 'tick' 60 "$mark" && tail -c +$((mark + 1)) "$(console_log {GUEST})" >out/after-kill.console || true
+step save sh -c "$XCFORMAT save {GUEST} {DISK}/guest.img --no-progress 2>out/save.err"
+last_tick {GUEST} >out/saved-tick
+xl list >out/after-save 2>&1 || true
+mark=$(console_size {GUEST})
+step restore sh -c "$XCFORMAT restore {DISK}/guest.img --no-progress 2>out/restore.err"
+[ "$step_rc" != 0 ] || console_wait {GUEST} 'pattern (ok|BAD)' 90 "$mark" || true
+tail -c +$((mark + 1)) "$(console_log {GUEST})" >out/restore.console
+step dump sh -c "$XCFORMAT dump {GUEST} {DISK}/guest.core --no-progress 2>out/dump.err"
+step dump-core sh -c "$XCFORMAT dump {GUEST} {DISK}/guest-xl.core --via dump-core --no-progress \
+    2>out/dump-core.err"
+step copy-out cp {DISK}/guest.img {DISK}/guest.core {DISK}/guest-xl.core out/
+xl destroy {GUEST} || true
+umount {DISK}
+"""
+
+
+def ext4_disk(path: Path, mib: int = DISK_MIB) -> Path:
+    """A sparse raw disk holding an empty ext4 file system (dom0's /dev/vda)."""
+    with open(path, "wb") as disk:
+        disk.truncate(mib << 20)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(path)], check=True, capture_output=True,
+                   timeout=120)
+    return path

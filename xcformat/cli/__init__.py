@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 #: Subcommand modules.  Each says what it does (``HELP``, the one line of the command list, and
 #: ``DESCRIPTION``, the paragraph of its ``--help``, or None), adds its options to its parser
 #: (``add_arguments``) and does the work (``run(args)``, returning the exit code).
-COMMANDS = ("info", "validate", "convert", "page", "map", "send", "receive", "completion")
+COMMANDS = ("info", "validate", "convert", "page", "map", "send", "receive", "save", "restore",
+            "dump", "completion")
 
 
 def build_parser(commands: tuple[str, ...] = COMMANDS) -> argparse.ArgumentParser:

@@ -1,6 +1,6 @@
 """The few Linux calls Python's ``os`` module lacks, through cffi in ABI mode (no compiler).
 
-``statx`` (Python 3.11 has no ``os.statx``), ``sync_file_range`` and ``mincore``.  cffi releases
+``statx`` (Python 3.11 has no ``os.statx``), ``sync_file_range``, ``mincore`` and ``prctl``.  cffi releases
 the GIL around each call.  Constants are the kernel's uapi values.
 """
 
@@ -27,6 +27,7 @@ struct statx {
 int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf);
 int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags);
 int mincore(void *addr, size_t length, unsigned char *vec);
+int prctl(int option, ...);
 """)
 libc = ffi.dlopen(None)
 assert ffi.sizeof("struct statx") == 256
@@ -38,8 +39,15 @@ SYNC_FILE_RANGE_WRITE = 2
 SYNC_FILE_RANGE_WAIT_AFTER = 4
 #: preadv2/pwritev2 flag: buffered I/O whose pages leave the cache once done (Linux 6.14).
 RWF_DONTCACHE = 0x80
+#: prctl: the signal a process gets when the thread that started it ends (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
 #: ioctl: logical sector size of a block device (include/uapi/linux/fs.h, _IO(0x12, 104)).
 BLKSSZGET = 0x1268
+
+
+def die_with_parent(signal: int) -> None:
+    """Ask for ``signal`` when the parent goes (a ``preexec_fn``: run in the child)."""
+    libc.prctl(ffi.cast("int", PR_SET_PDEATHSIG), ffi.cast("unsigned long", signal))
 
 
 def errno_error(what: str) -> OSError:

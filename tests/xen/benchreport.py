@@ -1,0 +1,234 @@
+"""The real-Xen bench's numbers, from what its job directory holds: the steps' times
+(``steps``), dom0's samples (``out/samples``, from :mod:`tests.xen.dom0_watch`), each process's
+CPU (``out/time-STEP-PROGRAM``) and the guest's console."""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .benchpaths import GUEST, Measured
+from .scenario import original_md5, ran_on
+
+KIB_PER_MIB = 1024
+#: The targets: within 64 MiB of the page cache's start, at most 1.25 x the plain xl step's time.
+CACHE_LIMIT_MIB = 64
+TIME_FACTOR = 1.25
+
+
+@dataclass(frozen=True)
+class Sample:
+    at: float
+    cached: int      # KiB, Cached less Shmem (tmpfs and shared memory are no file's cache)
+    dirty: int
+    writeback: int
+    touch_ms: float
+    faults: int
+    resident: int    # KiB of the bench disk's files in the page cache
+
+    @classmethod
+    def parse(cls, line: str) -> "Sample":
+        at, cached, dirty, writeback, shmem, _free, touch, faults, resident = line.split()
+        return cls(float(at), int(cached) - int(shmem), int(dirty), int(writeback), float(touch),
+                   int(faults), int(resident))
+
+
+@dataclass
+class Row:
+    step: Measured
+    rc: int | None
+    seconds: float | None
+    samples: list[Sample]
+    cpu: dict[str, tuple[float, float]]   # program -> (user, system) seconds
+    guest: str                             # "ran on", why not, or "" where not asked
+    size: int | None
+    ratio: float | None = None
+    ratio_bound: bool = False              # the plain step was stopped: the ratio is at most this
+
+    @property
+    def stopped(self) -> bool:
+        """Killed at its time limit (timeout(1) exits 124): its time is a lower bound."""
+        return self.rc == 124 and self.step.limit is not None
+
+    @property
+    def ratio_text(self) -> str:
+        if self.ratio is None:
+            return "-"
+        return f"{'< ' if self.ratio_bound else ''}{self.ratio:.2f}"
+
+    @property
+    def cache_growth_mib(self) -> float:
+        if not self.samples:
+            return float("nan")
+        return (max(s.cached for s in self.samples) - self.samples[0].cached) / KIB_PER_MIB
+
+    def peak(self, field: str) -> float:
+        return max((getattr(s, field) for s in self.samples), default=0) / KIB_PER_MIB
+
+    @property
+    def faults(self) -> int:
+        return self.samples[-1].faults - self.samples[0].faults if self.samples else 0
+
+    def touch(self, quantile: float) -> float:
+        times = sorted(s.touch_ms for s in self.samples)
+        return times[min(len(times) - 1, int(quantile * len(times)))] if times else 0.0
+
+    def cells(self) -> list[str]:
+        if (self.rc != 0 and not self.stopped) or self.seconds is None:
+            return [self.step.name, "failed" if self.rc else "not run"] + ["-"] * 10 + [self.guest or "-"]
+        cpu = " ".join(f"{p} {u + s:.0f}" for p, (u, s) in sorted(self.cpu.items()))
+        wall = f"> {self.step.limit} (stopped)" if self.stopped else f"{self.seconds:.0f}"
+        return [self.step.name, wall, self.ratio_text,
+                f"{self.cache_growth_mib:+.0f}", f"{self.peak('resident'):.0f}",
+                f"{self.peak('dirty'):.0f}", f"{self.peak('writeback'):.0f}", str(self.faults),
+                f"{self.touch(1.0):.0f}", f"{self.touch(0.99):.0f}", cpu or "-",
+                f"{self.size / (1 << 20):.0f}" if self.size else "-", self.guest or "-"]
+
+
+HEADERS = ["step", "wall s", "× plain", "page cache peak +MiB", "its files cached peak MiB",
+           "Dirty peak MiB", "Writeback peak MiB", "probe major faults", "probe worst ms",
+           "probe p99 ms", "CPU s (user+sys)", "file MiB", "guest"]
+
+
+def _pairs(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    return dict(line.split(" ", 1) for line in path.read_text().splitlines() if " " in line)
+
+
+def _steps(job: Path) -> dict[str, tuple[int, float, float]]:
+    found = {}
+    path = job / "steps"
+    for line in path.read_text().splitlines() if path.exists() else []:
+        name, rc, start, end = line.split()
+        found[name] = (int(rc), float(start), float(end))
+    return found
+
+
+def _cpu(job: Path, name: str) -> dict[str, tuple[float, float]]:
+    found = {}
+    for program in ("xl", "xcformat"):
+        path = job / "out" / f"time-{name}-{program}"
+        if path.exists():
+            fields = path.read_text().split()[-3:]  # time puts a failed command's status first
+            try:
+                found[program] = (float(fields[1]), float(fields[2]))
+            except (IndexError, ValueError):
+                continue
+    return found
+
+
+@dataclass
+class Report:
+    job: Path
+    rows: list[Row]
+    facts: dict[str, str]
+
+    @classmethod
+    def load(cls, job: Path, steps: list[Measured], guest_mib: int, dom0_mib: int) -> "Report":
+        out = job / "out"
+        samples = [Sample.parse(line) for line in (out / "samples").read_text().splitlines()
+                   if len(line.split()) == 9] if (out / "samples").exists() else []
+        timed = _steps(job)
+        marks, ticks, sizes = (_pairs(out / n) for n in ("marks", "ticks", "sizes"))
+        console = (job / "console" / f"guest-{GUEST}.log")
+        console_text = console.read_text(errors="replace") if console.exists() else ""
+        md5 = original_md5(console_text) if "md5=" in console_text else ""
+        rows, saved_tick = [], None
+        for step in steps:
+            rc, start, end = timed.get(step.name, (None, 0.0, 0.0))
+            window = [s for s in samples if start - 0.3 <= s.at <= end + 0.3]
+            guest = ""
+            if step.guest_after == "gone" and rc == 0:
+                saved_tick = int(ticks.get(step.name, "-1") or -1)
+            if step.guest_after == "restored" and rc == 0 and saved_tick is not None:
+                segment = console_text.encode(errors="replace")[int(marks.get(step.name, 0)):]
+                why = ran_on(segment.decode(errors="replace"), saved_tick, md5)
+                guest = "ran on" if why is None else why
+            rows.append(Row(step, rc, end - start if rc is not None else None, window,
+                            _cpu(job, step.name), guest,
+                            int(sizes[step.name]) if step.name in sizes else None))
+        for row in rows:
+            plain = next((r for r in rows if r.step.plain and r.step.kind == row.step.kind), None)
+            if plain and plain.seconds and row.seconds and not row.step.plain and row.rc == 0:
+                row.ratio = row.seconds / plain.seconds
+                row.ratio_bound = plain.stopped
+        facts = _facts(job, guest_mib, dom0_mib)
+        return cls(job, rows, facts)
+
+    @property
+    def complete(self) -> bool:
+        return all(r.rc == 0 for r in self.rows)
+
+    def verdicts(self) -> list[str]:
+        said = []
+        for row in self.rows:
+            if row.step.plain or row.step.name.startswith("probe-") or row.rc != 0:
+                continue
+            cache_ok = row.cache_growth_mib <= CACHE_LIMIT_MIB
+            time_ok = row.ratio is not None and row.ratio <= TIME_FACTOR
+            plain = "plain xl " + row.step.kind + (" (stopped at its limit, so at most this)"
+                                                   if row.ratio_bound else "")
+            said.append(f"{row.step.name}: page cache {row.cache_growth_mib:+.0f} MiB (target "
+                        f"≤ +{CACHE_LIMIT_MIB}: {'met' if cache_ok else 'missed'}); "
+                        + (f"{row.ratio_text}× {plain} (target ≤ {TIME_FACTOR}×: "
+                           f"{'met' if time_ok else 'missed'})" if row.ratio is not None else
+                           "no plain row to compare with")
+                        + (f"; guest {row.guest}" if row.guest else ""))
+        return said
+
+    def markdown(self) -> str:
+        lines = ["# xcformat on a real Xen: dom0's page cache and time", ""]
+        lines += [f"- {k}: {v}" for k, v in self.facts.items()]
+        lines += ["", "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+        lines += ["| " + " | ".join(r.cells()) + " |" for r in self.rows]
+        lines += ["", "| step | command |", "|---|---|"]
+        lines += [f"| {r.step.name} | `{r.step.label}` |" for r in self.rows]
+        lines += [""] + [f"- {v}" for v in self.verdicts()]
+        return "\n".join(lines) + "\n"
+
+    def rst(self, command: str) -> str:
+        lines = [f"``{command}``", ""]
+        lines += [f"* {k}: {v}" for k, v in self.facts.items()]
+        lines += ["", ".. list-table::", "   :header-rows: 1", ""]
+        for cells in [HEADERS] + [r.cells() for r in self.rows]:
+            lines.append(f"   * - {cells[0]}")
+            lines += [f"     - {c}" for c in cells[1:]]
+        lines += ["", "The steps' commands (``benchguest`` is the guest):", ""]
+        lines += [f"* {r.step.name}: ``{r.step.label}``" for r in self.rows]
+        lines += ["", "Against the targets:", ""] + [f"* {v}" for v in self.verdicts()]
+        return "\n".join(lines) + "\n"
+
+
+def _facts(job: Path, guest_mib: int, dom0_mib: int) -> dict[str, str]:
+    facts_text = (job / "out" / "facts").read_text() if (job / "out" / "facts").exists() else ""
+    xen_line = next((l for l in facts_text.splitlines() if l.startswith("xen_version")), "")
+    vcpus = sum(1 for l in facts_text.splitlines() if l.startswith("Domain-0 "))
+    before = _pairs(job / "out" / "meminfo-before")
+    free = before.get("MemFree:", "").split()
+    versions = _pairs(job / "versions")  # written by the bench after the boot
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")), "unknown")
+    stamp = datetime.datetime.fromtimestamp((job / "steps").stat().st_mtime, datetime.timezone.utc) \
+        if (job / "steps").exists() else None
+    return {
+        "date": stamp.strftime("%Y-%m-%d %H:%M UTC") if stamp else "not run",
+        "host": f"{cpu}, {os.cpu_count()} cores; QEMU {versions.get('qemu-system-x86', '')} TCG "
+                "(no KVM), -smp 2",
+        "host load average (1, 5, 15 min) before / after": " / ".join(
+            (job / n).read_text().strip() for n in ("load-before", "load-after")
+            if (job / n).exists()),
+        "Xen": f"{xen_line.split(':', 1)[-1].strip() or '4.17'} (Debian "
+               f"{versions.get('xen-hypervisor-4.17-amd64', 'xen-hypervisor-4.17-amd64')})",
+        "kernel (dom0 and guest)": ", ".join(f"Debian {package} {version}" for package, version
+                                             in versions.items()
+                                             if package.startswith("linux-image-")) or "-",
+        "dom0": f"dom0_mem={dom0_mib}M, {vcpus} vCPUs, "
+                f"{int(free[0]) // 1024 if free else '?'} MiB free with the guest running",
+        "guest": f"64-bit PV, {guest_mib} MiB, 1 vCPU",
+        "files": "ext4 on a virtio disk (QEMU cache=none), mounted in dom0",
+        "whole boot": f"{(job / 'seconds').read_text().strip()} s" if (job / "seconds").exists()
+        else "",
+    }
