@@ -1,5 +1,6 @@
 """Packaging: the sdist holds what it takes to test and document the package, the wheel carries
-the license and ``py.typed``, and building (as ``pip install .`` does) leaves the checkout clean."""
+the license, ``py.typed`` and the cffi module the build generates, and building (as ``pip
+install .`` does) leaves the checkout clean."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LEFT_OUT = shutil.ignore_patterns(".venv", ".git", "__pycache__", "_build", "_generated",
                                   "*.egg-info", "build", "dist", ".hypothesis", ".pytest_cache",
-                                  "bench-results", ".mypy_cache")
+                                  "bench-results", ".mypy_cache", "_libc.py")
 pytestmark = pytest.mark.slow
 
 
@@ -47,7 +48,8 @@ def test_the_sdist_holds_tests_docs_spec_and_license(checkout, tmp_path):
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     for wanted in ("LICENSE", "README.md", "tests/test_api.py", "docs/conf.py", "docs/api.rst",
-                   "spec/legacy.md", "tools/test", "tools/build_backend.py", "xcformat/py.typed"):
+                   "spec/legacy.md", "tools/test", "tools/build_backend.py", "xcformat/py.typed",
+                   "xcformat/io/_libc.py"):
         assert wanted in names, wanted
     assert not [n for n in names if "__pycache__" in n or n.startswith("docs/_build")]
     assert leftovers(checkout) == []
@@ -63,6 +65,7 @@ def test_building_a_wheel_leaves_no_build_directory_and_carries_license_and_type
         metadata = email.message_from_bytes(archive.read(
             next(n for n in names if n.endswith(".dist-info/METADATA"))))
     assert "xcformat/py.typed" in names
+    assert "xcformat/io/_libc.py" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert metadata["License-Expression"] == "MIT"
     assert "License" not in metadata          # the deprecated field is not written
@@ -71,3 +74,12 @@ def test_building_a_wheel_leaves_no_build_directory_and_carries_license_and_type
     assert not [r for r in runtime if r.startswith("hypothesis")]
     assert any(r.startswith("hypothesis") and 'extra == "testing"' in r
                for r in metadata.get_all("Requires-Dist"))
+
+
+def test_the_installed_cffi_module_is_made_from_the_current_declarations(tmp_path):
+    """An edited declaration takes effect only through a new install (tools/_bootstrap does it
+    when the file changes): the module the package loads must match what the build makes now."""
+    from xcformat.io import libc_declarations
+
+    libc_declarations.emit(tmp_path / "_libc.py")
+    assert libc_declarations.GENERATED.read_text() == (tmp_path / "_libc.py").read_text()

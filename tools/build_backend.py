@@ -1,13 +1,16 @@
 """The build backend: setuptools, with its build and egg-info directories in a temporary
-directory, so that ``pip install .`` leaves no ``build/`` or ``*.egg-info`` in the checkout.
+directory, so that ``pip install .`` leaves no ``build/`` or ``*.egg-info`` in the checkout, and
+with the cffi module of xcformat/io/libc_declarations.py generated before every build.
 
 setuptools reads one more configuration file named by ``DIST_EXTRA_CONFIG`` after the project's
-own; that file moves ``build_base`` and ``egg_base``.  Editable installs are setuptools' own.
+own; that file moves ``build_base`` and ``egg_base``.  Editable installs are setuptools' own but
+for the generated module, written into the checkout they run from.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import tempfile
 from collections.abc import Iterator
@@ -27,14 +30,31 @@ def _outside_the_checkout() -> Iterator[None]:
             yield
 
 
+def _generate_libc_module() -> None:
+    """Write xcformat/io/_libc.py (the file is loaded by path: the package cannot be imported
+    before the module exists)."""
+    spec = importlib.util.spec_from_file_location(
+        "libc_declarations", os.path.join("xcformat", "io", "libc_declarations.py"))
+    declarations = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(declarations)
+    declarations.emit()
+
+
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    _generate_libc_module()
     with _outside_the_checkout():
         return build_meta.build_wheel(wheel_directory, config_settings, metadata_directory)
 
 
 def build_sdist(sdist_directory, config_settings=None):
+    _generate_libc_module()
     with _outside_the_checkout():
         return build_meta.build_sdist(sdist_directory, config_settings)
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    _generate_libc_module()
+    return build_meta.build_editable(wheel_directory, config_settings, metadata_directory)
 
 
 def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):

@@ -240,6 +240,26 @@ class Format:
         return self.writer(sink, options)
 
 
+def deferred(module: str, name: str) -> Callable[..., Any]:
+    """A function that calls ``module.name``, importing the module on the first call.
+
+    A format's reader, writer and page lookup are given this way, so that a command loads the
+    code of the formats it reads and writes and not the others': start-up is most of a short
+    command's time, and seconds in an emulated dom0, where ``xl`` waits on the pipe meanwhile.
+    """
+    @functools.cache
+    def target() -> Callable[..., Any]:
+        loaded: Callable[..., Any] = getattr(importlib.import_module(module), name)
+        return loaded
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return target()(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = name
+    call.__module__ = module
+    return call
+
+
 #: The subpackages of :mod:`xcformat` that are image formats.  Named, not discovered: importing
 #: every subpackage would load the testing strategies (and Hypothesis) on every CLI call.
 FORMAT_PACKAGES = ("aligned", "core", "legacy", "v2")

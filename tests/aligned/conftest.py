@@ -9,7 +9,7 @@ import pytest
 
 from xcformat import records as r
 from xcformat.aligned import FORMAT
-from xcformat.aligned.writer import AlignedOptions
+from xcformat.aligned.options import AlignedOptions
 from xcformat.formats import WriteOptions
 from xcformat.io import open_sink
 from xcformat.testing import read_records

@@ -7,7 +7,9 @@ import random
 import re
 import struct
 
-from xcformat.core import FORMAT, CoreWriter, reader
+from xcformat.core import FORMAT
+from xcformat.core.reader import reader_for
+from xcformat.core.writer import CoreWriter
 from xcformat.errors import FormatError
 from xcformat.formats import WriteOptions
 from xcformat.io import open_sink, open_source
@@ -115,7 +117,7 @@ def verdicts(path) -> set[tuple[str, int | None]]:
     """(level, check number) of every finding, the fatal error included."""
     found = set()
     with open_source(str(path)) as source:
-        r = reader(source)
+        r = reader_for(source)
         try:
             for _ in r.records():
                 pass

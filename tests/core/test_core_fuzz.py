@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from old_dumps import build, format_a
 
-from xcformat.core import reader
+from xcformat.core.reader import reader_for
 from xcformat.errors import XcFormatError
 from xcformat.io import open_source
 from xcformat.records import GuestType
@@ -69,7 +69,7 @@ def test_mutated_dumps_raise_only_xcformat_errors(data):
         f.flush()
         with open_source(f.name) as source:
             try:
-                r = reader(source)
+                r = reader_for(source)
                 for _ in r.records():
                     pass
                 r.summary()

@@ -12,7 +12,7 @@ from coredump_builders import pages_of, read_all
 
 from xcformat import formats
 from xcformat.cli import main
-from xcformat.core import CoreWriter
+from xcformat.core.writer import CoreWriter
 from xcformat.formats import Hints, WriteOptions
 from xcformat.io import open_sink, open_source
 from xcformat.synth import GuestSpec, expected, write_legacy

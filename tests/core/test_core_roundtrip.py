@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from coredump_builders import (CR3, RIP, guest_records, page, pages_of, read_all, write_dump)
 from elftools.elf.elffile import ELFFile
 
-from xcformat.core import FORMAT, reader
+from xcformat.core import FORMAT
+from xcformat.core.reader import reader_for
 from xcformat.core import schema as s
 from xcformat.core.contexts import registers
 from xcformat.core.plan import DumpPlan
@@ -83,7 +84,7 @@ def test_contexts_keep_the_guest_layout_and_shared_info_survives(dump):
 def test_random_access_by_pfn_and_gmfn_without_reading_the_pages(dump):
     path, variant, _ = dump
     with open_source(str(path)) as source:
-        d = reader(source).open()
+        d = reader_for(source).open()
         for pfn in (0, 39, 0x100, 0x107, 0x12345):
             assert d.page(pfn) == page(pfn)
         for hole in (40, 0xFF, 0x108, 0x12346, s.INVALID):

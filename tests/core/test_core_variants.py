@@ -8,7 +8,8 @@ import pytest
 from coredump_builders import context, page, pages_of, read_all, verdicts
 from old_dumps import build, format_a
 
-from xcformat.core import FORMAT, reader
+from xcformat.core import FORMAT
+from xcformat.core.reader import reader_for
 from xcformat.io import open_source
 from xcformat.testing import read_records
 from xcformat.records import GuestType, ImageHeader, Provenance, VcpuContext
@@ -45,7 +46,7 @@ def test_32bit_toolstack_dump_with_offsets_4_mod_8_warns_only_about_alignment(tm
     path = tmp_path / "hvm32tools.core"
     path.write_bytes(data)
     with open_source(str(path)) as source:
-        dump = reader(source).open()
+        dump = reader_for(source).open()
         assert dump.prstatus.offset == 0x764 and dump.shared_info.offset == 0x1b94
         assert dump.notes.toolstack_bits == 32 and dump.notes.version_pagesize == 4096
     r, records = _read(tmp_path, data)
@@ -59,7 +60,7 @@ def test_shifted_xen_version_tail_of_a_32bit_pv_guest_from_64bit_tools(tmp_path)
     path = tmp_path / "pv32.core"
     path.write_bytes(data)
     with open_source(str(path)) as source:
-        notes = reader(source).open().notes
+        notes = reader_for(source).open().notes
     assert notes.pagesize_shifted and notes.version_pagesize == 4096
     r, records = _read(tmp_path, data)
     assert r.findings == []

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from xcformat.formats import Hints, WriteOptions
 from xcformat.io import open_sink, open_source
-from xcformat.legacy import FORMAT, LegacyReader, LegacyWriter
+from xcformat.legacy import FORMAT
+from xcformat.legacy.reader import LegacyReader
+from xcformat.legacy.writer import LegacyWriter
 from xcformat.records import DATA_TYPES, GuestType, PageBatch
 from xcformat.synth import GuestSpec, legacy_bytes
 from xcformat.testing import read_records

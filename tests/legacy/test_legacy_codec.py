@@ -13,7 +13,8 @@ import pytest
 from xcformat import records as r
 from xcformat.formats import Hints
 from xcformat.io import open_sink, open_source
-from xcformat.legacy import LegacyReader, LegacyWriter
+from xcformat.legacy.reader import LegacyReader
+from xcformat.legacy.writer import LegacyWriter
 from xcformat.legacy import payloads as p
 from xcformat.legacy import physmap
 from xcformat.legacy import schema as s

@@ -14,8 +14,8 @@ from helpers import read_all, rewrite
 from xcformat.errors import UnsupportedError
 from xcformat.formats import Hints, WriteOptions
 from xcformat.io import open_sink
-from xcformat.legacy import LegacyWriter
-from xcformat.legacy.writer import LegacyOptions
+from xcformat.legacy.writer import LegacyWriter
+from xcformat.legacy.options import LegacyOptions
 from xcformat.v2.physmap import from_keys
 from xcformat.records import (EmulatorXenstore, End, GuestType, HvmContext, HvmParams,
                               ImageHeader, LastCheckpoint, PageBatch, Physmap, Provenance,

@@ -16,7 +16,7 @@ from test_legacy_synth import SPECS
 from xcformat import formats
 from xcformat.formats import Hints, WriteOptions
 from xcformat.io import open_sink, open_source
-from xcformat.legacy.writer import LegacyOptions
+from xcformat.legacy.options import LegacyOptions
 from xcformat.records import GuestType, HvmContext, VcpuContext
 from xcformat.synth import GuestSpec, expected, legacy_bytes
 

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from xcformat.errors import FormatError
 from xcformat.formats import Hints, WriteOptions
 from xcformat.io import open_sink, open_source
-from xcformat.legacy import LegacyReader, LegacyWriter
+from xcformat.legacy.reader import LegacyReader
+from xcformat.legacy.writer import LegacyWriter
 from xcformat.records import GuestType, ImageHeader, PageBatch, VcpuContext, VcpuInfo, Wrapper
 from xcformat.synth import expected, write_legacy
 from xcformat.testing import guest_specs

@@ -12,7 +12,7 @@ import pytest
 from xcformat import records as r
 from xcformat.formats import Hints, WriteOptions
 from xcformat.io import open_sink, open_source
-from xcformat.legacy import LegacyReader
+from xcformat.legacy.reader import LegacyReader
 from xcformat.synth import GuestSpec, legacy_bytes
 from xcformat.v2 import schema as s
 from xcformat.v2.reader import V2Reader

@@ -12,7 +12,7 @@ from v2_helpers import page_offsets, pages_by_pfn, read
 from xcformat.errors import UnsupportedError
 from xcformat.formats import Hints, WriteOptions, get
 from xcformat.io import open_sink, open_source
-from xcformat.legacy.writer import LegacyOptions
+from xcformat.legacy.options import LegacyOptions
 from xcformat.records import GuestType
 
 synth = pytest.importorskip("xcformat.synth")

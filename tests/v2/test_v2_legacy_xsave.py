@@ -16,7 +16,7 @@ from xcformat.errors import UnsupportedError
 from xcformat.formats import Hints, WriteOptions, get
 from xcformat.io import open_sink, open_source
 from xcformat.io.source import Source
-from xcformat.legacy.writer import LegacyOptions
+from xcformat.legacy.options import LegacyOptions
 from xcformat.records import PvExtInfo, VcpuContext, VcpuExtended, VcpuXsave
 
 synth = pytest.importorskip("xcformat.synth")

@@ -7,7 +7,7 @@ from v2_helpers import pages_by_pfn, read
 
 from xcformat.formats import Hints, WriteOptions, get
 from xcformat.io import open_sink, open_source
-from xcformat.legacy.writer import LegacyOptions
+from xcformat.legacy.options import LegacyOptions
 from xcformat.records import PageBatch
 
 synth = pytest.importorskip("xcformat.synth")

@@ -12,7 +12,7 @@ from v2_legacy import legacy_hvm, legacy_pv
 
 from tests.xen_tools import needs_xen_tools, run_xen, run_xen_as_shipped
 from xcformat.errors import UnsupportedError
-from xcformat.legacy.writer import LegacyOptions
+from xcformat.legacy.options import LegacyOptions
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

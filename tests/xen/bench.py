@@ -91,7 +91,11 @@ def script(steps: list[Measured], guest_mib: int, profile: bool = False) -> str:
 
 
 def _stage(directory: Path) -> None:
-    """Hard-linked copies of :data:`STAGED` under ``directory``, at their absolute paths."""
+    """Hard-linked copies of :data:`STAGED` under ``directory``, at their absolute paths.
+
+    The venv's xcformat is installed as a regular package would be: the checkout on sys.path.
+    setuptools' editable finder, which the development install has, imports pathlib and
+    urllib at every start; a host's pip-installed xcformat has no such cost."""
     for path in STAGED:
         target = directory / path.relative_to("/")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -99,6 +103,11 @@ def _stage(directory: Path) -> None:
     for unused in (directory / STAGED[0].relative_to("/")).iterdir():
         if unused.name.startswith(UNSTAGED):
             shutil.rmtree(unused) if unused.is_dir() else unused.unlink()
+    site = directory / Path(sysconfig.get_paths(vars={"base": str(ROOT / ".venv")})["purelib"]
+                            ).relative_to("/")
+    for editable in site.glob("__editable__*xcformat*"):
+        editable.unlink()                 # a hard link: the checkout's own venv keeps its file
+    (site / "xcformat-checkout.pth").write_text(f"{ROOT}\n")
 
 
 def make_disk(path: Path, gib: int) -> None:

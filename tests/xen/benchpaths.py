@@ -70,45 +70,67 @@ def plain_paths(dump_limit: int) -> list[Measured]:
 def save_pipe(to: str, io: str, name: str) -> Measured:
     command = pipeline(xl(f"save {GUEST} /dev/stdout"),
                        xc(f"convert - {DISK}/{name} --to {to} --io {io}"))
-    return Measured(f"save-{to}-{io}", "save", command, output=name, guest_after="gone",
-                label=f"xl save {GUEST} /dev/stdout | xcformat convert - IMAGE --to {to} --io {io}")
+    return Measured(
+        f"save-{to}-{io}", "save", command, output=name, guest_after="gone",
+        label=f"xl save {GUEST} /dev/stdout | xcformat convert - IMAGE --to {to} --io {io}")
 
 
 def restore_pipe(name: str, io: str) -> Measured:
     """Restore of image ``name`` (guest.FORMAT) through a pipe into xl restore."""
     command = pipeline(xc(f"convert {{file}} - --to v2 --wrap xl --io {io}"),
                        xl("restore /dev/stdin"))
-    return Measured(f"restore-{name.split('.')[-1]}-{io}", "restore", command, restores=name, guest_after="restored",
-                label=f"xcformat convert IMAGE - --to v2 --wrap xl --io {io} | xl restore /dev/stdin")
+    return Measured(
+        f"restore-{name.split('.')[-1]}-{io}", "restore", command, restores=name,
+        guest_after="restored",
+        label=f"xcformat convert IMAGE - --to v2 --wrap xl --io {io} | xl restore /dev/stdin")
 
 
 def dump_from_save(io: str) -> Measured:
     command = pipeline(xl(f"save -p {GUEST} /dev/stdout"),
                        xc(f"convert - {DISK}/save.core --to core --io {io}"))
-    return Measured(f"dump-save-core-{io}", "dump", command, output="save.core",
-                then=f"xl unpause {GUEST}",
-                label=f"xl save -p {GUEST} /dev/stdout | xcformat convert - CORE --to core "
-                      f"--io {io}; xl unpause {GUEST}")
+    return Measured(
+        f"dump-save-core-{io}", "dump", command, output="save.core", then=f"xl unpause {GUEST}",
+        label=f"xl save -p {GUEST} /dev/stdout | xcformat convert - CORE --to core --io {io}; "
+              f"xl unpause {GUEST}")
+
+
+def commands(io: str) -> list[Measured]:
+    """What an operator runs: ``xcformat save``, ``restore`` and ``dump``, each calling xl."""
+    return [
+        Measured(f"xcformat-save-{io}", "save",
+                 xc(f"save {GUEST} {DISK}/command.aligned --io {io}"),
+                 output="command.aligned", guest_after="gone",
+                 label=f"xcformat save {GUEST} IMAGE --io {io}"),
+        Measured(f"xcformat-restore-{io}", "restore", xc(f"restore {{file}} --io {io}"),
+                 restores="command.aligned", guest_after="restored",
+                 label=f"xcformat restore IMAGE --io {io}"),
+        Measured(f"xcformat-dump-{io}", "dump", xc(f"dump {GUEST} {DISK}/command.core --io {io}"),
+                 output="command.core", label=f"xcformat dump {GUEST} CORE --io {io}"),
+    ]
 
 
 def probe_steps() -> list[Measured]:
-    """Where a save's time goes: xcformat's start-up alone, xl alone into a pipe, xl into dd
-    writing O_DIRECT, and the conversion with its output thrown away (no file writes)."""
+    """Where a save's time goes: xcformat's start-up alone (the parser of the command that
+    runs, and the code it imports), xl alone into a pipe, xl into dd writing O_DIRECT, and the
+    conversion with its output thrown away (no file writes)."""
+    paused_save = xl(f"save -p {GUEST} /dev/stdout")
     return [
-        Measured("probe-xcformat-start-up", "start-up", _timed("xcformat", "{xcformat} --version"),
-                 label="xcformat --version"),
-        Measured("probe-xl-to-pipe", "save", pipeline(xl(f"save -p {GUEST} /dev/stdout"), "cat >/dev/null"),
-             then=f"xl unpause {GUEST}", label=f"xl save -p {GUEST} /dev/stdout | cat >/dev/null"),
+        Measured("probe-xcformat-start-up", "start-up",
+                 _timed("xcformat", "{xcformat} convert --help") + " >/dev/null",
+                 label="xcformat convert --help"),
+        Measured("probe-xl-to-pipe", "save", pipeline(paused_save, "cat >/dev/null"),
+                 then=f"xl unpause {GUEST}",
+                 label=f"xl save -p {GUEST} /dev/stdout | cat >/dev/null"),
         Measured("probe-xl-to-dd-direct", "save",
-             pipeline(xl(f"save -p {GUEST} /dev/stdout"),
-                      f"dd of={DISK}/dd.img bs=8M iflag=fullblock oflag=direct status=none"),
-             output="dd.img", then=f"xl unpause {GUEST}",
-             label=f"xl save -p {GUEST} /dev/stdout | dd of=FILE bs=8M oflag=direct"),
+                 pipeline(paused_save, f"dd of={DISK}/dd.img bs=8M iflag=fullblock oflag=direct "
+                                       "status=none"),
+                 output="dd.img", then=f"xl unpause {GUEST}",
+                 label=f"xl save -p {GUEST} /dev/stdout | dd of=FILE bs=8M oflag=direct"),
         Measured("probe-convert-to-pipe", "save",
-             pipeline(xl(f"save -p {GUEST} /dev/stdout"),
-                      xc("convert - - --to aligned") + " >/dev/null"),
-             then=f"xl unpause {GUEST}",
-             label=f"xl save -p {GUEST} /dev/stdout | xcformat convert - - --to aligned >/dev/null"),
+                 pipeline(paused_save, xc("convert - - --to aligned") + " >/dev/null"),
+                 then=f"xl unpause {GUEST}",
+                 label=f"xl save -p {GUEST} /dev/stdout | xcformat convert - - --to aligned "
+                       ">/dev/null"),
     ]
 
 
@@ -117,12 +139,14 @@ def paths(save_to: str = "aligned", io: str = "direct", *, probes: bool = False,
     """The bench's steps in order: each save is followed by the restore of what it wrote, so
     the guest is back before the next save; dumps leave it running."""
     plain_save, plain_restore, plain_dump = plain_paths(dump_limit)
+    command_save, command_restore, command_dump = commands(io)
     steps = [plain_save, plain_restore]
     for target in (save_to, *also_to):
         steps += [save_pipe(target, io, f"guest.{target}"), restore_pipe(f"guest.{target}", io)]
+    steps += [command_save, command_restore]
     if probes:
         steps += probe_steps()
     # No xl dump-core into a FIFO: xg_core.c writes the page table (.xen_p2m/.xen_pfn) after
     # the pages, so a core dump cannot be converted as it streams; xcformat refuses a core on a
     # pipe.  A paused save converted to a core dump is the streaming path.
-    return steps + [plain_dump, dump_from_save(io)]
+    return steps + [plain_dump, dump_from_save(io), command_dump]

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def test_each_save_is_restored_before_the_next_and_each_kind_has_a_plain_row():
         assert [s.name for s in steps if s.plain and s.kind == kind], kind
     assert names.index("xl-save") < names.index("save-aligned-direct")
     assert "dump-save-core-direct" in names and "probe-xl-to-pipe" in names
+    assert {"xcformat-save-direct", "xcformat-restore-direct", "xcformat-dump-direct"} <= set(names)
 
 
 def test_the_script_drops_the_cache_before_each_step_and_stops_the_plain_dump():
@@ -40,6 +42,8 @@ def test_the_script_drops_the_cache_before_each_step_and_stops_the_plain_dump():
         assert f"mount --bind /tmp/vdisk/stage{path} {path}" in script
     assert f"xl save {GUEST} /dev/stdout | /usr/bin/time" in script
     assert f"$XCFORMAT convert - {DISK}/guest.aligned --to aligned --io direct" in script
+    assert f"$XCFORMAT save {GUEST} {DISK}/command.aligned --io direct" in script
+    assert f"$XCFORMAT restore {DISK}/command.aligned --io direct" in script
     assert "{" + "xcformat}" not in script and "{file}" not in script
     profiled = bench.script(steps, 256, profile=True)
     assert "-m cProfile -o out/prof-save-aligned-direct.pstats -m xcformat convert" in profiled
@@ -131,3 +135,15 @@ def test_a_guest_that_booted_afresh_is_reported(tmp_path):
     (job / "out" / "marks").write_text("xl-restore 55\n")
     rows = benchreport.Report.load(job, steps, 256, 384).rows
     assert rows[1].guest == "the guest booted afresh instead of running on"
+
+
+def test_the_staged_venv_has_xcformat_as_a_regular_install_would(tmp_path):
+    bench._stage(tmp_path)
+    site = tmp_path / Path(sysconfig.get_paths()["purelib"]).relative_to("/")
+    assert (site / "xcformat-checkout.pth").read_text() == f"{bench.ROOT}\n"
+    assert not list(site.glob("__editable__*"))
+    assert list(Path(sysconfig.get_paths()["purelib"]).glob("__editable__*xcformat*"))
+    done = subprocess.run([str(tmp_path / bench.PYTHON.relative_to("/")), "-c",
+                           "import sys, xcformat; print('pathlib' in sys.modules)"],
+                          capture_output=True, text=True)
+    assert done.stdout == "False\n", done.stderr

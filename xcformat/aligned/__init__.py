@@ -8,11 +8,9 @@ finds a page by pfn with two small reads.  Layout: :mod:`xcformat.aligned.schema
 from __future__ import annotations
 
 from ..codec import head as fields_up_to
-from ..formats import Capabilities, Format, Sniffed
+from ..formats import Capabilities, Format, Sniffed, deferred
 from . import schema
-from .index import lookup
-from .reader import AlignedReader
-from .writer import AlignedOptions, AlignedWriter
+from .options import AlignedOptions
 
 #: The constant first 28 bytes (marker, stoppers, id); the version follows.
 MAGIC = schema.file_header(0, 0)[:28]
@@ -39,4 +37,7 @@ CAPABILITIES = Capabilities(
 )
 
 FORMAT = Format("aligned", "xcformat's page-aligned save image (aligned v1)", sniff,
-                AlignedReader, AlignedWriter, page_lookup=lookup, capabilities=CAPABILITIES)
+                deferred("xcformat.aligned.reader", "AlignedReader"),
+                deferred("xcformat.aligned.writer", "AlignedWriter"),
+                page_lookup=deferred("xcformat.aligned.index", "lookup"),
+                capabilities=CAPABILITIES)

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..drops import kind_of, refuse_or_drop, what_of
 from ..errors import FormatError, UnsupportedError
-from ..formats import WriteOptions, option
+from ..formats import WriteOptions
 from ..io import Sink
 from ..entries import pack_typed
 from ..records import PAGE_SIZE, End, PageBatch, Physmap, Record, data_page_count
@@ -17,18 +17,11 @@ from . import schema as s
 from .blocks import BlockWriter
 from .codec import encode_record, record_bytes, stored_entries
 from .index import IndexBuilder, index_length
+from .options import AlignedOptions
 
 _RECORD_HEAD = s.RECORD_HEADER.sizeof()
 _BATCH_HEAD = s.BATCH_HEAD.sizeof()
 _TRAILER = s.TRAILER.sizeof()
-
-
-@dataclass(frozen=True)
-class AlignedOptions:
-    """What only an aligned file is written with."""
-
-    #: The pfn -> page index at the end, which finds a page with two small reads.
-    index: bool = option("--no-index", "leave out the pfn -> page index", True, value=False)
 
 
 class AlignedWriter:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from collections.abc import Iterable, Iterator
 
@@ -120,6 +119,8 @@ def json_needs_stdout_free(args: argparse.Namespace, path: str) -> None:
 
 
 def print_json(data: dict) -> None:
+    import json      # only --json needs it: kept out of every command's start-up
+
     json.dump(data, sys.stdout, indent=2, sort_keys=False)
     sys.stdout.write("\n")
 

@@ -9,7 +9,6 @@ from ..errors import XcFormatError
 from ..negotiate.options import OPTIONS
 from . import human
 from .common import add_common_options, print_json
-from .convert import convert
 from .xl import PIPE, add_xl_option, find, real_path
 
 #: xl restore reads the pipe in order, so an aligned variant gains nothing there; and a choice
@@ -55,6 +54,7 @@ def run(args) -> int:
     options = ["-p"] if args.paused else []
     with xl.piped("restore", *options, *([config] if config else []), PIPE,
                   xl_writes=False) as restoring:
+        from .convert import convert   # the conversion's code loads while xl starts up
         stream = io.FileIO(restoring.fd, "wb", closefd=False)
         stream.name = restoring.command
         try:

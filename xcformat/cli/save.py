@@ -16,7 +16,6 @@ from .. import formats
 from ..errors import XcFormatError
 from . import human
 from .common import add_align_option, add_common_options, add_wrap_option, print_json
-from .convert import convert
 from .xl import PIPE, XlFailed, add_domain_argument, add_xl_option, find, real_path
 
 #: What is done with the guest once IMAGE is published: the xl command, what it leaves (for
@@ -83,6 +82,7 @@ def save(args, image: str, config: str | None = None, *, verb: str = "saved",
     args.image = image
     with xl.piped("save", "-p", args.domain, PIPE, *([config] if config else []),
                   xl_writes=True) as saving:
+        from .convert import convert   # the conversion's code loads while xl starts the save
         stream = io.FileIO(saving.fd, "rb", closefd=False)
         stream.name = f"xl save {args.domain}"
         try:

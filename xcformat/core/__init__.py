@@ -7,21 +7,9 @@ opens an ELF dump for random access (page by pfn or gmfn, contexts); :mod:`.read
 
 from __future__ import annotations
 
-from ..formats import Capabilities, Format, Hints
-from ..io import Source
+from ..formats import Capabilities, Format, deferred
 from . import schema
-from .format_a import FormatAReader
-from .lookup import lookup
-from .reader import CoreReader
 from .sniff import sniff
-from .writer import CoreWriter
-
-
-def reader(source: Source, hints: Hints | None = None):
-    """The reader for whichever of the two dump formats ``source`` holds."""
-    if source.peek(4) == schema.ELF_MAGIC:
-        return CoreReader(source, hints)
-    return FormatAReader(source, hints)
 
 
 #: The writer writes ELF dump-cores of the one format version there is (the pre-ELF format is
@@ -37,8 +25,8 @@ FORMAT = Format(
     name="core",
     description="Xen domain core dump (ELF dump-core, and the pre-ELF 2007 format)",
     sniff=sniff,
-    reader=reader,
-    writer=CoreWriter,
-    page_lookup=lookup,
+    reader=deferred("xcformat.core.reader", "reader_for"),
+    writer=deferred("xcformat.core.writer", "CoreWriter"),
+    page_lookup=deferred("xcformat.core.lookup", "lookup"),
     capabilities=CAPABILITIES,
 )

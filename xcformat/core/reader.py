@@ -19,6 +19,7 @@ from ..records import (PAGE_SIZE, End, ImageHeader, PageBatch, Provenance, Recor
 from . import schema as s
 from .contexts import ContextChecks
 from .dump import CoreDump, open_dump, regions
+from .format_a import FormatAReader
 from .findings import Findings
 from .table import TableChecker
 
@@ -167,3 +168,10 @@ def _key_registers(regs: dict[str, int]) -> dict[str, str]:
     """The registers a first look at a dump wants, in hex."""
     names = ("rip", "rsp", "eip", "esp", "cr3", "flags")
     return {name: f"{regs[name]:#x}" for name in names if name in regs}
+
+
+def reader_for(source: Source, hints: Hints | None = None) -> CoreReader | FormatAReader:
+    """The reader for whichever of the two dump formats ``source`` holds."""
+    if source.peek(4) == s.ELF_MAGIC:
+        return CoreReader(source, hints)
+    return FormatAReader(source, hints)

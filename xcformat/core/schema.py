@@ -291,3 +291,33 @@ format_a_index = _doc(
                           "32-bit tools) before",
     ), title="Format A index entry", since="Xen 3.0", source="46c01e0595:tools/libxc/xc_core.c",
     doc="There are no pfns in format A: finding guest page X needs the guest's own p2m.")
+
+
+# -- the HVM context a dump made from a save takes its registers from (hvm_cpu.py) ----------
+
+#: The general registers of struct hvm_hw_cpu, in order.
+HVM_CPU_GPRS = ("rax", "rbx", "rcx", "rdx", "rbp", "rsi", "rdi", "rsp", "r8", "r9", "r10",
+                "r11", "r12", "r13", "r14", "r15")
+_HVM_SEGMENTS = ("cs", "ds", "es", "fs", "gs", "ss", "tr", "ldtr")
+_HVM_LIMITS = _HVM_SEGMENTS + ("idtr", "gdtr")
+
+hvm_cpu_head = _doc(
+    "hvm-hw-cpu-head", Struct(
+        "fpu_regs" / Bytes(512) * "FXSAVE image",
+        *[name / Int64ul * f"general register {name}" for name in HVM_CPU_GPRS],
+        "rip" / Int64ul * "instruction pointer",
+        "rflags" / Int64ul * "flags register",
+        *[f"cr{n}" / Int64ul * f"control register {n}" for n in (0, 2, 3, 4)],
+        *[f"dr{n}" / Int64ul * f"debug register {n}" for n in (0, 1, 2, 3, 6, 7)],
+        *[f"{seg}_sel" / Int32ul * f"{seg} selector" for seg in _HVM_SEGMENTS],
+        *[f"{seg}_limit" / Int32ul * f"{seg} limit" for seg in _HVM_LIMITS],
+        *[f"{seg}_base" / Int64ul * f"{seg} base" for seg in _HVM_LIMITS],
+        *[f"{seg}_arbytes" / Int32ul * f"{seg} access rights" for seg in _HVM_SEGMENTS],
+        "sysenter_cs" / Int64ul * "SYSENTER_CS MSR",
+        "sysenter_esp" / Int64ul * "SYSENTER_ESP MSR",
+        "sysenter_eip" / Int64ul * "SYSENTER_EIP MSR",
+        "shadow_gs" / Int64ul * "the inactive GS base (MSR_SHADOW_GS_BASE)",
+    ), title="HVM CPU save record (struct hvm_hw_cpu), the part a dump uses", since="Xen 3.1",
+    source="c447b7308b:xen/include/public/arch-x86/hvm/save.h",
+    doc="Payload of typecode 2 in the HVM context blob, up to shadow_gs: the layout every "
+        "version shares (the MSR block and pending-event tail after it grew over time).")

@@ -1,34 +1,20 @@
 """The few Linux calls Python's ``os`` module lacks, through cffi in ABI mode (no compiler).
 
-``statx`` (Python 3.11 has no ``os.statx``), ``sync_file_range``, ``mincore`` and ``prctl``.  cffi releases
-the GIL around each call.  Constants are the kernel's uapi values.
+``statx`` (Python 3.11 has no ``os.statx``), ``sync_file_range``, ``mincore`` and ``prctl``,
+declared in :mod:`.libc_declarations` and parsed when the package is built.  cffi releases the
+GIL around each call.  Constants are the kernel's uapi values.
 """
 
 from __future__ import annotations
 
-import cffi
+try:
+    from ._libc import ffi
+except ModuleNotFoundError as missing:
+    if missing.name != f"{__package__}._libc":
+        raise                           # cffi's backend itself (the CLI reports it)
+    raise ImportError(f"{missing.name} is made when the package is built: reinstall xcformat "
+                      "(pip install -e . in a checkout)") from None
 
-ffi = cffi.FFI()
-# struct statx as in include/uapi/linux/stat.h (256 bytes); the fields after the direct-I/O
-# alignment (Linux 6.1) are folded into the spare tail since nothing here reads them.
-ffi.cdef("""
-struct statx_timestamp { int64_t tv_sec; uint32_t tv_nsec; int32_t reserved; };
-struct statx {
-    uint32_t stx_mask; uint32_t stx_blksize; uint64_t stx_attributes;
-    uint32_t stx_nlink; uint32_t stx_uid; uint32_t stx_gid;
-    uint16_t stx_mode; uint16_t spare0;
-    uint64_t stx_ino; uint64_t stx_size; uint64_t stx_blocks; uint64_t stx_attributes_mask;
-    struct statx_timestamp stx_atime, stx_btime, stx_ctime, stx_mtime;
-    uint32_t stx_rdev_major, stx_rdev_minor, stx_dev_major, stx_dev_minor;
-    uint64_t stx_mnt_id;
-    uint32_t stx_dio_mem_align; uint32_t stx_dio_offset_align;
-    uint64_t spare[12];
-};
-int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf);
-int sync_file_range(int fd, int64_t offset, int64_t nbytes, unsigned int flags);
-int mincore(void *addr, size_t length, unsigned char *vec);
-int prctl(int option, ...);
-""")
 libc = ffi.dlopen(None)
 assert ffi.sizeof("struct statx") == 256
 

@@ -20,7 +20,6 @@ import contextlib
 import errno
 import mmap
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -353,7 +352,7 @@ def _output_file(path: str, directory: str, mode: int) -> tuple[int, str | None]
 
 def _hidden_name(path: str) -> str:
     return os.path.join(os.path.dirname(os.path.abspath(path)),
-                        f".{os.path.basename(path)}.{secrets.token_hex(4)}.partial")
+                        f".{os.path.basename(path)}.{os.urandom(4).hex()}.partial")
 
 
 def _publish(fd: int, tmp: str | None, path: str, directory: str) -> None:

@@ -171,17 +171,26 @@ class Source:
         """``n`` bytes of guest pages: :meth:`read`, unless :attr:`skim` is set.
 
         Skimming (for re-reading a file this process just wrote, whose page bytes it trusts)
-        seeks over page data that is not in the window yet and returns zeros in its place, so
-        a structural re-read costs the headers, not the pages.  Only a buffered regular file
-        is skimmed; past the end of the input the skip is a read, which raises.
+        jumps over page data that is not in the window yet and returns zeros in its place, so
+        a structural re-read costs the headers, not the pages.  Only a regular file is
+        skimmed; past the end of the input the skip is a read, which raises.  A direct read
+        must start on a block boundary, so there the jump ends on the last boundary before the
+        pages end and the rest is read.
         """
-        beyond = n - (self._end - self._start)
-        if not self.skim or beyond <= 0 or self.mode is not IoMode.BUFFERED \
-                or self.size is None or self._origin + self._pos + n > self.size:
+        if not self.skim or self.size is None or self._origin + self._pos + n > self.size:
             return self.read(n, field)
-        self._pos += n
+        resume = self._pos + n
+        if self.mode is not IoMode.BUFFERED:
+            resume -= resume % self._unit
+        if resume <= self._pos + self._end - self._start:    # the window holds them already
+            return self.read(n, field)
+        tail = self._pos + n - resume
+        self._pos = resume
         self._start = self._end = 0
-        os.lseek(self._fd, self._origin + self._pos, os.SEEK_SET)
+        if self.mode is IoMode.BUFFERED:     # reads go on from the file position
+            os.lseek(self._fd, self._origin + self._pos, os.SEEK_SET)
+        if tail:
+            self.read(tail, field)
         if len(self._zeros) < n:
             self._zeros = memoryview(bytes(n))
         return self._zeros[:n]

@@ -5,11 +5,10 @@ recognises the format, :mod:`.reader` streams records out of an image and :mod:`
 records back into bytes (byte-identical for records read from a legacy image).
 """
 
-from ..formats import Capabilities, Format
-from .reader import LegacyReader
+from ..formats import Capabilities, Format, deferred
+from .options import LegacyOptions
 from .sniff import sniff
 from .wrappers import READERS as WRAPPERS
-from .writer import LegacyOptions, LegacyWriter
 
 #: A legacy stream has no version number; its own option is the toolstack width it is written at.
 CAPABILITIES = Capabilities(
@@ -24,7 +23,7 @@ FORMAT = Format(
     name="legacy",
     description="legacy Xen save stream (Xen 3.0 to 4.5; xl and xend save files)",
     sniff=sniff,
-    reader=LegacyReader,
-    writer=LegacyWriter,
+    reader=deferred("xcformat.legacy.reader", "LegacyReader"),
+    writer=deferred("xcformat.legacy.writer", "LegacyWriter"),
     capabilities=CAPABILITIES,
 )

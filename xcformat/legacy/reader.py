@@ -17,11 +17,10 @@ from ..regions import RegionSink
 from ..records import (PAGE_SIZE, Checkpoint, End, GuestType, ImageHeader, P2MFrames,
                        PageBatch, Provenance, PvExtInfo, Record)
 from ..x86 import guest_bits_of_context
-from . import sniff
 from .body import read_body
 from .cursor import Cursor, Stream
 from .schema import CHUNKS, MAX_P2M_SIZE, XCNT_PAYLOAD, structs
-from .sniff import EXT_BLOCK_HEAD
+from .sniff import EXT_BLOCK_HEAD, StreamShape, shape, stream_shape
 from .tail import check_frame_types, qemu_signature, read_hvm_tail, read_pv_tail, read_qemu
 from .versions import SINCE, show
 from .wrappers import READERS as WRAPPER_READERS
@@ -51,14 +50,14 @@ class LegacyReader:
     # -- public -----------------------------------------------------------------------------
     def records(self) -> Iterator[Record]:
         cursor = Cursor(self.source, self.findings, self.on_region, self.keep_going)
-        found = sniff.shape(self.source.peek(SNIFF_BYTES), self.hints)
+        found = shape(self.source.peek(SNIFF_BYTES), self.hints)
         if found is None:
             raise self.source.error("not a legacy Xen save image", "p2m_size", 0)
         wrapper = None
         if found.wrapper:
             wrapper = WRAPPER_READERS[found.wrapper](cursor)
             yield wrapper
-            found = sniff.stream_shape(self.source.peek(SNIFF_BYTES), self.hints)
+            found = stream_shape(self.source.peek(SNIFF_BYTES), self.hints)
             if found is None:
                 raise cursor.error(f"no legacy stream after the {wrapper.kind} header "
                                    "(p2m_size out of range)", "p2m_size")
@@ -73,7 +72,7 @@ class LegacyReader:
         self._check_type_age(stream)
         yield End()
 
-    def _by_length(self, found: sniff.StreamShape) -> sniff.StreamShape:
+    def _by_length(self, found: StreamShape) -> StreamShape:
         """Settle HVM vs a pre-3.2 PV stream on the length of what is left, or ask for --guest.
 
         A PV stream ends with the 4096-byte shared-info page (tools/libxc/xc_linux_save.c
@@ -110,7 +109,7 @@ class LegacyReader:
         return summary
 
     # -- header -----------------------------------------------------------------------------
-    def _header(self, cursor: Cursor, found: sniff.StreamShape):
+    def _header(self, cursor: Cursor, found: StreamShape):
         w = found.toolstack_bits
         start = cursor.offset
         p2m_size = cursor.parse(structs(w, w).header, "p2m_size").p2m_size

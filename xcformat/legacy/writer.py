@@ -21,7 +21,7 @@ from ..codec import build, head
 from ..drops import NO_XL_CONFIG, kind_of, refuse_or_drop, what_of
 from ..entries import pack_typed, with_fillers
 from ..errors import FormatError, UnsupportedError
-from ..formats import Hints, WriteOptions, option
+from ..formats import Hints, WriteOptions
 from ..io import Sink
 from ..records import (DATA_TYPES, NO_P2M_FRAMES, PAGE_SIZE, Checkpoint, EmulatorContext,
                        EmulatorXenstore, End, GuestType, HvmContext, HvmParams, ImageHeader,
@@ -32,6 +32,7 @@ from ..records import (DATA_TYPES, NO_P2M_FRAMES, PAGE_SIZE, Checkpoint, Emulato
 from ..x86 import (EXT_VCPU_CONTEXT, EXT_VCPU_CONTEXT_SIZE, EXT_VCPU_MIN_SIZE, VGC_SIZE,
                    XSAVE_STATE, check_hvm_context, field_value, set_field)
 from . import align, physmap, wrappers
+from .options import LegacyOptions
 from .body import record_types
 from .cursor import Cursor, Stream
 from .payloads import (CHUNK_PAYLOADS, HVM_CONTEXT_PAYLOAD, MAGIC_PFNS_PAYLOAD, QEMU_PAYLOAD,
@@ -107,16 +108,6 @@ class _Refusals:
 
 #: The checks call only ``error`` and ``problem``, which :class:`_Refusals` has.
 REFUSALS = cast(Cursor, _Refusals)
-
-
-@dataclass(frozen=True)
-class LegacyOptions:
-    """What only a legacy stream is written with."""
-
-    #: The toolstack's word size (W, bits): the width of every ``unsigned long`` the stream holds.
-    toolstack_bits: int | None = option(
-        "--output-width", "toolstack word size of the legacy stream to write (default: the "
-        "input's, else 64)", choices=(32, 64))
 
 
 class LegacyWriter:

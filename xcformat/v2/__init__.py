@@ -25,12 +25,10 @@ from __future__ import annotations
 import construct
 
 from .. import codec
-from ..formats import Capabilities, Format, Sniffed
-from .reader import V2Reader
-from .schema import (IHDR_SIZE, LIBXL_HEADER_SIZE, LIBXL_IDENT, RHDR_SIZE, VERSIONS,
+from ..formats import Capabilities, Format, Sniffed, deferred
+from .schema import (IHDR_SIZE, LIBXL_HEADER_SIZE, LIBXL_IDENT, RHDR_SIZE, VERSIONS, WRAPS,
                      XL_FLAG_STREAMV2, XL_HEADER_SIZE, XL_MAGIC, domain_header, image_header,
                      xl_header)
-from .writer import WRAPS, V2Writer
 
 __all__ = ["CAPABILITIES", "FORMAT", "sniff"]
 
@@ -90,7 +88,7 @@ FORMAT = Format(
     name="v2",
     description="Xen migration stream v2/v3 (Xen 4.6+), bare, in libxl, or in an xl save file",
     sniff=sniff,
-    reader=V2Reader,
-    writer=V2Writer,
+    reader=deferred("xcformat.v2.reader", "V2Reader"),
+    writer=deferred("xcformat.v2.writer", "V2Writer"),
     capabilities=CAPABILITIES,
 )

@@ -34,6 +34,8 @@ IHDR_MARKER = b"\xff" * 8
 IHDR_ID = 0x58454E46          # "XENF"
 #: The stream versions: 2 (Xen 4.6-4.13) and 3 (Xen 4.14+), image header ``version``.
 VERSIONS = (2, 3)
+#: What ``--wrap`` names: the bare libxc stream, a libxl layer around it, an xl header around that.
+WRAPS = ("libxc", "libxl", "xl")
 IHDR_SIZE = 24
 DHDR_SIZE = 16
 RHDR_SIZE = 8

@@ -48,8 +48,6 @@ P2M_FRAMES_HEAD = head(x86_pv_p2m_frames, "end_pfn")
 EMULATOR_HEAD = head(emulator_header, "index")
 
 R = RecType
-#: What ``--wrap`` names: the bare libxc stream, a libxl layer around it, an xl header around that.
-WRAPS = ("libxc", "libxl", "xl")
 #: What the domain header says when the source stated no Xen version: written by a converter.
 CONVERTER_VERSION = (0, 1)
 #: The record type of each PV vCPU record and of each emulator record (the readers' tables,
