@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.cli_runner import xcformat
+from xcformat.cli.xl import find
 from tests.xen.fixtures import ARCHIVE
 
 HERE = Path(__file__).resolve().parent
@@ -257,6 +258,20 @@ def test_restore_reads_standard_input(xl, aligned, tmp_path):
         done = subprocess.run(command, stdin=stdin, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert xcformat("validate", xl.home / "restored").code == 0
+
+
+def test_the_host_release_comes_from_dom0s_sysfs_without_running_xl(xl, tmp_path):
+    version = tmp_path / "version"
+    version.mkdir()
+    (version / "major").write_text("4\n")
+    (version / "minor").write_text("19\n")
+    assert find(str(xl.program)).host_release(sysfs=str(version)) == "xen-4.19"
+    assert xl.calls == []
+
+
+def test_without_sysfs_the_host_release_is_what_xl_info_says(xl, tmp_path):
+    assert find(str(xl.program)).host_release(sysfs=str(tmp_path / "none")) == "xen-4.17"
+    assert xl.calls == ["info"]
 
 
 def test_restore_where_xl_cannot_tell_the_release_asks_for_it(xl, aligned, monkeypatch):

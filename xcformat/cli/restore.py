@@ -21,8 +21,9 @@ HELP = "restore a guest with xl, reading the image without filling the page cach
 DESCRIPTION = ("Read IMAGE (any image xcformat reads, - for standard input) with --io (by "
                "default direct I/O wherever the file system takes it), convert it on the "
                "fly into what this host's Xen restores, and feed that to 'xl restore' "
-               "through a pipe.  What the host restores is --for, by default the release "
-               "'xl info' reports: for Xen 4.6 and later, a v2 stream in an xl save file.  "
+               "through a pipe.  What the host restores is --for, by default this host's "
+               "release (from /sys/hypervisor, else 'xl info'): for Xen 4.6 and later, a v2 "
+               "stream in an xl save file.  "
                "The guest runs on from where it was saved (-p: paused there).  A failed "
                "restore quotes xl, which leaves no guest behind.")
 
@@ -37,7 +38,7 @@ def add_arguments(parser) -> None:
                         help="leave the restored guest paused (xl restore -p)")
     parser.add_argument("--for", dest="target", metavar="TARGET",
                         help="the Xen release whose xl restores it, such as xen-4.17 (default: "
-                             "this host's, from 'xl info'; docs: compatibility)")
+                             "this host's, from /sys/hypervisor or 'xl info'; docs: compatibility)")
     parser.add_argument("--drop", default="", metavar="KIND,...",
                         help="record kinds this host's stream cannot carry that may be dropped "
                              "(each drop is reported)")
