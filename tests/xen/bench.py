@@ -1,7 +1,8 @@
 """``tools/bench xen``: plain ``xl`` save, restore and dump beside xcformat's paths, on the real
 Xen in QEMU, with a guest larger than dom0's free memory.
 
-One boot: dom0 gets ``--dom0-memory`` MiB, the PV guest ``--guest-memory``; an ext4 file system on
+One boot: the saves and restores run in ``--rounds`` rounds, each with plain xl's, and the
+verdict takes each path's median ratio to plain xl.  dom0 gets ``--dom0-memory`` MiB, the PV guest ``--guest-memory``; an ext4 file system on
 a virtio disk holds the files.  Before each step dom0 writes back and drops its page cache; during
 it :mod:`tests.xen.dom0_watch` samples ``/proc/meminfo`` every quarter second and keeps touching
 its own 32 MiB working set.  The report (:mod:`tests.xen.benchreport`) gives per step the wall time
@@ -130,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--io", default="direct", help="the xcformat paths' --io (direct)")
     parser.add_argument("--also-to", action="append", default=[], metavar="TARGET",
                         help="also measure the save and restore pipelines with this --to")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="how many times the saves and restores run, plain xl's in every "
+                             "round (3): the verdict takes each path's median ratio")
     parser.add_argument("--probes", action="store_true",
                         help="also the steps that show where a save's time goes: xl into a pipe, "
                              "into dd writing O_DIRECT, and the conversion into a pipe")
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"also write the table to {DOCS.relative_to(ROOT)}")
     args = parser.parse_args(argv)
     steps = benchpaths.paths(args.to, args.io, probes=args.probes, also_to=tuple(args.also_to),
-                             dump_limit=args.dump_limit)
+                             dump_limit=args.dump_limit, rounds=args.rounds)
     load_before = os.getloadavg()
     if args.from_job:
         job = Path(args.from_job)

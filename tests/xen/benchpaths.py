@@ -8,7 +8,7 @@ disk (:data:`DISK`); writing them to the 9p job share fails with EFAULT.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 GUEST = "benchguest"
 MOUNT = "/tmp/vdisk"       # the ext4 file system on the virtio disk
@@ -33,6 +33,15 @@ class Measured:
     then: str = ""
     label: str = ""
     limit: int | None = None       # seconds after which the command is killed (timeout(1))
+    round: int = 1
+
+    @property
+    def path(self) -> str:
+        """The path this step measures, the same in every round."""
+        return self.name.removesuffix(f".{self.round}") if self.round > 1 else self.name
+
+    def in_round(self, number: int) -> "Measured":
+        return self if number == 1 else replace(self, name=f"{self.name}.{number}", round=number)
 
 
 def _timed(tag: str, command: str) -> str:
@@ -135,15 +144,26 @@ def probe_steps() -> list[Measured]:
 
 
 def paths(save_to: str = "aligned", io: str = "direct", *, probes: bool = False,
-          also_to: tuple[str, ...] = (), dump_limit: int = 300) -> list[Measured]:
+          also_to: tuple[str, ...] = (), dump_limit: int = 300, rounds: int = 1) -> list[Measured]:
     """The bench's steps in order: each save is followed by the restore of what it wrote, so
-    the guest is back before the next save; dumps leave it running."""
+    the guest is back before the next save; dumps leave it running.
+
+    The saves and restores run ``rounds`` times, the plain xl pair in every round, so that each
+    path is compared with xl within minutes of it: plain xl's own times differ by up to 2x from
+    one boot to the next under TCG.  Each round starts one pair later than the one before, so
+    that no path always runs first.  Dumps and probes run once: plain xl dump-core alone is
+    stopped at ``dump_limit`` seconds."""
     plain_save, plain_restore, plain_dump = plain_paths(dump_limit)
     command_save, command_restore, command_dump = commands(io)
-    steps = [plain_save, plain_restore]
-    for target in (save_to, *also_to):
-        steps += [save_pipe(target, io, f"guest.{target}"), restore_pipe(f"guest.{target}", io)]
-    steps += [command_save, command_restore]
+    pairs = [(plain_save, plain_restore)]
+    pairs += [(save_pipe(target, io, f"guest.{target}"), restore_pipe(f"guest.{target}", io))
+              for target in (save_to, *also_to)]
+    pairs.append((command_save, command_restore))
+    steps = []
+    for number in range(1, rounds + 1):
+        start = (number - 1) % len(pairs)
+        steps += [step.in_round(number) for pair in pairs[start:] + pairs[:start]
+                  for step in pair]
     if probes:
         steps += probe_steps()
     # No xl dump-core into a FIFO: xg_core.c writes the page table (.xen_p2m/.xen_pfn) after

@@ -147,3 +147,45 @@ def test_the_staged_venv_has_xcformat_as_a_regular_install_would(tmp_path):
                            "import sys, xcformat; print('pathlib' in sys.modules)"],
                           capture_output=True, text=True)
     assert done.stdout == "False\n", done.stderr
+
+
+def test_rounds_repeat_the_saves_and_restores_each_starting_one_pair_later():
+    steps = benchpaths.paths("aligned", "direct", rounds=3)
+    names = [s.name for s in steps]
+    assert names[:6] == ["xl-save", "xl-restore", "save-aligned-direct", "restore-aligned-direct",
+                         "xcformat-save-direct", "xcformat-restore-direct"]
+    assert names[6:12] == ["save-aligned-direct.2", "restore-aligned-direct.2",
+                           "xcformat-save-direct.2", "xcformat-restore-direct.2", "xl-save.2",
+                           "xl-restore.2"]
+    assert names[12:14] == ["xcformat-save-direct.3", "xcformat-restore-direct.3"]
+    assert names.count("xl-dump-core") == 1 and len(names) == len(set(names)) == 21
+    assert {s.path for s in steps if s.round == 3} == {s.path for s in steps if s.round == 1
+                                                       and s.kind != "dump"}
+    script = bench.script(steps, 256)
+    assert "step xl-save.2 bash -o pipefail -c" in script and "out/time-xl-save.2-xl" in script
+
+
+def test_each_round_is_compared_with_its_own_plain_xl_and_the_verdict_takes_the_median(tmp_path):
+    steps = [s for s in benchpaths.paths("aligned", "direct", rounds=3)
+             if s.path in ("xl-save", "save-aligned-direct")]
+    # Plain xl takes 40, 20 and 30 s; the pipeline 30, 30 and 45 s: ratios 0.75, 1.5, 1.5.
+    seconds = {"xl-save": 40, "save-aligned-direct": 30, "save-aligned-direct.2": 30,
+               "xl-save.2": 20, "xl-save.3": 30, "save-aligned-direct.3": 45}
+    timed, at = {}, 0.0
+    for step in steps:
+        timed[step.name] = (0, at, at + seconds[step.name])
+        at += seconds[step.name] + 10
+    job = _job(tmp_path, timed, "")
+    (job / "out" / "samples").write_text("".join(
+        f"{second}.000 {50000 + 5000} 0 0 5000 200000 1.0 3 0\n" for second in range(int(at))))
+    report = benchreport.Report.load(job, steps, 256, 384)
+    ratios = {r.step.name: r.ratio for r in report.rows if r.ratio is not None}
+    assert ratios == pytest.approx({"save-aligned-direct": 0.75, "save-aligned-direct.2": 1.5,
+                                    "save-aligned-direct.3": 1.5})
+    assert report.verdicts() == [
+        "save-aligned-direct: page cache worst +0 MiB (target ≤ +64: met); median 1.50× plain "
+        "xl save over 3 rounds (0.75-1.50) (target ≤ 1.25×: missed)"]
+    summary = {s.path: s.cells() for s in report.summaries()}
+    assert summary["xl-save"][:3] == ["xl-save", "3 of 3", "30 (20-40)"]
+    assert summary["save-aligned-direct"][3] == "1.50 (0.75-1.50)"
+    assert "Over the 3 rounds:" in report.markdown()
