@@ -238,7 +238,8 @@ class Summary:
 
     @property
     def done(self) -> list[Row]:
-        return [r for r in self.rows if r.rc == 0]
+        """The rounds that finished, or were stopped at their limit."""
+        return [r for r in self.rows if r.rc == 0 or r.stopped]
 
     @property
     def ratios(self) -> list[float]:
@@ -264,12 +265,12 @@ class Summary:
             f" ({len(asked) - ran_on} of {len(asked)})"
 
     def cells(self) -> list[str]:
-        seconds = [r.seconds for r in self.done if r.seconds is not None]
-        wall = (f"{statistics.median(seconds):.0f} ({min(seconds):.0f}-{max(seconds):.0f})"
-                if seconds else "-")
-        ratios = self.ratios
-        ratio = (f"{'< ' if self.ratio_bound else ''}{statistics.median(ratios):.2f} "
-                 f"({min(ratios):.2f}-{max(ratios):.2f})" if ratios else "-")
+        if any(r.stopped for r in self.done):
+            wall = f"> {self.rows[0].step.limit} (stopped)"
+        else:
+            wall = _median_and_range([r.seconds for r in self.done if r.seconds is not None],
+                                     "{:.0f}")
+        ratio = _median_and_range(self.ratios, ("< " if self.ratio_bound else "") + "{:.2f}")
         return [self.path, f"{len(self.done)} of {len(self.rows)}", wall, ratio,
                 f"{self.cache_growth_mib:+.0f}" if self.done else "-", self.guests or "-"]
 
@@ -298,6 +299,17 @@ class Summary:
         if len(self.done) < runs:
             said += f"; failed in {runs - len(self.done)} of {runs} rounds"
         return said + (f"; guest {self.guests}" if self.guests else "")
+
+
+def _median_and_range(values: list[float], form: str) -> str:
+    """``values``' median, and their range when there are several ("-" when none)."""
+    if not values:
+        return "-"
+    text = form.format(statistics.median(values))
+    if len(values) > 1:
+        low, high = (form.format(v).removeprefix("< ") for v in (min(values), max(values)))
+        text += f" ({low}-{high})"
+    return text
 
 
 def _markdown_table(headers: list[str], rows: list[list[str]]) -> list[str]:
