@@ -135,7 +135,10 @@ class Report:
         timed = _steps(job)
         marks, ticks, sizes = (_pairs(out / n) for n in ("marks", "ticks", "sizes"))
         console = (job / "console" / f"guest-{GUEST}.log")
-        console_text = console.read_text(errors="replace") if console.exists() else ""
+        # Bytes: the marks are byte offsets (wc -c), and the log's lines end in CR LF, which
+        # reading it as text would fold.
+        console_bytes = console.read_bytes() if console.exists() else b""
+        console_text = console_bytes.decode(errors="replace")
         md5 = original_md5(console_text) if "md5=" in console_text else ""
         rows, saved_tick = [], None
         for step in steps:
@@ -145,7 +148,7 @@ class Report:
             if step.guest_after == "gone" and rc == 0:
                 saved_tick = int(ticks.get(step.name, "-1") or -1)
             if step.guest_after == "restored" and rc == 0 and saved_tick is not None:
-                segment = console_text.encode(errors="replace")[int(marks.get(step.name, 0)):]
+                segment = console_bytes[int(marks.get(step.name, 0)):]
                 why = ran_on(segment.decode(errors="replace"), saved_tick, md5)
                 guest = "ran on" if why is None else why
             rows.append(Row(step, rc, end - start if rc is not None else None, window,

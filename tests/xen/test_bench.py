@@ -189,3 +189,17 @@ def test_each_round_is_compared_with_its_own_plain_xl_and_the_verdict_takes_the_
     assert summary["xl-save"][:3] == ["xl-save", "3 of 3", "30 (20-40)"]
     assert summary["save-aligned-direct"][3] == "1.50 (0.75-1.50)"
     assert "Over the 3 rounds:" in report.markdown()
+
+
+def test_restore_marks_are_byte_offsets_into_a_console_of_cr_lf_lines(tmp_path):
+    steps = benchpaths.paths("aligned", "direct")[:2]
+    md5 = "0123456789abcdef0123456789abcdef"
+    before = (f"xcfguest pattern pages=1024 seed=5 md5={md5}\r\n"
+              + "".join(f"xcfguest tick {n}\r\n" for n in range(1, 41)))
+    after = "xcfguest tick 41\r\nxcfguest tick 42\r\n" + f"xcfguest pattern ok 42 {md5}\r\n"
+    job = _job(tmp_path, {"xl-save": (0, 1.0, 2.0), "xl-restore": (0, 3.0, 4.0)}, "")
+    (job / "console" / f"guest-{GUEST}.log").write_bytes((before + after).encode())
+    (job / "out" / "ticks").write_text("xl-save 40\n")
+    (job / "out" / "marks").write_text(f"xl-restore {len(before.encode())}\n")
+    rows = benchreport.Report.load(job, steps, 256, 384).rows
+    assert rows[1].guest == "ran on"
