@@ -16,6 +16,7 @@ opts=trans=virtio,version=9p2000.L,msize=512000
 if ! mount -t 9p -o "$opts,ro,cache=loose" hostroot "$host"; then
     echo "xenvm: cannot mount the host root"; poweroff -f
 fi
+# Scratch directories (vm.DOM0_SCRATCH): a checkout beneath one is hidden from dom0.
 for dir in run tmp var/lib var/log; do
     mount -t tmpfs -o mode=755 tmpfs "$host/$dir"
 done

@@ -25,6 +25,15 @@ from .components import ROOT, Components, Unavailable
 HERE = Path(__file__).resolve().parent
 # TCG only: nested KVM stops at Xen's early CET probe, and "-cpu max" or "EPYC" crash dom0.
 CPU = "Westmere"
+#: The host directories dom0 mounts a tmpfs of its own over (dom0-init.sh's scratch directories):
+#: in dom0, nothing beneath them is the host's.
+DOM0_SCRATCH = (Path("/run"), Path("/tmp"), Path("/var/lib"), Path("/var/log"))
+
+
+def hidden_from_dom0(path: Path) -> Path | None:
+    """The scratch directory that hides ``path`` from dom0, or None when dom0 sees it."""
+    resolved = path.resolve()
+    return next((d for d in DOM0_SCRATCH if resolved.is_relative_to(d)), None)
 
 
 @dataclass
@@ -117,6 +126,10 @@ def run(script: str, job: Path, *, inputs: dict[str, Path] | None = None, timeou
         environment: dict[str, str] | None = None, cpu: str = CPU) -> Result:
     """Boot, run ``script`` in dom0 (sh -e, with lib.sh's helpers), power off; never hangs:
     QEMU is killed after ``timeout`` seconds.  Raises Unavailable when QEMU cannot start."""
+    hiding = hidden_from_dom0(ROOT)
+    if hiding is not None:
+        raise Unavailable(f"the checkout {ROOT} is under {hiding}, over which dom0 mounts a "
+                          "tmpfs of its own: dom0 cannot run xcformat from it; clone it elsewhere")
     parts = components.ensure()
     # dom0 sees the project read-only: byte-compile it here, or every run in dom0 compiles anew.
     compileall.compile_dir(ROOT / "xcformat", quiet=2)
