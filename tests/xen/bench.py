@@ -2,8 +2,8 @@
 Xen in QEMU, with a guest larger than dom0's free memory.
 
 One boot: the saves and restores run in ``--rounds`` rounds, each with plain xl's, and the
-verdict takes each path's median ratio to plain xl.  dom0 gets ``--dom0-memory`` MiB, the PV guest ``--guest-memory``; an ext4 file system on
-a virtio disk holds the files.  Before each step dom0 writes back and drops its page cache; during
+verdict takes each path's median ratio to plain xl.  dom0 gets ``--dom0-memory`` MiB, the PV
+guest ``--guest-memory``; an ext4 file system on a virtio disk holds the files.  Before each step dom0 writes back and drops its page cache; during
 it :mod:`tests.xen.dom0_watch` samples ``/proc/meminfo`` every quarter second and keeps touching
 its own 32 MiB working set.  The report (:mod:`tests.xen.benchreport`) gives per step the wall time
 and its ratio to the plain ``xl`` step of its kind, the page cache's growth, the files' own
@@ -13,7 +13,6 @@ residency, the dirty peak, what the probe felt, each process's CPU, and whether 
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import shlex
 import shutil
@@ -99,7 +98,7 @@ def _stage(directory: Path) -> None:
     setuptools' editable finder, which the development install has, imports pathlib and
     urllib at every start; a host's pip-installed xcformat has no such cost.  The checkout is
     byte-compiled first: a stale cache staged would be compiled again in dom0."""
-    compileall.compile_dir(ROOT / "xcformat", quiet=2)
+    vm.byte_compile()
     for path in STAGED:
         target = directory / path.relative_to("/")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -152,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-docs", action="store_true",
                         help=f"also write the table to {DOCS.relative_to(ROOT)}")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be 1 or more")
     steps = benchpaths.paths(args.to, args.io, probes=args.probes, also_to=tuple(args.also_to),
                              dump_limit=args.dump_limit, rounds=args.rounds)
     load_before = os.getloadavg()

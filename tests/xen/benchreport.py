@@ -203,9 +203,8 @@ class Report:
                           "step of the same round):", ""]
             lines += _rst_table(SUMMARY_HEADERS, [s.cells() for s in self.summaries()
                                                   if not s.probe])
-        lines += ["", "The steps' commands (``benchguest`` is the guest; ``.N`` after a name is "
-                      "its Nth round):" if self.rounds > 1 else
-                      "The steps' commands (``benchguest`` is the guest):", ""]
+        rounds = "; ``.N`` after a name is its Nth round" if self.rounds > 1 else ""
+        lines += ["", f"The steps' commands (``benchguest`` is the guest{rounds}):", ""]
         lines += [f"* {s.path}: ``{s.label}``" for s in self.summaries()]
         lines += ["", "Against the targets:", ""] + [f"* {v}" for v in self.verdicts()]
         return "\n".join(lines) + "\n"

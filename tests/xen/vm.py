@@ -36,6 +36,11 @@ def hidden_from_dom0(path: Path) -> Path | None:
     return next((d for d in DOM0_SCRATCH if resolved.is_relative_to(d)), None)
 
 
+def byte_compile() -> None:
+    """Byte-compile the package: dom0 sees it read-only, and would compile it anew every run."""
+    compileall.compile_dir(ROOT / "xcformat", quiet=2)
+
+
 @dataclass
 class Result:
     job: Path
@@ -131,8 +136,7 @@ def run(script: str, job: Path, *, inputs: dict[str, Path] | None = None, timeou
         raise Unavailable(f"the checkout {ROOT} is under {hiding}, over which dom0 mounts a "
                           "tmpfs of its own: dom0 cannot run xcformat from it; clone it elsewhere")
     parts = components.ensure()
-    # dom0 sees the project read-only: byte-compile it here, or every run in dom0 compiles anew.
-    compileall.compile_dir(ROOT / "xcformat", quiet=2)
+    byte_compile()
     prepare_job(job, script, parts, inputs, environment)
     command = qemu_command(parts, job, memory_mib, dom0_mib, disks or [], cpu)
     (job / "qemu.cmd").write_text(shlex.join(command) + "\n")
